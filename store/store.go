@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends return them (possibly wrapped with %w).
+var (
+	// ErrNotFound: no record with that key.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a record with that key or unique value exists already.
+	ErrConflict = errors.New("already exists")
+)
+
+// User is a directory user. Props holds the Graph properties other than the
+// ones given their own field (displayName, givenName, mail, jobTitle, ...),
+// as decoded JSON values (string, bool, float64, []any, nil).
+type User struct {
+	ID                string
+	UserPrincipalName string // unique, compared case-insensitively
+	AccountEnabled    bool
+	Props             map[string]any
+	Created           time.Time
+	// Deleted is set when the user is soft-deleted; soft-deleted users are
+	// still returned by GetUser but not by ListUsers unless asked.
+	Deleted *time.Time
+}
+
+// Group is a directory group. DisplayName need not be unique.
+type Group struct {
+	ID          string
+	DisplayName string
+	Props       map[string]any
+	Created     time.Time
+	Deleted     *time.Time
+}
+
+// Application is an app registration. AppID is the client id (unique).
+type Application struct {
+	ID          string
+	AppID       string
+	DisplayName string
+	Created     time.Time
+}
+
+// ServicePrincipal is an application's instance in the tenant.
+type ServicePrincipal struct {
+	ID            string
+	AppID         string // the Application's AppID (unique)
+	ApplicationID string // the Application's object id
+	DisplayName   string
+	Created       time.Time
+}
+
+// AppRoleAssignment grants a user or group (PrincipalID) an app role of a
+// service principal (ResourceID).
+type AppRoleAssignment struct {
+	ID            string
+	AppRoleID     string
+	PrincipalID   string
+	PrincipalType string // "User" or "Group"
+	ResourceID    string
+	Created       time.Time
+}
+
+// Job is a synchronization job. Schema and Settings are stored as the JSON
+// the schema package produces; Status and Schedule likewise.
+type Job struct {
+	ID                 string
+	ServicePrincipalID string
+	TemplateID         string
+	Schema             []byte // JSON synchronizationSchema
+	Status             []byte // JSON synchronizationStatus
+	Schedule           []byte // JSON synchronizationSchedule
+	Settings           []byte // JSON array of keyValuePair
+	Created            time.Time
+	Updated            time.Time
+}
+
+// Anchor links a source object to the target object provisioned from it for
+// one job (Entra's connector data store entry).
+type Anchor struct {
+	JobID      string
+	SourceType string // object type name in the source, e.g. "User"
+	SourceID   string
+	TargetType string
+	TargetID   string
+	Updated    time.Time
+}
+
+// ProvisioningLog is one provisioning event, stored as the JSON the engine
+// produced, plus the fields logs are queried by.
+type ProvisioningLog struct {
+	ID                 string
+	JobID              string
+	ServicePrincipalID string
+	ChangeID           string
+	Activity           time.Time
+	Data               []byte
+}
+
+// ListOptions narrows and pages a listing.
+type ListOptions struct {
+	// Limit caps the records returned; 0 means no cap.
+	Limit int
+	// After returns only records whose ID sorts after it (keyset paging by ID).
+	After string
+	// IncludeDeleted also returns soft-deleted users and groups.
+	IncludeDeleted bool
+}
+
+// Store is everything provisiond keeps. Every method is safe for concurrent
+// use, and every write is atomic: it either happens whole or not at all.
+// Lists are ordered by ID.
+type Store interface {
+	// CreateUser fails with ErrConflict when the ID or the
+	// userPrincipalName (case-insensitively) is taken.
+	CreateUser(ctx context.Context, u User) error
+	// GetUser returns soft-deleted users too; ErrNotFound if absent.
+	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserByUPN matches case-insensitively; ErrNotFound if absent.
+	GetUserByUPN(ctx context.Context, upn string) (User, error)
+	// UpdateUser replaces the record with the same ID: ErrNotFound if
+	// absent, ErrConflict if the new userPrincipalName is taken.
+	UpdateUser(ctx context.Context, u User) error
+	ListUsers(ctx context.Context, opt ListOptions) ([]User, error)
+	// PurgeUser hard-deletes a user with its memberships and assignments.
+	PurgeUser(ctx context.Context, id string) error
+
+	CreateGroup(ctx context.Context, g Group) error
+	GetGroup(ctx context.Context, id string) (Group, error)
+	UpdateGroup(ctx context.Context, g Group) error
+	ListGroups(ctx context.Context, opt ListOptions) ([]Group, error)
+	// PurgeGroup hard-deletes a group with its memberships and assignments.
+	PurgeGroup(ctx context.Context, id string) error
+
+	// AddMember adds a user or group to a group: ErrNotFound if the group
+	// is absent, ErrConflict if already a member.
+	AddMember(ctx context.Context, groupID, memberID string) error
+	// RemoveMember: ErrNotFound if it was not a member.
+	RemoveMember(ctx context.Context, groupID, memberID string) error
+	// ListMembers returns the member ids of a group, ordered.
+	ListMembers(ctx context.Context, groupID string) ([]string, error)
+	// ListMemberOf returns the ids of the groups memberID belongs to directly.
+	ListMemberOf(ctx context.Context, memberID string) ([]string, error)
+
+	// CreateServicePrincipal stores an application and its service
+	// principal together; ErrConflict if either id or appId is taken.
+	CreateServicePrincipal(ctx context.Context, app Application, sp ServicePrincipal) error
+	GetServicePrincipal(ctx context.Context, id string) (ServicePrincipal, error)
+	GetServicePrincipalByAppID(ctx context.Context, appID string) (ServicePrincipal, error)
+	GetApplication(ctx context.Context, id string) (Application, error)
+	ListServicePrincipals(ctx context.Context, opt ListOptions) ([]ServicePrincipal, error)
+	// DeleteServicePrincipal removes the service principal, its
+	// application, owners, assignments, jobs, anchors, secrets and logs.
+	DeleteServicePrincipal(ctx context.Context, id string) error
+
+	// AddOwner: ErrNotFound if the service principal is absent, ErrConflict
+	// if already an owner.
+	AddOwner(ctx context.Context, spID, ownerID string) error
+	ListOwners(ctx context.Context, spID string) ([]string, error)
+
+	// CreateAppRoleAssignment: ErrNotFound if the resource service principal
+	// is absent, ErrConflict if the principal already has that role there.
+	CreateAppRoleAssignment(ctx context.Context, a AppRoleAssignment) error
+	GetAppRoleAssignment(ctx context.Context, id string) (AppRoleAssignment, error)
+	// ListAppRoleAssignments lists the assignments to one resource.
+	ListAppRoleAssignments(ctx context.Context, resourceID string) ([]AppRoleAssignment, error)
+	// ListAppRoleAssignmentsOf lists the assignments held by one principal.
+	ListAppRoleAssignmentsOf(ctx context.Context, principalID string) ([]AppRoleAssignment, error)
+	DeleteAppRoleAssignment(ctx context.Context, id string) error
+
+	// CreateJob: ErrNotFound if the service principal is absent,
+	// ErrConflict if the id is taken.
+	CreateJob(ctx context.Context, j Job) error
+	GetJob(ctx context.Context, spID, jobID string) (Job, error)
+	ListJobs(ctx context.Context, spID string) ([]Job, error)
+	// UpdateJob replaces the job with the same ServicePrincipalID and ID.
+	UpdateJob(ctx context.Context, j Job) error
+	// DeleteJob removes the job with its anchors and logs.
+	DeleteJob(ctx context.Context, spID, jobID string) error
+
+	// PutSecrets replaces the sealed (encrypted) secrets of a service
+	// principal; ErrNotFound if it is absent.
+	PutSecrets(ctx context.Context, spID string, sealed []byte) error
+	// GetSecrets returns nil, nil when none were ever put.
+	GetSecrets(ctx context.Context, spID string) ([]byte, error)
+
+	// PutAnchor creates or replaces the anchor for (JobID, SourceType, SourceID).
+	PutAnchor(ctx context.Context, a Anchor) error
+	GetAnchor(ctx context.Context, jobID, sourceType, sourceID string) (Anchor, error)
+	DeleteAnchor(ctx context.Context, jobID, sourceType, sourceID string) error
+	ListAnchors(ctx context.Context, jobID string) ([]Anchor, error)
+
+	AddProvisioningLog(ctx context.Context, l ProvisioningLog) error
+	// ListProvisioningLogs returns a job's logs newest first; jobID "" means
+	// every job. opt.After is a log ID to continue after (in that order).
+	ListProvisioningLogs(ctx context.Context, jobID string, opt ListOptions) ([]ProvisioningLog, error)
+
+	Close() error
+}
