@@ -1,0 +1,108 @@
+// Package provisiond_test checks the module's architecture rules: which
+// packages may import which, and that every package says what it is for.
+package provisiond_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "provisiond"
+
+// pkgs maps each package directory to its non-test Go files' imports.
+func pkgs(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	out := map[string]map[string]bool{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules" || d.Name() == "testdata") && path != "." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		if out[dir] == nil {
+			out[dir] = map[string]bool{}
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			out[dir][p] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestImportRules(t *testing.T) {
+	for dir, imports := range pkgs(t) {
+		for imp := range imports {
+			internal := strings.HasPrefix(imp, module+"/")
+			rel := strings.TrimPrefix(imp, module+"/")
+			switch {
+			case dir == "expr" && internal:
+				t.Errorf("expr imports %s: expr must import nothing of the module", imp)
+			case strings.HasPrefix(dir, "connector/") && internal &&
+				(rel == "store" || strings.HasPrefix(rel, "store/") || rel == "engine" ||
+					(strings.HasPrefix(rel, "connector/") && !strings.HasPrefix(rel, dir) && !strings.HasPrefix(dir, rel) && rel != "connector/connectortest")):
+				t.Errorf("%s imports %s: connectors never import the store, the engine or another connector", dir, imp)
+			case dir == "engine" && (imp == "net/http" || rel == "graphapi" || strings.HasPrefix(rel, "connector/") ||
+				strings.HasPrefix(rel, "store/") || rel == "directory"):
+				t.Errorf("engine imports %s: the engine imports no net/http, graphapi, concrete connector or store", imp)
+			case dir != "cmd/provisiond" && internal && (rel == "store/sqlstore" || rel == "connector/scim") &&
+				!strings.HasPrefix(dir, rel) && !strings.HasPrefix(dir, "connector/scim"):
+				t.Errorf("%s imports %s: only cmd/provisiond wires concrete backends", dir, imp)
+			}
+		}
+	}
+}
+
+func TestEveryPackageHasDocComment(t *testing.T) {
+	for dir := range pkgs(t) {
+		fset := token.NewFileSet()
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		documented := false
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, parser.PackageClauseOnly|parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Doc != nil && strings.TrimSpace(f.Doc.Text()) != "" {
+				documented = true
+			}
+		}
+		if !documented {
+			t.Errorf("package %s has no package doc comment", dir)
+		}
+	}
+}
+
+func TestNoPackageNamedAfterStdlib(t *testing.T) {
+	banned := map[string]bool{"sync": true, "http": true, "sql": true, "errors": true, "log": true, "util": true, "common": true, "utils": true}
+	for dir := range pkgs(t) {
+		if banned[filepath.Base(dir)] {
+			t.Errorf("package %s is named after a stdlib package or is a grab-bag", dir)
+		}
+	}
+}

@@ -1,0 +1,6 @@
+// Package directory is the built-in directory as a provisioning source: it
+// presents the store's users and groups with Entra's attribute names
+// (objectId, userPrincipalName, IsSoftDeleted, appRoleAssignments, ...) and
+// answers whether an object is assigned to a job's application, directly or
+// through a directly assigned group (nested groups do not count).
+package directory

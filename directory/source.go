@@ -1,0 +1,201 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"provisiond/connector"
+	"provisiond/store"
+)
+
+// Name is the source system name in provisioning logs.
+const Name = "Azure Active Directory"
+
+// DefaultAppRoleID is the app role id of a plain assignment ("Default Access").
+const DefaultAppRoleID = "00000000-0000-0000-0000-000000000000"
+
+// AppRole is an app role of a non-gallery application.
+type AppRole struct{ ID, DisplayName, Description string }
+
+// NonGalleryAppRoles are the roles every instantiated non-gallery
+// application has.
+var NonGalleryAppRoles = []AppRole{
+	{ID: "18d14569-c3bd-439b-9a66-3a2aee01d14f", DisplayName: "User", Description: "User"},
+	{ID: "b9632174-c057-4f7e-951b-be3adc52bfe6", DisplayName: "msiam_access", Description: "msiam_access"},
+}
+
+// AppRoleName returns the display name of an app role id.
+func AppRoleName(id string) string {
+	for _, r := range NonGalleryAppRoles {
+		if r.ID == id {
+			return r.DisplayName
+		}
+	}
+	if id == DefaultAppRoleID {
+		return "Default Access"
+	}
+	return id
+}
+
+// Source reads the built-in directory for one service principal's jobs.
+type Source struct {
+	st   store.Store
+	spID string
+}
+
+// NewSource returns a Source whose entitlements are assignments to spID.
+func NewSource(st store.Store, spID string) *Source { return &Source{st: st, spID: spID} }
+
+// Name implements connector.Source.
+func (s *Source) Name() string { return Name }
+
+// graphToEntra renames Graph user properties to the attribute names Entra
+// provisioning uses.
+var graphToEntra = map[string]string{
+	"officeLocation": "physicalDeliveryOfficeName",
+	"mobilePhone":    "mobile",
+	"faxNumber":      "facsimileTelephoneNumber",
+	"businessPhones": "telephoneNumber",
+}
+
+func notFound(typ, id string) error {
+	return &connector.Error{Kind: connector.KindNotFound, Message: fmt.Sprintf("%s %s not found", typ, id)}
+}
+
+// Get implements connector.Source.
+func (s *Source) Get(ctx context.Context, objectType, id string) (connector.Object, error) {
+	switch {
+	case strings.EqualFold(objectType, connector.TypeUser):
+		u, err := s.st.GetUser(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			if u, err = s.st.GetUserByUPN(ctx, id); errors.Is(err, store.ErrNotFound) {
+				return connector.Object{}, notFound(objectType, id)
+			}
+		}
+		if err != nil {
+			return connector.Object{}, err
+		}
+		return s.user(ctx, u)
+	case strings.EqualFold(objectType, connector.TypeGroup):
+		g, err := s.st.GetGroup(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return connector.Object{}, notFound(objectType, id)
+		}
+		if err != nil {
+			return connector.Object{}, err
+		}
+		return s.group(ctx, g)
+	}
+	return connector.Object{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("unknown object type %q (want User or Group)", objectType)}
+}
+
+func (s *Source) user(ctx context.Context, u store.User) (connector.Object, error) {
+	a := connector.Attributes{}
+	for k, v := range u.Props {
+		if n, ok := graphToEntra[k]; ok {
+			k = n
+		}
+		if vs := values(v); len(vs) > 0 {
+			a[k] = vs
+		}
+	}
+	a["objectId"] = []string{u.ID}
+	a["userPrincipalName"] = []string{u.UserPrincipalName}
+	a["accountEnabled"] = []string{boolString(u.AccountEnabled)}
+	a["IsSoftDeleted"] = []string{boolString(u.Deleted != nil)}
+	ent, err := s.entitlement(ctx, u.ID, true)
+	if err != nil {
+		return connector.Object{}, err
+	}
+	if len(ent.Roles) > 0 {
+		a["appRoleAssignments"] = ent.Roles
+	}
+	return connector.Object{ID: u.ID, Type: connector.TypeUser, Attrs: a}, nil
+}
+
+func (s *Source) group(ctx context.Context, g store.Group) (connector.Object, error) {
+	a := connector.Attributes{}
+	for k, v := range g.Props {
+		if vs := values(v); len(vs) > 0 {
+			a[k] = vs
+		}
+	}
+	a["objectId"] = []string{g.ID}
+	a["displayName"] = []string{g.DisplayName}
+	a["IsSoftDeleted"] = []string{boolString(g.Deleted != nil)}
+	members, err := s.st.ListMembers(ctx, g.ID)
+	if err != nil {
+		return connector.Object{}, err
+	}
+	if len(members) > 0 {
+		a["members"] = members
+	}
+	return connector.Object{ID: g.ID, Type: connector.TypeGroup, Attrs: a}, nil
+}
+
+// Entitlement implements connector.Source.
+func (s *Source) Entitlement(ctx context.Context, objectType, id string) (connector.Entitlement, error) {
+	return s.entitlement(ctx, id, strings.EqualFold(objectType, connector.TypeUser))
+}
+
+// entitlement collects assignments to the service principal held directly
+// or, for users, through groups they are direct members of.
+func (s *Source) entitlement(ctx context.Context, id string, viaGroups bool) (connector.Entitlement, error) {
+	principals := []string{id}
+	if viaGroups {
+		groups, err := s.st.ListMemberOf(ctx, id)
+		if err != nil {
+			return connector.Entitlement{}, err
+		}
+		principals = append(principals, groups...)
+	}
+	var ent connector.Entitlement
+	for _, p := range principals {
+		as, err := s.st.ListAppRoleAssignmentsOf(ctx, p)
+		if err != nil {
+			return ent, err
+		}
+		for _, a := range as {
+			if a.ResourceID != s.spID {
+				continue
+			}
+			ent.Assigned = true
+			if name := AppRoleName(a.AppRoleID); !slices.Contains(ent.Roles, name) {
+				ent.Roles = append(ent.Roles, name)
+			}
+		}
+	}
+	return ent, nil
+}
+
+func boolString(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// values renders a decoded JSON value as attribute values.
+func values(v any) []string {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return []string{v}
+	case bool:
+		return []string{boolString(v)}
+	case float64:
+		return []string{strconv.FormatFloat(v, 'f', -1, 64)}
+	case []any:
+		var out []string
+		for _, x := range v {
+			out = append(out, values(x)...)
+		}
+		return out
+	}
+	return []string{fmt.Sprint(v)}
+}

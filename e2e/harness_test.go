@@ -1,0 +1,265 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"provisiond/auth"
+	"provisiond/connector"
+	"provisiond/connector/scim"
+	"provisiond/connector/scim/scimtest"
+	"provisiond/directory"
+	"provisiond/engine"
+	"provisiond/graphapi"
+	"provisiond/secrets"
+	"provisiond/store"
+	"provisiond/store/sqlstore"
+	"provisiond/throttle"
+)
+
+// env is one running provisiond with a SCIM target.
+type env struct {
+	t       testing.TB
+	url     string
+	token   string
+	st      store.Store
+	issuer  *auth.Issuer
+	scimURL string
+	scimTok string
+	scimSrv *scimtest.Server // nil for SCIMMY
+	spID    string
+	jobID   string
+	ruleID  string
+	clock   *fakeClock
+	ids     *seqIDs
+	limiter *throttle.Limiter
+	mu      sync.Mutex
+	userSeq int
+}
+
+type options struct {
+	scimmy bool
+	limit  *throttle.Limiter
+	fixed  bool // deterministic time and ids (golden tests)
+}
+
+// fakeClock advances 1 ms on every reading, from a fixed start.
+type fakeClock struct{ n atomic.Int64 }
+
+func (c *fakeClock) Now() time.Time {
+	return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(c.n.Add(1)) * time.Millisecond)
+}
+
+type seqIDs struct{ n atomic.Int64 }
+
+func (s *seqIDs) New() string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", s.n.Add(1)) }
+
+func newEnv(t testing.TB, o options) *env {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "provisiond.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	iss, err := auth.LoadOrCreateIssuer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secrets.LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, st: st, issuer: iss, limiter: o.limit}
+	now, newID := time.Now, graphapi.NewUUID
+	if o.fixed {
+		e.clock, e.ids = &fakeClock{}, &seqIDs{}
+		now, newID = e.clock.Now, e.ids.New
+	}
+	if o.scimmy {
+		e.scimURL, e.scimTok = scimtest.StartSCIMMY(t)
+	} else {
+		e.scimTok = "scim-test-token"
+		e.scimSrv = scimtest.NewServer(scimtest.Options{Token: e.scimTok})
+		ts := httptest.NewServer(e.scimSrv)
+		t.Cleanup(ts.Close)
+		e.scimURL = ts.URL
+	}
+	connect := func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair) (connector.Source, connector.Target, error) {
+		base, _ := secrets.Lookup(creds, "BaseAddress")
+		tok, _ := secrets.Lookup(creds, "SecretToken")
+		if base == "" {
+			return nil, nil, fmt.Errorf("the BaseAddress secret is not set")
+		}
+		tgt, err := scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal()})
+		if err != nil {
+			return nil, nil, err
+		}
+		return directory.NewSource(st, sp.ID), tgt, nil
+	}
+	h := graphapi.New(graphapi.Config{
+		Store: st, Auth: iss.Authenticator(), Logger: log, Now: now, NewID: newID,
+		Sync: &graphapi.Sync{
+			Engine:   engine.New(engine.Config{State: st, Now: now, NewID: newID, Logger: log}),
+			Secrets:  box,
+			Connect:  connect,
+			OnDemand: o.limit,
+		},
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	e.token, err = iss.MintApp("e2e-admin", []string{"Synchronization.ReadWrite.All", "Directory.ReadWrite.All",
+		"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "AuditLog.Read.All"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// do sends a request and decodes the JSON answer; it fails the test unless
+// the status is want.
+func (e *env) do(method, path string, body any, want int) map[string]any {
+	e.t.Helper()
+	status, m, raw := e.send(method, path, body, e.token)
+	if status != want {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, raw)
+	}
+	return m
+}
+
+func (e *env) send(method, path string, body any, token string) (int, map[string]any, string) {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, _ := json.Marshal(b)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.url+"/v1.0"+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return resp.StatusCode, m, string(raw)
+}
+
+// setupApp instantiates an application with a scim job whose secrets point
+// at the test SCIM server.
+func (e *env) setupApp() {
+	e.t.Helper()
+	inst := e.do("POST", "/applicationTemplates/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/instantiate", map[string]any{"displayName": "E2E SCIM App"}, 201)
+	e.spID = inst["servicePrincipal"].(map[string]any)["id"].(string)
+	job := e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs", map[string]any{"templateId": "scim"}, 201)
+	e.jobID = job["id"].(string)
+	e.do("PUT", "/servicePrincipals/"+e.spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "BaseAddress", "value": e.scimURL}, {"key": "SecretToken", "value": e.scimTok}}}, 204)
+	sch := e.do("GET", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/schema", nil, 200)
+	e.ruleID = sch["synchronizationRules"].([]any)[0].(map[string]any)["id"].(string)
+}
+
+// user creates a directory user with a unique name and returns its id and UPN.
+func (e *env) user(given, sur string) (id, upn string) {
+	e.t.Helper()
+	e.mu.Lock()
+	e.userSeq++
+	n := e.userSeq
+	e.mu.Unlock()
+	nick := fmt.Sprintf("%s.%s.%d.%d", strings.ToLower(given), strings.ToLower(sur), n, time.Now().UnixNano()%1e6)
+	upn = nick + "@contoso.test"
+	m := e.do("POST", "/users", map[string]any{"accountEnabled": true, "displayName": given + " " + sur,
+		"givenName": given, "surname": sur, "mailNickname": nick, "userPrincipalName": upn, "mail": upn}, 201)
+	return m["id"].(string), upn
+}
+
+func (e *env) assign(principalID string) string {
+	e.t.Helper()
+	m := e.do("POST", "/servicePrincipals/"+e.spID+"/appRoleAssignedTo", map[string]any{
+		"principalId": principalID, "resourceId": e.spID, "appRoleId": "00000000-0000-0000-0000-000000000000"}, 201)
+	return m["id"].(string)
+}
+
+// onDemand provisions one subject and returns the decoded key and value.
+func (e *env) onDemand(subject map[string]any) (key, value map[string]any) {
+	e.t.Helper()
+	m := e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/provisionOnDemand",
+		map[string]any{"parameters": []any{map[string]any{"ruleId": e.ruleID, "subjects": []any{subject}}}}, 200)
+	if err := json.Unmarshal([]byte(m["key"].(string)), &key); err != nil {
+		e.t.Fatalf("key is not JSON: %v: %s", err, m["key"])
+	}
+	if err := json.Unmarshal([]byte(m["value"].(string)), &value); err != nil {
+		e.t.Fatalf("value is not JSON: %v: %s", err, m["value"])
+	}
+	return key, value
+}
+
+func userSubject(id string) map[string]any {
+	return map[string]any{"objectId": id, "objectTypeName": "User"}
+}
+
+// scimFind returns the SCIM resources whose attr eq value, read straight
+// from the SCIM server.
+func (e *env) scimFind(resource, attr, value string) []map[string]any {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", strings.TrimRight(e.scimURL, "/")+"/"+resource+"?filter="+
+		urlEscape(fmt.Sprintf(`%s eq "%s"`, attr, value)), nil)
+	req.Header.Set("Authorization", "Bearer "+e.scimTok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var lr struct{ Resources []map[string]any }
+	if err := json.NewDecoder(resp.Body).Decode(&lr); err != nil {
+		e.t.Fatalf("SCIM list: %v", err)
+	}
+	return lr.Resources
+}
+
+func (e *env) scimGet(resource, id string) map[string]any {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", strings.TrimRight(e.scimURL, "/")+"/"+resource+"/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+e.scimTok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return m
+}
+
+func urlEscape(s string) string {
+	return strings.NewReplacer("%", "%25", " ", "%20", `"`, "%22", "&", "%26", "+", "%2B", "#", "%23").Replace(s)
+}

@@ -1,0 +1,54 @@
+package graphapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"provisiond/store"
+)
+
+// Error is an error safe to show to API callers: it becomes a Graph error
+// envelope with Status, Code and Message.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	// Header holds extra response headers (Retry-After, WWW-Authenticate).
+	Header http.Header
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+func errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// badRequest is the common 400 for a request the caller must fix.
+func badRequest(format string, args ...any) *Error {
+	return errorf(http.StatusBadRequest, "BadRequest", format, args...)
+}
+
+// invalidParam is Graph's 400 for a wrong action parameter.
+func invalidParam(format string, args ...any) *Error {
+	return errorf(http.StatusBadRequest, "RequestParameterInvalid", format, args...)
+}
+
+func notFound(format string, args ...any) *Error {
+	return errorf(http.StatusNotFound, "Request_ResourceNotFound", format, args...)
+}
+
+func conflict(format string, args ...any) *Error {
+	return errorf(http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", format, args...)
+}
+
+// storeErr turns a store sentinel into an API error describing what.
+func storeErr(err error, what string) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("Resource '%s' does not exist or one of its queried reference-property objects are not present.", what)
+	case errors.Is(err, store.ErrConflict):
+		return conflict("Another object with the same value for property %s already exists.", what)
+	}
+	return err
+}

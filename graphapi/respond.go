@@ -1,0 +1,165 @@
+package graphapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"provisiond/auth"
+)
+
+// maxBody caps request bodies; a schema PUT is the largest legitimate one.
+const maxBody = 4 << 20
+
+const jsonContentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+// handler is the shape of every route: it writes a success response itself
+// and returns an error otherwise.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", jsonContentType)
+	w.WriteHeader(status)
+	_, err = w.Write(b)
+	return err
+}
+
+// writeError writes err as a Graph error envelope. Errors that are not
+// *Error (or an auth error) are internal: logged, and shown as a generic 500.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ge *Error
+	var ae *auth.Error
+	switch {
+	case errors.As(err, &ge):
+	case errors.As(err, &ae):
+		ge = &Error{Status: ae.Status, Code: ae.Code, Message: ae.Message}
+		if ae.Status == http.StatusUnauthorized {
+			ge.Header = http.Header{"Www-Authenticate": {ae.WWWAuthenticate()}}
+		}
+	default:
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		ge = &Error{Status: http.StatusInternalServerError, Code: "UnknownError", Message: "An internal error occurred; the request id identifies it in the service log."}
+	}
+	for k, vs := range ge.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	body := map[string]any{"error": map[string]any{
+		"code":    ge.Code,
+		"message": ge.Message,
+		"innerError": map[string]string{
+			"date":              s.now().UTC().Format("2006-01-02T15:04:05"),
+			"request-id":        w.Header().Get("request-id"),
+			"client-request-id": w.Header().Get("client-request-id"),
+		},
+	}}
+	_ = writeJSON(w, ge.Status, body)
+}
+
+// decodeJSON reads the request body into v. It accepts gzip bodies (the
+// msgraph SDKs compress every body) and plain JSON mislabelled as gzip (one
+// SDK resends plain JSON after a 429 with the header still set).
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than %d bytes.", maxBody)
+		}
+		return badRequest("Could not read the request body: %v.", err)
+	}
+	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return badRequest("The request body is not valid gzip: %v.", err)
+		}
+		raw, err = io.ReadAll(io.LimitReader(zr, maxBody+1))
+		if err != nil {
+			return badRequest("The request body is not valid gzip: %v.", err)
+		}
+		if len(raw) > maxBody {
+			return errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The decompressed request body is larger than %d bytes.", maxBody)
+		}
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return badRequest("The request body is empty; send a JSON object.")
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return badRequest("The request body is not valid JSON: %v (at byte %d).", se, se.Offset)
+		case errors.As(err, &te):
+			field := te.Field
+			if field == "" {
+				field = "(body)"
+			}
+			return badRequest("Invalid value for property '%s': expected %s, got JSON %s.", field, te.Type, te.Value)
+		}
+		return badRequest("The request body could not be read: %v.", err)
+	}
+	return nil
+}
+
+// requestIDs sets request-id and client-request-id on every response.
+func (s *Server) requestIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := s.newID()
+		w.Header().Set("request-id", id)
+		cid := r.Header.Get("client-request-id")
+		if cid == "" || len(cid) > 100 {
+			cid = id
+		}
+		w.Header().Set("client-request-id", cid)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// logRequests logs each request's outcome at debug level.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		level := slog.LevelDebug
+		if sw.status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(r.Context(), level, "http", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"dur", time.Since(start), "request-id", w.Header().Get("request-id"))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// contextURL is the @odata.context value for a fragment such as
+// "servicePrincipals('x')/synchronization/jobs/$entity".
+func contextURL(r *http.Request, fragment string) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/v1.0/$metadata#" + fragment
+}

@@ -1,0 +1,178 @@
+package graphapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"provisiond/auth"
+	"provisiond/store"
+)
+
+// Config wires a Server. Store and Auth are required; the rest default.
+type Config struct {
+	Store store.Store
+	Auth  auth.Authenticator
+	// Sync serves the synchronization API; nil leaves those routes out.
+	Sync *Sync
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Now and NewID are injected so tests are reproducible.
+	Now   func() time.Time
+	NewID func() string
+	// Extra is mounted outside /v1.0 without authentication (the demo SCIM
+	// app, the web pages); nil for none.
+	Extra map[string]http.Handler
+}
+
+// Server serves the Graph-compatible API.
+type Server struct {
+	store store.Store
+	auth  auth.Authenticator
+	sync  *Sync
+	log   *slog.Logger
+	now   func() time.Time
+	newID func() string
+	h     http.Handler
+}
+
+// New builds a Server from cfg.
+func New(cfg Config) *Server {
+	s := &Server{store: cfg.Store, auth: cfg.Auth, sync: cfg.Sync, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = NewUUID
+	}
+	mux := http.NewServeMux()
+	s.routesDirectory(mux)
+	if s.sync != nil {
+		s.sync.srv = s
+		s.sync.routes(mux)
+	}
+	for prefix, h := range cfg.Extra {
+		mux.Handle(prefix, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, notFound("Resource not found for the segment '%s'.", lastSegment(r.URL.Path)))
+	})
+	s.h = s.requestIDs(s.logRequests(normalize(graphErrors(s, mux))))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
+
+// graphErrors turns the mux's own plain-text answers (405) into Graph errors.
+func graphErrors(s *Server, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			rec := &muxErrorWriter{ResponseWriter: w}
+			mux.ServeHTTP(rec, r)
+			if rec.status == http.StatusMethodNotAllowed {
+				s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "Request_BadRequest",
+					"The HTTP method '%s' is not allowed for '%s'.", r.Method, r.URL.Path))
+			}
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// muxErrorWriter swallows the mux's plain-text error body, keeping its status.
+type muxErrorWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *muxErrorWriter) WriteHeader(code int) {
+	w.status = code
+	if code != http.StatusMethodNotAllowed {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *muxErrorWriter) Write(b []byte) (int, error) {
+	if w.status == http.StatusMethodNotAllowed {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func lastSegment(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+type principalKey struct{}
+
+// principal returns the authenticated caller of r.
+func principal(r *http.Request) auth.Principal {
+	p, _ := r.Context().Value(principalKey{}).(auth.Principal)
+	return p
+}
+
+// route registers an authenticated, authorized /v1.0 route. op says which
+// permission it needs; ownership of the {spId} service principal counts for
+// Application.ReadWrite.OwnedBy.
+func (s *Server) route(mux *http.ServeMux, pattern string, op auth.Op, h handler) {
+	method, path, _ := strings.Cut(pattern, " ")
+	mux.HandleFunc(method+" /v1.0"+path, func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authorize(r, op)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// authorize authenticates r and checks the caller may perform op.
+func (s *Server) authorize(r *http.Request, op auth.Op) (auth.Principal, error) {
+	p, err := s.auth.Authenticate(r)
+	if err != nil {
+		return p, err
+	}
+	if isSyncOp(op) {
+		if err := auth.RejectPersonal(p); err != nil {
+			return p, err
+		}
+	}
+	owns := false
+	if spID := r.PathValue("spId"); spID != "" {
+		if sp, err := s.lookupServicePrincipal(r.Context(), spID); err == nil {
+			owners, err := s.store.ListOwners(r.Context(), sp.ID)
+			if err != nil {
+				return p, err
+			}
+			owns = slices.Contains(owners, p.ObjectID)
+		}
+	}
+	return p, auth.Authorize(p, op, owns)
+}
+
+func isSyncOp(op auth.Op) bool {
+	return op == auth.SyncRead || op == auth.SyncWrite || op == auth.SyncWriteCloudSync
+}
+
+// lookupServicePrincipal resolves an id or the alternate key appId=... .
+func (s *Server) lookupServicePrincipal(ctx context.Context, key string) (store.ServicePrincipal, error) {
+	if appID, ok := strings.CutPrefix(key, "appId="); ok {
+		sp, err := s.store.GetServicePrincipalByAppID(ctx, appID)
+		return sp, storeErr(err, key)
+	}
+	sp, err := s.store.GetServicePrincipal(ctx, key)
+	return sp, storeErr(err, key)
+}

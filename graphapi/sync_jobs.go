@@ -1,0 +1,370 @@
+package graphapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"provisiond/schema"
+	"provisiond/secrets"
+	"provisiond/store"
+)
+
+// spContext is the @odata.context path of a service principal's
+// synchronization, e.g. servicePrincipals('id')/synchronization.
+func spContext(sp store.ServicePrincipal) string {
+	return "servicePrincipals('" + sp.ID + "')/synchronization"
+}
+
+func (y *Sync) listTemplates(w http.ResponseWriter, r *http.Request) error {
+	sp, err := y.servicePrincipal(r)
+	if err != nil {
+		return err
+	}
+	ts := schema.Templates(sp.AppID)
+	for i := range ts {
+		ts[i].Schema = nil // Graph lists templates without their schema
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"@odata.context": contextURL(r, spContext(sp)+"/templates"),
+		"value":          ts,
+	})
+}
+
+func (y *Sync) template(r *http.Request) (store.ServicePrincipal, schema.Template, error) {
+	sp, err := y.servicePrincipal(r)
+	if err != nil {
+		return sp, schema.Template{}, err
+	}
+	id := r.PathValue("templateId")
+	t, ok := schema.TemplateByID(sp.AppID, id)
+	if !ok {
+		return sp, t, notFound("The synchronization template '%s' does not exist; GET .../synchronization/templates lists them.", id)
+	}
+	return sp, t, nil
+}
+
+func (y *Sync) getTemplate(w http.ResponseWriter, r *http.Request) error {
+	sp, t, err := y.template(r)
+	if err != nil {
+		return err
+	}
+	t.Schema = nil
+	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/templates/$entity"), t))
+}
+
+func (y *Sync) getTemplateSchema(w http.ResponseWriter, r *http.Request) error {
+	sp, t, err := y.template(r)
+	if err != nil {
+		return err
+	}
+	t.Schema.ID = t.ID
+	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/templates('"+t.ID+"')/schema/$entity"), t.Schema))
+}
+
+// withContext merges an @odata.context into v's JSON object.
+func withContext(ctx string, v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	c, _ := json.Marshal(ctx)
+	out := make([]byte, 0, len(b)+len(c)+20)
+	out = append(out, `{"@odata.context":`...)
+	out = append(out, c...)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	return append(out, b[1:]...)
+}
+
+// jobView is the Graph synchronizationJob shape.
+type jobView struct {
+	ID                         string          `json:"id"`
+	TemplateID                 string          `json:"templateId"`
+	Schedule                   json.RawMessage `json:"schedule"`
+	Status                     json.RawMessage `json:"status"`
+	SynchronizationJobSettings json.RawMessage `json:"synchronizationJobSettings"`
+}
+
+func viewJob(j store.Job) jobView {
+	return jobView{ID: j.ID, TemplateID: j.TemplateID, Schedule: j.Schedule, Status: j.Status, SynchronizationJobSettings: j.Settings}
+}
+
+func (y *Sync) listJobs(w http.ResponseWriter, r *http.Request) error {
+	sp, err := y.servicePrincipal(r)
+	if err != nil {
+		return err
+	}
+	jobs, err := y.srv.store.ListJobs(r.Context(), sp.ID)
+	if err != nil {
+		return err
+	}
+	views := make([]jobView, len(jobs))
+	for i, j := range jobs {
+		views[i] = viewJob(j)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"@odata.context": contextURL(r, spContext(sp)+"/jobs"),
+		"value":          views,
+	})
+}
+
+func (y *Sync) getJob(w http.ResponseWriter, r *http.Request) error {
+	sp, j, err := y.job(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/jobs/$entity"), viewJob(j)))
+}
+
+// newJobStatus is the status of a job that never ran.
+func newJobStatus(code string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"code":                               code,
+		"countSuccessiveCompleteFailures":    0,
+		"escrowsPruned":                      false,
+		"lastExecution":                      nil,
+		"lastSuccessfulExecution":            nil,
+		"lastSuccessfulExecutionWithExports": nil,
+		"progress":                           []any{},
+		"quarantine":                         nil,
+		"steadyStateFirstAchievedTime":       "0001-01-01T00:00:00Z",
+		"steadyStateLastAchievedTime":        "0001-01-01T00:00:00Z",
+		"synchronizedEntryCountByType":       []any{},
+		"troubleshootingUrl":                 nil,
+	})
+	return b
+}
+
+// disabledSchedule is a new job's schedule: .NET TimeSpan.MaxValue, Disabled.
+var disabledSchedule = []byte(`{"expiration":null,"interval":"P10675199DT2H48M5.4775807S","state":"Disabled"}`)
+
+func (y *Sync) createJob(w http.ResponseWriter, r *http.Request) error {
+	sp, err := y.servicePrincipal(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		TemplateID *string `json:"templateId"`
+	}
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.TemplateID == nil || *body.TemplateID == "" {
+		return badRequest("The property 'templateId' is required; GET .../synchronization/templates lists the templates.")
+	}
+	t, ok := schema.TemplateByID(sp.AppID, *body.TemplateID)
+	if !ok {
+		return badRequest("The templateId '%s' is not a template of service principal '%s'; GET .../synchronization/templates lists them.", *body.TemplateID, sp.ID)
+	}
+	id := t.ID + "." + strings.ReplaceAll(y.srv.newID(), "-", "")
+	t.Schema.ID = id
+	sch, _ := json.Marshal(t.Schema)
+	code := "NotConfigured"
+	if pairs, err := y.secretsOf(r.Context(), sp.ID); err == nil && len(pairs) > 0 {
+		code = "NotRun"
+	}
+	now := y.srv.now().UTC()
+	j := store.Job{
+		ID: id, ServicePrincipalID: sp.ID, TemplateID: t.ID, Schema: sch,
+		Status: newJobStatus(code), Schedule: disabledSchedule,
+		Settings: []byte(`[{"name":"QuarantineTooManyDeletesThreshold","value":"500"}]`),
+		Created:  now, Updated: now,
+	}
+	if err := y.srv.store.CreateJob(r.Context(), j); err != nil {
+		return storeErr(err, "id")
+	}
+	return writeJSON(w, http.StatusCreated, withContext(contextURL(r, spContext(sp)+"/jobs/$entity"), viewJob(j)))
+}
+
+func (y *Sync) deleteJob(w http.ResponseWriter, r *http.Request) error {
+	sp, j, err := y.job(r)
+	if err != nil {
+		return err
+	}
+	if err := y.srv.store.DeleteJob(r.Context(), sp.ID, j.ID); err != nil {
+		return storeErr(err, j.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (y *Sync) getJobSchema(w http.ResponseWriter, r *http.Request) error {
+	sp, j, err := y.job(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/jobs('"+j.ID+"')/schema/$entity"), json.RawMessage(j.Schema)))
+}
+
+func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
+	_, j, err := y.job(r)
+	if err != nil {
+		return err
+	}
+	var sc schema.Schema
+	if err := decodeJSON(w, r, &sc); err != nil {
+		return err
+	}
+	if len(sc.SynchronizationRules) == 0 {
+		return badRequest("The schema has no synchronizationRules; send the whole schema (GET it first, change it, PUT it back).")
+	}
+	if _, err := schema.Compile(&sc); err != nil {
+		var ce *schema.CompileError
+		if errors.As(err, &ce) {
+			return badRequest("The schema is invalid: %v.", ce)
+		}
+		return badRequest("The schema is invalid: %v.", err)
+	}
+	sc.ID = j.ID
+	sc.Version = fmt.Sprintf("Date:%s", y.srv.now().UTC().Format("2006-01-02T15:04:05.0000000Z"))
+	if sc.Directories == nil {
+		var old schema.Schema
+		if json.Unmarshal(j.Schema, &old) == nil {
+			sc.Directories = old.Directories
+		}
+	}
+	j.Schema, _ = json.Marshal(&sc)
+	j.Updated = y.srv.now().UTC()
+	if err := y.srv.store.UpdateJob(r.Context(), j); err != nil {
+		return storeErr(err, j.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (y *Sync) resetJobSchema(w http.ResponseWriter, r *http.Request) error {
+	sp, j, err := y.job(r)
+	if err != nil {
+		return err
+	}
+	t, ok := schema.TemplateByID(sp.AppID, j.TemplateID)
+	if !ok {
+		return notFound("The job's template '%s' no longer exists.", j.TemplateID)
+	}
+	t.Schema.ID = j.ID
+	j.Schema, _ = json.Marshal(t.Schema)
+	j.Updated = y.srv.now().UTC()
+	if err := y.srv.store.UpdateJob(r.Context(), j); err != nil {
+		return storeErr(err, j.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// knownSecretKeys are the synchronizationSecret enum members.
+var knownSecretKeys = strings.Fields(`None UserName Password SecretToken AppKey BaseAddress ClientIdentifier
+ClientSecret SingleSignOnType Sandbox Url Domain ConsumerKey ConsumerSecret TokenKey TokenExpiration
+Oauth2AccessToken Oauth2AccessTokenCreationTime Oauth2RefreshToken SyncAll InstanceName Oauth2ClientId
+Oauth2ClientSecret CompanyId UpdateKeyOnSoftDelete SynchronizationSchedule SystemOfRecord SandboxName
+EnforceDomain SyncNotificationSettings SkipOutOfScopeDeletions Oauth2AuthorizationCode Oauth2RedirectUri
+ApplicationTemplateIdentifier Oauth2TokenExchangeUri Oauth2AuthorizationUri AuthenticationType Server
+PerformInboundEntitlementGrants HardDeletesEnabled SyncAgentCompatibilityKey SyncAgentADContainer
+ValidateDomain TestReferences ConnectionString`)
+
+// decodeCredentials validates a list of secret pairs.
+func decodeCredentials(pairs []secrets.Pair, field string) error {
+	for i, p := range pairs {
+		known := false
+		for _, k := range knownSecretKeys {
+			if k == p.Key {
+				known = true
+			}
+		}
+		if !known {
+			return badRequest("%s[%d].key '%s' is not a synchronizationSecret; use one of BaseAddress, SecretToken, SyncAll, SkipOutOfScopeDeletions, ...", field, i, p.Key)
+		}
+	}
+	return nil
+}
+
+func (y *Sync) putSecrets(w http.ResponseWriter, r *http.Request) error {
+	sp, err := y.servicePrincipal(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Value *[]secrets.Pair `json:"value"`
+	}
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Value == nil {
+		return badRequest(`The property 'value' is required: {"value":[{"key":"BaseAddress","value":"..."},{"key":"SecretToken","value":"..."}]}.`)
+	}
+	if err := decodeCredentials(*body.Value, "value"); err != nil {
+		return err
+	}
+	sealed, err := y.Secrets.SealPairs(*body.Value)
+	if err != nil {
+		return err
+	}
+	if err := y.srv.store.PutSecrets(r.Context(), sp.ID, sealed); err != nil {
+		return storeErr(err, sp.ID)
+	}
+	// Jobs waiting for credentials are now configured.
+	jobs, err := y.srv.store.ListJobs(r.Context(), sp.ID)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		var st struct{ Code string }
+		if json.Unmarshal(j.Status, &st) == nil && st.Code == "NotConfigured" && len(*body.Value) > 0 {
+			j.Status = newJobStatus("NotRun")
+			if err := y.srv.store.UpdateJob(r.Context(), j); err != nil {
+				return err
+			}
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (y *Sync) validateCredentials(w http.ResponseWriter, r *http.Request) error {
+	sp, err := y.servicePrincipal(r)
+	if err != nil {
+		return err
+	}
+	templateID := "scim"
+	if r.PathValue("jobId") != "" {
+		_, j, err := y.job(r)
+		if err != nil {
+			return err
+		}
+		templateID = j.TemplateID
+	}
+	var body struct {
+		ApplicationIdentifier string         `json:"applicationIdentifier"`
+		TemplateID            string         `json:"templateId"`
+		UseSavedCredentials   bool           `json:"useSavedCredentials"`
+		Credentials           []secrets.Pair `json:"credentials"`
+	}
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.TemplateID != "" {
+		if _, ok := schema.TemplateByID(sp.AppID, body.TemplateID); !ok {
+			return badRequest("The templateId '%s' is not a template of service principal '%s'.", body.TemplateID, sp.ID)
+		}
+		templateID = body.TemplateID
+	}
+	creds := body.Credentials
+	if body.UseSavedCredentials {
+		if creds, err = y.secretsOf(r.Context(), sp.ID); err != nil {
+			return err
+		}
+	} else if err := decodeCredentials(creds, "credentials"); err != nil {
+		return err
+	}
+	_, target, err := y.Connect(r.Context(), templateID, sp, creds)
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	if err := target.Test(r.Context()); err != nil {
+		return errorf(http.StatusBadRequest, "SystemForCrossDomainIdentityManagementCredentialValidationFailure",
+			"Test connection to %s failed: %v", target.Name(), err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+

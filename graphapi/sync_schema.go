@@ -1,0 +1,229 @@
+package graphapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"provisiond/expr"
+	"provisiond/schema"
+	"provisiond/store"
+)
+
+func (y *Sync) functions(w http.ResponseWriter, r *http.Request) error {
+	if err := y.schemaOwner(r); err != nil {
+		return err
+	}
+	type param struct {
+		AllowMultipleOccurrences bool   `json:"allowMultipleOccurrences"`
+		Name                     string `json:"name"`
+		Required                 bool   `json:"required"`
+		Type                     string `json:"type"`
+	}
+	type function struct {
+		ID         string  `json:"id"`
+		Name       string  `json:"name"`
+		Parameters []param `json:"parameters"`
+	}
+	var out []function
+	for _, f := range expr.Functions() {
+		ps := make([]param, len(f.Params))
+		for i, p := range f.Params {
+			ps[i] = param{p.AllowMultipleOccurrences, p.Name, p.Required, p.Type}
+		}
+		out = append(out, function{ID: f.Name, Name: f.Name, Parameters: ps})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"@odata.context": contextURL(r, "functions"), "value": out})
+}
+
+func (y *Sync) filterOperators(w http.ResponseWriter, r *http.Request) error {
+	if err := y.schemaOwner(r); err != nil {
+		return err
+	}
+	type op struct {
+		ID                        string   `json:"id"`
+		Name                      string   `json:"name"`
+		Arity                     string   `json:"arity"`
+		MultivaluedComparisonType string   `json:"multivaluedComparisonType"`
+		SupportedAttributeTypes   []string `json:"supportedAttributeTypes"`
+	}
+	var out []op
+	for _, o := range schema.Operators() {
+		out = append(out, op{o.Name, o.Name, o.Arity, o.MultivaluedComparisonType, o.SupportedAttributeTypes})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"@odata.context": contextURL(r, "filterOperators"), "value": out})
+}
+
+// schemaOwner checks the job or template in the path exists.
+func (y *Sync) schemaOwner(r *http.Request) error {
+	if r.PathValue("jobId") != "" {
+		_, _, err := y.job(r)
+		return err
+	}
+	_, _, err := y.template(r)
+	return err
+}
+
+type publicError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Target  string `json:"target,omitempty"`
+}
+
+func (y *Sync) parseExpression(w http.ResponseWriter, r *http.Request) error {
+	if _, _, err := y.job(r); err != nil {
+		return err
+	}
+	var body struct {
+		Expression      *string `json:"expression"`
+		TestInputObject *struct {
+			Properties []struct {
+				Key   string          `json:"key"`
+				Value json.RawMessage `json:"value"`
+			} `json:"properties"`
+		} `json:"testInputObject"`
+		TargetAttributeDefinition *schema.AttributeDefinition `json:"targetAttributeDefinition"`
+	}
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Expression == nil {
+		return badRequest("The property 'expression' is required.")
+	}
+	resp := map[string]any{
+		"@odata.context":      contextURL(r, "microsoft.graph.parseExpressionResponse"),
+		"error":               nil,
+		"evaluationResult":    nil,
+		"evaluationSucceeded": false,
+		"parsedExpression":    nil,
+		"parsingSucceeded":    false,
+	}
+	parsed, err := expr.Parse(*body.Expression)
+	if err != nil {
+		resp["error"] = publicError{Code: "ExpressionParsingFailure", Message: err.Error()}
+		return writeJSON(w, http.StatusOK, resp)
+	}
+	src, _ := schema.SourceFromExpression(*body.Expression)
+	resp["parsedExpression"], resp["parsingSucceeded"] = src, true
+	if body.TestInputObject == nil {
+		return writeJSON(w, http.StatusOK, resp)
+	}
+	attrs := map[string]expr.Value{}
+	for _, p := range body.TestInputObject.Properties {
+		v, err := jsonToValue(p.Value)
+		if err != nil {
+			return badRequest("testInputObject.properties '%s': %v.", p.Key, err)
+		}
+		attrs[p.Key] = v
+	}
+	res, err := parsed.Eval(&expr.Env{Attr: func(n string) expr.Value {
+		if v, ok := attrs[n]; ok {
+			return v
+		}
+		return expr.Null()
+	}, Now: y.srv.now})
+	if err != nil {
+		resp["error"] = publicError{Code: "ExpressionEvaluationFailure", Message: err.Error()}
+		return writeJSON(w, http.StatusOK, resp)
+	}
+	result := res.Value.Strings()
+	if res.Redacted {
+		result = []string{"[Redact]"}
+	}
+	if result == nil {
+		result = []string{}
+	}
+	resp["evaluationResult"], resp["evaluationSucceeded"] = result, true
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// jsonToValue reads a stringKeyObjectValuePair value: a string, a bool, a
+// number, null or an array of those.
+func jsonToValue(raw json.RawMessage) (expr.Value, error) {
+	var v any
+	if len(raw) == 0 {
+		return expr.Null(), nil
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return expr.Null(), err
+	}
+	scalar := func(x any) (string, error) {
+		switch x := x.(type) {
+		case string:
+			return x, nil
+		case bool:
+			if x {
+				return "True", nil
+			}
+			return "False", nil
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64), nil
+		}
+		return "", errors.New("want a string, boolean, number or an array of them")
+	}
+	switch x := v.(type) {
+	case nil:
+		return expr.Null(), nil
+	case []any:
+		vs := make([]string, 0, len(x))
+		for _, e := range x {
+			s, err := scalar(e)
+			if err != nil {
+				return expr.Null(), err
+			}
+			vs = append(vs, s)
+		}
+		return expr.Multi(vs), nil
+	}
+	s, err := scalar(v)
+	return expr.Str(s), err
+}
+
+func (y *Sync) listProvisioningLogs(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	top := 100
+	if t := q.Get("$top"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 || n > 1000 {
+			return badRequest("$top must be an integer from 1 to 1000, got '%s'.", t)
+		}
+		top = n
+	}
+	jobID := ""
+	if f := q.Get("$filter"); f != "" {
+		var id string
+		if _, err := fmt.Sscanf(f, "jobId eq '%s'", &id); err != nil || len(id) < 2 {
+			return badRequest("Unsupported $filter '%s'; provisioning logs support jobId eq '<jobId>'.", f)
+		}
+		jobID = id[:len(id)-1]
+	}
+	logs, err := y.srv.store.ListProvisioningLogs(r.Context(), jobID, store.ListOptions{Limit: top, After: q.Get("$skiptoken")})
+	if err != nil {
+		return err
+	}
+	out := make([]json.RawMessage, len(logs))
+	for i, l := range logs {
+		out[i] = withContextless(l)
+	}
+	resp := map[string]any{"@odata.context": contextURL(r, "auditLogs/provisioning"), "value": out}
+	if len(logs) == top {
+		u := *r.URL
+		qq := u.Query()
+		qq.Set("$skiptoken", logs[len(logs)-1].ID)
+		u.RawQuery = qq.Encode()
+		resp["@odata.nextLink"] = contextURL(r, "")[:len(contextURL(r, ""))-len("/v1.0/$metadata#")] + u.RequestURI()
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// withContextless renders a stored event with the log's id and job id.
+func withContextless(l store.ProvisioningLog) json.RawMessage {
+	head, _ := json.Marshal(map[string]string{"id": l.ID, "jobId": l.JobID, "servicePrincipalId": l.ServicePrincipalID})
+	if len(l.Data) < 2 {
+		return head
+	}
+	out := append(head[:len(head)-1:len(head)-1], ',')
+	return append(out, l.Data[1:]...)
+}

@@ -1,0 +1,244 @@
+package schema
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"provisiond/expr"
+)
+
+// FlowTypes is the parsed objectFlowTypes flags enum.
+type FlowTypes struct{ Add, Update, Delete bool }
+
+// ParseFlowTypes reads "Add, Update, Delete" or "Add,Update,Delete" (the Go
+// SDK's spelling); "" means the default, all three.
+func ParseFlowTypes(s string) (FlowTypes, error) {
+	if strings.TrimSpace(s) == "" {
+		return FlowTypes{true, true, true}, nil
+	}
+	var f FlowTypes
+	for _, part := range strings.Split(s, ",") {
+		switch strings.TrimSpace(part) {
+		case "None":
+		case "Add":
+			f.Add = true
+		case "Update":
+			f.Update = true
+		case "Delete":
+			f.Delete = true
+		default:
+			return f, fmt.Errorf("flowTypes: unknown value %q (want a comma-separated list of None, Add, Update, Delete)", strings.TrimSpace(part))
+		}
+	}
+	return f, nil
+}
+
+// Compiled is a checked schema with parsed expressions, ready to run.
+type Compiled struct {
+	Schema *Schema
+	Rules  []*CompiledRule
+}
+
+// CompiledRule is a checked synchronization rule.
+type CompiledRule struct {
+	Rule    *Rule
+	Objects []*CompiledObject
+}
+
+// CompiledObject is a checked object mapping.
+type CompiledObject struct {
+	Mapping   *ObjectMapping
+	FlowTypes FlowTypes
+	Attrs     []*CompiledAttr
+	// Matching lists the matching attributes, lowest matchingPriority first.
+	Matching []*CompiledAttr
+	Scope    *Scope
+	// SourceAttributes lists every source attribute the mapping reads
+	// (expressions and scoping clauses), in first-use order.
+	SourceAttributes []string
+}
+
+// CompiledAttr is a checked attribute mapping.
+type CompiledAttr struct {
+	Mapping *AttributeMapping
+	Target  string
+	Expr    *expr.Expr // nil when the mapping has no source (default value only)
+	// AddOnly is true for flowType ObjectAddOnly: the value flows only when
+	// the target object is created.
+	AddOnly bool
+}
+
+// CompileError says which part of a schema is wrong.
+type CompileError struct {
+	Rule, ObjectMapping, TargetAttribute string
+	Err                                  error
+}
+
+func (e *CompileError) Error() string {
+	var b strings.Builder
+	if e.Rule != "" {
+		fmt.Fprintf(&b, "synchronization rule '%s'", e.Rule)
+	}
+	if e.ObjectMapping != "" {
+		fmt.Fprintf(&b, ", object mapping '%s'", e.ObjectMapping)
+	}
+	if e.TargetAttribute != "" {
+		fmt.Fprintf(&b, ", target attribute '%s'", e.TargetAttribute)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return strings.TrimPrefix(b.String(), ", ")
+}
+
+func (e *CompileError) Unwrap() error { return e.Err }
+
+var (
+	flowBehaviors = []string{"FlowWhenChanged", "FlowAlways"}
+	flowTypes     = []string{"Always", "ObjectAddOnly", "MultiValueAddOnly", "ValueAddOnly", "AttributeAddOnly"}
+)
+
+// Compile checks s and parses its expressions. Errors are *CompileError.
+func Compile(s *Schema) (*Compiled, error) {
+	c := &Compiled{Schema: s}
+	seen := map[string]bool{}
+	for ri := range s.SynchronizationRules {
+		r := &s.SynchronizationRules[ri]
+		if r.ID == "" {
+			return nil, &CompileError{Rule: r.Name, Err: fmt.Errorf("id is empty")}
+		}
+		if seen[r.ID] {
+			return nil, &CompileError{Rule: r.ID, Err: fmt.Errorf("two rules have this id")}
+		}
+		seen[r.ID] = true
+		cr := &CompiledRule{Rule: r}
+		for oi := range r.ObjectMappings {
+			om := &r.ObjectMappings[oi]
+			co, err := compileObject(om)
+			if err != nil {
+				err.Rule = r.ID
+				return nil, err
+			}
+			cr.Objects = append(cr.Objects, co)
+		}
+		c.Rules = append(c.Rules, cr)
+	}
+	return c, nil
+}
+
+func compileObject(om *ObjectMapping) (*CompiledObject, *CompileError) {
+	name := om.Name
+	if name == "" {
+		name = om.SourceObjectName + " to " + om.TargetObjectName
+	}
+	fail := func(target string, err error) *CompileError {
+		return &CompileError{ObjectMapping: name, TargetAttribute: target, Err: err}
+	}
+	if om.SourceObjectName == "" || om.TargetObjectName == "" {
+		return nil, fail("", fmt.Errorf("sourceObjectName and targetObjectName are required"))
+	}
+	ft, err := ParseFlowTypes(om.FlowTypes)
+	if err != nil {
+		return nil, fail("", err)
+	}
+	co := &CompiledObject{Mapping: om, FlowTypes: ft}
+	used := map[string]bool{}
+	use := func(names ...string) {
+		for _, n := range names {
+			if !used[n] {
+				used[n] = true
+				co.SourceAttributes = append(co.SourceAttributes, n)
+			}
+		}
+	}
+	targets := map[string]bool{}
+	priorities := map[int32]string{}
+	for ai := range om.AttributeMappings {
+		am := &om.AttributeMappings[ai]
+		t := am.TargetAttributeName
+		if t == "" {
+			return nil, fail("", fmt.Errorf("attribute mapping %d has no targetAttributeName", ai+1))
+		}
+		if targets[t] {
+			return nil, fail(t, fmt.Errorf("two attribute mappings write this target attribute"))
+		}
+		targets[t] = true
+		if am.FlowBehavior != "" && !slices.Contains(flowBehaviors, am.FlowBehavior) {
+			return nil, fail(t, fmt.Errorf("flowBehavior %q is not one of %s", am.FlowBehavior, strings.Join(flowBehaviors, ", ")))
+		}
+		if am.FlowType != "" && !slices.Contains(flowTypes, am.FlowType) {
+			return nil, fail(t, fmt.Errorf("flowType %q is not one of %s", am.FlowType, strings.Join(flowTypes, ", ")))
+		}
+		ca := &CompiledAttr{Mapping: am, Target: t, AddOnly: am.FlowType == "ObjectAddOnly"}
+		if am.Source != nil {
+			text, err := ExpressionOf(am.Source)
+			if err != nil {
+				return nil, fail(t, err)
+			}
+			e, err := expr.Parse(text)
+			if err != nil {
+				return nil, fail(t, err)
+			}
+			ca.Expr = e
+			use(e.Attributes()...)
+		} else if am.DefaultValue == nil {
+			return nil, fail(t, fmt.Errorf("the mapping has neither a source nor a defaultValue"))
+		}
+		if am.MatchingPriority < 0 {
+			return nil, fail(t, fmt.Errorf("matchingPriority must be 0 (not matching) or positive, got %d", am.MatchingPriority))
+		}
+		if am.MatchingPriority > 0 {
+			if other, dup := priorities[am.MatchingPriority]; dup {
+				return nil, fail(t, fmt.Errorf("matchingPriority %d is also used by target attribute '%s'", am.MatchingPriority, other))
+			}
+			if ca.Expr == nil {
+				return nil, fail(t, fmt.Errorf("a matching attribute needs a source"))
+			}
+			if strings.Contains(strings.ToLower(ca.Expr.String()), "selectuniquevalue(") {
+				return nil, fail(t, fmt.Errorf("SelectUniqueValue cannot be used on a matching attribute"))
+			}
+			priorities[am.MatchingPriority] = t
+			co.Matching = append(co.Matching, ca)
+		}
+		co.Attrs = append(co.Attrs, ca)
+	}
+	if om.Enabled && len(co.Matching) == 0 {
+		return nil, fail("", fmt.Errorf("no attribute mapping has a matchingPriority above 0, so target objects cannot be matched"))
+	}
+	slices.SortStableFunc(co.Matching, func(a, b *CompiledAttr) int {
+		return int(a.Mapping.MatchingPriority - b.Mapping.MatchingPriority)
+	})
+	scope, err := compileScope(om.Scope)
+	if err != nil {
+		return nil, fail("", err)
+	}
+	co.Scope = scope
+	if scope != nil {
+		for _, g := range scope.Groups {
+			for _, cl := range g {
+				use(cl.Attribute)
+			}
+		}
+	}
+	return co, nil
+}
+
+// Rule returns the compiled rule with the given id, or nil.
+func (c *Compiled) Rule(id string) *CompiledRule {
+	for _, r := range c.Rules {
+		if r.Rule.ID == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// Object returns the rule's enabled object mapping for a source object type
+// (compared case-insensitively), or nil.
+func (r *CompiledRule) Object(sourceType string) *CompiledObject {
+	for _, o := range r.Objects {
+		if o.Mapping.Enabled && strings.EqualFold(o.Mapping.SourceObjectName, sourceType) {
+			return o
+		}
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs provisiond's whole test suite. It first installs and prepares the real
+# components the tests use (Node.js packages for the SCIMMY SCIM server), then
+# requires them: a test that needs a component fails instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '== %s\n' "$*"; }
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  log "installing Node.js (for the SCIMMY test server)"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+fi
+log "installing SCIMMY (npm ci)"
+npm ci --prefix scripts/scimmy --no-audit --no-fund --loglevel=error >/dev/null
+
+export PROVISIOND_COMPONENTS=required
+
+log "go vet"
+go vet ./...
+
+log "go test"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+set +e
+go test -count=1 "$@" ./... 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -c '^ok ' "$out" || true)
+failed=$(grep -cE '^(FAIL|--- FAIL)' "$out" || true)
+echo "$passed passed, $failed failed"
+exit "$status"
