@@ -47,6 +47,8 @@ type env struct {
 	limiter *throttle.Limiter
 	mu      sync.Mutex
 	userSeq int
+	// lastKey and lastValue are the raw strings of the last onDemand answer.
+	lastKey, lastValue string
 }
 
 type options struct {
@@ -214,6 +216,7 @@ func (e *env) onDemand(subject map[string]any) (key, value map[string]any) {
 	e.t.Helper()
 	m := e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/provisionOnDemand",
 		map[string]any{"parameters": []any{map[string]any{"ruleId": e.ruleID, "subjects": []any{subject}}}}, 200)
+	e.lastKey, e.lastValue = m["key"].(string), m["value"].(string)
 	if err := json.Unmarshal([]byte(m["key"].(string)), &key); err != nil {
 		e.t.Fatalf("key is not JSON: %v: %s", err, m["key"])
 	}

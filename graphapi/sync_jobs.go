@@ -367,4 +367,3 @@ func (y *Sync) validateCredentials(w http.ResponseWriter, r *http.Request) error
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-

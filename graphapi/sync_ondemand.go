@@ -19,7 +19,7 @@ type onDemandSubject struct {
 
 type onDemandBody struct {
 	Parameters *[]struct {
-		RuleID   *string           `json:"ruleId"`
+		RuleID   *string            `json:"ruleId"`
 		Subjects *[]onDemandSubject `json:"subjects"`
 	} `json:"parameters"`
 }

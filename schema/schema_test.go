@@ -1,0 +1,198 @@
+package schema
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestSCIMTemplateCompiles(t *testing.T) {
+	s := SCIMSchema()
+	c, err := Compile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Rule(SCIMUserRuleID)
+	if r == nil {
+		t.Fatal("rule missing")
+	}
+	u := r.Object("user") // case-insensitive, as AD sends it
+	if u == nil || len(u.Matching) != 1 || u.Matching[0].Target != "userName" {
+		t.Fatalf("user mapping = %+v", u)
+	}
+	if g := r.Object("Group"); g == nil || g.Matching[0].Target != "displayName" {
+		t.Fatalf("group mapping = %+v", g)
+	}
+	for _, want := range []string{"userPrincipalName", "IsSoftDeleted", "givenName", "surname", "mailNickname"} {
+		found := false
+		for _, a := range u.SourceAttributes {
+			found = found || a == want
+		}
+		if !found {
+			t.Errorf("SourceAttributes %v lacks %s", u.SourceAttributes, want)
+		}
+	}
+	// The template survives a JSON round trip (what a job stores) unchanged.
+	b, _ := json.Marshal(s)
+	var back Schema
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := json.Marshal(&back)
+	if string(b) != string(b2) {
+		t.Error("schema JSON round trip changed it")
+	}
+}
+
+func TestSourceFromExpression(t *testing.T) {
+	src, err := SourceFromExpression(`Switch([IsSoftDeleted], , "False", "True", "True", "False")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Type != "Function" || *src.Name != "Switch" || len(src.Parameters) != 5 {
+		t.Fatalf("got %+v", src)
+	}
+	if p := src.Parameters[0]; p.Key != "source" || p.Value.Type != "Attribute" || *p.Value.Name != "IsSoftDeleted" {
+		t.Errorf("first parameter = %+v", p)
+	}
+	if p := src.Parameters[1]; p.Value.Type != "Constant" || *p.Value.Name != "False" {
+		t.Errorf("second parameter = %+v (the empty default is skipped)", p.Value)
+	}
+	// Without the expression text, it is rebuilt from name and parameters.
+	src.Expression = nil
+	text, err := ExpressionOf(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text != `Switch([IsSoftDeleted], "False", "True", "True", "False")` {
+		t.Errorf("rebuilt %s", text)
+	}
+	q := "say \"hi\" \\ there"
+	text, err = ExpressionOf(&MappingSource{Type: "Constant", Name: &q})
+	if err != nil || text != `"say \"hi\" \\ there"` {
+		t.Errorf("constant = %s, %v", text, err)
+	}
+}
+
+func TestCompileErrorsNameWhatIsWrong(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(s *Schema)
+		want   []string
+	}{
+		{"bad expression", func(s *Schema) {
+			e := `Jion(" ", [givenName])`
+			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[8].Source = &MappingSource{Expression: &e, Type: "Function"}
+		}, []string{"Provision Azure Active Directory Users", "name.formatted", "expr:1:1", "Jion"}},
+		{"unknown operator", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].Scope = &Filter{Groups: []FilterGroup{{Name: "f", Clauses: []FilterClause{
+				{OperatorName: "LIKE", SourceOperandName: "department", TargetOperand: &FilterOperand{Values: []string{"x"}}}}}}}
+		}, []string{"Provision Azure Active Directory Users", `"LIKE"`, "EQUALS"}},
+		{"bad regex", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].Scope = &Filter{Groups: []FilterGroup{{Name: "f", Clauses: []FilterClause{
+				{OperatorName: "REGEX MATCH", SourceOperandName: "mail", TargetOperand: &FilterOperand{Values: []string{"(["}}}}}}}
+		}, []string{"invalid regular expression"}},
+		{"no matching attribute", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[1].AttributeMappings[0].MatchingPriority = 0
+		}, []string{"Provision Azure Active Directory Groups", "matchingPriority"}},
+		{"duplicate matching priority", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[2].MatchingPriority = 1
+		}, []string{"matchingPriority 1", "userName"}},
+		{"bad flowTypes", func(s *Schema) { s.SynchronizationRules[0].ObjectMappings[0].FlowTypes = "Add, Upsert" }, []string{"Upsert"}},
+		{"bad flowType", func(s *Schema) { s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[1].FlowType = "Sometimes" }, []string{"active", "Sometimes"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := SCIMSchema()
+			tc.mutate(s)
+			_, err := Compile(s)
+			if err == nil {
+				t.Fatal("Compile accepted a bad schema")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseFlowTypes(t *testing.T) {
+	for in, want := range map[string]FlowTypes{
+		"": {true, true, true}, "Add, Update, Delete": {true, true, true}, "Add,Update": {true, true, false}, "None": {},
+	} {
+		got, err := ParseFlowTypes(in)
+		if err != nil || got != want {
+			t.Errorf("ParseFlowTypes(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+}
+
+func TestScopeOperators(t *testing.T) {
+	clause := func(op string, vals ...string) *Filter {
+		return &Filter{Groups: []FilterGroup{{Name: "g", Clauses: []FilterClause{{OperatorName: op, SourceOperandName: "a", TargetOperand: &FilterOperand{Values: vals}}}}}}
+	}
+	for _, tc := range []struct {
+		op   string
+		vals []string
+		in   []string
+		want bool
+	}{
+		{"EQUALS", []string{"Sales"}, []string{"Sales"}, true},
+		{"EQUALS", []string{"Sales"}, []string{"sales"}, false},
+		{"EQUALS", []string{""}, nil, false},
+		{"NOT EQUALS", []string{"Sales"}, []string{"HR"}, true},
+		{"NOT EQUALS", []string{"Sales"}, nil, false}, // null is never in scope
+		{"IS TRUE", nil, []string{"True"}, true},
+		{"IS FALSE", nil, []string{"True"}, false},
+		{"IS NULL", nil, nil, true},
+		{"IS NULL", nil, []string{""}, true},
+		{"IS NOT NULL", nil, []string{"x"}, true},
+		{"REGEX MATCH", []string{`.*@contoso\.com$`}, []string{"a@contoso.com"}, true},
+		{"NOT REGEX MATCH", []string{`.*@contoso\.com$`}, []string{"a@fabrikam.com"}, true},
+		{"NOT REGEX MATCH", []string{`x`}, nil, false},
+		{"Greater_Than", []string{"10"}, []string{"11"}, true},
+		{"Greater_Than", []string{"10"}, []string{"ten"}, false},
+		{"Greater_Than_OR_EQUALS", []string{"10"}, []string{"10"}, true},
+		{"Less_Than", []string{"10"}, []string{"9"}, true},
+		{"Less_Than_OR_EQUALS", []string{"10"}, []string{"11"}, false},
+		{"Includes", []string{"Eng"}, []string{"R&D Engineering"}, true},
+		{"Not Includes", []string{"Eng"}, []string{"Sales"}, true},
+		{"STARTS_WITH", []string{"R&D"}, []string{"R&D Engineering"}, true},
+		{"ENDS_WITH", []string{"ing"}, []string{"R&D Engineering"}, true},
+		{"&", []string{"Sales,HR,Finance"}, []string{"HR"}, true},
+		{"!&", []string{"Sales,HR,Finance"}, []string{"Legal"}, true},
+		{"EQUALS", []string{"x"}, []string{"x", "y"}, false}, // multi-valued: every value must pass
+	} {
+		sc, err := compileScope(clause(tc.op, tc.vals...))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.op, err)
+		}
+		got, results := sc.Eval(func(string) []string { return tc.in })
+		if got != tc.want || len(results) != 1 || results[0].Passed != tc.want {
+			t.Errorf("%s %v on %q = %v, want %v", tc.op, tc.vals, tc.in, got, tc.want)
+		}
+	}
+	// Groups are OR-ed, clauses AND-ed.
+	f := &Filter{Groups: []FilterGroup{
+		{Name: "both", Clauses: []FilterClause{
+			{OperatorName: "EQUALS", SourceOperandName: "department", TargetOperand: &FilterOperand{Values: []string{"Sales"}}},
+			{OperatorName: "EQUALS", SourceOperandName: "country", TargetOperand: &FilterOperand{Values: []string{"NO"}}}}},
+		{Name: "vip", Clauses: []FilterClause{{OperatorName: "IS TRUE", SourceOperandName: "vip"}}},
+	}}
+	sc, err := compileScope(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := map[string][]string{"department": {"Sales"}, "country": {"SE"}, "vip": {"False"}}
+	if ok, _ := sc.Eval(func(n string) []string { return attrs[n] }); ok {
+		t.Error("one clause of each group failed, yet in scope")
+	}
+	attrs["vip"] = []string{"True"}
+	if ok, _ := sc.Eval(func(n string) []string { return attrs[n] }); !ok {
+		t.Error("second group passes, yet out of scope")
+	}
+	if len(Operators()) != 18 {
+		t.Errorf("Operators() lists %d, want 18", len(Operators()))
+	}
+}

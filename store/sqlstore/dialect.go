@@ -1,0 +1,65 @@
+package sqlstore
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"provisiond/store"
+)
+
+// dialect is what differs between the SQL databases the Store runs on. The
+// queries are written once with ? placeholders; rebind adapts them.
+type dialect struct {
+	// name names the dialect and its migrations directory.
+	name string
+	// numbered reports whether placeholders are $1, $2, ... instead of ?.
+	numbered bool
+	// classify maps a driver error to store.ErrConflict (unique or primary
+	// key violation) or store.ErrNotFound (foreign key violation: the parent
+	// row is absent); nil when the error is neither.
+	classify func(error) error
+}
+
+// rebind rewrites the ? placeholders of query for d. Queries contain no ?
+// inside string literals.
+func (d dialect) rebind(query string) string {
+	if !d.numbered {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] != '?' {
+			b.WriteByte(query[i])
+			continue
+		}
+		n++
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// sqliteDialect is SQLite through modernc.org/sqlite, which reports extended
+// result codes.
+var sqliteDialect = dialect{
+	name: "sqlite",
+	classify: func(err error) error {
+		var se *sqlite.Error
+		if !errors.As(err, &se) {
+			return nil
+		}
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return store.ErrConflict
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return store.ErrNotFound
+		}
+		return nil
+	},
+}

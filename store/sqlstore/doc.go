@@ -1,0 +1,33 @@
+// Package sqlstore implements store.Store on SQL databases. OpenSQLite opens
+// the embedded default, a SQLite file driven by modernc.org/sqlite (pure Go,
+// no cgo).
+//
+// The SQL is written once, with ? placeholders and portable types (TEXT,
+// BIGINT, BLOB), so that a PostgreSQL backend can share it; what differs
+// between databases (placeholder syntax, how constraint violations are
+// reported, the migration files) sits behind a small dialect value.
+//
+// Representation:
+//   - times are BIGINT microseconds since the Unix epoch and come back in
+//     UTC, so they round-trip to the microsecond;
+//   - Props are JSON text; job documents, secrets and log data are stored as
+//     the bytes given;
+//   - userPrincipalName uniqueness uses a lower-cased copy (upn_key) with a
+//     UNIQUE index, lower-cased in Go so every database folds alike;
+//   - cascades (service principal → application, owners, assignments, jobs,
+//     secrets; job → anchors, logs; group → memberships) are foreign keys
+//     with ON DELETE CASCADE. Memberships and assignments point to a user or
+//     a group, so purging one deletes them explicitly.
+//
+// Errors: unique and primary key violations become store.ErrConflict; a
+// missing row, or a foreign key violation (the parent is absent), becomes
+// store.ErrNotFound. Deletes, purges and updates of an absent record return
+// store.ErrNotFound. PutAnchor and AddProvisioningLog return
+// store.ErrNotFound when the job is absent.
+//
+// Concurrency: on SQLite the Store keeps two pools on the same file, a
+// read-only one for queries and a single-connection one for writes, whose
+// transactions begin IMMEDIATE (_txlock=immediate). Writers therefore queue
+// in Go instead of failing with SQLITE_BUSY, and readers never block them
+// (WAL).
+package sqlstore

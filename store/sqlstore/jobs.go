@@ -1,0 +1,229 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"provisiond/store"
+)
+
+const jobCols = `id, service_principal_id, template_id, schema_json, status_json, schedule_json,
+	settings_json, created, updated`
+
+func scanJob(sc interface{ Scan(...any) error }) (store.Job, error) {
+	var (
+		j                store.Job
+		created, updated int64
+	)
+	err := sc.Scan(&j.ID, &j.ServicePrincipalID, &j.TemplateID, &j.Schema, &j.Status, &j.Schedule,
+		&j.Settings, &created, &updated)
+	if err != nil {
+		return store.Job{}, err
+	}
+	j.Created, j.Updated = fromMicros(created), fromMicros(updated)
+	return j, nil
+}
+
+// CreateJob implements store.Store. The foreign key on
+// service_principal_id reports a missing service principal.
+func (s *Store) CreateJob(ctx context.Context, j store.Job) error {
+	_, err := s.exec(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.ServicePrincipalID, j.TemplateID, j.Schema, j.Status, j.Schedule, j.Settings,
+		micros(j.Created), micros(j.Updated))
+	if err != nil {
+		return s.fail(err, "create job", j.ID)
+	}
+	return nil
+}
+
+// GetJob implements store.Store.
+func (s *Store) GetJob(ctx context.Context, spID, jobID string) (store.Job, error) {
+	st, err := s.stmt(ctx, s.rdb, &s.rstmts, `SELECT `+jobCols+` FROM jobs
+		WHERE id = ? AND service_principal_id = ?`)
+	if err != nil {
+		return store.Job{}, s.fail(err, "get job", spID, jobID)
+	}
+	j, err := scanJob(st.QueryRowContext(ctx, jobID, spID))
+	if err != nil {
+		return store.Job{}, s.fail(err, "get job", spID, jobID)
+	}
+	return j, nil
+}
+
+// ListJobs implements store.Store.
+func (s *Store) ListJobs(ctx context.Context, spID string) ([]store.Job, error) {
+	rows, err := s.query(ctx, `SELECT `+jobCols+` FROM jobs WHERE service_principal_id = ? ORDER BY id`, spID)
+	js, err := collect(rows, err, func(r *sql.Rows) (store.Job, error) { return scanJob(r) })
+	if err != nil {
+		return nil, s.fail(err, "list jobs", spID)
+	}
+	return js, nil
+}
+
+// UpdateJob implements store.Store; store.ErrNotFound if there is no such
+// job of that service principal.
+func (s *Store) UpdateJob(ctx context.Context, j store.Job) error {
+	res, err := s.exec(ctx, `UPDATE jobs SET template_id = ?, schema_json = ?, status_json = ?,
+		schedule_json = ?, settings_json = ?, created = ?, updated = ?
+		WHERE id = ? AND service_principal_id = ?`,
+		j.TemplateID, j.Schema, j.Status, j.Schedule, j.Settings, micros(j.Created), micros(j.Updated),
+		j.ID, j.ServicePrincipalID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return s.fail(err, "update job", j.ServicePrincipalID, j.ID)
+	}
+	return nil
+}
+
+// DeleteJob implements store.Store. Foreign keys cascade the delete to the
+// job's anchors and logs.
+func (s *Store) DeleteJob(ctx context.Context, spID, jobID string) error {
+	res, err := s.exec(ctx, `DELETE FROM jobs WHERE id = ? AND service_principal_id = ?`, jobID, spID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return s.fail(err, "delete job", spID, jobID)
+	}
+	return nil
+}
+
+// PutSecrets implements store.Store.
+func (s *Store) PutSecrets(ctx context.Context, spID string, sealed []byte) error {
+	_, err := s.exec(ctx, `INSERT INTO sp_secrets (service_principal_id, sealed) VALUES (?, ?)
+		ON CONFLICT (service_principal_id) DO UPDATE SET sealed = excluded.sealed`, spID, sealed)
+	if err != nil {
+		return s.fail(err, "put secrets", spID)
+	}
+	return nil
+}
+
+// GetSecrets implements store.Store.
+func (s *Store) GetSecrets(ctx context.Context, spID string) ([]byte, error) {
+	var sealed []byte
+	err := s.queryRow(ctx, []any{&sealed}, `SELECT sealed FROM sp_secrets WHERE service_principal_id = ?`, spID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, s.fail(err, "get secrets", spID)
+	}
+	return sealed, nil
+}
+
+const anchorCols = `job_id, source_type, source_id, target_type, target_id, updated`
+
+func scanAnchor(sc interface{ Scan(...any) error }) (store.Anchor, error) {
+	var (
+		a       store.Anchor
+		updated int64
+	)
+	if err := sc.Scan(&a.JobID, &a.SourceType, &a.SourceID, &a.TargetType, &a.TargetID, &updated); err != nil {
+		return store.Anchor{}, err
+	}
+	a.Updated = fromMicros(updated)
+	return a, nil
+}
+
+// PutAnchor implements store.Store; store.ErrNotFound if the job is absent.
+func (s *Store) PutAnchor(ctx context.Context, a store.Anchor) error {
+	_, err := s.exec(ctx, `INSERT INTO anchors (`+anchorCols+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (job_id, source_type, source_id) DO UPDATE SET
+		target_type = excluded.target_type, target_id = excluded.target_id, updated = excluded.updated`,
+		a.JobID, a.SourceType, a.SourceID, a.TargetType, a.TargetID, micros(a.Updated))
+	if err != nil {
+		return s.fail(err, "put anchor", a.JobID, a.SourceType, a.SourceID)
+	}
+	return nil
+}
+
+// GetAnchor implements store.Store.
+func (s *Store) GetAnchor(ctx context.Context, jobID, sourceType, sourceID string) (store.Anchor, error) {
+	st, err := s.stmt(ctx, s.rdb, &s.rstmts, `SELECT `+anchorCols+` FROM anchors
+		WHERE job_id = ? AND source_type = ? AND source_id = ?`)
+	if err != nil {
+		return store.Anchor{}, s.fail(err, "get anchor", jobID, sourceType, sourceID)
+	}
+	a, err := scanAnchor(st.QueryRowContext(ctx, jobID, sourceType, sourceID))
+	if err != nil {
+		return store.Anchor{}, s.fail(err, "get anchor", jobID, sourceType, sourceID)
+	}
+	return a, nil
+}
+
+// DeleteAnchor implements store.Store.
+func (s *Store) DeleteAnchor(ctx context.Context, jobID, sourceType, sourceID string) error {
+	res, err := s.exec(ctx, `DELETE FROM anchors WHERE job_id = ? AND source_type = ? AND source_id = ?`,
+		jobID, sourceType, sourceID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return s.fail(err, "delete anchor", jobID, sourceType, sourceID)
+	}
+	return nil
+}
+
+// ListAnchors implements store.Store, ordered by source type and id.
+func (s *Store) ListAnchors(ctx context.Context, jobID string) ([]store.Anchor, error) {
+	rows, err := s.query(ctx, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ?
+		ORDER BY source_type, source_id`, jobID)
+	as, err := collect(rows, err, func(r *sql.Rows) (store.Anchor, error) { return scanAnchor(r) })
+	if err != nil {
+		return nil, s.fail(err, "list anchors", jobID)
+	}
+	return as, nil
+}
+
+const logCols = `id, job_id, service_principal_id, change_id, activity, data`
+
+// AddProvisioningLog implements store.Store; store.ErrNotFound if the job
+// is absent, store.ErrConflict if the id is taken.
+func (s *Store) AddProvisioningLog(ctx context.Context, l store.ProvisioningLog) error {
+	_, err := s.exec(ctx, `INSERT INTO provisioning_logs (`+logCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		l.ID, l.JobID, l.ServicePrincipalID, l.ChangeID, micros(l.Activity), l.Data)
+	if err != nil {
+		return s.fail(err, "add provisioning log", l.ID)
+	}
+	return nil
+}
+
+// ListProvisioningLogs implements store.Store. The order is (activity, id)
+// descending; opt.After continues below the (activity, id) of that log, and
+// an After naming no log yields nothing.
+func (s *Store) ListProvisioningLogs(ctx context.Context, jobID string, opt store.ListOptions) ([]store.ProvisioningLog, error) {
+	q := `SELECT ` + logCols + ` FROM provisioning_logs WHERE 1 = 1`
+	var args []any
+	if jobID != "" {
+		q += ` AND job_id = ?`
+		args = append(args, jobID)
+	}
+	if opt.After != "" {
+		q += ` AND (activity, id) < (SELECT activity, id FROM provisioning_logs WHERE id = ?)`
+		args = append(args, opt.After)
+	}
+	q += ` ORDER BY activity DESC, id DESC`
+	if opt.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, opt.Limit)
+	}
+	rows, err := s.query(ctx, q, args...)
+	ls, err := collect(rows, err, func(r *sql.Rows) (store.ProvisioningLog, error) {
+		var (
+			l        store.ProvisioningLog
+			activity int64
+		)
+		if err := r.Scan(&l.ID, &l.JobID, &l.ServicePrincipalID, &l.ChangeID, &activity, &l.Data); err != nil {
+			return store.ProvisioningLog{}, err
+		}
+		l.Activity = fromMicros(activity)
+		return l, nil
+	})
+	if err != nil {
+		return nil, s.fail(err, "list provisioning logs", jobID)
+	}
+	return ls, nil
+}

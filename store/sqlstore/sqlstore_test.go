@@ -1,0 +1,261 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"provisiond/store"
+	"provisiond/store/storetest"
+)
+
+func openTemp(t testing.TB) *Store {
+	t.Helper()
+	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "provisiond.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestReopen(t *testing.T) {
+	ctx := t.Context()
+	// A directory that does not exist yet, with characters that mean
+	// something in a file: URI.
+	path := filepath.Join(t.TempDir(), "a #dir?", "100% data.db")
+	s, err := OpenSQLite(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := store.User{ID: "u1", UserPrincipalName: "a@example.com", Props: map[string]any{"x": "y"}, Created: time.Unix(1, 0).UTC()}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file: %v", err)
+	}
+	applied := func(s *Store) []int64 {
+		t.Helper()
+		rows, err := s.rdb.QueryContext(ctx, `SELECT applied FROM schema_migrations ORDER BY version`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []int64
+		for rows.Next() {
+			var a int64
+			if err := rows.Scan(&a); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+
+	s, err = OpenSQLite(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	first := applied(s)
+	ms, err := sqliteDialect.migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != len(ms) {
+		t.Fatalf("%d migrations recorded, want %d", len(first), len(ms))
+	}
+	got, err := s.GetUser(ctx, "u1")
+	if err != nil {
+		t.Fatalf("get user after reopen: %v", err)
+	}
+	if got.UserPrincipalName != u.UserPrincipalName || got.Props["x"] != "y" {
+		t.Errorf("user after reopen = %+v", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A third open applies nothing: the recorded times do not change.
+	s, err = OpenSQLite(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("third open: %v", err)
+	}
+	defer s.Close()
+	if again := applied(s); fmt.Sprint(again) != fmt.Sprint(first) {
+		t.Errorf("migrations re-applied: %v, then %v", first, again)
+	}
+}
+
+// TestTwoStoresOneFile has two Stores (two writer connections) write the
+// same file at once: busy_timeout and BEGIN IMMEDIATE must make them wait
+// for each other instead of failing with SQLITE_BUSY.
+func TestTwoStoresOneFile(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	var stores [2]*Store
+	for i := range stores {
+		s, err := OpenSQLite(ctx, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores[i] = s
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		s := stores[w%2]
+		wg.Go(func() {
+			for i := range 25 {
+				id := fmt.Sprintf("u-%d-%d", w, i)
+				u := store.User{ID: id, UserPrincipalName: id + "@example.com"}
+				if err := s.CreateUser(ctx, u); err != nil {
+					errs <- err
+					return
+				}
+				// A multi-statement transaction.
+				if err := s.PurgeUser(ctx, id); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.CreateUser(ctx, u); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	us, err := stores[0].ListUsers(ctx, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(us) != 200 {
+		t.Errorf("%d users, want 200", len(us))
+	}
+}
+
+func TestReadPoolIsReadOnly(t *testing.T) {
+	s := openTemp(t)
+	_, err := s.rdb.ExecContext(t.Context(), `DELETE FROM users`)
+	if err == nil {
+		t.Fatal("write on the read pool succeeded")
+	}
+}
+
+func TestErrorsWrapped(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	_, err := s.GetUser(ctx, "u1")
+	if want := "get user u1: not found"; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+	u := store.User{ID: "u1", UserPrincipalName: "a@example.com"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	err = s.CreateUser(ctx, u)
+	if want := "create user u1: already exists"; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("err = %v, not ErrConflict", err)
+	}
+}
+
+func TestRebind(t *testing.T) {
+	d := dialect{name: "postgres", numbered: true}
+	got := d.rebind(`SELECT a FROM t WHERE b = ? AND (c, d) < (?, ?)`)
+	if want := `SELECT a FROM t WHERE b = $1 AND (c, d) < ($2, $3)`; got != want {
+		t.Errorf("rebind = %q, want %q", got, want)
+	}
+	if got := sqliteDialect.rebind(`x = ?`); got != `x = ?` {
+		t.Errorf("sqlite rebind = %q", got)
+	}
+}
+
+// benchAnchors fills a store with a job and n anchors.
+func benchAnchors(b *testing.B, n int) *Store {
+	b.Helper()
+	s := openTemp(b)
+	ctx := b.Context()
+	app := store.Application{ID: "app", AppID: "appid"}
+	sp := store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}
+	if err := s.CreateServicePrincipal(ctx, app, sp); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateJob(ctx, store.Job{ID: "job", ServicePrincipalID: "sp"}); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		a := store.Anchor{JobID: "job", SourceType: "User", SourceID: fmt.Sprintf("user-%06d", i),
+			TargetType: "User", TargetID: fmt.Sprintf("target-%06d", i), Updated: time.Now()}
+		if err := s.PutAnchor(ctx, a); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+func BenchmarkGetAnchor(b *testing.B) {
+	const n = 10000
+	s := benchAnchors(b, n)
+	ctx := b.Context()
+	i := 0
+	for b.Loop() {
+		if _, err := s.GetAnchor(ctx, "job", "User", fmt.Sprintf("user-%06d", i%n)); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkGetAnchorParallel(b *testing.B) {
+	const n = 10000
+	s := benchAnchors(b, n)
+	ctx := b.Context()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := s.GetAnchor(ctx, "job", "User", fmt.Sprintf("user-%06d", i%n)); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+func BenchmarkPutAnchor(b *testing.B) {
+	s := benchAnchors(b, 0)
+	ctx := b.Context()
+	i := 0
+	for b.Loop() {
+		a := store.Anchor{JobID: "job", SourceType: "User", SourceID: fmt.Sprintf("user-%06d", i%10000),
+			TargetType: "User", TargetID: fmt.Sprintf("target-%d", i), Updated: time.Now()}
+		if err := s.PutAnchor(ctx, a); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -1,0 +1,16 @@
+// Package storetest is the conformance suite for store.Store. Every backend
+// runs it from its own tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			s := open(t) // an empty store
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// The suite checks the documented behaviour of every method, the sentinel
+// errors (matched with errors.Is), cascades, ordering and keyset paging,
+// concurrent writers, and that times round-trip at least to the microsecond
+// in UTC. It also pins down what the contract leaves implicit; see Run.
+package storetest

@@ -1,0 +1,326 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"provisiond/store"
+)
+
+func testJobs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp1 := mkApp(t, s, "1")
+	sp2 := mkApp(t, s, "2")
+	jb := mkJob(t, s, sp1.ID, "scim.b")
+	ja := mkJob(t, s, sp1.ID, "scim.a")
+	jc := mkJob(t, s, sp2.ID, "scim.c")
+
+	got, err := s.GetJob(ctx, sp1.ID, "scim.a")
+	ok(t, err, "get job")
+	same(t, got, ja, "job")
+	_, err = s.GetJob(ctx, sp1.ID, "nope")
+	isErr(t, err, store.ErrNotFound, "get missing job")
+	_, err = s.GetJob(ctx, sp2.ID, "scim.a")
+	isErr(t, err, store.ErrNotFound, "get a job through another service principal")
+	_, err = s.GetJob(ctx, "nope", "scim.a")
+	isErr(t, err, store.ErrNotFound, "get a job through a missing service principal")
+
+	isErr(t, s.CreateJob(ctx, newJob("nope", "scim.x")), store.ErrNotFound, "create a job of a missing service principal")
+	_, err = s.GetJob(ctx, "nope", "scim.x")
+	isErr(t, err, store.ErrNotFound, "get job of a failed create")
+	dup := newJob(sp1.ID, "scim.a")
+	dup.TemplateID = "other"
+	isErr(t, s.CreateJob(ctx, dup), store.ErrConflict, "create a job with a taken id")
+	isErr(t, s.CreateJob(ctx, newJob(sp2.ID, "scim.a")), store.ErrConflict,
+		"create a job with an id taken under another service principal")
+	got, err = s.GetJob(ctx, sp1.ID, "scim.a")
+	ok(t, err, "get job after conflicts")
+	same(t, got, ja, "job after conflicts")
+
+	list, err := s.ListJobs(ctx, sp1.ID)
+	ok(t, err, "list jobs")
+	same(t, list, []store.Job{ja, jb}, "jobs of sp1")
+	list, err = s.ListJobs(ctx, sp2.ID)
+	ok(t, err, "list jobs of sp2")
+	same(t, list, []store.Job{jc}, "jobs of sp2")
+
+	// Documents are kept byte for byte, including absent ones.
+	bare := store.Job{ID: "bare", ServicePrincipalID: sp2.ID, TemplateID: "t", Created: at(1), Updated: at(1)}
+	ok(t, s.CreateJob(ctx, bare), "create bare job")
+	got, err = s.GetJob(ctx, sp2.ID, "bare")
+	ok(t, err, "get bare job")
+	same(t, got, bare, "bare job")
+}
+
+func testUpdateJob(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp1 := mkApp(t, s, "1")
+	sp2 := mkApp(t, s, "2")
+	j := mkJob(t, s, sp1.ID, "scim.a")
+
+	j.TemplateID = "scim2"
+	j.Schema = []byte(`{"directories":[{"name":"x"}]}`)
+	j.Status = []byte(`{"code":"Active","lastExecution":null}`)
+	j.Schedule = []byte(`{"interval":"PT20M","state":"Active"}`)
+	j.Settings = nil
+	j.Created = at(60)
+	j.Updated = at(61)
+	ok(t, s.UpdateJob(ctx, j), "update job")
+	got, err := s.GetJob(ctx, sp1.ID, j.ID)
+	ok(t, err, "get updated job")
+	same(t, got, j, "updated job (the record is replaced)")
+
+	other := j
+	other.ServicePrincipalID = sp2.ID
+	other.TemplateID = "hijack"
+	isErr(t, s.UpdateJob(ctx, other), store.ErrNotFound, "update a job through another service principal")
+	isErr(t, s.UpdateJob(ctx, newJob(sp1.ID, "nope")), store.ErrNotFound, "update a missing job")
+	got, err = s.GetJob(ctx, sp1.ID, j.ID)
+	ok(t, err, "get job")
+	same(t, got, j, "job after failed updates")
+	list, err := s.ListJobs(ctx, sp2.ID)
+	ok(t, err, "list jobs of sp2")
+	same(t, list, nil, "jobs of sp2")
+	_, err = s.GetJob(ctx, sp1.ID, "nope")
+	isErr(t, err, store.ErrNotFound, "update of a missing job must not create it")
+}
+
+func testDeleteJobCascades(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp1 := mkApp(t, s, "1")
+	sp2 := mkApp(t, s, "2")
+	gone := mkJob(t, s, sp1.ID, "scim.gone")
+	kept := mkJob(t, s, sp1.ID, "scim.kept")
+	for _, j := range []store.Job{gone, kept} {
+		for _, src := range []string{"u1", "u2"} {
+			ok(t, s.PutAnchor(ctx, newAnchor(j.ID, src, "t-"+src)), "put anchor")
+		}
+		ok(t, s.AddProvisioningLog(ctx, newLog("log-"+j.ID, j.ID, sp1.ID, at(1))), "add log")
+	}
+	ok(t, s.PutSecrets(ctx, sp1.ID, []byte("sealed")), "put secrets")
+
+	isErr(t, s.DeleteJob(ctx, sp2.ID, gone.ID), store.ErrNotFound, "delete a job through another service principal")
+	_, err := s.GetJob(ctx, sp1.ID, gone.ID)
+	ok(t, err, "get job after a failed delete")
+
+	ok(t, s.DeleteJob(ctx, sp1.ID, gone.ID), "delete job")
+	_, err = s.GetJob(ctx, sp1.ID, gone.ID)
+	isErr(t, err, store.ErrNotFound, "get deleted job")
+	isErr(t, s.DeleteJob(ctx, sp1.ID, gone.ID), store.ErrNotFound, "delete deleted job")
+	anchors, err := s.ListAnchors(ctx, gone.ID)
+	ok(t, err, "list anchors of deleted job")
+	same(t, anchors, nil, "anchors of deleted job")
+	_, err = s.GetAnchor(ctx, gone.ID, "User", "u1")
+	isErr(t, err, store.ErrNotFound, "get anchor of deleted job")
+	logs, err := s.ListProvisioningLogs(ctx, gone.ID, store.ListOptions{})
+	ok(t, err, "list logs of deleted job")
+	same(t, logs, nil, "logs of deleted job")
+
+	list, err := s.ListJobs(ctx, sp1.ID)
+	ok(t, err, "list jobs")
+	same(t, list, []store.Job{kept}, "jobs left")
+	anchors, err = s.ListAnchors(ctx, kept.ID)
+	ok(t, err, "list anchors of kept job")
+	same(t, anchors, []store.Anchor{newAnchor(kept.ID, "u1", "t-u1"), newAnchor(kept.ID, "u2", "t-u2")}, "kept anchors")
+	logs, err = s.ListProvisioningLogs(ctx, "", store.ListOptions{})
+	ok(t, err, "list logs")
+	same(t, logs, []store.ProvisioningLog{newLog("log-"+kept.ID, kept.ID, sp1.ID, at(1))}, "logs left")
+	sec, err := s.GetSecrets(ctx, sp1.ID)
+	ok(t, err, "get secrets")
+	same(t, sec, []byte("sealed"), "secrets are the service principal's, not the job's")
+
+	// The id is free again, with nothing left over.
+	mkJob(t, s, sp1.ID, gone.ID)
+	anchors, err = s.ListAnchors(ctx, gone.ID)
+	ok(t, err, "list anchors of recreated job")
+	same(t, anchors, nil, "anchors of recreated job")
+}
+
+func testSecrets(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp1 := mkApp(t, s, "1")
+	sp2 := mkApp(t, s, "2")
+
+	got, err := s.GetSecrets(ctx, sp1.ID)
+	if err != nil || got != nil {
+		t.Errorf("get secrets never put = %q, %v; want nil, nil", got, err)
+	}
+	ok(t, s.PutSecrets(ctx, sp1.ID, []byte{0, 1, 2, 0xff, 'x'}), "put secrets")
+	got, err = s.GetSecrets(ctx, sp1.ID)
+	ok(t, err, "get secrets")
+	same(t, got, []byte{0, 1, 2, 0xff, 'x'}, "secrets (binary-safe)")
+
+	ok(t, s.PutSecrets(ctx, sp1.ID, []byte("v2")), "replace secrets")
+	got, err = s.GetSecrets(ctx, sp1.ID)
+	ok(t, err, "get replaced secrets")
+	same(t, got, []byte("v2"), "replaced secrets")
+
+	got, err = s.GetSecrets(ctx, sp2.ID)
+	if err != nil || got != nil {
+		t.Errorf("get secrets of another service principal = %q, %v; want nil, nil", got, err)
+	}
+	isErr(t, s.PutSecrets(ctx, "nope", []byte("x")), store.ErrNotFound, "put secrets of a missing service principal")
+	got, err = s.GetSecrets(ctx, "nope")
+	if err != nil || got != nil {
+		t.Errorf("get secrets of a failed put = %q, %v; want nil, nil", got, err)
+	}
+}
+
+func testAnchors(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp := mkApp(t, s, "1")
+	j1 := mkJob(t, s, sp.ID, "j1")
+	j2 := mkJob(t, s, sp.ID, "j2")
+
+	a := newAnchor(j1.ID, "u1", "scim-1")
+	ok(t, s.PutAnchor(ctx, a), "put anchor")
+	got, err := s.GetAnchor(ctx, j1.ID, "User", "u1")
+	ok(t, err, "get anchor")
+	same(t, got, a, "anchor")
+
+	_, err = s.GetAnchor(ctx, j1.ID, "User", "nope")
+	isErr(t, err, store.ErrNotFound, "get missing anchor")
+	_, err = s.GetAnchor(ctx, j1.ID, "Group", "u1")
+	isErr(t, err, store.ErrNotFound, "get anchor of another source type")
+	_, err = s.GetAnchor(ctx, j2.ID, "User", "u1")
+	isErr(t, err, store.ErrNotFound, "get anchor of another job")
+
+	// Put replaces.
+	a.TargetType = "Other"
+	a.TargetID = "scim-1b"
+	a.Updated = at(70)
+	ok(t, s.PutAnchor(ctx, a), "replace anchor")
+	got, err = s.GetAnchor(ctx, j1.ID, "User", "u1")
+	ok(t, err, "get replaced anchor")
+	same(t, got, a, "replaced anchor")
+
+	// The same source in another job, and other sources, are separate.
+	other := newAnchor(j2.ID, "u1", "other")
+	ok(t, s.PutAnchor(ctx, other), "put anchor in j2")
+	g := store.Anchor{JobID: j1.ID, SourceType: "Group", SourceID: "u1", TargetType: "Group", TargetID: "sg", Updated: at(71)}
+	b := newAnchor(j1.ID, "u0", "scim-0")
+	c := newAnchor(j1.ID, "u2", "scim-2")
+	for _, x := range []store.Anchor{c, g, b} {
+		ok(t, s.PutAnchor(ctx, x), "put anchor %s/%s", x.SourceType, x.SourceID)
+	}
+	list, err := s.ListAnchors(ctx, j1.ID)
+	ok(t, err, "list anchors")
+	same(t, list, []store.Anchor{g, b, a, c}, "anchors of j1 (by source type, then id)")
+	list, err = s.ListAnchors(ctx, j2.ID)
+	ok(t, err, "list anchors of j2")
+	same(t, list, []store.Anchor{other}, "anchors of j2")
+
+	ok(t, s.DeleteAnchor(ctx, j1.ID, "User", "u1"), "delete anchor")
+	_, err = s.GetAnchor(ctx, j1.ID, "User", "u1")
+	isErr(t, err, store.ErrNotFound, "get deleted anchor")
+	isErr(t, s.DeleteAnchor(ctx, j1.ID, "User", "u1"), store.ErrNotFound, "delete deleted anchor")
+	got, err = s.GetAnchor(ctx, j2.ID, "User", "u1")
+	ok(t, err, "get anchor of j2")
+	same(t, got, other, "anchor of j2 after delete in j1")
+	list, err = s.ListAnchors(ctx, j1.ID)
+	ok(t, err, "list anchors")
+	same(t, list, []store.Anchor{g, b, c}, "anchors of j1 after delete")
+}
+
+func testProvisioningLogs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp := mkApp(t, s, "1")
+	j1 := mkJob(t, s, sp.ID, "j1")
+	j2 := mkJob(t, s, sp.ID, "j2")
+
+	// Activities tie on purpose: ties are broken by ID, descending.
+	l1 := newLog("l1", j1.ID, sp.ID, at(10))
+	l2 := newLog("l2", j2.ID, sp.ID, at(30))
+	l3 := newLog("l3", j1.ID, sp.ID, at(20))
+	l4 := newLog("l4", j1.ID, sp.ID, at(20))
+	l5 := newLog("l5", j2.ID, sp.ID, at(5))
+	l0 := newLog("l0", j1.ID, sp.ID, at(20))
+	l0.Data = nil
+	for _, l := range []store.ProvisioningLog{l1, l2, l3, l4, l5, l0} {
+		ok(t, s.AddProvisioningLog(ctx, l), "add log %s", l.ID)
+	}
+	dup := newLog("l1", j2.ID, sp.ID, at(99))
+	isErr(t, s.AddProvisioningLog(ctx, dup), store.ErrConflict, "add a log with a taken id")
+
+	tests := []struct {
+		job  string
+		opt  store.ListOptions
+		want []store.ProvisioningLog
+	}{
+		{"", store.ListOptions{}, []store.ProvisioningLog{l2, l4, l3, l0, l1, l5}},
+		{j1.ID, store.ListOptions{}, []store.ProvisioningLog{l4, l3, l0, l1}},
+		{j2.ID, store.ListOptions{}, []store.ProvisioningLog{l2, l5}},
+		{"nope", store.ListOptions{}, nil},
+		{"", store.ListOptions{Limit: 2}, []store.ProvisioningLog{l2, l4}},
+		{"", store.ListOptions{Limit: 2, After: "l4"}, []store.ProvisioningLog{l3, l0}},
+		{"", store.ListOptions{After: "l0"}, []store.ProvisioningLog{l1, l5}},
+		{j1.ID, store.ListOptions{Limit: 2, After: "l3"}, []store.ProvisioningLog{l0, l1}},
+		{j1.ID, store.ListOptions{After: "l1"}, nil},
+		{"", store.ListOptions{After: "l5"}, nil},
+	}
+	for _, tt := range tests {
+		got, err := s.ListProvisioningLogs(ctx, tt.job, tt.opt)
+		ok(t, err, "list logs of %q %+v", tt.job, tt.opt)
+		same(t, got, tt.want, "logs of %q %+v", tt.job, tt.opt)
+	}
+}
+
+func testProvisioningLogPaging(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp := mkApp(t, s, "1")
+	j1 := mkJob(t, s, sp.ID, "j1")
+	j2 := mkJob(t, s, sp.ID, "j2")
+
+	// 40 logs over 7 distinct times, so that pages split ties.
+	var all, of1 []store.ProvisioningLog
+	for i := range 40 {
+		job := j1.ID
+		if i%3 == 0 {
+			job = j2.ID
+		}
+		l := newLog(fmt.Sprintf("log-%02d", (i*17)%40), job, sp.ID, at(i%7))
+		ok(t, s.AddProvisioningLog(ctx, l), "add log %s", l.ID)
+		all = append(all, l)
+		if job == j1.ID {
+			of1 = append(of1, l)
+		}
+	}
+	newestFirst := func(a, b store.ProvisioningLog) int {
+		if c := b.Activity.Compare(a.Activity); c != 0 {
+			return c
+		}
+		switch {
+		case a.ID > b.ID:
+			return -1
+		case a.ID < b.ID:
+			return 1
+		}
+		return 0
+	}
+	slices.SortFunc(all, newestFirst)
+	slices.SortFunc(of1, newestFirst)
+
+	for _, tt := range []struct {
+		job  string
+		want []store.ProvisioningLog
+	}{{"", all}, {j1.ID, of1}} {
+		for _, limit := range []int{1, 3, 7, 100} {
+			var got []store.ProvisioningLog
+			after := ""
+			for range 100 {
+				page, err := s.ListProvisioningLogs(ctx, tt.job, store.ListOptions{Limit: limit, After: after})
+				ok(t, err, "list logs page")
+				if len(page) > limit {
+					t.Fatalf("page of %d logs with limit %d", len(page), limit)
+				}
+				if len(page) == 0 {
+					break
+				}
+				got = append(got, page...)
+				after = page[len(page)-1].ID
+			}
+			same(t, got, tt.want, "logs of %q paged by %d", tt.job, limit)
+		}
+	}
+}
