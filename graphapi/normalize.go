@@ -52,7 +52,10 @@ func normalizePath(p string) string {
 		}
 		out = append(out, canonical(seg))
 	}
-	return strings.Join(out, "/")
+	if joined := strings.TrimRight(strings.Join(out, "/"), "/"); joined != "" {
+		return joined
+	}
+	return "/"
 }
 
 func canonical(seg string) string {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -134,12 +132,6 @@ func (y *Sync) secretsOf(ctx context.Context, spID string) ([]secrets.Pair, erro
 		return nil, err
 	}
 	return y.Secrets.OpenPairs(sealed)
-}
-
-// retryAfter formats a wait for the Retry-After header, rounded up to whole
-// seconds so clients that only parse integers never retry early.
-func retryAfter(d time.Duration) string {
-	return strconv.Itoa(int(math.Ceil(d.Seconds())))
 }
 
 func flagTrue(pairs []secrets.Pair, key string) bool {

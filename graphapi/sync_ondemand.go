@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"provisiond/engine"
+	"provisiond/throttle"
 )
 
 type onDemandSubject struct {
@@ -33,7 +34,7 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 		if ok, wait := y.OnDemand.Allow(principal(r).TenantID + "/" + sp.ID); !ok {
 			return &Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests",
 				Message: "Too many provisionOnDemand requests for this service principal (the limit is 5 per 10 seconds). Retry after the time in the Retry-After header.",
-				Header:  http.Header{"Retry-After": {retryAfter(wait)}}}
+				Header:  http.Header{"Retry-After": {throttle.RetryAfterHeader(wait)}}}
 		}
 	}
 	var body onDemandBody

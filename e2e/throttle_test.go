@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"provisiond/throttle"
+)
+
+// TestOnDemandRateLimitUnderLoad: 50 concurrent clients call
+// provisionOnDemand for 30 s (of a fake clock that advances 20 ms per
+// request); no sliding 10 s window may hold more than 5 accepted calls per
+// service principal, and every 429 carries a Retry-After.
+func TestOnDemandRateLimitUnderLoad(t *testing.T) {
+	var fake atomic.Int64 // nanoseconds since start
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { return start.Add(time.Duration(fake.Load())) }
+	e := newEnv(t, options{limit: throttle.New(5, 10*time.Second, now)})
+	e.setupApp()
+	id, _ := e.user("Rate", "Limited")
+	e.assign(id)
+	path := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID + "/provisionOnDemand"
+	body := map[string]any{"parameters": []any{map[string]any{"ruleId": e.ruleID, "subjects": []any{userSubject(id)}}}}
+
+	var mu sync.Mutex
+	var accepted []time.Duration
+	var rejected int
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				at := time.Duration(fake.Add(int64(20 * time.Millisecond)))
+				if at > 30*time.Second {
+					return
+				}
+				status, m, raw := e.send("POST", path, body, e.token)
+				mu.Lock()
+				switch status {
+				case http.StatusOK:
+					accepted = append(accepted, at)
+				case http.StatusTooManyRequests:
+					rejected++
+					if m["error"].(map[string]any)["code"] != "TooManyRequests" {
+						t.Errorf("429 body: %s", raw)
+					}
+				default:
+					t.Errorf("status %d: %s", status, raw)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(accepted)
+	if len(accepted) < 5 || rejected == 0 {
+		t.Fatalf("accepted %d, rejected %d: the test did not exercise the limit", len(accepted), rejected)
+	}
+	// The clock reading inside the limiter happens after the one recorded
+	// here, so allow one tick of slack.
+	for i := 5; i < len(accepted); i++ {
+		if gap := accepted[i] - accepted[i-5]; gap < 10*time.Second-20*time.Millisecond*50 {
+			t.Errorf("6 accepted calls within %v (calls %d..%d)", gap, i-5, i)
+		}
+	}
+	if len(accepted) > 5*4 { // 30 s holds at most 3 full windows + the first burst
+		t.Errorf("accepted %d calls in 30 s, want at most 20", len(accepted))
+	}
+	t.Logf("accepted %d, rejected %d", len(accepted), rejected)
+}
+
+func TestOnDemandRetryAfter(t *testing.T) {
+	var fake atomic.Int64
+	now := func() time.Time { return time.Unix(1e9, fake.Load()) }
+	e := newEnv(t, options{limit: throttle.New(5, 10*time.Second, now)})
+	e.setupApp()
+	id, _ := e.user("Retry", "After")
+	path := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID + "/provisionOnDemand"
+	body := map[string]any{"parameters": []any{map[string]any{"ruleId": e.ruleID, "subjects": []any{userSubject(id)}}}}
+	for i := range 5 {
+		if status, _, raw := e.send("POST", path, body, e.token); status != 200 {
+			t.Fatalf("call %d: %d %s", i, status, raw)
+		}
+	}
+	fake.Add(int64(2500 * time.Millisecond))
+	req, _ := http.NewRequest("POST", e.url+"/v1.0"+path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 {
+		t.Fatalf("6th call: %d, want 429", resp.StatusCode)
+	}
+	if ra, _ := strconv.Atoi(resp.Header.Get("Retry-After")); ra != 8 { // 7.5 s left, rounded up
+		t.Errorf("Retry-After = %q, want 8", resp.Header.Get("Retry-After"))
+	}
+	fake.Add(int64(7500 * time.Millisecond))
+	if status, _, raw := e.send("POST", path, body, e.token); status != 200 {
+		t.Errorf("after the wait: %d %s", status, raw)
+	}
+}
