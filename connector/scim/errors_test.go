@@ -1,0 +1,248 @@
+package scim_test
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"provisiond/connector"
+	"provisiond/connector/scim"
+	"provisiond/connector/scim/scimtest"
+)
+
+// fixed answers every request with the same status, headers and body and
+// counts the requests.
+func fixed(t *testing.T, status int, header map[string]string, body string) (*scim.Client, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(hs.Close)
+	return newClient(t, hs.URL, "t"), &n
+}
+
+const scimJSON = "application/scim+json"
+
+func TestErrorMapping(t *testing.T) {
+	ct := map[string]string{"Content-Type": scimJSON}
+	tests := []struct {
+		name       string
+		status     int
+		header     map[string]string
+		body       string
+		kind       connector.Kind
+		code       string
+		retryAfter float64
+		scimType   string
+		message    string // a substring of Message
+	}{
+		{
+			name: "401", status: 401, header: ct,
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401","detail":"bad token"}`,
+			kind: connector.KindUnauthorized, code: "SystemForCrossDomainIdentityManagementCredentialValidationFailure",
+			message: `StatusCode: Unauthorized Message: Processing of the HTTP request resulted in an exception.`,
+		},
+		{
+			name: "404", status: 404, header: ct,
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"404","detail":"Resource 1 not found"}`,
+			kind: connector.KindNotFound, code: "InvalidAnchor", message: `Web Response: {"schemas"`,
+		},
+		{
+			name: "409", status: 409, header: ct,
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":409,"scimType":"uniqueness","detail":"userName taken"}`,
+			kind: connector.KindConflict, code: "EntryConflict", scimType: "uniqueness", message: `StatusCode: Conflict Message:`,
+		},
+		{
+			name: "429 with Retry-After", status: 429, header: map[string]string{"Retry-After": "120"},
+			kind: connector.KindTransient, code: "TooManyRequests", retryAfter: 120, message: "StatusCode: TooManyRequests",
+		},
+		{
+			name: "503 with a date", status: 503, header: map[string]string{"Retry-After": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)},
+			body: "<html>down</html>", kind: connector.KindTransient, code: "InternalServerError", retryAfter: 3590,
+			message: "Web Response: <html>down</html>",
+		},
+		{
+			name: "500", status: 500, body: "boom", kind: connector.KindTransient, code: "InternalServerError",
+			message: "StatusCode: InternalServerError",
+		},
+		{
+			name: "400 HTML", status: 400, header: map[string]string{"Content-Type": "text/html"}, body: "<h1>Bad</h1>",
+			kind: connector.KindInvalid, code: "SystemForCrossDomainIdentityManagementBadRequest", message: "<h1>Bad</h1>",
+		},
+		{
+			name: "400 empty", status: 400, kind: connector.KindInvalid,
+			code: "SystemForCrossDomainIdentityManagementBadRequest", message: "Web Response: (empty body)",
+		},
+		{
+			name: "200 not JSON", status: 200, header: map[string]string{"Content-Type": "text/html"}, body: "<html>login</html>",
+			kind: connector.KindInvalid, code: scim.CodeServiceIncompatible, message: "<html>login</html>",
+		},
+		{
+			name: "200 without id", status: 200, header: ct, body: `{"userName":"x"}`,
+			kind: connector.KindInvalid, code: scim.CodeServiceIncompatible, message: "no id",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, n := fixed(t, tc.status, tc.header, tc.body)
+			_, err := c.Get(t.Context(), "User", "1")
+			var ce *connector.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Get error = %v, want *connector.Error", err)
+			}
+			if ce.Kind != tc.kind || ce.Code != tc.code {
+				t.Errorf("kind, code = %v, %q; want %v, %q", ce.Kind, ce.Code, tc.kind, tc.code)
+			}
+			if tc.status >= 400 && ce.Status != tc.status {
+				t.Errorf("Status = %d, want %d", ce.Status, tc.status)
+			}
+			if ce.RetryAfter < tc.retryAfter || ce.RetryAfter > tc.retryAfter+11 {
+				t.Errorf("RetryAfter = %v, want about %v", ce.RetryAfter, tc.retryAfter)
+			}
+			if !strings.Contains(ce.Message, tc.message) {
+				t.Errorf("Message = %q, want it to contain %q", ce.Message, tc.message)
+			}
+			var re *scim.ResponseError
+			if tc.scimType != "" && (!errors.As(err, &re) || re.ScimType != tc.scimType || re.Detail == "") {
+				t.Errorf("ResponseError = %+v, want scimType %q with a detail", re, tc.scimType)
+			}
+			if n.Load() != 1 {
+				t.Errorf("%d requests, want 1 (no retry)", n.Load())
+			}
+		})
+	}
+}
+
+func TestCreateWithoutID(t *testing.T) {
+	c, _ := fixed(t, 201, map[string]string{"Content-Type": scimJSON}, `{"userName":"x"}`)
+	_, err := c.Create(t.Context(), "User", connector.Attributes{"userName": {"x"}})
+	var ce *connector.Error
+	if !errors.As(err, &ce) || ce.Code != scim.CodeServiceIncompatible {
+		t.Errorf("Create = %v, want %s", err, scim.CodeServiceIncompatible)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); hs.Close() })
+	c, err := scim.New(scim.Config{BaseAddress: hs.URL, Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Get(t.Context(), "User", "1")
+	var ce *connector.Error
+	if !errors.As(err, &ce) || ce.Kind != connector.KindTransient || ce.Code != "Timeout" {
+		t.Errorf("Get = %v, want KindTransient Timeout", err)
+	}
+}
+
+func TestConnectionRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	_, err = newClient(t, "http://"+addr, "").Get(t.Context(), "User", "1")
+	var ce *connector.Error
+	if !errors.As(err, &ce) || ce.Kind != connector.KindTransient || ce.Code != "WebExceptionProtocolError" {
+		t.Errorf("Get = %v, want KindTransient WebExceptionProtocolError", err)
+	}
+}
+
+// A 429 or 503 with a short Retry-After is retried once, via the scimtest
+// fault hook.
+func TestRetryAfterOnce(t *testing.T) {
+	var (
+		faults atomic.Int32
+		always atomic.Bool
+	)
+	h := newHarness(t, scimtest.Options{Fault: func(r *http.Request) (int, string, bool) {
+		if faults.Add(1) == 1 || always.Load() {
+			return http.StatusTooManyRequests, "1", true
+		}
+		return 0, "", false
+	}}, nil)
+	start := time.Now()
+	if err := h.client.Test(t.Context()); err != nil {
+		t.Fatalf("Test after one 429 = %v", err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("retried after %v, want ≥ 1s (Retry-After)", d)
+	}
+	reqs := h.srv.Requests()
+	if len(reqs) != 2 || reqs[0].Status != 429 || reqs[1].Status != 200 {
+		t.Errorf("requests = %+v, want 429 then 200", reqs)
+	}
+
+	// Still throttled after the retry: the error carries Retry-After.
+	always.Store(true)
+	h.srv.Reset()
+	err := h.client.Test(t.Context())
+	var ce *connector.Error
+	if !errors.As(err, &ce) || ce.Kind != connector.KindTransient || ce.RetryAfter != 1 || len(h.srv.Requests()) != 2 {
+		t.Errorf("Test = %v after %d requests, want one retry then KindTransient with RetryAfter 1", err, len(h.srv.Requests()))
+	}
+}
+
+// PATCHes to one group never overlap.
+func TestGroupPatchesSerialised(t *testing.T) {
+	var inflight, overlaps atomic.Int32
+	slow := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPatch {
+				if inflight.Add(1) > 1 {
+					overlaps.Add(1)
+				}
+				time.Sleep(2 * time.Millisecond)
+				defer inflight.Add(-1)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := newHarness(t, scimtest.Options{}, slow)
+	g, err := h.client.Create(t.Context(), "Group", connector.Attributes{"displayName": {"G"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Go(func() {
+			id := string(rune('a' + i))
+			var err error
+			switch i % 3 {
+			case 0:
+				err = h.client.AddMembers(t.Context(), g.ID, []string{id})
+			case 1:
+				err = h.client.RemoveMembers(t.Context(), g.ID, []string{id})
+			default:
+				err = h.client.Update(t.Context(), "group", g.ID, connector.Attributes{"externalId": {id}})
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if overlaps.Load() != 0 {
+		t.Errorf("%d overlapping PATCHes to one group", overlaps.Load())
+	}
+}

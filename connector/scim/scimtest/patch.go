@@ -1,0 +1,483 @@
+package scimtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// PatchOperation is one decoded RFC 7644 §3.5.2 operation.
+type PatchOperation struct {
+	Op       string    // "add", "replace" or "remove" (lower-cased)
+	Path     *AttrPath // nil when the operation has no path
+	Value    any
+	HasValue bool
+}
+
+// DecodePatch decodes a PatchOp message. Operation names are
+// case-insensitive ("Replace" works) and so are the member names
+// ("operations", "Op"); add and replace need a value, a path-less operation
+// an object value. Errors are SCIM errors (400 invalidSyntax, invalidPath,
+// invalidValue).
+func DecodePatch(body []byte) ([]PatchOperation, error) {
+	msg, err := decodeJSONObject(body)
+	if err != nil {
+		return nil, badRequest("invalidSyntax", "PatchOp body is not a JSON object: %v", err)
+	}
+	raw, _ := lookupFold(msg, "Operations")
+	list, ok := raw.([]any)
+	if !ok || len(list) == 0 {
+		return nil, badRequest("invalidSyntax", "PatchOp body needs a non-empty Operations array")
+	}
+	ops := make([]PatchOperation, 0, len(list))
+	for i, r := range list {
+		m, ok := r.(map[string]any)
+		if !ok {
+			return nil, badRequest("invalidSyntax", "operation %d is not an object", i+1)
+		}
+		name, _ := lookupFold(m, "op")
+		op, _ := name.(string)
+		op = strings.ToLower(op)
+		if op != "add" && op != "replace" && op != "remove" {
+			return nil, badRequest("invalidSyntax", "operation %d: unknown op %q", i+1, name)
+		}
+		o := PatchOperation{Op: op}
+		o.Value, o.HasValue = lookupFold(m, "value")
+		if rp, ok := lookupFold(m, "path"); ok && rp != nil {
+			s, _ := rp.(string)
+			if strings.TrimSpace(s) != "" {
+				p, err := ParsePath(strings.TrimSpace(s))
+				if err != nil {
+					return nil, badRequest("invalidPath", "operation %d: %v", i+1, err)
+				}
+				o.Path = &p
+			}
+		}
+		switch {
+		case op != "remove" && !o.HasValue:
+			return nil, badRequest("invalidValue", "operation %d: %s needs a value", i+1, op)
+		case o.Path == nil && op == "remove":
+			return nil, badRequest("noTarget", "operation %d: remove needs a path", i+1)
+		case o.Path == nil:
+			if _, ok := o.Value.(map[string]any); !ok {
+				return nil, badRequest("invalidValue", "operation %d: %s without a path needs an object value", i+1, op)
+			}
+		}
+		ops = append(ops, o)
+	}
+	return ops, nil
+}
+
+// ApplyPatch applies the operations to the resource in place. A path-less
+// operation applies each member of its value as its own path (dotted keys
+// such as "name.givenName" and extension objects included); "active" takes
+// a boolean or the strings "True"/"False"; a replace whose value filter
+// matches nothing is 400 noTarget, an add creates the element the filter
+// describes; remove of members takes a filter or (Entra-legacy) a value
+// array.
+func ApplyPatch(res map[string]any, ops []PatchOperation) error {
+	for i, o := range ops {
+		if o.Path != nil {
+			if err := applyPath(res, o.Op, *o.Path, o.Value, o.HasValue); err != nil {
+				return prefixError(err, i)
+			}
+			continue
+		}
+		obj := o.Value.(map[string]any)
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := obj[k]
+			switch strings.ToLower(k) {
+			case "schemas", "id", "meta":
+				continue
+			}
+			if ext, ok := v.(map[string]any); ok && isSchemaKey(k) {
+				for _, a := range sortedKeys(ext) {
+					p, err := ParsePath(k + ":" + a)
+					if err != nil {
+						return prefixError(badRequest("invalidPath", "%v", err), i)
+					}
+					if err := applyPath(res, o.Op, p, ext[a], true); err != nil {
+						return prefixError(err, i)
+					}
+				}
+				continue
+			}
+			p, err := ParsePath(k)
+			if err != nil {
+				return prefixError(badRequest("invalidPath", "%v", err), i)
+			}
+			if err := applyPath(res, o.Op, p, v, true); err != nil {
+				return prefixError(err, i)
+			}
+		}
+	}
+	return nil
+}
+
+func prefixError(err error, i int) error {
+	if e, ok := err.(*Error); ok {
+		e2 := *e
+		e2.Detail = fmt.Sprintf("operation %d: %s", i+1, e.Detail)
+		return &e2
+	}
+	return err
+}
+
+// isSchemaKey reports whether a path-less value key names a whole schema
+// extension ("urn:…:2.0:User") rather than one of its attributes
+// ("urn:…:2.0:User:department"): schema names end in a capitalised segment.
+func isSchemaKey(k string) bool {
+	if len(k) < 4 || !strings.EqualFold(k[:4], "urn:") {
+		return false
+	}
+	last := k[strings.LastIndexByte(k, ':')+1:]
+	return last != "" && last[0] >= 'A' && last[0] <= 'Z'
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// keyFold returns the key of m that equals name case-insensitively, or name.
+func keyFold(m map[string]any, name string) string {
+	if _, ok := m[name]; ok {
+		return name
+	}
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return name
+}
+
+// coerce converts "True"/"False" for the boolean attributes active and
+// primary.
+func coerce(p AttrPath, v any) (any, error) {
+	name := p.Attr
+	if p.Sub != "" {
+		name = p.Sub
+	}
+	if !strings.EqualFold(name, "active") && !strings.EqualFold(name, "primary") {
+		return v, nil
+	}
+	switch x := v.(type) {
+	case bool, nil:
+		return v, nil
+	case string:
+		switch strings.ToLower(x) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	}
+	return nil, badRequest("invalidValue", "%s must be a boolean, got %s", p, compact(v))
+}
+
+func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) error {
+	if strings.EqualFold(p.Attr, "id") || strings.EqualFold(p.Attr, "meta") || strings.EqualFold(p.Attr, "schemas") {
+		if p.Schema == "" {
+			return &Error{Status: 400, ScimType: "mutability", Detail: fmt.Sprintf("%s is read-only", p.Attr)}
+		}
+	}
+	if op != "remove" {
+		var err error
+		if v, err = coerce(p, v); err != nil {
+			return err
+		}
+	}
+	c := container(res, p)
+	if c == nil {
+		if op == "remove" {
+			return nil
+		}
+		c = map[string]any{}
+		res[p.Schema] = c
+		addSchema(res, p.Schema)
+	}
+	key := keyFold(c, p.Attr)
+	cur, exists := c[key]
+	switch {
+	case p.Filter == nil && p.Sub == "":
+		switch op {
+		case "add":
+			if arr, ok := cur.([]any); ok {
+				c[key] = appendUnique(arr, v)
+			} else if m, ok := cur.(map[string]any); ok && isMap(v) {
+				merge(m, v.(map[string]any))
+			} else {
+				c[key] = v
+			}
+		case "replace":
+			if m, ok := cur.(map[string]any); ok && isMap(v) {
+				merge(m, v.(map[string]any))
+			} else {
+				c[key] = v
+			}
+		case "remove":
+			arr, isArr := cur.([]any)
+			if hasValue && isArr && v != nil {
+				c[key] = removeValues(arr, v)
+				if len(c[key].([]any)) == 0 {
+					delete(c, key)
+				}
+			} else if exists {
+				delete(c, key)
+			}
+		}
+		return nil
+	case p.Filter == nil:
+		if arr, ok := cur.([]any); ok {
+			if op != "remove" {
+				return badRequest("invalidPath", "%s is multi-valued: select elements with a value filter", p.Attr)
+			}
+			for _, e := range arr {
+				if m, ok := e.(map[string]any); ok {
+					delete(m, keyFold(m, p.Sub))
+				}
+			}
+			return nil
+		}
+		m, _ := cur.(map[string]any)
+		if op == "remove" {
+			if m != nil {
+				delete(m, keyFold(m, p.Sub))
+				if len(m) == 0 {
+					delete(c, key)
+				}
+			}
+			return nil
+		}
+		if m == nil {
+			m = map[string]any{}
+			c[key] = m
+		}
+		sk := keyFold(m, p.Sub)
+		if old, ok := m[sk].(map[string]any); ok && op == "add" && isMap(v) {
+			merge(old, v.(map[string]any))
+		} else {
+			m[sk] = v
+		}
+		return nil
+	}
+	arr, _ := cur.([]any)
+	var idx []int
+	for i, e := range arr {
+		if m, ok := e.(map[string]any); ok && p.Filter.Match(m) {
+			idx = append(idx, i)
+		}
+	}
+	if op == "remove" {
+		keep := arr[:0:0]
+		for i, e := range arr {
+			m, _ := e.(map[string]any)
+			if !contains(idx, i) {
+				keep = append(keep, e)
+			} else if p.Sub != "" {
+				delete(m, keyFold(m, p.Sub))
+				if !onlyLabels(m) {
+					keep = append(keep, m)
+				}
+			}
+		}
+		if len(keep) == 0 {
+			delete(c, key)
+		} else {
+			c[key] = keep
+		}
+		return nil
+	}
+	if len(idx) == 0 {
+		elem := elementFromFilter(p.Filter)
+		if op == "replace" || elem == nil {
+			return badRequest("noTarget", "filter %s matches no value of %s for %s", p.Filter, p.Attr, op)
+		}
+		arr = append(arr, elem)
+		idx = []int{len(arr) - 1}
+		c[key] = arr
+	}
+	for _, i := range idx {
+		m := arr[i].(map[string]any)
+		if p.Sub != "" {
+			m[keyFold(m, p.Sub)] = v
+			continue
+		}
+		vm, ok := v.(map[string]any)
+		if !ok {
+			return badRequest("invalidValue", "%s selects complex values: the value must be an object", p)
+		}
+		merge(m, vm)
+	}
+	return nil
+}
+
+func isMap(v any) bool { _, ok := v.(map[string]any); return ok }
+
+func contains(s []int, i int) bool {
+	for _, x := range s {
+		if x == i {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyLabels reports whether an element has nothing left but its labels
+// (type, primary): what remains after removing its value.
+func onlyLabels(m map[string]any) bool {
+	for k := range m {
+		if !strings.EqualFold(k, "type") && !strings.EqualFold(k, "primary") {
+			return false
+		}
+	}
+	return true
+}
+
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		dst[keyFold(dst, k)] = v
+	}
+}
+
+func addSchema(res map[string]any, urn string) {
+	list, _ := res["schemas"].([]any)
+	for _, s := range list {
+		if str, ok := s.(string); ok && strings.EqualFold(str, urn) {
+			return
+		}
+	}
+	res["schemas"] = append(list, urn)
+}
+
+// appendUnique appends the value (or the values of an array) to a
+// multi-valued attribute, skipping elements already present: equal
+// elements, or elements with the same "value" (group members).
+func appendUnique(arr []any, v any) []any {
+	add, ok := v.([]any)
+	if !ok {
+		add = []any{v}
+	}
+	for _, e := range add {
+		dup := false
+		for _, have := range arr {
+			if sameElement(have, e) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			arr = append(arr, e)
+		}
+	}
+	return arr
+}
+
+func sameElement(a, b any) bool {
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if aok && bok {
+		av, ok1 := lookupFold(am, "value")
+		bv, ok2 := lookupFold(bm, "value")
+		if ok1 && ok2 && av != nil && reflect.DeepEqual(av, bv) {
+			_, at := lookupFold(am, "type")
+			_, bt := lookupFold(bm, "type")
+			if !at && !bt || reflect.DeepEqual(am["type"], bm["type"]) {
+				return true
+			}
+		}
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// removeValues removes the elements whose "value" (or whole value) equals
+// one of vals (Entra's `{"op":"Remove","path":"members","value":[{"value":"id"}]}`).
+func removeValues(arr []any, vals any) []any {
+	list, ok := vals.([]any)
+	if !ok {
+		list = []any{vals}
+	}
+	keep := arr[:0:0]
+	for _, e := range arr {
+		drop := false
+		for _, r := range list {
+			if sameElement(e, r) {
+				drop = true
+				break
+			}
+			if rm, ok := r.(map[string]any); ok {
+				em, _ := e.(map[string]any)
+				rv, _ := lookupFold(rm, "value")
+				if em != nil && rv != nil {
+					ev, _ := lookupFold(em, "value")
+					drop = reflect.DeepEqual(ev, rv)
+				}
+			}
+			if drop {
+				break
+			}
+		}
+		if !drop {
+			keep = append(keep, e)
+		}
+	}
+	return keep
+}
+
+// elementFromFilter builds the element an add to `attr[f]` creates: the
+// attributes a conjunction of eq comparisons fixes, or nil.
+func elementFromFilter(f Filter) map[string]any {
+	switch e := f.(type) {
+	case compareExpr:
+		if e.op != "eq" || e.path.Schema != "" || e.path.Sub != "" || e.path.Filter != nil || e.value == nil {
+			return nil
+		}
+		return map[string]any{e.path.Attr: e.value}
+	case logicalExpr:
+		if !e.and {
+			return nil
+		}
+		l, r := elementFromFilter(e.l), elementFromFilter(e.r)
+		if l == nil || r == nil {
+			return nil
+		}
+		merge(l, r)
+		return l
+	}
+	return nil
+}
+
+// decodeJSONObject decodes a JSON object keeping numbers as json.Number.
+func decodeJSONObject(body []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, fmt.Errorf("null")
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("data after the object")
+	}
+	return m, nil
+}
+
+func compact(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

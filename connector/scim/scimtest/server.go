@@ -1,0 +1,361 @@
+package scimtest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Schema and message URNs the server uses.
+const (
+	UserSchema           = "urn:ietf:params:scim:schemas:core:2.0:User"
+	GroupSchema          = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	EnterpriseUserSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	ListResponseSchema   = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	ErrorSchema          = "urn:ietf:params:scim:api:messages:2.0:Error"
+	PatchOpSchema        = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+)
+
+const (
+	maxBodyBytes = 10 << 20
+	defaultCount = 100
+	maxCount     = 1000
+)
+
+// Options configures a Server.
+type Options struct {
+	// Token is the bearer token every request must carry; "" accepts any
+	// request.
+	Token string
+	// Logger receives one debug record per request; nil discards.
+	Logger *slog.Logger
+	// Fault, when set, is asked first about every request; ok=true answers
+	// with status (a SCIM error body) and, when retryAfter is not "", a
+	// Retry-After header, without touching the data.
+	Fault func(r *http.Request) (status int, retryAfter string, ok bool)
+	// Now is the clock for meta timestamps; nil means time.Now.
+	Now func() time.Time
+}
+
+// Request is one request the server received, for tests to assert the
+// traffic.
+type Request struct {
+	Method string
+	Path   string // relative to where the server is mounted, e.g. "/Users/1"
+	Query  url.Values
+	Body   string
+	Status int // the status the server answered
+}
+
+// Server is an in-memory SCIM 2.0 service provider: /Users, /Groups,
+// /ServiceProviderConfig, /Schemas and /ResourceTypes relative to where it
+// is mounted (use http.StripPrefix to mount it below a path). Routes and
+// attribute names are case-insensitive. It is safe for concurrent use.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	users    collection
+	groups   collection
+	requests []Request
+	version  int64
+}
+
+// collection holds resources of one type in creation order.
+type collection struct {
+	byID  map[string]map[string]any
+	order []string
+}
+
+func (c *collection) put(id string, r map[string]any) {
+	if c.byID == nil {
+		c.byID = map[string]map[string]any{}
+	}
+	if _, ok := c.byID[id]; !ok {
+		c.order = append(c.order, id)
+	}
+	c.byID[id] = r
+}
+
+func (c *collection) remove(id string) {
+	delete(c.byID, id)
+	for i, x := range c.order {
+		if x == id {
+			c.order = append(c.order[:i:i], c.order[i+1:]...)
+			break
+		}
+	}
+}
+
+func (c *collection) list() []map[string]any {
+	out := make([]map[string]any, 0, len(c.order))
+	for _, id := range c.order {
+		out = append(out, c.byID[id])
+	}
+	return out
+}
+
+// NewServer returns an empty server.
+func NewServer(opts Options) *Server {
+	s := &Server{opts: opts, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	return s
+}
+
+// Users returns copies of the stored users in creation order.
+func (s *Server) Users() []map[string]any { return s.snapshot(&s.users) }
+
+// Groups returns copies of the stored groups in creation order.
+func (s *Server) Groups() []map[string]any { return s.snapshot(&s.groups) }
+
+func (s *Server) snapshot(c *collection) []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []map[string]any{}
+	for _, r := range c.list() {
+		out = append(out, deepCopy(r).(map[string]any))
+	}
+	return out
+}
+
+// Requests returns the requests received so far, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Reset drops every user, group and logged request.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users, s.groups, s.requests = collection{}, collection{}, nil
+}
+
+// Error is a SCIM error (RFC 7644 §3.12); handlers return it and ServeHTTP
+// writes it as the error body.
+type Error struct {
+	Status   int
+	ScimType string
+	Detail   string
+}
+
+// Error returns the status, SCIM error type and detail.
+func (e *Error) Error() string {
+	return fmt.Sprintf("scim %d %s: %s", e.Status, e.ScimType, e.Detail)
+}
+
+func badRequest(scimType, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, ScimType: scimType, Detail: fmt.Sprintf(format, args...)}
+}
+
+func notFound(id string) *Error {
+	return &Error{Status: http.StatusNotFound, Detail: fmt.Sprintf("Resource %s not found", id)}
+}
+
+// errorBody is the RFC 7644 §3.12 error response.
+type errorBody struct {
+	Schemas  []string `json:"schemas"`
+	Status   string   `json:"status"`
+	ScimType string   `json:"scimType,omitempty"`
+	Detail   string   `json:"detail,omitempty"`
+}
+
+// reply is what a handler answers on success.
+type reply struct {
+	status   int
+	body     any // nil for no body
+	location string
+}
+
+// call is one request being served.
+type call struct {
+	r    *http.Request
+	body []byte
+	base string // absolute URL of the mount point, for meta.location
+}
+
+// ServeHTTP serves the SCIM endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	c := &call{r: r, body: body, base: mountBase(r)}
+	var rep reply
+	switch {
+	case err != nil:
+		err = badRequest("invalidSyntax", "cannot read the body: %v", err)
+	case len(body) > maxBodyBytes:
+		err = &Error{Status: http.StatusRequestEntityTooLarge, ScimType: "tooLarge", Detail: "request body too large"}
+	default:
+		rep, err = s.serve(w, c)
+	}
+	status := rep.status
+	if err != nil {
+		e, ok := err.(*Error)
+		if !ok {
+			e = &Error{Status: http.StatusInternalServerError, Detail: err.Error()}
+		}
+		status = e.Status
+		body := errorBody{Schemas: []string{ErrorSchema}, Status: fmt.Sprint(e.Status), ScimType: e.ScimType, Detail: e.Detail}
+		if e.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+		}
+		writeJSON(w, e.Status, body)
+	} else {
+		if rep.location != "" {
+			w.Header().Set("Location", rep.location)
+		}
+		if rep.body != nil {
+			writeJSON(w, rep.status, rep.body)
+		} else {
+			w.WriteHeader(rep.status)
+		}
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), Status: status})
+	s.mu.Unlock()
+	s.log.LogAttrs(r.Context(), slog.LevelDebug, "scimtest request", slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", time.Since(start)))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status, buf = http.StatusInternalServerError, *bytes.NewBufferString(`{"schemas":["` + ErrorSchema + `"],"status":"500"}`)
+	}
+	w.Header().Set("Content-Type", "application/scim+json")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// mountBase is the absolute URL the server is mounted at: the original
+// request path minus the path the server sees.
+func mountBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	orig := r.URL.Path
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil && r.RequestURI != "" {
+		orig = u.Path
+	}
+	prefix := strings.TrimSuffix(orig, r.URL.Path)
+	return scheme + "://" + r.Host + strings.TrimRight(prefix, "/")
+}
+
+func (s *Server) serve(w http.ResponseWriter, c *call) (reply, error) {
+	r := c.r
+	if s.opts.Fault != nil {
+		if status, ra, ok := s.opts.Fault(r); ok {
+			if ra != "" {
+				w.Header().Set("Retry-After", ra)
+			}
+			return reply{}, &Error{Status: status, Detail: "injected fault"}
+		}
+	}
+	if s.opts.Token != "" && r.Header.Get("Authorization") != "Bearer "+s.opts.Token {
+		return reply{}, &Error{Status: http.StatusUnauthorized, Detail: "Authorization failure. The authorization header is invalid or missing."}
+	}
+	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(segs) > 2 || segs[0] == "" {
+		return reply{}, &Error{Status: http.StatusNotFound, Detail: "Endpoint not found: " + r.URL.Path}
+	}
+	id := ""
+	if len(segs) == 2 {
+		id = segs[1]
+	}
+	var (
+		body any
+		err  error
+	)
+	switch strings.ToLower(segs[0]) {
+	case "users":
+		return s.resources(c, "User", id)
+	case "groups":
+		return s.resources(c, "Group", id)
+	case "serviceproviderconfig":
+		if id != "" {
+			return reply{}, &Error{Status: http.StatusNotFound, Detail: "Endpoint not found: " + r.URL.Path}
+		}
+		body, err = serviceProviderConfig(c.base)
+	case "schemas":
+		body, err = schemasResponse(id, c.base)
+	case "resourcetypes":
+		body, err = resourceTypesResponse(id, c.base)
+	default:
+		return reply{}, &Error{Status: http.StatusNotFound, Detail: "Endpoint not found: " + r.URL.Path}
+	}
+	return discovery(r, body, err)
+}
+
+func discovery(r *http.Request, body any, err error) (reply, error) {
+	if r.Method != http.MethodGet {
+		return reply{}, &Error{Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not supported here"}
+	}
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{status: http.StatusOK, body: body}, nil
+}
+
+func (s *Server) resources(c *call, typ, id string) (reply, error) {
+	m := c.r.Method
+	switch {
+	case id == "" && m == http.MethodGet:
+		return s.list(c, typ)
+	case id == "" && m == http.MethodPost:
+		return s.create(c, typ)
+	case id != "" && m == http.MethodGet:
+		return s.get(c, typ, id)
+	case id != "" && m == http.MethodPut:
+		return s.replace(c, typ, id)
+	case id != "" && m == http.MethodPatch:
+		return s.patch(c, typ, id)
+	case id != "" && m == http.MethodDelete:
+		return s.delete(typ, id)
+	}
+	return reply{}, &Error{Status: http.StatusMethodNotAllowed, Detail: m + " is not supported on " + c.r.URL.Path}
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// deepCopy copies decoded JSON.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, e := range x {
+			a[i] = deepCopy(e)
+		}
+		return a
+	}
+	return v
+}
