@@ -18,8 +18,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestServeDemo runs `provisiond serve --demo`, follows the printed curl
 // command, and checks the clean shutdown.
@@ -28,7 +32,9 @@ func TestServeDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--data", dir, "--demo", "--log-level", "error"}, &out) }()
+	go func() {
+		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--data", dir, "--demo", "--log-level", "error"}, &out)
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(out.String(), "provisionOnDemand") {
 		if time.Now().After(deadline) {
@@ -107,7 +113,7 @@ func TestTokenCommand(t *testing.T) {
 		t.Errorf("token output is not one JWT: %q", out.String())
 	}
 	for _, args := range [][]string{
-		{"--data", dir},                             // neither --app nor --user
+		{"--data", dir}, // neither --app nor --user
 		{"--data", dir, "--app", "a", "--user", "u"}, // both
 		{"--data", dir, "--user", "u@x", "--directory-roles", "Chief Everything Officer"},
 	} {
