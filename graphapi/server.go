@@ -70,40 +70,33 @@ func New(cfg Config) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
 
-// graphErrors turns the mux's own plain-text answers (405) into Graph errors.
+// graphErrors answers a known path with a wrong method with Graph's 405
+// (the catch-all route would otherwise make it a 404).
 func graphErrors(s *Server, mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" {
-			rec := &muxErrorWriter{ResponseWriter: w}
-			mux.ServeHTTP(rec, r)
-			if rec.status == http.StatusMethodNotAllowed {
+		if _, pattern := mux.Handler(r); pattern == "/" {
+			if allowed := allowedMethods(mux, r); len(allowed) > 0 {
+				w.Header().Set("Allow", strings.Join(allowed, ", "))
 				s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "Request_BadRequest",
-					"The HTTP method '%s' is not allowed for '%s'.", r.Method, r.URL.Path))
+					"The HTTP method '%s' is not allowed for '%s'; use %s.", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+				return
 			}
-			return
 		}
 		mux.ServeHTTP(w, r)
 	})
 }
 
-// muxErrorWriter swallows the mux's plain-text error body, keeping its status.
-type muxErrorWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *muxErrorWriter) WriteHeader(code int) {
-	w.status = code
-	if code != http.StatusMethodNotAllowed {
-		w.ResponseWriter.WriteHeader(code)
+// allowedMethods lists the methods some route serves for r's path.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pattern := mux.Handler(r2); pattern != "/" {
+			out = append(out, m)
+		}
 	}
-}
-
-func (w *muxErrorWriter) Write(b []byte) (int, error) {
-	if w.status == http.StatusMethodNotAllowed {
-		return len(b), nil
-	}
-	return w.ResponseWriter.Write(b)
+	return out
 }
 
 func lastSegment(p string) string {
@@ -150,7 +143,8 @@ func (s *Server) authorize(r *http.Request, op auth.Op) (auth.Principal, error) 
 			return p, err
 		}
 	}
-	owns := false
+	// Instantiating an application creates something the caller will own.
+	owns := op == auth.AppWrite && r.PathValue("spId") == ""
 	if spID := r.PathValue("spId"); spID != "" {
 		if sp, err := s.lookupServicePrincipal(r.Context(), spID); err == nil {
 			owners, err := s.store.ListOwners(r.Context(), sp.ID)

@@ -1,0 +1,408 @@
+package graphapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"provisiond/auth"
+	"provisiond/store"
+)
+
+// This file holds the /groups routes, group membership ($ref) and the
+// parsing of @odata.id references shared with service principal owners.
+
+func (s *Server) routesGroups(mux *http.ServeMux) {
+	s.route(mux, "GET /groups", auth.GroupRead, s.listGroups)
+	s.route(mux, "POST /groups", auth.GroupWrite, s.createGroup)
+	s.route(mux, "GET /groups/{groupId}", auth.GroupRead, s.getGroup)
+	s.route(mux, "PATCH /groups/{groupId}", auth.GroupWrite, s.updateGroup)
+	s.route(mux, "DELETE /groups/{groupId}", auth.GroupWrite, s.deleteGroup)
+	s.route(mux, "GET /groups/{groupId}/members", auth.GroupRead, s.listMembers)
+	s.route(mux, "POST /groups/{groupId}/members/$ref", auth.GroupMemberWrite, s.addMember)
+	s.route(mux, "DELETE /groups/{groupId}/members/{memberId}/$ref", auth.GroupMemberWrite, s.removeMember)
+	// DELETE /groups/{id}/members/$ref?$id={url} is the other form Graph takes.
+	s.route(mux, "DELETE /groups/{groupId}/members/$ref", auth.GroupMemberWrite, s.removeMember)
+	s.route(mux, "GET /groups/{groupId}/appRoleAssignments", auth.GroupRead, s.listGroupAssignments)
+}
+
+func checkGroupTypes(v any) string {
+	for _, t := range v.([]any) {
+		if t != "Unified" {
+			return "only \"Unified\" is supported (dynamic membership is not)"
+		}
+	}
+	return ""
+}
+
+// groupSpec lists the writable group properties.
+var groupSpec = newObjectSpec(objectSpec{
+	typeName: "microsoft.graph.group",
+	resource: "Group",
+	props: map[string]propSpec{
+		"displayName":     {kind: kindString, required: true, check: nonEmpty(256)},
+		"mailEnabled":     {kind: kindBool, required: true},
+		"mailNickname":    {kind: kindString, required: true, check: checkMailNickname},
+		"securityEnabled": {kind: kindBool, required: true},
+		"description":     {kind: kindString, check: maxLen(1024)},
+		"groupTypes":      {kind: kindStrings, check: checkGroupTypes},
+	},
+	readOnly: []string{"id", "createdDateTime", "deletedDateTime"},
+	binds:    []string{"members"},
+})
+
+var groupFields = newFields("microsoft.graph.group", func() map[string]kind {
+	m := map[string]kind{"id": kindString, "createdDateTime": kindString}
+	for name, p := range groupSpec.props {
+		m[name] = p.kind
+	}
+	return m
+}(), false)
+
+// groupJSON is the Graph representation of g.
+func groupJSON(g store.Group) map[string]any {
+	m := map[string]any{"description": nil, "groupTypes": []any{}}
+	for k, v := range g.Props {
+		m[k] = v
+	}
+	if m["groupTypes"] == nil {
+		m["groupTypes"] = []any{}
+	}
+	m["id"] = g.ID
+	m["displayName"] = g.DisplayName
+	if !g.Created.IsZero() {
+		m["createdDateTime"] = graphTime(g.Created)
+	}
+	return m
+}
+
+// lookupGroup finds a group that is not soft-deleted.
+func (s *Server) lookupGroup(ctx context.Context, id string) (store.Group, error) {
+	g, err := s.store.GetGroup(ctx, id)
+	if err == nil && g.Deleted != nil {
+		err = store.ErrNotFound
+	}
+	return g, storeErr(err, id)
+}
+
+// maxBinds caps members@odata.bind on create, as Graph does.
+const maxBinds = 20
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
+	var raw json.RawMessage
+	if err := decodeJSON(w, r, &raw); err != nil {
+		return err
+	}
+	d, err := groupSpec.decode(raw, true)
+	if err != nil {
+		return err
+	}
+	refs := d.binds["members"]
+	if len(refs) > maxBinds {
+		return dirBadRequest("At most %d members can be added with members@odata.bind when creating a group; add the rest with POST /groups/{id}/members/$ref.", maxBinds)
+	}
+	g := store.Group{
+		ID:          s.newID(),
+		DisplayName: d.props["displayName"].(string),
+		Props:       applyProps(nil, d, "displayName"),
+		Created:     s.now().UTC().Truncate(time.Second),
+	}
+	var members []string
+	for _, ref := range refs {
+		m, err := s.resolveMemberRef(r.Context(), ref)
+		if err != nil {
+			return err
+		}
+		members = append(members, m)
+	}
+	if err := s.store.CreateGroup(r.Context(), g); err != nil {
+		return storeErr(err, "id")
+	}
+	for _, m := range members {
+		if err := s.store.AddMember(r.Context(), g.ID, m); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return writeEntity(w, r, http.StatusCreated, "groups", query{}, groupJSON(g))
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseSelect(r, groupFields)
+	if err != nil {
+		return err
+	}
+	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
+	if err != nil {
+		return err
+	}
+	return writeEntity(w, r, http.StatusOK, "groups", q, groupJSON(g))
+}
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r, groupFields)
+	if err != nil {
+		return err
+	}
+	p, err := q.list(func(after string, limit int) ([]map[string]any, error) {
+		groups, err := s.store.ListGroups(r.Context(), store.ListOptions{After: after, Limit: limit})
+		out := make([]map[string]any, len(groups))
+		for i, g := range groups {
+			out[i] = groupJSON(g)
+		}
+		return out, err
+	})
+	if err != nil {
+		return err
+	}
+	return writeCollection(w, r, "groups", q, p)
+}
+
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := decodeJSON(w, r, &raw); err != nil {
+		return err
+	}
+	d, err := groupSpec.decode(raw, false)
+	if err != nil {
+		return err
+	}
+	if len(d.binds) > 0 {
+		return dirBadRequest("members@odata.bind is only accepted when creating a group; use POST /groups/{id}/members/$ref.")
+	}
+	if v, ok := d.props["displayName"].(string); ok {
+		g.DisplayName = v
+	}
+	g.Props = applyProps(g.Props, d, "displayName")
+	if err := s.store.UpdateGroup(r.Context(), g); err != nil {
+		return storeErr(err, g.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	g.Deleted = &now
+	if err := s.store.UpdateGroup(r.Context(), g); err != nil {
+		return storeErr(err, g.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// memberFields are the properties of a members collection (users and groups).
+var memberFields = union("microsoft.graph.directoryObject", userFields, groupFields)
+
+// directoryObject returns the Graph representation of a user, group or
+// service principal with its @odata.type, or store.ErrNotFound. Soft-deleted
+// users and groups are not found.
+func (s *Server) directoryObject(ctx context.Context, id string) (map[string]any, error) {
+	u, err := s.store.GetUser(ctx, id)
+	switch {
+	case err == nil && u.Deleted == nil:
+		m := userJSON(u)
+		m["@odata.type"] = "#microsoft.graph.user"
+		return m, nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	g, err := s.store.GetGroup(ctx, id)
+	switch {
+	case err == nil && g.Deleted == nil:
+		m := groupJSON(g)
+		m["@odata.type"] = "#microsoft.graph.group"
+		return m, nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	sp, err := s.store.GetServicePrincipal(ctx, id)
+	switch {
+	case err == nil:
+		m := spJSON(sp)
+		m["@odata.type"] = "#microsoft.graph.servicePrincipal"
+		return m, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	return nil, store.ErrNotFound
+}
+
+// objects resolves ids to directory objects, skipping ids that no longer
+// resolve (soft-deleted members). unknown, when not nil, makes the entry
+// for an unresolved id instead.
+func (s *Server) objects(ctx context.Context, ids []string, unknown func(id string) map[string]any) ([]map[string]any, error) {
+	out := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		m, err := s.directoryObject(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if unknown != nil {
+				out = append(out, unknown(id))
+			}
+		case err != nil:
+			return nil, err
+		default:
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r, memberFields)
+	if err != nil {
+		return err
+	}
+	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
+	if err != nil {
+		return err
+	}
+	ids, err := s.store.ListMembers(r.Context(), g.ID)
+	if err != nil {
+		return err
+	}
+	items, err := s.objects(r.Context(), ids, nil)
+	if err != nil {
+		return err
+	}
+	return writeCollection(w, r, "directoryObjects", q, q.apply(items))
+}
+
+// decodeRef reads {"@odata.id": "..."}.
+func decodeRef(w http.ResponseWriter, r *http.Request) (string, error) {
+	var raw json.RawMessage
+	if err := decodeJSON(w, r, &raw); err != nil {
+		return "", err
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
+		return "", dirBadRequest(`The request body must be a JSON object: {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}.`)
+	}
+	var ref string
+	for k, v := range body {
+		if k != "@odata.id" {
+			if strings.HasPrefix(k, "@") {
+				continue
+			}
+			return "", dirBadRequest(`Property '%s' is not allowed in a reference; send only {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}.`, k)
+		}
+		if err := json.Unmarshal(v, &ref); err != nil {
+			return "", dirBadRequest("Invalid value for '@odata.id': expected a URL string.")
+		}
+	}
+	if ref == "" {
+		return "", dirBadRequest(`Property '@odata.id' is required: {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}.`)
+	}
+	return ref, nil
+}
+
+// parseRef splits an @odata.id URL such as
+// https://graph.microsoft.com/v1.0/directoryObjects/{id} (any host; OData
+// key syntax allowed) into its entity set and id.
+func parseRef(ref string) (set, id string, err error) {
+	u, perr := url.Parse(strings.TrimSpace(ref))
+	if perr == nil {
+		segs := strings.Split(strings.Trim(normalizePath(u.Path), "/"), "/")
+		if n := len(segs); n >= 2 && segs[n-1] != "" {
+			set, id = segs[n-2], segs[n-1]
+			for _, known := range []string{"directoryObjects", "users", "groups", "servicePrincipals"} {
+				if strings.EqualFold(set, known) {
+					return known, id, nil
+				}
+			}
+		}
+	}
+	return "", "", dirBadRequest("Invalid @odata.id '%s': use a URL such as https://graph.microsoft.com/v1.0/directoryObjects/{id}.", ref)
+}
+
+// resolveMemberRef returns the id of the existing user or group an
+// @odata.id names.
+func (s *Server) resolveMemberRef(ctx context.Context, ref string) (string, error) {
+	set, id, err := parseRef(ref)
+	if err != nil {
+		return "", err
+	}
+	obj, err := s.directoryObject(ctx, id)
+	if err != nil {
+		return "", storeErr(err, id)
+	}
+	typ, _ := obj["@odata.type"].(string)
+	ok := set == "directoryObjects" && typ != "#microsoft.graph.servicePrincipal" ||
+		set == "users" && typ == "#microsoft.graph.user" ||
+		set == "groups" && typ == "#microsoft.graph.group"
+	if !ok {
+		if set == "directoryObjects" || set == "servicePrincipals" {
+			return "", dirBadRequest("Only users and groups can be group members; '%s' is not one.", id)
+		}
+		return "", storeErr(store.ErrNotFound, id)
+	}
+	return id, nil
+}
+
+func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
+	if err != nil {
+		return err
+	}
+	ref, err := decodeRef(w, r)
+	if err != nil {
+		return err
+	}
+	id, err := s.resolveMemberRef(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	if id == g.ID {
+		return dirBadRequest("A group cannot be a member of itself.")
+	}
+	if err := s.store.AddMember(r.Context(), g.ID, id); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return dirBadRequest("One or more added object references already exist for the following modified properties: 'members'.")
+		}
+		return storeErr(err, g.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("memberId")
+	if id == "" {
+		ref := r.URL.Query().Get("$id")
+		if ref == "" {
+			return dirBadRequest("Name the member to remove: DELETE /groups/{id}/members/{memberId}/$ref.")
+		}
+		if _, id, err = parseRef(ref); err != nil {
+			return err
+		}
+	}
+	if err := s.store.RemoveMember(r.Context(), g.ID, id); err != nil {
+		return storeErr(err, id)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listGroupAssignments(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
+	if err != nil {
+		return err
+	}
+	return s.listAssignmentsOf(w, r, "groups('"+g.ID+"')/appRoleAssignments", g.ID)
+}
