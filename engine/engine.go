@@ -115,11 +115,17 @@ func (e *Engine) Provision(ctx context.Context, job *Job, subj Subject) (*Result
 			job.Rule.Rule.ID, subj.ObjectTypeName)}
 	}
 	src, err := job.Source.Get(ctx, om.Mapping.SourceObjectName, subj.ObjectID)
-	if err != nil {
-		if connector.IsNotFound(err) {
-			return nil, &SubjectError{NotFound: true, Msg: fmt.Sprintf("The %s '%s' was not found in %s.",
-				om.Mapping.SourceObjectName, subj.ObjectID, job.Source.Name())}
+	if connector.IsNotFound(err) {
+		// Hard-deleted in the source: if it was provisioned, remove it.
+		if _, aerr := e.state.GetAnchor(ctx, job.ID, om.Mapping.SourceObjectName, subj.ObjectID); aerr == nil {
+			return e.provisionGone(ctx, job, om, subj.ObjectID)
+		} else if !isStoreNotFound(aerr) {
+			return nil, fmt.Errorf("read anchor: %w", aerr)
 		}
+		return nil, &SubjectError{NotFound: true, Msg: fmt.Sprintf("The %s '%s' was not found in %s.",
+			om.Mapping.SourceObjectName, subj.ObjectID, job.Source.Name())}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", subj.ObjectID, err)
 	}
 	if strings.EqualFold(om.Mapping.TargetObjectName, connector.TypeGroup) || strings.EqualFold(om.Mapping.SourceObjectName, connector.TypeGroup) {

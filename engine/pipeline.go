@@ -441,7 +441,12 @@ func (r *run) create() (*Result, string, error) {
 
 // update writes the attributes that differ; deprovision evaluates the
 // mappings with IsSoftDeleted = True, which disables the target object.
+// A mapping that never reads IsSoftDeleted cannot disable, so the object
+// is deleted instead when the object mapping allows Delete.
 func (r *run) update(target connector.Object, deprovision bool) (*Result, error) {
+	if deprovision && !slices.Contains(r.om.SourceAttributes, "IsSoftDeleted") {
+		return r.remove(target)
+	}
 	want, err := r.desired(false, deprovision)
 	if err != nil {
 		return r.fail("Export", err), nil
@@ -490,6 +495,27 @@ func (r *run) update(target connector.Object, deprovision bool) (*Result, error)
 	r.step("EntryExportUpdate", "Export", "Success",
 		fmt.Sprintf("%s '%s' was updated in %s", r.kind, r.id, r.job.Target.Name()), d)
 	return r.finish("Success", "Update", "", "", ""), nil
+}
+
+// remove deletes the target object and forgets the anchor.
+func (r *run) remove(target connector.Object) (*Result, error) {
+	if !r.om.FlowTypes.Delete {
+		msg := fmt.Sprintf("The %s '%s' is out of scope, but the object mapping does not allow Delete.", r.kind, r.id)
+		r.skipStep("ObjectDeleteNotAllowed", msg)
+		return r.finish("Skipped", "Other", "ObjectDeleteNotAllowed", msg, ""), nil
+	}
+	if err := r.job.Target.Delete(r.ctx, r.om.Mapping.TargetObjectName, target.ID); err != nil && !connector.IsNotFound(err) {
+		return r.fail("Export", err), nil
+	}
+	if err := r.e.state.DeleteAnchor(r.ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID); err != nil && !isStoreNotFound(err) {
+		return nil, fmt.Errorf("delete anchor: %w", err)
+	}
+	r.ev.TargetIdentity.ID = target.ID
+	d := Details{}
+	d.Add("ReportableIdentifier", r.id)
+	r.step("EntryExportDelete", "Export", "Success",
+		fmt.Sprintf("%s '%s' was deleted in %s", r.kind, r.id, r.job.Target.Name()), d)
+	return r.finish("Success", "Delete", "", "", ""), nil
 }
 
 // link stores the anchor source → target.
