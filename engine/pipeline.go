@@ -189,7 +189,11 @@ func (r *run) importStep() {
 		}
 		seen[name] = true
 		if vs, ok := r.src.Attrs[name]; ok && len(vs) > 0 {
-			d.Add(name, strings.Join(vs, ","))
+			v := strings.Join(vs, ",")
+			if slices.Contains(r.om.Redacted, name) {
+				v = redacted
+			}
+			d.Add(name, v)
 		}
 	}
 	for _, n := range r.om.SourceAttributes {
@@ -347,11 +351,25 @@ func (r *run) matchedStep(obj connector.Object, how string) {
 			d.Add("id", obj.ID)
 			continue
 		}
-		d.Add(k, strings.Join(obj.Attrs[k], ","))
+		v := strings.Join(obj.Attrs[k], ",")
+		if r.redactedTarget(k) {
+			v = redacted
+		}
+		d.Add(k, v)
 	}
 	r.ev.TargetIdentity.ID = obj.ID
 	r.step("EntryImport", "Matching", "Success",
 		fmt.Sprintf("Retrieved %s '%s' from %s (matched by %s)", r.om.Mapping.TargetObjectName, r.id, r.job.Target.Name(), how), d)
+}
+
+// redactedTarget reports whether the target attribute's mapping uses Redact.
+func (r *run) redactedTarget(name string) bool {
+	for _, ca := range r.om.Attrs {
+		if ca.Target == name {
+			return ca.Redacted
+		}
+	}
+	return false
 }
 
 // desired evaluates every mapping. creating includes add-only mappings and
@@ -405,6 +423,8 @@ type mappingError struct {
 	target string
 	err    error
 }
+
+func (e *mappingError) Unwrap() error { return e.err }
 
 func (e *mappingError) Error() string {
 	return fmt.Sprintf("evaluating the mapping for target attribute '%s' failed: %v", e.target, e.err)
@@ -566,7 +586,9 @@ func (r *run) fail(stepType string, err error) *Result {
 	var ue *expr.UserError
 	switch {
 	case errors.As(err, &ue):
+		// Error("...") in a mapping: the administrator's message is the reason.
 		code, category = "ExpressionError", "NonServiceFailure"
+		err = ue
 	case errors.As(err, &me):
 		code, category = "ExpressionEvaluationFailure", "NonServiceFailure"
 	case errors.As(err, &ce):

@@ -73,7 +73,7 @@ type publicError struct {
 }
 
 func (y *Sync) parseExpression(w http.ResponseWriter, r *http.Request) error {
-	if _, _, err := y.job(r); err != nil {
+	if err := y.schemaOwner(r); err != nil {
 		return err
 	}
 	var body struct {

@@ -57,6 +57,9 @@ type CompiledObject struct {
 	// SourceAttributes lists every source attribute the mapping reads
 	// (expressions and scoping clauses), in first-use order.
 	SourceAttributes []string
+	// Redacted lists the source attributes read inside Redact(): logs show
+	// "[Redact]" instead of their values.
+	Redacted []string
 }
 
 // CompiledAttr is a checked attribute mapping.
@@ -67,6 +70,8 @@ type CompiledAttr struct {
 	// AddOnly is true for flowType ObjectAddOnly: the value flows only when
 	// the target object is created.
 	AddOnly bool
+	// Redacted is true when the expression uses Redact(): logs hide the value.
+	Redacted bool
 }
 
 // CompileError says which part of a schema is wrong.
@@ -180,6 +185,14 @@ func compileObject(om *ObjectMapping) (*CompiledObject, *CompileError) {
 			}
 			ca.Expr = e
 			use(e.Attributes()...)
+			if inside := redactedAttributes(e.Root, false); inside != nil {
+				ca.Redacted = true
+				for _, a := range inside {
+					if !slices.Contains(co.Redacted, a) {
+						co.Redacted = append(co.Redacted, a)
+					}
+				}
+			}
 		} else if am.DefaultValue == nil {
 			return nil, fail(t, fmt.Errorf("the mapping has neither a source nor a defaultValue"))
 		}
@@ -241,4 +254,35 @@ func (r *CompiledRule) Object(sourceType string) *CompiledObject {
 		}
 	}
 	return nil
+}
+
+// redactedAttributes returns the attributes read inside Redact() calls, or
+// nil when the expression has no Redact (a non-nil empty slice when Redact
+// reads no attribute).
+func redactedAttributes(n expr.Node, inside bool) []string {
+	var out []string
+	found := false
+	var walk func(n expr.Node, inside bool)
+	walk = func(n expr.Node, inside bool) {
+		switch n := n.(type) {
+		case *expr.Attr:
+			if inside {
+				out = append(out, n.Name)
+			}
+		case *expr.Call:
+			in := inside || strings.EqualFold(n.Name, "Redact")
+			found = found || in
+			for _, a := range n.Args {
+				walk(a, in)
+			}
+		case *expr.Binary:
+			walk(n.Left, inside)
+			walk(n.Right, inside)
+		}
+	}
+	walk(n, inside)
+	if found && out == nil {
+		out = []string{}
+	}
+	return out
 }
