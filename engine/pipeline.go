@@ -384,8 +384,8 @@ type desired struct {
 func (r *run) desired(creating, softDeleted bool) (desired, error) {
 	d := desired{vals: connector.Attributes{}, shown: map[string]string{}}
 	for _, ca := range r.om.Attrs {
-		if ca.Target == "members" || (ca.AddOnly && !creating) {
-			continue
+		if ca.Target == "members" || (ca.AddOnly && !creating) || (softDeleted && !ca.Disables) {
+			continue // deprovisioning writes only what disables the object
 		}
 		var val expr.Value
 		hide := false
@@ -464,7 +464,7 @@ func (r *run) create() (*Result, string, error) {
 // A mapping that never reads IsSoftDeleted cannot disable, so the object
 // is deleted instead when the object mapping allows Delete.
 func (r *run) update(target connector.Object, deprovision bool) (*Result, error) {
-	if deprovision && !slices.Contains(r.om.SourceAttributes, "IsSoftDeleted") {
+	if deprovision && !slices.ContainsFunc(r.om.Attrs, func(ca *schema.CompiledAttr) bool { return ca.Disables }) {
 		return r.remove(target)
 	}
 	want, err := r.desired(false, deprovision)

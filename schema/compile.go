@@ -72,6 +72,9 @@ type CompiledAttr struct {
 	AddOnly bool
 	// Redacted is true when the expression uses Redact(): logs hide the value.
 	Redacted bool
+	// Disables is true when the expression reads IsSoftDeleted: these are
+	// the mappings that deprovisioning writes.
+	Disables bool
 }
 
 // CompileError says which part of a schema is wrong.
@@ -185,6 +188,7 @@ func compileObject(om *ObjectMapping) (*CompiledObject, *CompileError) {
 			}
 			ca.Expr = e
 			use(e.Attributes()...)
+			ca.Disables = slices.Contains(e.Attributes(), "IsSoftDeleted")
 			if inside := redactedAttributes(e.Root, false); inside != nil {
 				ca.Redacted = true
 				for _, a := range inside {
