@@ -101,7 +101,7 @@ func newEnv(t testing.TB, o options) *env {
 		t.Cleanup(ts.Close)
 		e.scimURL = ts.URL
 	}
-	connect := func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair) (connector.Source, connector.Target, error) {
+	connect := func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair, settings map[string]string) (connector.Source, connector.Target, error) {
 		base, _ := secrets.Lookup(creds, "BaseAddress")
 		tok, _ := secrets.Lookup(creds, "SecretToken")
 		if base == "" {

@@ -19,11 +19,12 @@ import (
 )
 
 // Connect builds the source and target a job of the given template runs
-// against, from the service principal and its decrypted secrets. It is the
+// against, from the service principal, its decrypted secrets and the job's
+// synchronizationJobSettings (nil when there is no job yet). It is the
 // explicit registry of connectors, filled in by cmd/provisiond. A
 // configuration the caller must fix (missing BaseAddress, say) is an error
 // whose message says so.
-type Connect func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair) (connector.Source, connector.Target, error)
+type Connect func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair, settings map[string]string) (connector.Source, connector.Target, error)
 
 // Sync serves the synchronization API.
 type Sync struct {
@@ -32,6 +33,9 @@ type Sync struct {
 	Connect Connect
 	// OnDemand limits provisionOnDemand per service principal; nil = no limit.
 	OnDemand *throttle.Limiter
+	// CheckSettings validates a job's synchronizationJobSettings for its
+	// template when they change; nil accepts any.
+	CheckSettings func(templateID string, settings map[string]string) error
 
 	srv      *Server
 	mu       sync.Mutex
@@ -56,6 +60,7 @@ func (y *Sync) routes(mux *http.ServeMux) {
 	s.route(mux, "POST "+sp+"/jobs", auth.SyncWrite, y.createJob)
 	s.route(mux, "POST "+sp+"/jobs/validateCredentials", auth.SyncWrite, y.validateCredentials)
 	s.route(mux, "GET "+sp+"/jobs/{jobId}", auth.SyncRead, y.getJob)
+	s.route(mux, "PATCH "+sp+"/jobs/{jobId}", auth.SyncWrite, y.patchJob)
 	s.route(mux, "DELETE "+sp+"/jobs/{jobId}", auth.SyncWrite, y.deleteJob)
 	s.route(mux, "GET "+sp+"/jobs/{jobId}/schema", auth.SyncRead, y.getJobSchema)
 	s.route(mux, "PUT "+sp+"/jobs/{jobId}/schema", auth.SyncWrite, y.putJobSchema)
@@ -138,4 +143,27 @@ func (y *Sync) secretsOf(ctx context.Context, spID string) ([]secrets.Pair, erro
 func flagTrue(pairs []secrets.Pair, key string) bool {
 	v, ok := secrets.Lookup(pairs, key)
 	return ok && strings.EqualFold(strings.TrimSpace(v.Reveal()), "true")
+}
+
+// jobSettings decodes a job's synchronizationJobSettings into a map.
+func jobSettings(j store.Job) (map[string]string, error) {
+	var kvs []keyValuePair
+	if len(j.Settings) > 0 {
+		if err := json.Unmarshal(j.Settings, &kvs); err != nil {
+			return nil, fmt.Errorf("job %s: stored settings: %w", j.ID, err)
+		}
+	}
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		if kv.Value != nil {
+			m[kv.Name] = *kv.Value
+		}
+	}
+	return m, nil
+}
+
+// keyValuePair is Graph's keyValuePair.
+type keyValuePair struct {
+	Name  string  `json:"name"`
+	Value *string `json:"value"`
 }

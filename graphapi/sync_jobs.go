@@ -177,6 +177,66 @@ func (y *Sync) createJob(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, withContext(contextURL(r, spContext(sp)+"/jobs/$entity"), viewJob(j)))
 }
 
+// patchJob updates a job's synchronizationJobSettings: each name sent
+// replaces that setting, a null value removes it, others stay. Settings
+// select connector behaviour such as the SCIM target profile; a value the
+// connector cannot use is refused with 400.
+func (y *Sync) patchJob(w http.ResponseWriter, r *http.Request) error {
+	sp, j, err := y.job(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Settings *[]keyValuePair `json:"synchronizationJobSettings"`
+	}
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Settings == nil {
+		return badRequest("Only synchronizationJobSettings can be changed: {\"synchronizationJobSettings\":[{\"name\":\"...\",\"value\":\"...\"}]}.")
+	}
+	var kvs []keyValuePair
+	_ = json.Unmarshal(j.Settings, &kvs)
+	for i, kv := range *body.Settings {
+		if kv.Name == "" {
+			return badRequest("synchronizationJobSettings[%d].name is required.", i)
+		}
+		idx := -1
+		for k := range kvs {
+			if kvs[k].Name == kv.Name {
+				idx = k
+			}
+		}
+		switch {
+		case kv.Value == nil && idx >= 0:
+			kvs = append(kvs[:idx], kvs[idx+1:]...)
+		case kv.Value == nil:
+		case idx >= 0:
+			kvs[idx].Value = kv.Value
+		default:
+			kvs = append(kvs, kv)
+		}
+	}
+	if kvs == nil {
+		kvs = []keyValuePair{}
+	}
+	j.Settings, _ = json.Marshal(kvs)
+	settings, err := jobSettings(j)
+	if err != nil {
+		return err
+	}
+	if y.CheckSettings != nil {
+		if err := y.CheckSettings(j.TemplateID, settings); err != nil {
+			return badRequest("The job settings are invalid: %v.", err)
+		}
+	}
+	j.Updated = y.srv.now().UTC()
+	if err := y.srv.store.UpdateJob(r.Context(), j); err != nil {
+		return storeErr(err, j.ID)
+	}
+	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/jobs/$entity"), viewJob(j)))
+}
+
 func (y *Sync) deleteJob(w http.ResponseWriter, r *http.Request) error {
 	sp, j, err := y.job(r)
 	if err != nil {
@@ -326,12 +386,16 @@ func (y *Sync) validateCredentials(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	templateID := "scim"
+	var settings map[string]string
 	if r.PathValue("jobId") != "" {
 		_, j, err := y.job(r)
 		if err != nil {
 			return err
 		}
 		templateID = j.TemplateID
+		if settings, err = jobSettings(j); err != nil {
+			return err
+		}
 	}
 	var body struct {
 		ApplicationIdentifier string         `json:"applicationIdentifier"`
@@ -356,7 +420,7 @@ func (y *Sync) validateCredentials(w http.ResponseWriter, r *http.Request) error
 	} else if err := decodeCredentials(creds, "credentials"); err != nil {
 		return err
 	}
-	_, target, err := y.Connect(r.Context(), templateID, sp, creds)
+	_, target, err := y.Connect(r.Context(), templateID, sp, creds, settings)
 	if err != nil {
 		return badRequest("%v", err)
 	}

@@ -86,7 +86,11 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	source, target, err := y.Connect(r.Context(), j.TemplateID, sp, creds)
+	settings, err := jobSettings(j)
+	if err != nil {
+		return err
+	}
+	source, target, err := y.Connect(r.Context(), j.TemplateID, sp, creds, settings)
 	if err != nil {
 		return badRequest("The job '%s' cannot connect: %v. Set its credentials with PUT .../synchronization/secrets.", j.ID, err)
 	}

@@ -157,7 +157,7 @@ func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, lo
 
 // connectors is the registry of templates → source and target connectors.
 func connectors(st store.Store, hc *http.Client, log *slog.Logger) graphapi.Connect {
-	return func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair) (connector.Source, connector.Target, error) {
+	return func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair, settings map[string]string) (connector.Source, connector.Target, error) {
 		switch templateID {
 		case "scim":
 			base, _ := secrets.Lookup(creds, "BaseAddress")
