@@ -3,9 +3,9 @@ package graphapi
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"provisiond/expr"
 	"provisiond/schema"
@@ -181,6 +181,8 @@ func jsonToValue(raw json.RawMessage) (expr.Value, error) {
 	return expr.Str(s), err
 }
 
+// listProvisioningLogs serves GET /auditLogs/provisioning, newest first,
+// optionally for one job: $filter=jobId eq '<jobId>'.
 func (y *Sync) listProvisioningLogs(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	top := 100
@@ -192,34 +194,37 @@ func (y *Sync) listProvisioningLogs(w http.ResponseWriter, r *http.Request) erro
 		top = n
 	}
 	jobID := ""
-	if f := q.Get("$filter"); f != "" {
-		var id string
-		if _, err := fmt.Sscanf(f, "jobId eq '%s'", &id); err != nil || len(id) < 2 {
+	if f := strings.TrimSpace(q.Get("$filter")); f != "" {
+		rest, ok := strings.CutPrefix(f, "jobId eq '")
+		if !ok || !strings.HasSuffix(rest, "'") || len(rest) < 2 {
 			return badRequest("Unsupported $filter '%s'; provisioning logs support jobId eq '<jobId>'.", f)
 		}
-		jobID = id[:len(id)-1]
+		jobID = strings.ReplaceAll(rest[:len(rest)-1], "''", "'")
 	}
-	logs, err := y.srv.store.ListProvisioningLogs(r.Context(), jobID, store.ListOptions{Limit: top, After: q.Get("$skiptoken")})
+	after := ""
+	if tok := q.Get("$skiptoken"); tok != "" {
+		var err error
+		if after, err = decodeSkipToken(tok); err != nil {
+			return err
+		}
+	}
+	logs, err := y.srv.store.ListProvisioningLogs(r.Context(), jobID, store.ListOptions{Limit: top, After: after})
 	if err != nil {
 		return err
 	}
 	out := make([]json.RawMessage, len(logs))
 	for i, l := range logs {
-		out[i] = withContextless(l)
+		out[i] = logJSON(l)
 	}
 	resp := map[string]any{"@odata.context": contextURL(r, "auditLogs/provisioning"), "value": out}
 	if len(logs) == top {
-		u := *r.URL
-		qq := u.Query()
-		qq.Set("$skiptoken", logs[len(logs)-1].ID)
-		u.RawQuery = qq.Encode()
-		resp["@odata.nextLink"] = contextURL(r, "")[:len(contextURL(r, ""))-len("/v1.0/$metadata#")] + u.RequestURI()
+		resp["@odata.nextLink"] = nextLink(r, encodeSkipToken(logs[len(logs)-1].ID))
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }
 
-// withContextless renders a stored event with the log's id and job id.
-func withContextless(l store.ProvisioningLog) json.RawMessage {
+// logJSON renders a stored event with the log's id and job id.
+func logJSON(l store.ProvisioningLog) json.RawMessage {
 	head, _ := json.Marshal(map[string]string{"id": l.ID, "jobId": l.JobID, "servicePrincipalId": l.ServicePrincipalID})
 	if len(l.Data) < 2 {
 		return head

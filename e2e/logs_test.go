@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestProvisioningLogs(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	id, _ := e.user("Log", "Ged")
+	e.assign(id)
+	for range 3 {
+		e.onDemand(userSubject(id))
+	}
+	all := e.do("GET", "/auditLogs/provisioning?$filter="+urlEscape("jobId eq '"+e.jobID+"'"), nil, 200)["value"].([]any)
+	if len(all) != 3 {
+		t.Fatalf("%d logs, want 3", len(all))
+	}
+	newest := all[0].(map[string]any)
+	if newest["jobId"] != e.jobID || newest["action"] != "Other" || newest["changeId"] == "" {
+		t.Errorf("newest log = %v", newest)
+	}
+	if all[2].(map[string]any)["action"] != "Create" {
+		t.Errorf("oldest log action = %v, want Create", all[2].(map[string]any)["action"])
+	}
+	// Paging: one per page, following @odata.nextLink.
+	page := e.do("GET", "/auditLogs/provisioning?$top=1", nil, 200)
+	seen := 1
+	for page["@odata.nextLink"] != nil {
+		next := strings.TrimPrefix(page["@odata.nextLink"].(string), e.url+"/v1.0")
+		page = e.do("GET", next, nil, 200)
+		seen += len(page["value"].([]any))
+	}
+	if seen != 3 {
+		t.Errorf("paging saw %d logs, want 3", seen)
+	}
+	status, m, raw := e.send("GET", "/auditLogs/provisioning?$filter="+urlEscape("action eq 'x'"), nil, e.token)
+	checkGraphError(t, status, m, raw, 400, "BadRequest", "jobId")
+}
+
+// TestConcurrentOnDemandCreatesOnce: parallel calls for one new user make
+// one target object, not several.
+func TestConcurrentOnDemandCreatesOnce(t *testing.T) {
+	targets(t, func(t *testing.T, e *env) {
+		id, upn := e.user("Race", "Condition")
+		e.assign(id)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				path := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID + "/provisionOnDemand"
+				body := map[string]any{"parameters": []any{map[string]any{"ruleId": e.ruleID, "subjects": []any{userSubject(id)}}}}
+				if status, _, raw := e.send("POST", path, body, e.token); status != 200 {
+					t.Errorf("status %d: %s", status, raw)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := len(e.scimFind("Users", "userName", upn)); n != 1 {
+			t.Errorf("%d target users after concurrent calls, want 1", n)
+		}
+	})
+}
+
+// TestNestedGroupsDoNotEntitle: a user is in scope through a directly
+// assigned group, not through a group nested in it.
+func TestNestedGroupsDoNotEntitle(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	direct, _ := e.user("Direct", "Member")
+	nested, _ := e.user("Nested", "Member")
+	group := func(name string) string {
+		return e.do("POST", "/groups", map[string]any{"displayName": name, "mailEnabled": false, "mailNickname": name, "securityEnabled": true}, 201)["id"].(string)
+	}
+	outer, inner := group("outer"), group("inner")
+	add := func(g, m string) {
+		e.do("POST", "/groups/"+g+"/members/$ref", map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + m}, 204)
+	}
+	add(outer, direct)
+	add(outer, inner)
+	add(inner, nested)
+	e.assign(outer)
+	key, value := e.onDemand(userSubject(direct))
+	wantResult(t, key, value, "Success", "Create")
+	key, value = e.onDemand(userSubject(nested))
+	wantResult(t, key, value, "Skipped", "Other")
+	if c := key["details"].(map[string]any)["errorCode"]; c != "NotEffectivelyEntitled" {
+		t.Errorf("nested member: %v", c)
+	}
+}
