@@ -153,7 +153,7 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
   SCIM app:  %s/demo/scim/v2 (served by this process, in memory)
 
 Token (24 h):
-%s
+export TOKEN=%s
 
 Provision Adele on demand:
 curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \

@@ -47,7 +47,7 @@ func TestServeDemo(t *testing.T) {
 		}
 	}
 	text := out.String()
-	token := regexp.MustCompile(`(?m)^(ey[\w.-]+)$`).FindStringSubmatch(text)
+	token := regexp.MustCompile(`(?m)^export TOKEN=(ey[\w.-]+)$`).FindStringSubmatch(text)
 	url := regexp.MustCompile(`(http://\S+/provisionOnDemand)`).FindStringSubmatch(text)
 	body := regexp.MustCompile(`-d '(.+)'`).FindStringSubmatch(text)
 	if token == nil || url == nil || body == nil {
