@@ -266,3 +266,8 @@ func (e *env) scimGet(resource, id string) map[string]any {
 func urlEscape(s string) string {
 	return strings.NewReplacer("%", "%25", " ", "%20", `"`, "%22", "&", "%26", "+", "%2B", "#", "%23").Replace(s)
 }
+
+func mustJSONString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestJobsTemplatesSecretsAndCredentials(t *testing.T) {
+	targets(t, func(t *testing.T, e *env) {
+		sp := "/servicePrincipals/" + e.spID + "/synchronization"
+		tpl := e.do("GET", sp+"/templates", nil, 200)["value"].([]any)
+		if len(tpl) != 1 || tpl[0].(map[string]any)["id"] != "scim" || tpl[0].(map[string]any)["factoryTag"] != "scim" {
+			t.Errorf("templates = %v", tpl)
+		}
+		ts := e.do("GET", sp+"/templates/scim/schema", nil, 200)
+		if len(ts["synchronizationRules"].([]any)) != 1 || len(ts["directories"].([]any)) != 2 {
+			t.Errorf("template schema = %v", ts)
+		}
+		jobs := e.do("GET", sp+"/jobs", nil, 200)["value"].([]any)
+		if len(jobs) != 1 || !strings.HasPrefix(jobs[0].(map[string]any)["id"].(string), "scim.") {
+			t.Errorf("jobs = %v", jobs)
+		}
+		job := e.do("GET", sp+"/jobs/"+e.jobID, nil, 200)
+		if st := job["status"].(map[string]any)["code"]; st != "NotRun" {
+			t.Errorf("job status with credentials = %v, want NotRun", st)
+		}
+		if len(e.jobID) != len("scim.")+32 {
+			t.Errorf("job id %q is not scim.{32 hex}", e.jobID)
+		}
+
+		// Credentials: saved ones work, a wrong token does not.
+		e.do("POST", sp+"/jobs/"+e.jobID+"/validateCredentials", map[string]any{"useSavedCredentials": true}, 204)
+		status, m, raw := e.send("POST", sp+"/jobs/"+e.jobID+"/validateCredentials", map[string]any{"credentials": []any{
+			map[string]any{"key": "BaseAddress", "value": e.scimURL}, map[string]any{"key": "SecretToken", "value": "wrong"}}}, e.token)
+		checkGraphError(t, status, m, raw, 400, "SystemForCrossDomainIdentityManagementCredentialValidationFailure", "customappsso")
+		status, m, raw = e.send("PUT", sp+"/secrets", map[string]any{"value": []any{map[string]any{"key": "NoSuchKey", "value": "x"}}}, e.token)
+		checkGraphError(t, status, m, raw, 400, "BadRequest", "NoSuchKey")
+
+		// Schema: edit, then reset to the template's default.
+		s := e.schemaOf()
+		dropMapping(userMapping(s), "title")
+		e.putSchema(s)
+		if n := len(userMapping(e.schemaOf())["attributeMappings"].([]any)); n != len(userMapping(ts)["attributeMappings"].([]any))-1 {
+			t.Errorf("after PUT: %d user mappings", n)
+		}
+		e.do("DELETE", sp+"/jobs/"+e.jobID+"/schema", nil, 204)
+		if n := len(userMapping(e.schemaOf())["attributeMappings"].([]any)); n != len(userMapping(ts)["attributeMappings"].([]any)) {
+			t.Errorf("after reset: %d user mappings", n)
+		}
+
+		// Settings: a bad SCIM profile value is refused, a good one kept.
+		got := e.do("PATCH", sp+"/jobs/"+e.jobID, map[string]any{"synchronizationJobSettings": []any{
+			map[string]any{"name": "Custom", "value": "1"}}}, 200)
+		if !strings.Contains(mustJSONString(got["synchronizationJobSettings"]), `"Custom"`) {
+			t.Errorf("settings after PATCH = %v", got["synchronizationJobSettings"])
+		}
+
+		// Create from an unknown template; delete.
+		status, m, raw = e.send("POST", sp+"/jobs", map[string]any{"templateId": "Workday"}, e.token)
+		checkGraphError(t, status, m, raw, 400, "BadRequest", "Workday")
+		e.do("DELETE", sp+"/jobs/"+e.jobID, nil, 204)
+		status, m, raw = e.send("GET", sp+"/jobs/"+e.jobID, nil, e.token)
+		checkGraphError(t, status, m, raw, 404, "Request_ResourceNotFound", e.jobID)
+	})
+}
