@@ -274,3 +274,25 @@ func TestMatchingOutcomes(t *testing.T) {
 		}
 	})
 }
+
+// TestSelectUniqueValueAsksTheTarget: the first candidate already taken in
+// the target is skipped.
+func TestSelectUniqueValueAsksTheTarget(t *testing.T) {
+	targets(t, func(t *testing.T, e *env) {
+		id, upn := e.user("Unique", "Value")
+		nick := strings.SplitN(upn, "@", 2)[0]
+		e.scimCreate(map[string]any{"schemas": []any{"urn:ietf:params:scim:schemas:core:2.0:User"},
+			"userName": "someone-else-" + nick + "@target.test", "externalId": nick, "active": true})
+		s := e.schemaOf()
+		setMapping(userMapping(s), "externalId", `SelectUniqueValue([mailNickname], Join("", [mailNickname], "2"), Join("", [mailNickname], "3"))`, 0)
+		e.putSchema(s)
+		e.assign(id)
+		key, value := e.onDemand(userSubject(id))
+		wantResult(t, key, value, "Success", "Create")
+		if got := e.scimFind("Users", "userName", upn)[0]["externalId"]; got != nick+"2" {
+			t.Errorf("externalId = %v, want %s2 (the first candidate is taken)", got, nick)
+		}
+		key, value = e.onDemand(userSubject(id)) // creation only: no new pick later
+		wantResult(t, key, value, "Skipped", "Other")
+	})
+}

@@ -189,6 +189,11 @@ func compileObject(om *ObjectMapping) (*CompiledObject, *CompileError) {
 			ca.Expr = e
 			use(e.Attributes()...)
 			ca.Disables = slices.Contains(e.Attributes(), "IsSoftDeleted")
+			// SelectUniqueValue flows only when the object is created: on
+			// later runs its own earlier pick would count as taken.
+			if call, ok := e.Root.(*expr.Call); ok && strings.EqualFold(call.Name, "SelectUniqueValue") {
+				ca.AddOnly = true
+			}
 			if inside := redactedAttributes(e.Root, false); inside != nil {
 				ca.Redacted = true
 				for _, a := range inside {
