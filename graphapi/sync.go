@@ -3,6 +3,7 @@ package graphapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -87,22 +88,10 @@ func (y *Sync) job(r *http.Request) (store.ServicePrincipal, store.Job, error) {
 	}
 	id := r.PathValue("jobId")
 	j, err := y.srv.store.GetJob(r.Context(), sp.ID, id)
-	if err != nil {
-		return sp, j, storeErrf(err, "The synchronization job '%s' does not exist on service principal '%s'.", id, sp.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return sp, j, notFound("The synchronization job '%s' does not exist on service principal '%s'; GET .../synchronization/jobs lists them.", id, sp.ID)
 	}
-	return sp, j, nil
-}
-
-// storeErrf is storeErr with a custom not-found message.
-func storeErrf(err error, format string, args ...any) error {
-	if e := storeErr(err, ""); e != err {
-		if ge, ok := e.(*Error); ok && ge.Status == http.StatusNotFound {
-			ge.Message = fmt.Sprintf(format, args...)
-			return ge
-		}
-		return e
-	}
-	return err
+	return sp, j, err
 }
 
 // compiledSchema returns the job's schema checked and parsed, cached until
