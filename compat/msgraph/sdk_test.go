@@ -1,0 +1,181 @@
+package msgraph
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+)
+
+type staticToken string
+
+func (s staticToken) GetAuthorizationToken(context.Context, *url.URL, map[string]interface{}) (string, error) {
+	return string(s), nil
+}
+func (staticToken) GetAllowedHostsValidator() *absauth.AllowedHostsValidator {
+	v := absauth.NewAllowedHostsValidator(nil)
+	return &v
+}
+
+// startDemo builds and runs `provisiond serve --demo` and returns its base
+// URL and the printed token.
+func startDemo(t *testing.T) (base, token string) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "provisiond")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/provisiond")
+	build.Dir = filepath.Join("..", "..") // the provisiond module
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build provisiond: %v", err)
+	}
+	cmd := exec.Command(bin, "serve", "--demo", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-level", "error")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	deadline := time.Now().Add(30 * time.Second)
+	for sc.Scan() && time.Now().Before(deadline) {
+		line := sc.Text()
+		if tok, ok := strings.CutPrefix(line, "export TOKEN="); ok {
+			token = tok
+		}
+		if m := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/demo/scim/v2`).FindStringSubmatch(line); m != nil && base == "" {
+			base = m[1]
+		}
+		if strings.Contains(line, "provisionOnDemand") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, out)
+	if base == "" || token == "" {
+		t.Fatal("demo did not print its base URL and token")
+	}
+	return base, token
+}
+
+func TestGraphSDKProvisionOnDemand(t *testing.T) {
+	base, token := startDemo(t)
+	ctx := context.Background()
+	adapter, err := msgraphsdk.NewGraphRequestAdapter(absauth.NewBaseBearerTokenAuthenticationProvider(staticToken(token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapter.SetBaseUrl(base + "/v1.0")
+	client := msgraphsdk.NewGraphServiceClient(adapter)
+
+	// Directory reads through the SDK: $filter on users and service principals.
+	filter := "userPrincipalName eq 'adele@demo.provisiond.local'"
+	us, err := client.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Filter: &filter}})
+	if err != nil {
+		t.Fatalf("list users: %v", describe(err))
+	}
+	if len(us.GetValue()) != 1 {
+		t.Fatalf("users matching %s: %d", filter, len(us.GetValue()))
+	}
+	userID := *us.GetValue()[0].GetId()
+
+	spFilter := "displayName eq 'Demo SCIM App'"
+	sps, err := client.ServicePrincipals().Get(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Filter: &spFilter}})
+	if err != nil || len(sps.GetValue()) != 1 {
+		t.Fatalf("service principals: %v", describe(err))
+	}
+	sp := client.ServicePrincipals().ByServicePrincipalId(*sps.GetValue()[0].GetId()).Synchronization()
+
+	jobs, err := sp.Jobs().Get(ctx, nil)
+	if err != nil || len(jobs.GetValue()) != 1 {
+		t.Fatalf("jobs: %v", describe(err))
+	}
+	job := sp.Jobs().BySynchronizationJobId(*jobs.GetValue()[0].GetId())
+	if code := jobs.GetValue()[0].GetStatus().GetCode(); code == nil || *code != models.NOTRUN_SYNCHRONIZATIONSTATUSCODE {
+		t.Errorf("job status code = %v, want NotRun", code)
+	}
+
+	// The schema deserialises with the SDK's strict enum parsers.
+	schema, err := job.Schema().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("schema: %v", describe(err))
+	}
+	rules := schema.GetSynchronizationRules()
+	if len(rules) != 1 || len(rules[0].GetObjectMappings()) != 2 {
+		t.Fatalf("schema rules = %d", len(rules))
+	}
+	ruleID := *rules[0].GetId()
+	fns, err := job.Schema().Functions().Get(ctx, nil)
+	if err != nil || len(fns.GetValue()) < 40 {
+		t.Fatalf("functions: %v", describe(err))
+	}
+	ops, err := job.Schema().FilterOperators().Get(ctx, nil)
+	if err != nil || len(ops.GetValue()) != 18 {
+		t.Fatalf("filterOperators: %v", describe(err))
+	}
+
+	// provisionOnDemand, twice: Success then RedundantExport.
+	call := func(rule string) (models.StringKeyStringValuePairable, error) {
+		subj := models.NewSynchronizationJobSubject()
+		typ := "User"
+		subj.SetObjectId(&userID)
+		subj.SetObjectTypeName(&typ)
+		p := models.NewSynchronizationJobApplicationParameters()
+		p.SetRuleId(&rule)
+		p.SetSubjects([]models.SynchronizationJobSubjectable{subj})
+		body := serviceprincipals.NewItemSynchronizationJobsItemProvisionOnDemandPostRequestBody()
+		body.SetParameters([]models.SynchronizationJobApplicationParametersable{p})
+		return job.ProvisionOnDemand().Post(ctx, body, nil)
+	}
+	for _, want := range []string{"Success", "Skipped"} {
+		res, err := call(ruleID)
+		if err != nil {
+			t.Fatalf("provisionOnDemand: %v", describe(err))
+		}
+		var key struct{ Result string }
+		if err := json.Unmarshal([]byte(*res.GetKey()), &key); err != nil || key.Result != want {
+			t.Errorf("key = %s, want result %s", *res.GetKey(), want)
+		}
+		var value struct{ ProvisioningSteps []any }
+		if err := json.Unmarshal([]byte(*res.GetValue()), &value); err != nil || len(value.ProvisioningSteps) < 3 {
+			t.Errorf("value = %s", *res.GetValue())
+		}
+	}
+
+	// A Graph error surfaces as the SDK's ODataError with its code.
+	_, err = call("no-such-rule")
+	var oe *odataerrors.ODataError
+	if !errors.As(err, &oe) || oe.ResponseStatusCode != 400 || *oe.GetErrorEscaped().GetCode() != "RequestParameterInvalid" {
+		t.Errorf("bad rule: %v", describe(err))
+	}
+}
+
+func describe(err error) string {
+	var oe *odataerrors.ODataError
+	if errors.As(err, &oe) && oe.GetErrorEscaped() != nil {
+		return oe.Error() + ": " + *oe.GetErrorEscaped().GetCode() + ": " + *oe.GetErrorEscaped().GetMessage()
+	}
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
