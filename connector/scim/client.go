@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"provisiond/connector"
@@ -23,8 +23,9 @@ const (
 	DefaultName         = "customappsso"
 	DefaultTimeout      = 30 * time.Second
 	DefaultMaxRetryWait = 5 * time.Second
+	DefaultMaxAttempts  = 4
+	DefaultMaxScan      = 10000
 	maxResponseBytes    = 32 << 20
-	maxFindPages        = 100
 )
 
 // Config configures a Client.
@@ -44,10 +45,25 @@ type Config struct {
 	// Name is the system name shown in provisioning logs; "" means
 	// DefaultName.
 	Name string
-	// MaxRetryWait is the longest Retry-After the client waits for before
-	// its single retry of a 429 or 503; 0 means DefaultMaxRetryWait and a
-	// negative value disables the retry.
+	// Profile says how the target differs from the RFC (see ParseProfile
+	// for the job settings that fill it); the zero value is the default.
+	Profile Profile
+	// MaxAttempts bounds the attempts of one request, the first included;
+	// 0 means DefaultMaxAttempts and 1 disables retries. See Client for
+	// what is retried.
+	MaxAttempts int
+	// MaxRetryWait is the longest wait before a retry: a Retry-After
+	// beyond it is not waited for (the error carries it to the engine) and
+	// backoff delays are capped at it. 0 means DefaultMaxRetryWait; a
+	// negative value disables retries.
 	MaxRetryWait time.Duration
+	// Sleep waits d or until ctx is done (then returning ctx.Err()); nil
+	// uses a timer. Tests inject one so retries do not wait.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// MaxScan bounds how many resources Find lists when it must match on
+	// the client because the server has no usable filter; 0 means
+	// DefaultMaxScan.
+	MaxScan int
 }
 
 // LogValue logs the configuration with the token redacted.
@@ -57,6 +73,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("secretToken", secret(c.SecretToken)),
 		slog.Duration("timeout", c.Timeout),
 		slog.String("name", c.Name),
+		slog.Any("profile", c.Profile),
 	)
 }
 
@@ -67,16 +84,36 @@ func (secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 func (secret) String() string       { return "REDACTED" }
 
 // Client is a SCIM 2.0 (RFC 7644) client implementing connector.Target.
-// It is safe for concurrent use; PATCHes to one group are serialised.
+// It is safe for concurrent use; changes to one object (PATCHes to a group
+// above all) are serialised.
+//
+// Transient failures (network errors, timeouts, 408, 429, 5xx) are retried
+// with exponential backoff and jitter, up to Config.MaxAttempts attempts:
+// GET, PUT, PATCH and DELETE always, POST only when it failed before it was
+// sent. A 429 or 503 with Retry-After waits that long. Create retries a
+// POST that may have reached the server only after searching for the object
+// by userName, displayName or externalId, so a create that timed out but
+// succeeded returns the object instead of making a duplicate. A 404 on
+// Get, Update, Delete or a membership change is confirmed by a second GET
+// before it is reported as KindNotFound.
 type Client struct {
 	base         string // without trailing slash
 	token        secret
 	http         *http.Client
 	timeout      time.Duration
 	maxRetryWait time.Duration
+	maxAttempts  int
+	sleep        func(context.Context, time.Duration) error
+	maxScan      int
 	log          *slog.Logger
 	name         string
-	groups       keyedMutex
+	profile      Profile
+	locks        keyedMutex // per object: "Group/<id>", "User/<id>"
+
+	disco         discovery
+	noPatchUsers  atomic.Bool // a user PATCH answered 405/501: use PUT
+	noPatchGroups atomic.Bool // a group PATCH answered 405/501: use PUT
+	noUserFilter  atomic.Bool // GET /Users?filter=groups.value eq … was refused
 }
 
 var _ connector.Target = (*Client)(nil)
@@ -89,14 +126,21 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("scim: base address %q must be an absolute http(s) URL", cfg.BaseAddress)
 	}
 	u.RawQuery, u.Fragment = "", ""
+	if err := cfg.Profile.validate(); err != nil {
+		return nil, err
+	}
 	c := &Client{
 		base:         strings.TrimRight(u.String(), "/"),
 		token:        secret(cfg.SecretToken),
 		http:         cfg.HTTPClient,
 		timeout:      cfg.Timeout,
 		maxRetryWait: cfg.MaxRetryWait,
+		maxAttempts:  cfg.MaxAttempts,
+		sleep:        cfg.Sleep,
+		maxScan:      cfg.MaxScan,
 		log:          cfg.Logger,
 		name:         cfg.Name,
+		profile:      cfg.Profile.normalize(),
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
@@ -106,6 +150,18 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.maxRetryWait == 0 {
 		c.maxRetryWait = DefaultMaxRetryWait
+	}
+	if c.maxAttempts <= 0 {
+		c.maxAttempts = DefaultMaxAttempts
+	}
+	if c.maxRetryWait < 0 {
+		c.maxAttempts = 1
+	}
+	if c.sleep == nil {
+		c.sleep = sleepTimer
+	}
+	if c.maxScan <= 0 {
+		c.maxScan = DefaultMaxScan
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -145,81 +201,6 @@ func resourcePath(endpoint, id string) (string, error) {
 type response struct {
 	status int
 	body   []byte
-}
-
-// do sends one request and returns a 2xx response or a *connector.Error.
-// A 429 or 503 whose Retry-After is at most maxRetryWait is retried once.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any) (*response, error) {
-	var payload []byte
-	if body != nil {
-		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			return nil, &connector.Error{Kind: connector.KindInvalid, Code: CodeInvalidValue, Message: "cannot encode request: " + err.Error(), Err: err}
-		}
-	}
-	for attempt := 0; ; attempt++ {
-		resp, err := c.attempt(ctx, method, path, query, payload)
-		var ce *connector.Error
-		if err == nil || attempt > 0 || c.maxRetryWait < 0 || !errors.As(err, &ce) ||
-			(ce.Status != http.StatusTooManyRequests && ce.Status != http.StatusServiceUnavailable) {
-			return resp, err
-		}
-		wait := time.Duration(ce.RetryAfter * float64(time.Second))
-		if ce.RetryAfter <= 0 || wait > c.maxRetryWait {
-			return resp, err
-		}
-		c.log.LogAttrs(ctx, slog.LevelDebug, "scim retry", slog.String("method", method),
-			slog.String("path", path), slog.Int("status", ce.Status), slog.Duration("wait", wait))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, transportError(method, path, ctx.Err())
-		case <-t.C:
-		}
-	}
-}
-
-func (c *Client) attempt(ctx context.Context, method, path string, query url.Values, payload []byte) (*response, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	target := c.base + path
-	if len(query) > 0 {
-		target += "?" + query.Encode()
-	}
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, rd)
-	if err != nil {
-		return nil, transportError(method, path, err)
-	}
-	req.Header.Set("Accept", "application/scim+json, application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+string(c.token))
-	}
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.log.LogAttrs(ctx, slog.LevelDebug, "scim request", slog.String("method", method),
-			slog.String("path", path), slog.String("error", err.Error()))
-		return nil, transportError(method, path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return nil, transportError(method, path, err)
-	}
-	c.log.LogAttrs(ctx, slog.LevelDebug, "scim request", slog.String("method", method),
-		slog.String("path", path), slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, responseError(method, path, resp, body)
-	}
-	return &response{status: resp.StatusCode, body: body}, nil
 }
 
 // decodeObject parses a JSON object, keeping numbers as json.Number.

@@ -25,6 +25,7 @@ const token = "tok-123"
 // headers and queries.
 type harness struct {
 	srv    *scimtest.Server
+	url    string // the SCIM base address
 	client *scim.Client
 	mu     sync.Mutex
 	raw    []*http.Request // clones without bodies
@@ -45,19 +46,35 @@ func newHarness(t *testing.T, opts scimtest.Options, wrap func(http.Handler) htt
 		handler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)
-	h.client = newClient(t, hs.URL+"/", token)
+	h.url = hs.URL + "/"
+	h.client = newClient(t, h.url, token)
 	return h
 }
 
-// rawRequests returns the recorded raw requests.
+// rawRequests returns the recorded raw requests but discovery
+// (GET /ServiceProviderConfig).
 func (h *harness) rawRequests() []*http.Request {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]*http.Request(nil), h.raw...)
+	var out []*http.Request
+	for _, r := range h.raw {
+		if r.URL.Path != "/ServiceProviderConfig" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
-// since returns the logged requests after the first n.
-func (h *harness) since(n int) []scimtest.Request { return h.srv.Requests()[n:] }
+// since returns the logged requests after the first n, discovery left out.
+func (h *harness) since(n int) []scimtest.Request {
+	var out []scimtest.Request
+	for _, r := range h.srv.Requests()[n:] {
+		if r.Path != "/ServiceProviderConfig" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 func mustJSON(t *testing.T, s string) any {
 	t.Helper()
@@ -321,7 +338,8 @@ func TestFindPages(t *testing.T) {
 		_, _ = w.Write([]byte(`{"totalResults":3,"Resources":[{"id":"3","externalId":"x"},{"id":"1","externalId":"x"}]}`))
 	}))
 	t.Cleanup(hs.Close)
-	got, err := newClient(t, hs.URL, "").Find(t.Context(), "User", "externalId", "x")
+	c := newClientConfig(t, scim.Config{BaseAddress: hs.URL, Profile: scim.Profile{NoDiscovery: true}})
+	got, err := c.Find(t.Context(), "User", "externalId", "x")
 	if err != nil || len(got) != 3 {
 		t.Fatalf("Find = %+v, %v", got, err)
 	}

@@ -1,8 +1,13 @@
 package scim_test
 
 import (
+	"context"
+	"errors"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"provisiond/connector"
 	"provisiond/connector/connectortest"
@@ -10,9 +15,21 @@ import (
 	"provisiond/connector/scim/scimtest"
 )
 
+// noSleep is a Config.Sleep that does not wait, so retries are quick.
+func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
 func newClient(t *testing.T, base, token string) *scim.Client {
 	t.Helper()
-	c, err := scim.New(scim.Config{BaseAddress: base, SecretToken: token})
+	return newClientConfig(t, scim.Config{BaseAddress: base, SecretToken: token})
+}
+
+// newClientConfig returns a client for cfg; a nil Sleep becomes noSleep.
+func newClientConfig(t *testing.T, cfg scim.Config) *scim.Client {
+	t.Helper()
+	if cfg.Sleep == nil {
+		cfg.Sleep = noSleep
+	}
+	c, err := scim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,6 +40,50 @@ func TestConformanceScimtest(t *testing.T) {
 	srv := httptest.NewServer(scimtest.NewServer(scimtest.Options{Token: "s3cret"}))
 	t.Cleanup(srv.Close)
 	connectortest.RunTarget(t, func(t *testing.T) connector.Target { return newClient(t, srv.URL, "s3cret") })
+}
+
+// strictServers are scimtest switches emulating real servers, each with
+// the profile a job against such a server would set.
+var strictServers = []struct {
+	name    string
+	opts    scimtest.Options
+	profile scim.Profile
+}{
+	{"Permissive", scimtest.Options{}, scim.Profile{}},
+	{"PutUsers", scimtest.Options{}, scim.Profile{UserUpdate: scim.UserUpdatePut}},
+	{"NoPatch", scimtest.Options{NoPatch: true}, scim.Profile{}},
+	{"NoFilter", scimtest.Options{NoFilter: true}, scim.Profile{}},
+	{"HideMembers", scimtest.Options{HideMembers: true}, scim.Profile{MembershipRead: scim.MembershipByUserFilter}},
+	{"HideMembersStrictFilter", scimtest.Options{HideMembers: true, StrictFilter: true}, scim.Profile{MembershipRead: scim.MembershipByUserFilter}},
+	{"StrictFilter", scimtest.Options{StrictFilter: true}, scim.Profile{}},
+	{"RequireEmail", scimtest.Options{RequireEmail: true}, scim.Profile{}},
+	{"PatchReturnsResource", scimtest.Options{PatchReturnsResource: true}, scim.Profile{}},
+	{"CaseSensitiveRoutes", scimtest.Options{CaseSensitiveRoutes: true}, scim.Profile{}},
+	{"RejectUnknownMembers", scimtest.Options{RejectUnknownMembers: true}, scim.Profile{}},
+	{"Everything", scimtest.Options{
+		NoPatch: true, HideMembers: true, StrictFilter: true, RequireEmail: true, PatchReturnsResource: true,
+		CaseSensitiveRoutes: true, RejectUnknownMembers: true,
+	}, scim.Profile{MembershipRead: scim.MembershipByUserFilter}},
+}
+
+// TestConformanceStrictServers runs the suite against each emulated server
+// with its profile, in both PATCH dialects (scimtest accepts both).
+func TestConformanceStrictServers(t *testing.T) {
+	for _, tc := range strictServers {
+		for _, dialect := range []scim.PatchDialect{scim.DialectRFC7644, scim.DialectEntraLegacy} {
+			t.Run(tc.name+"/"+string(dialect), func(t *testing.T) {
+				opts := tc.opts
+				opts.Token = "s3cret"
+				srv := httptest.NewServer(scimtest.NewServer(opts))
+				t.Cleanup(srv.Close)
+				profile := tc.profile
+				profile.PatchDialect = dialect
+				connectortest.RunTarget(t, func(t *testing.T) connector.Target {
+					return newClientConfig(t, scim.Config{BaseAddress: srv.URL, SecretToken: "s3cret", Profile: profile})
+				})
+			})
+		}
+	}
 }
 
 // TestConformanceSCIMMY runs the suite against the third-party SCIMMY
@@ -41,4 +102,59 @@ func TestConformanceScimtest(t *testing.T) {
 func TestConformanceSCIMMY(t *testing.T) {
 	base, token := scimtest.StartSCIMMY(t)
 	connectortest.RunTarget(t, func(t *testing.T) connector.Target { return newClient(t, base+"/", token) })
+}
+
+// TestSCIMMYEntraLegacy shows what the ScimPatchDialect setting is for:
+// SCIMMY requires JSON booleans (scim-targets.md), so Entra's legacy
+// {"op":"Replace","path":"active","value":"False"} is refused with 400
+// invalidValue, while the rfc7644 dialect disables the same user. The
+// conformance suite is therefore not run with entra-legacy against SCIMMY;
+// the legacy shapes SCIMMY does accept (capitalised ops, members removed by
+// a value array, "$ref": null) are checked here.
+func TestSCIMMYEntraLegacy(t *testing.T) {
+	base, token := scimtest.StartSCIMMY(t)
+	ctx := t.Context()
+	rfc := newClient(t, base, token)
+	legacy := newClientConfig(t, scim.Config{BaseAddress: base, SecretToken: token,
+		Profile: scim.Profile{PatchDialect: scim.DialectEntraLegacy}})
+	attrs := connectortest.NewUserAttrs()
+	u, err := rfc.Create(ctx, "User", attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rfc.Delete(context.Background(), "User", u.ID) })
+
+	err = legacy.Update(ctx, "User", u.ID, connector.Attributes{"active": {"False"}})
+	var re *scim.ResponseError
+	if connector.KindOf(err) != connector.KindInvalid || !errors.As(err, &re) || re.Status != 400 ||
+		re.ScimType != "invalidValue" || !strings.Contains(re.Detail, "boolean") {
+		t.Fatalf("entra-legacy disable on SCIMMY = %v; want 400 invalidValue about a boolean (SCIMMY rejects string booleans)", err)
+	}
+	if err := rfc.Update(ctx, "User", u.ID, connector.Attributes{"active": {"False"}}); err != nil {
+		t.Fatalf("rfc7644 disable on SCIMMY = %v", err)
+	}
+	if got, _ := rfc.Get(ctx, "User", u.ID); !slices.Equal(got.Attrs["active"], []string{"False"}) {
+		t.Errorf("active after rfc7644 disable = %v", got.Attrs["active"])
+	}
+
+	if err := legacy.Update(ctx, "User", u.ID, connector.Attributes{"title": {"Countess"}}); err != nil {
+		t.Errorf("entra-legacy Replace of a string = %v", err)
+	}
+	g, err := rfc.Create(ctx, "Group", connector.Attributes{"displayName": {"legacy " + u.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rfc.Delete(context.Background(), "Group", g.ID) })
+	if err := legacy.AddMembers(ctx, g.ID, []string{u.ID}); err != nil {
+		t.Fatalf("entra-legacy AddMembers = %v", err)
+	}
+	if got, _ := rfc.Get(ctx, "Group", g.ID); !slices.Equal(got.Attrs["members"], []string{u.ID}) {
+		t.Errorf("members after legacy add = %v", got.Attrs["members"])
+	}
+	if err := legacy.RemoveMembers(ctx, g.ID, []string{u.ID}); err != nil {
+		t.Fatalf("entra-legacy RemoveMembers = %v", err)
+	}
+	if got, _ := rfc.Get(ctx, "Group", g.ID); len(got.Attrs["members"]) != 0 {
+		t.Errorf("members after legacy remove = %v", got.Attrs["members"])
+	}
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // fixed answers every request with the same status, headers and body and
-// counts the requests.
+// counts the requests. Its client does not retry.
 func fixed(t *testing.T, status int, header map[string]string, body string) (*scim.Client, *atomic.Int32) {
 	t.Helper()
 	var n atomic.Int32
@@ -30,7 +30,7 @@ func fixed(t *testing.T, status int, header map[string]string, body string) (*sc
 		_, _ = w.Write([]byte(body))
 	}))
 	t.Cleanup(hs.Close)
-	return newClient(t, hs.URL, "t"), &n
+	return newClientConfig(t, scim.Config{BaseAddress: hs.URL, SecretToken: "t", MaxAttempts: 1}), &n
 }
 
 const scimJSON = "application/scim+json"
@@ -47,6 +47,7 @@ func TestErrorMapping(t *testing.T) {
 		retryAfter float64
 		scimType   string
 		message    string // a substring of Message
+		requests   int    // 0 means 1
 	}{
 		{
 			name: "401", status: 401, header: ct,
@@ -58,6 +59,7 @@ func TestErrorMapping(t *testing.T) {
 			name: "404", status: 404, header: ct,
 			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"404","detail":"Resource 1 not found"}`,
 			kind: connector.KindNotFound, code: "InvalidAnchor", message: `Web Response: {"schemas"`,
+			requests: 2, // confirmed by a second GET
 		},
 		{
 			name: "409", status: 409, header: ct,
@@ -118,8 +120,8 @@ func TestErrorMapping(t *testing.T) {
 			if tc.scimType != "" && (!errors.As(err, &re) || re.ScimType != tc.scimType || re.Detail == "") {
 				t.Errorf("ResponseError = %+v, want scimType %q with a detail", re, tc.scimType)
 			}
-			if n.Load() != 1 {
-				t.Errorf("%d requests, want 1 (no retry)", n.Load())
+			if want := max(tc.requests, 1); int(n.Load()) != want {
+				t.Errorf("%d requests, want %d", n.Load(), want)
 			}
 		})
 	}
@@ -143,11 +145,8 @@ func TestTimeout(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(release); hs.Close() })
-	c, err := scim.New(scim.Config{BaseAddress: hs.URL, Timeout: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.Get(t.Context(), "User", "1")
+	c := newClientConfig(t, scim.Config{BaseAddress: hs.URL, Timeout: 50 * time.Millisecond, MaxAttempts: 2})
+	_, err := c.Get(t.Context(), "User", "1")
 	var ce *connector.Error
 	if !errors.As(err, &ce) || ce.Kind != connector.KindTransient || ce.Code != "Timeout" {
 		t.Errorf("Get = %v, want KindTransient Timeout", err)
@@ -165,41 +164,6 @@ func TestConnectionRefused(t *testing.T) {
 	var ce *connector.Error
 	if !errors.As(err, &ce) || ce.Kind != connector.KindTransient || ce.Code != "WebExceptionProtocolError" {
 		t.Errorf("Get = %v, want KindTransient WebExceptionProtocolError", err)
-	}
-}
-
-// A 429 or 503 with a short Retry-After is retried once, via the scimtest
-// fault hook.
-func TestRetryAfterOnce(t *testing.T) {
-	var (
-		faults atomic.Int32
-		always atomic.Bool
-	)
-	h := newHarness(t, scimtest.Options{Fault: func(r *http.Request) (int, string, bool) {
-		if faults.Add(1) == 1 || always.Load() {
-			return http.StatusTooManyRequests, "1", true
-		}
-		return 0, "", false
-	}}, nil)
-	start := time.Now()
-	if err := h.client.Test(t.Context()); err != nil {
-		t.Fatalf("Test after one 429 = %v", err)
-	}
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("retried after %v, want ≥ 1s (Retry-After)", d)
-	}
-	reqs := h.srv.Requests()
-	if len(reqs) != 2 || reqs[0].Status != 429 || reqs[1].Status != 200 {
-		t.Errorf("requests = %+v, want 429 then 200", reqs)
-	}
-
-	// Still throttled after the retry: the error carries Retry-After.
-	always.Store(true)
-	h.srv.Reset()
-	err := h.client.Test(t.Context())
-	var ce *connector.Error
-	if !errors.As(err, &ce) || ce.Kind != connector.KindTransient || ce.RetryAfter != 1 || len(h.srv.Requests()) != 2 {
-		t.Errorf("Test = %v after %d requests, want one retry then KindTransient with RetryAfter 1", err, len(h.srv.Requests()))
 	}
 }
 

@@ -6,23 +6,27 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 
 	"provisiond/connector"
 )
 
 // Test checks the connection and the token the way Entra does: a query for
-// a random userName must answer 200 with totalResults 0.
+// a random userName must answer 200 with totalResults 0. A server whose
+// /ServiceProviderConfig says it has no filters is asked for one user
+// (count=1) instead.
 func (c *Client) Test(ctx context.Context) error {
 	filter := "userName eq " + Quote(newUUID())
-	q := url.Values{"filter": {filter}}
+	q, what := url.Values{"filter": {filter}}, "filter="+filter
+	canFilter := c.capabilities(ctx).filter
+	if !canFilter {
+		q, what = url.Values{"count": {"1"}}, "count=1"
+	}
 	resp, err := c.do(ctx, http.MethodGet, "/Users", q, nil)
 	var ce *connector.Error
 	if errors.As(err, &ce) {
 		e := *ce
-		e.Message = fmt.Sprintf("Test connection: GET /Users?filter=%s failed. %s", filter, ce.Message)
+		e.Message = fmt.Sprintf("Test connection: GET /Users?%s failed. %s", what, ce.Message)
 		return &e
 	}
 	if err != nil {
@@ -32,7 +36,7 @@ func (c *Client) Test(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if lr.total != 0 || len(lr.resources) != 0 {
+	if canFilter && (lr.total != 0 || len(lr.resources) != 0) {
 		return &connector.Error{
 			Kind:   connector.KindInvalid,
 			Status: resp.status,
@@ -44,70 +48,17 @@ func (c *Client) Test(ctx context.Context) error {
 	return nil
 }
 
-// Find queries `attribute eq "value"`; groups are read without members.
-// Resources whose returned attribute contradicts the filter are dropped, so
-// a server that ignores filters cannot make every object a match.
-func (c *Client) Find(ctx context.Context, objectType, attribute, value string) ([]connector.Object, error) {
-	endpoint, typ, err := resourceType(objectType)
-	if err != nil {
-		return nil, err
-	}
-	p, err := ParsePath(attribute)
-	if err != nil {
-		return nil, invalidPath(attribute, err)
-	}
-	literal := Quote(value)
-	if b, ok := parseBool(value); ok && isBoolean(p) {
-		literal = strconv.FormatBool(b)
-	}
-	q := url.Values{"filter": {p.String() + " eq " + literal}}
-	if typ == connector.TypeGroup {
-		q.Set("excludedAttributes", "members")
-	}
-	objs := []connector.Object{}
-	seen := map[string]bool{}
-	for page := 0; page < maxFindPages; page++ {
-		if page > 0 {
-			q.Set("startIndex", strconv.Itoa(len(seen)+1))
-		}
-		resp, err := c.do(ctx, http.MethodGet, endpoint, q, nil)
-		if err != nil {
-			return nil, err
-		}
-		lr, err := decodeList(http.MethodGet, endpoint, resp)
-		if err != nil {
-			return nil, err
-		}
-		fresh := 0
-		for _, r := range lr.resources {
-			id, _ := scalarString(r["id"])
-			if id == "" {
-				return nil, incompatible(http.MethodGet, endpoint, resp.status, resp.body, "a resource has no id")
-			}
-			if seen[id] {
-				continue
-			}
-			seen[id], fresh = true, fresh+1
-			attrs := Flatten(r)
-			if got, ok := attrs[p.String()]; ok && !slices.ContainsFunc(got, func(s string) bool { return strings.EqualFold(s, value) }) {
-				continue
-			}
-			objs = append(objs, connector.Object{ID: id, Type: typ, Attrs: attrs})
-		}
-		if fresh == 0 || len(seen) >= lr.total {
-			break
-		}
-	}
-	return objs, nil
-}
-
-// Get reads one resource; groups include their members.
+// Get reads one resource; groups include their members, read as the
+// profile's MembershipRead says. A 404 is confirmed by a second GET.
 func (c *Client) Get(ctx context.Context, objectType, id string) (connector.Object, error) {
 	endpoint, typ, err := resourceType(objectType)
 	if err != nil {
 		return connector.Object{}, err
 	}
-	r, err := c.get(ctx, endpoint, id)
+	r, err := c.read(ctx, endpoint, typ, id)
+	if connector.IsNotFound(err) {
+		r, err = c.read(ctx, endpoint, typ, id)
+	}
 	if err != nil {
 		return connector.Object{}, err
 	}
@@ -115,12 +66,20 @@ func (c *Client) Get(ctx context.Context, objectType, id string) (connector.Obje
 	return connector.Object{ID: rid, Type: typ, Attrs: Flatten(r)}, nil
 }
 
-func (c *Client) get(ctx context.Context, endpoint, id string) (map[string]any, error) {
+// read GETs a resource; a group comes with its members.
+func (c *Client) read(ctx context.Context, endpoint, typ, id string) (map[string]any, error) {
+	if typ == connector.TypeGroup {
+		return c.readGroup(ctx, id)
+	}
+	return c.get(ctx, endpoint, id, nil)
+}
+
+func (c *Client) get(ctx context.Context, endpoint, id string, q url.Values) (map[string]any, error) {
 	path, err := resourcePath(endpoint, id)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.do(ctx, http.MethodGet, path, nil, nil)
+	resp, err := c.do(ctx, http.MethodGet, path, q, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -128,8 +87,45 @@ func (c *Client) get(ctx context.Context, endpoint, id string) (map[string]any, 
 	return r, err
 }
 
+// confirmGone is called after a request about a resource answered 404
+// (err): it GETs the resource, and reports err when the GET agrees. When
+// the resource is there after all, again (if not nil) resends the request;
+// a second 404 is then a transient error, not KindNotFound, so that the
+// engine does not forget an object a flaky server answered 404 for.
+func (c *Client) confirmGone(ctx context.Context, endpoint, id string, err error, again func() error) error {
+	var q url.Values
+	if endpoint == "/Groups" {
+		q = url.Values{"excludedAttributes": {"members"}}
+	}
+	_, gerr := c.get(ctx, endpoint, id, q)
+	switch {
+	case connector.IsNotFound(gerr):
+		return err
+	case gerr != nil:
+		return gerr
+	case again == nil:
+		return nil
+	}
+	err2 := again()
+	if !connector.IsNotFound(err2) {
+		return err2
+	}
+	ce := *err2.(*connector.Error)
+	ce.Kind, ce.Code = connector.KindTransient, connector.CodeForStatus(http.StatusInternalServerError)
+	ce.Message = "The SCIM endpoint answered 404 for a resource that GET returns. " + ce.Message
+	ce.Err = err2
+	return &ce
+}
+
 // Create posts the resource BuildResource makes from attrs (groups without
 // members) and returns it as the server answered.
+//
+// A POST that failed after it was sent (timeout, dropped connection, 5xx)
+// may have created the object, so before sending it again Create searches
+// for it by userName (groups: displayName), or externalId when that is
+// missing, and returns what it finds; a 409 on such a retry is checked the
+// same way. Without any of those attributes it does not retry. A found
+// object with another externalId is someone else's and not returned.
 func (c *Client) Create(ctx context.Context, objectType string, attrs connector.Attributes) (connector.Object, error) {
 	endpoint, typ, err := resourceType(objectType)
 	if err != nil {
@@ -139,20 +135,93 @@ func (c *Client) Create(ctx context.Context, objectType string, attrs connector.
 	if err != nil {
 		return connector.Object{}, err
 	}
-	resp, err := c.do(ctx, http.MethodPost, endpoint, nil, res)
+	payload, err := encode(res)
 	if err != nil {
 		return connector.Object{}, err
 	}
-	r, id, err := decodeResource(http.MethodPost, endpoint, resp)
-	if err != nil {
-		return connector.Object{}, err
+	keyAttr, keyValue := identity(typ, attrs)
+	maybeCreated := false
+	for n := 1; ; n++ {
+		if maybeCreated {
+			obj, found, ferr := c.findCreated(ctx, typ, keyAttr, keyValue, attrs)
+			if found {
+				return obj, nil
+			}
+			if ferr != nil {
+				return connector.Object{}, err // cannot tell: leave it to the engine's next attempt
+			}
+		}
+		var (
+			resp *response
+			sent bool
+		)
+		resp, sent, err = c.attempt(ctx, http.MethodPost, endpoint, nil, payload)
+		if err == nil {
+			r, id, err := decodeResource(http.MethodPost, endpoint, resp)
+			if err != nil {
+				return connector.Object{}, err
+			}
+			return connector.Object{ID: id, Type: typ, Attrs: Flatten(r)}, nil
+		}
+		if maybeCreated && connector.KindOf(err) == connector.KindConflict {
+			if obj, found, _ := c.findCreated(ctx, typ, keyAttr, keyValue, attrs); found {
+				return obj, nil
+			}
+			return connector.Object{}, err
+		}
+		if n >= c.maxAttempts || ctx.Err() != nil || connector.KindOf(err) != connector.KindTransient || sent && keyValue == "" {
+			return connector.Object{}, err
+		}
+		ce := err.(*connector.Error)
+		wait, ok := retryDelay(ce.Status, ce.RetryAfter, n, c.maxRetryWait)
+		if !ok {
+			return connector.Object{}, err
+		}
+		maybeCreated = maybeCreated || sent && ce.Status != http.StatusTooManyRequests
+		c.logRetry(ctx, http.MethodPost, endpoint, n, wait, err)
+		if c.sleep(ctx, wait) != nil {
+			return connector.Object{}, err
+		}
 	}
-	return connector.Object{ID: id, Type: typ, Attrs: Flatten(r)}, nil
 }
 
-// Update sends one RFC 7644 PATCH. See PatchOps for the operations; when set
-// has filtered paths the resource is read first to choose between add and
-// replace. Nothing is sent when there is nothing to change.
+// identity is the attribute and value that identify a new object.
+func identity(typ string, attrs connector.Attributes) (attr, value string) {
+	attr = "userName"
+	if typ == connector.TypeGroup {
+		attr = "displayName"
+	}
+	if v, ok := attrs.Get(attr); ok && v != "" {
+		return attr, v
+	}
+	if v, ok := attrs.Get("externalId"); ok && v != "" {
+		return "externalId", v
+	}
+	return "", ""
+}
+
+// findCreated looks for the object an earlier POST of attrs may have made.
+func (c *Client) findCreated(ctx context.Context, typ, attr, value string, attrs connector.Attributes) (connector.Object, bool, error) {
+	objs, err := c.Find(ctx, typ, attr, value)
+	if err != nil {
+		return connector.Object{}, false, err
+	}
+	ext, hasExt := attrs.Get("externalId")
+	for _, o := range objs {
+		if got, ok := o.Attrs.Get("externalId"); hasExt && ok && got != ext {
+			continue
+		}
+		return o, true, nil
+	}
+	return connector.Object{}, false, nil
+}
+
+// Update changes the given attributes with one PATCH (see PatchOps; the
+// profile's dialect decides the shapes) or, when the profile or the server
+// asks for it, by PUT of the whole resource. When set has filtered paths
+// the resource is read first to choose between add and replace. Nothing is
+// sent when there is nothing to change. Updates of one object are
+// serialised.
 func (c *Client) Update(ctx context.Context, objectType, id string, set connector.Attributes) error {
 	endpoint, typ, err := resourceType(objectType)
 	if err != nil {
@@ -165,13 +234,29 @@ func (c *Client) Update(ctx context.Context, objectType, id string, set connecto
 	if len(set) == 0 {
 		return nil
 	}
-	if typ == connector.TypeGroup {
-		defer c.groups.lock(id)()
+	defer c.locks.lock(typ + "/" + id)()
+	update := func() error {
+		if !c.usePut(ctx, typ) {
+			err := c.patchUpdate(ctx, endpoint, id, path, set)
+			if !c.patchRefused(typ, err) {
+				return err
+			}
+		}
+		return c.putUpdate(ctx, endpoint, typ, id, path, set)
 	}
+	err = update()
+	if connector.IsNotFound(err) {
+		return c.confirmGone(ctx, endpoint, id, err, update)
+	}
+	return err
+}
+
+func (c *Client) patchUpdate(ctx context.Context, endpoint, id, path string, set connector.Attributes) error {
 	var current map[string]any
 	for k := range set {
 		if p, err := ParsePath(k); err == nil && p.Filtered() {
-			if current, err = c.get(ctx, endpoint, id); err != nil {
+			var err error
+			if current, err = c.get(ctx, endpoint, id, nil); err != nil {
 				return err
 			}
 			break
@@ -184,7 +269,9 @@ func (c *Client) Update(ctx context.Context, objectType, id string, set connecto
 	return c.patch(ctx, path, ops)
 }
 
-// Delete deletes the resource; a missing one is KindNotFound.
+// Delete deletes the resource; a missing one is KindNotFound, once a GET
+// confirms it. A 404 answering the retry of a DELETE that may have reached
+// the server is success.
 func (c *Client) Delete(ctx context.Context, objectType, id string) error {
 	endpoint, _, err := resourceType(objectType)
 	if err != nil {
@@ -194,80 +281,45 @@ func (c *Client) Delete(ctx context.Context, objectType, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.do(ctx, http.MethodDelete, path, nil, nil)
+	del := func() error {
+		_, reached, err := c.send(ctx, http.MethodDelete, path, nil, nil)
+		if reached && connector.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	err = del()
+	if connector.IsNotFound(err) {
+		return c.confirmGone(ctx, endpoint, id, err, del)
+	}
 	return err
 }
 
-// AddMembers sends one PATCH adding every member:
-// {"op":"add","path":"members","value":[{"value":id},…]}.
-func (c *Client) AddMembers(ctx context.Context, groupID string, memberIDs []string) error {
-	path, err := resourcePath("/Groups", groupID)
-	if err != nil {
-		return err
-	}
-	ids := dedupe(slices.DeleteFunc(slices.Clone(memberIDs), func(s string) bool { return s == "" }))
-	if len(ids) == 0 {
-		return nil
-	}
-	defer c.groups.lock(groupID)()
-	v, _ := wireValue(Path{Attr: "members"}, ids)
-	return c.patch(ctx, path, []PatchOp{{Op: "add", Path: "members", Value: v}})
-}
-
-// RemoveMembers sends one PATCH with a filtered remove per member:
-// {"op":"remove","path":"members[value eq \"id\"]"}. A strict server that
-// answers 400 noTarget for an absent member gets the group read and the
-// PATCH resent for the members it actually has.
-func (c *Client) RemoveMembers(ctx context.Context, groupID string, memberIDs []string) error {
-	path, err := resourcePath("/Groups", groupID)
-	if err != nil {
-		return err
-	}
-	ids := dedupe(slices.DeleteFunc(slices.Clone(memberIDs), func(s string) bool { return s == "" }))
-	if len(ids) == 0 {
-		return nil
-	}
-	defer c.groups.lock(groupID)()
-	err = c.patch(ctx, path, removeMemberOps(ids))
-	re, ok := asResponseError(err)
-	if !ok || re.Status != http.StatusBadRequest || !strings.EqualFold(re.ScimType, "noTarget") {
-		return err
-	}
-	g, gerr := c.get(ctx, "/Groups", groupID)
-	if gerr != nil {
-		return err
-	}
-	have := Flatten(g)["members"]
-	ids = slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(have, id) })
-	if len(ids) == 0 {
-		return nil
-	}
-	return c.patch(ctx, path, removeMemberOps(ids))
-}
-
-func removeMemberOps(ids []string) []PatchOp {
-	ops := make([]PatchOp, 0, len(ids))
-	for _, id := range ids {
-		ops = append(ops, PatchOp{Op: "remove", Path: Path{Attr: "members", FilterAttr: "value", FilterValue: id}.String()})
-	}
-	return ops
-}
-
-func asResponseError(err error) (*ResponseError, bool) {
-	ce, ok := err.(*connector.Error)
-	if !ok || ce == nil {
-		return nil, false
-	}
-	re, ok := ce.Err.(*ResponseError)
-	return re, ok
-}
-
-// patch sends a PatchOp message; any 2xx (200 with or without a body, 204)
-// is success.
+// patch sends a PatchOp message in the profile's dialect; any 2xx (200
+// with or without a body, 204) is success.
 func (c *Client) patch(ctx context.Context, path string, ops []PatchOp) error {
 	if len(ops) == 0 {
 		return nil
 	}
+	if c.profile.PatchDialect == DialectEntraLegacy {
+		ops = legacyOps(ops)
+	}
 	_, err := c.do(ctx, http.MethodPatch, path, nil, PatchRequest{Schemas: []string{PatchOpSchema}, Operations: ops})
 	return err
+}
+
+// legacyOps turns RFC operations into Entra's default shapes: capitalised
+// op names, active as the string "True" or "False".
+func legacyOps(ops []PatchOp) []PatchOp {
+	out := make([]PatchOp, len(ops))
+	for i, o := range ops {
+		if o.Op != "" {
+			o.Op = strings.ToUpper(o.Op[:1]) + o.Op[1:]
+		}
+		if b, ok := o.Value.(bool); ok && strings.EqualFold(o.Path, "active") {
+			o.Value = boolString(b)
+		}
+		out[i] = o
+	}
+	return out
 }

@@ -5,13 +5,13 @@ import (
 	"strings"
 )
 
-func serviceProviderConfig(base string) (any, error) {
+func (s *Server) serviceProviderConfig(base string) (any, error) {
 	return map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": "",
-		"patch":            map[string]any{"supported": true},
+		"patch":            map[string]any{"supported": !s.opts.NoPatch},
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-		"filter":           map[string]any{"supported": true, "maxResults": maxCount},
+		"filter":           map[string]any{"supported": !s.opts.NoFilter, "maxResults": maxCount},
 		"changePassword":   map[string]any{"supported": false},
 		"sort":             map[string]any{"supported": false},
 		"etag":             map[string]any{"supported": false},

@@ -35,6 +35,9 @@ func (s *Server) validate(typ, id string, res map[string]any) error {
 		return badRequest("invalidValue", "%s is required and must be a string", key)
 	}
 	for _, other := range s.coll(typ).list() {
+		if s.opts.NoUniqueness {
+			break
+		}
 		oid, _ := other["id"].(string)
 		ov, _ := lookupFold(other, key)
 		if os, _ := ov.(string); oid != id && strings.EqualFold(os, str) {
@@ -102,10 +105,17 @@ func (s *Server) create(c *call, typ string) (reply, error) {
 	if err := s.validate(typ, "", res); err != nil {
 		return reply{}, err
 	}
+	if typ == "User" {
+		if err := s.checkNewUser(res); err != nil {
+			return reply{}, err
+		}
+	} else if err := s.checkMembers(nil, res); err != nil {
+		return reply{}, err
+	}
 	id := newID()
 	s.stamp(c, typ, id, res, "")
 	s.coll(typ).put(id, res)
-	out := deepCopy(res).(map[string]any)
+	out := deepCopy(s.present(typ, res, nil)).(map[string]any)
 	return reply{status: http.StatusCreated, body: out, location: out["meta"].(map[string]any)["location"].(string)}, nil
 }
 
@@ -120,7 +130,7 @@ func (s *Server) get(c *call, typ, id string) (reply, error) {
 	if !ok {
 		return reply{}, notFound(id)
 	}
-	return reply{status: http.StatusOK, body: proj(res)}, nil
+	return reply{status: http.StatusOK, body: proj(s.present(typ, res, c.r.URL.Query()))}, nil
 }
 
 func (s *Server) list(c *call, typ string) (reply, error) {
@@ -131,8 +141,16 @@ func (s *Server) list(c *call, typ string) (reply, error) {
 	}
 	var f Filter
 	if fs := q.Get("filter"); strings.TrimSpace(fs) != "" {
+		if s.opts.NoFilter {
+			return reply{}, badRequest("invalidFilter", "filtering is not supported")
+		}
 		if f, err = ParseFilter(fs); err != nil {
 			return reply{}, badRequest("invalidFilter", "%v", err)
+		}
+		if s.opts.StrictFilter {
+			if err := checkStrictFilter(f); err != nil {
+				return reply{}, err
+			}
 		}
 	}
 	start, count := 1, defaultCount
@@ -152,7 +170,7 @@ func (s *Server) list(c *call, typ string) (reply, error) {
 	defer s.mu.Unlock()
 	var hits []map[string]any
 	for _, r := range s.coll(typ).list() {
-		if f == nil || f.Match(r) {
+		if r = s.present(typ, r, q); f == nil || f.Match(r) {
 			hits = append(hits, r)
 		}
 	}
@@ -180,16 +198,22 @@ func (s *Server) replace(c *call, typ, id string) (reply, error) {
 	if !ok {
 		return reply{}, notFound(id)
 	}
+	if typ == "User" && s.opts.HideMembers {
+		delete(res, keyFold(res, "groups")) // computed, read-only
+	}
 	if err := s.validate(typ, id, res); err != nil {
+		return reply{}, err
+	}
+	if err := s.checkMembers(old, res); err != nil {
 		return reply{}, err
 	}
 	s.stamp(c, typ, id, res, old["meta"].(map[string]any)["created"].(string))
 	s.coll(typ).put(id, res)
-	return reply{status: http.StatusOK, body: deepCopy(res)}, nil
+	return reply{status: http.StatusOK, body: deepCopy(s.present(typ, res, nil))}, nil
 }
 
 // patch applies a PatchOp: users answer 200 with the resource, groups 204
-// (what Entra prefers).
+// (what Entra prefers) unless PatchReturnsResource.
 func (s *Server) patch(c *call, typ, id string) (reply, error) {
 	ops, err := DecodePatch(c.body)
 	if err != nil {
@@ -208,12 +232,15 @@ func (s *Server) patch(c *call, typ, id string) (reply, error) {
 	if err := s.validate(typ, id, res); err != nil {
 		return reply{}, err
 	}
+	if err := s.checkMembers(old, res); err != nil {
+		return reply{}, err
+	}
 	s.stamp(c, typ, id, res, old["meta"].(map[string]any)["created"].(string))
 	s.coll(typ).put(id, res)
-	if typ == "Group" {
+	if typ == "Group" && !s.opts.PatchReturnsResource {
 		return reply{status: http.StatusNoContent}, nil
 	}
-	return reply{status: http.StatusOK, body: deepCopy(res)}, nil
+	return reply{status: http.StatusOK, body: deepCopy(s.present(typ, res, nil))}, nil
 }
 
 // delete removes a resource; a deleted user also leaves every group.

@@ -41,8 +41,46 @@ type Options struct {
 	// with status (a SCIM error body) and, when retryAfter is not "", a
 	// Retry-After header, without touching the data.
 	Fault func(r *http.Request) (status int, retryAfter string, ok bool)
+	// Disrupt, when set, is asked about every request once its body is
+	// read, and can delay it, fail it or drop the connection, before or
+	// after the request takes effect (see Disruption).
+	Disrupt func(r *http.Request) Disruption
 	// Now is the clock for meta timestamps; nil means time.Now.
 	Now func() time.Time
+
+	// The switches below make the server behave like stricter real-world
+	// SCIM services (see scim-targets.md). All off is the permissive
+	// default.
+
+	// NoPatch answers PATCH with 405; /ServiceProviderConfig says
+	// patch.supported is false (PUT-only servers).
+	NoPatch bool
+	// NoFilter answers any ?filter= with 400 invalidFilter;
+	// /ServiceProviderConfig says filter.supported is false.
+	NoFilter bool
+	// HideMembers leaves members out of group reads unless ?attributes=
+	// names them (RFC 7643 returned "request"), and gives users a computed
+	// read-only groups attribute ([{"value": groupId, "display": name}]),
+	// which can be filtered: groups.value eq "<groupId>".
+	HideMembers bool
+	// StrictFilter accepts only a single eq on id, externalId, userName,
+	// emails.value or displayName; any other filter is 400 invalidFilter.
+	StrictFilter bool
+	// RequireEmail refuses (400) to create a user without an email when
+	// its userName is not an email address.
+	RequireEmail bool
+	// PatchReturnsResource answers a group PATCH with 200 and the group
+	// instead of 204.
+	PatchReturnsResource bool
+	// CaseSensitiveRoutes serves /Users but not /users (404).
+	CaseSensitiveRoutes bool
+	// RejectUnknownMembers refuses a whole group change (400) that adds a
+	// member id that is no user or group.
+	RejectUnknownMembers bool
+	// NoUniqueness stores users and groups whose userName or displayName
+	// is taken (some servers do not enforce uniqueness, for groups above
+	// all) instead of answering 409.
+	NoUniqueness bool
 }
 
 // Request is one request the server received, for tests to assert the
@@ -193,43 +231,84 @@ type call struct {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
-	c := &call{r: r, body: body, base: mountBase(r)}
-	var rep reply
-	switch {
-	case err != nil:
-		err = badRequest("invalidSyntax", "cannot read the body: %v", err)
-	case len(body) > maxBodyBytes:
-		err = &Error{Status: http.StatusRequestEntityTooLarge, ScimType: "tooLarge", Detail: "request body too large"}
-	default:
-		rep, err = s.serve(w, c)
+	var d Disruption
+	if s.opts.Disrupt != nil && err == nil {
+		d = s.opts.Disrupt(r)
 	}
-	status := rep.status
-	if err != nil {
-		e, ok := err.(*Error)
-		if !ok {
-			e = &Error{Status: http.StatusInternalServerError, Detail: err.Error()}
+	if d.Delay > 0 && !d.AfterEffect {
+		wait(r, d.Delay)
+	}
+	status := 0
+	switch {
+	case !d.AfterEffect && d.Drop:
+		drop(w)
+	case !d.AfterEffect && d.Status != 0:
+		status = writeDisruption(w, d)
+	case d.AfterEffect:
+		rec := &recorder{header: http.Header{}}
+		s.respond(rec, r, body, err)
+		if d.Delay > 0 {
+			wait(r, d.Delay)
 		}
-		status = e.Status
-		body := errorBody{Schemas: []string{ErrorSchema}, Status: fmt.Sprint(e.Status), ScimType: e.ScimType, Detail: e.Detail}
-		if e.Status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+		switch {
+		case d.Drop:
+			drop(w)
+		case d.Status != 0:
+			status = writeDisruption(w, d)
+		default:
+			status = rec.flush(w)
 		}
-		writeJSON(w, e.Status, body)
-	} else {
-		if rep.location != "" {
-			w.Header().Set("Location", rep.location)
-		}
-		if rep.body != nil {
-			writeJSON(w, rep.status, rep.body)
-		} else {
-			w.WriteHeader(rep.status)
-		}
+	default:
+		status = s.respond(w, r, body, err)
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), Status: status})
 	s.mu.Unlock()
 	s.log.LogAttrs(r.Context(), slog.LevelDebug, "scimtest request", slog.String("method", r.Method),
 		slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", time.Since(start)))
+}
+
+// respond serves a request whose body was read (or failed to be: readErr)
+// and returns the status written.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, body []byte, readErr error) int {
+	c := &call{r: r, body: body, base: mountBase(r)}
+	var (
+		rep reply
+		err error
+	)
+	switch {
+	case readErr != nil:
+		err = badRequest("invalidSyntax", "cannot read the body: %v", readErr)
+	case len(body) > maxBodyBytes:
+		err = &Error{Status: http.StatusRequestEntityTooLarge, ScimType: "tooLarge", Detail: "request body too large"}
+	default:
+		rep, err = s.serve(w, c)
+	}
+	if err != nil {
+		e, ok := err.(*Error)
+		if !ok {
+			e = &Error{Status: http.StatusInternalServerError, Detail: err.Error()}
+		}
+		writeError(w, e)
+		return e.Status
+	}
+	if rep.location != "" {
+		w.Header().Set("Location", rep.location)
+	}
+	if rep.body != nil {
+		writeJSON(w, rep.status, rep.body)
+	} else {
+		w.WriteHeader(rep.status)
+	}
+	return rep.status
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	body := errorBody{Schemas: []string{ErrorSchema}, Status: fmt.Sprint(e.Status), ScimType: e.ScimType, Detail: e.Detail}
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+	}
+	writeJSON(w, e.Status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -284,19 +363,19 @@ func (s *Server) serve(w http.ResponseWriter, c *call) (reply, error) {
 		body any
 		err  error
 	)
-	switch strings.ToLower(segs[0]) {
-	case "users":
+	switch s.route(segs[0]) {
+	case "Users":
 		return s.resources(c, "User", id)
-	case "groups":
+	case "Groups":
 		return s.resources(c, "Group", id)
-	case "serviceproviderconfig":
+	case "ServiceProviderConfig":
 		if id != "" {
 			return reply{}, &Error{Status: http.StatusNotFound, Detail: "Endpoint not found: " + r.URL.Path}
 		}
-		body, err = serviceProviderConfig(c.base)
-	case "schemas":
+		body, err = s.serviceProviderConfig(c.base)
+	case "Schemas":
 		body, err = schemasResponse(id, c.base)
-	case "resourcetypes":
+	case "ResourceTypes":
 		body, err = resourceTypesResponse(id, c.base)
 	default:
 		return reply{}, &Error{Status: http.StatusNotFound, Detail: "Endpoint not found: " + r.URL.Path}
@@ -325,6 +404,8 @@ func (s *Server) resources(c *call, typ, id string) (reply, error) {
 		return s.get(c, typ, id)
 	case id != "" && m == http.MethodPut:
 		return s.replace(c, typ, id)
+	case id != "" && m == http.MethodPatch && s.opts.NoPatch:
+		return reply{}, &Error{Status: http.StatusMethodNotAllowed, Detail: "PATCH is not supported; use PUT"}
 	case id != "" && m == http.MethodPatch:
 		return s.patch(c, typ, id)
 	case id != "" && m == http.MethodDelete:
