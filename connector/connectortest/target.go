@@ -137,10 +137,12 @@ func testFind(t *testing.T, target connector.Target) {
 	u := create(t, target, connector.TypeUser, attrs)
 	userName, _ := attrs.Get("userName")
 	externalID, _ := attrs.Get("externalId")
+	workEmail, _ := attrs.Get(attrWorkEmail)
 	for _, tc := range []struct{ name, attr, value string }{
 		{"userName", "userName", userName},
 		{"userNameOtherCase", "userName", strings.ToUpper(userName)},
 		{"externalId", "externalId", externalID},
+		{"workEmail", attrWorkEmail, workEmail}, // a matching attribute Entra allows
 	} {
 		got, err := target.Find(t.Context(), connector.TypeUser, tc.attr, tc.value)
 		if err != nil {

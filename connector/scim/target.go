@@ -107,10 +107,11 @@ func (c *Client) confirmGone(ctx context.Context, endpoint, id string, err error
 		return nil
 	}
 	err2 := again()
-	if !connector.IsNotFound(err2) {
+	var nf *connector.Error
+	if !connector.IsNotFound(err2) || !errors.As(err2, &nf) {
 		return err2
 	}
-	ce := *err2.(*connector.Error)
+	ce := *nf
 	ce.Kind, ce.Code = connector.KindTransient, connector.CodeForStatus(http.StatusInternalServerError)
 	ce.Message = "The SCIM endpoint answered 404 for a resource that GET returns. " + ce.Message
 	ce.Err = err2
@@ -169,10 +170,10 @@ func (c *Client) Create(ctx context.Context, objectType string, attrs connector.
 			}
 			return connector.Object{}, err
 		}
-		if n >= c.maxAttempts || ctx.Err() != nil || connector.KindOf(err) != connector.KindTransient || sent && keyValue == "" {
+		var ce *connector.Error
+		if n >= c.maxAttempts || ctx.Err() != nil || !errors.As(err, &ce) || ce.Kind != connector.KindTransient || sent && keyValue == "" {
 			return connector.Object{}, err
 		}
-		ce := err.(*connector.Error)
 		wait, ok := retryDelay(ce.Status, ce.RetryAfter, n, c.maxRetryWait)
 		if !ok {
 			return connector.Object{}, err

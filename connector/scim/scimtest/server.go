@@ -90,7 +90,7 @@ type Request struct {
 	Path   string // relative to where the server is mounted, e.g. "/Users/1"
 	Query  url.Values
 	Body   string
-	Status int // the status the server answered
+	Status int // the status the server answered; 0 when it dropped the connection
 }
 
 // Server is an in-memory SCIM 2.0 service provider: /Users, /Groups,
@@ -227,7 +227,8 @@ type call struct {
 	base string // absolute URL of the mount point, for meta.location
 }
 
-// ServeHTTP serves the SCIM endpoints.
+// ServeHTTP serves the SCIM endpoints. The request is logged before its
+// answer is sent, so the log is in the order requests took effect.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
@@ -238,34 +239,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.Delay > 0 && !d.AfterEffect {
 		wait(r, d.Delay)
 	}
-	status := 0
+	status, deliver := 0, func() { drop(w) }
 	switch {
 	case !d.AfterEffect && d.Drop:
-		drop(w)
 	case !d.AfterEffect && d.Status != 0:
-		status = writeDisruption(w, d)
-	case d.AfterEffect:
+		status, deliver = d.Status, func() { writeDisruption(w, d) }
+	default:
 		rec := &recorder{header: http.Header{}}
-		s.respond(rec, r, body, err)
-		if d.Delay > 0 {
-			wait(r, d.Delay)
-		}
+		status = s.respond(rec, r, body, err)
 		switch {
 		case d.Drop:
-			drop(w)
+			status = 0
 		case d.Status != 0:
-			status = writeDisruption(w, d)
+			status, deliver = d.Status, func() { writeDisruption(w, d) }
 		default:
-			status = rec.flush(w)
+			deliver = func() { rec.flush(w) }
 		}
-	default:
-		status = s.respond(w, r, body, err)
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), Status: status})
 	s.mu.Unlock()
 	s.log.LogAttrs(r.Context(), slog.LevelDebug, "scimtest request", slog.String("method", r.Method),
 		slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", time.Since(start)))
+	if d.Delay > 0 && d.AfterEffect {
+		wait(r, d.Delay)
+	}
+	deliver()
 }
 
 // respond serves a request whose body was read (or failed to be: readErr)
