@@ -150,6 +150,13 @@ func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, lo
 			Secrets:  box,
 			Connect:  connectors(st, httpClient, log),
 			OnDemand: limiter,
+			CheckSettings: func(templateID string, settings map[string]string) error {
+				if templateID == "scim" {
+					_, err := scim.ParseProfile(settings)
+					return err
+				}
+				return nil
+			},
 		},
 	})
 	return a, nil
@@ -165,7 +172,11 @@ func connectors(st store.Store, hc *http.Client, log *slog.Logger) graphapi.Conn
 			if base == "" {
 				return nil, nil, errors.New("the BaseAddress secret (the SCIM endpoint URL) is not set")
 			}
-			target, err := scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal(), HTTPClient: hc, Logger: log})
+			profile, err := scim.ParseProfile(settings)
+			if err != nil {
+				return nil, nil, err
+			}
+			target, err := scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal(), HTTPClient: hc, Logger: log, Profile: profile})
 			if err != nil {
 				return nil, nil, err
 			}
