@@ -99,7 +99,9 @@ func TestCompileErrorsNameWhatIsWrong(t *testing.T) {
 			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[2].MatchingPriority = 1
 		}, []string{"matchingPriority 1", "userName"}},
 		{"bad flowTypes", func(s *Schema) { s.SynchronizationRules[0].ObjectMappings[0].FlowTypes = "Add, Upsert" }, []string{"Upsert"}},
-		{"bad flowType", func(s *Schema) { s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[1].FlowType = "Sometimes" }, []string{"active", "Sometimes"}},
+		{"bad flowType", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[1].FlowType = "Sometimes"
+		}, []string{"active", "Sometimes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := SCIMSchema()
