@@ -50,6 +50,13 @@ type Object struct {
 	// Attrs holds every attribute the system returned. For groups the
 	// attribute "members" lists member ids in that system.
 	Attrs Attributes
+	// Disabled and SoftDeleted are the object's state as the source system
+	// knows it (a disabled account; deleted but restorable). A disabled or
+	// soft-deleted object is out of scope.
+	Disabled, SoftDeleted bool
+	// Entitlement is the object's entitlement when the source computed it
+	// while reading the object; nil means ask the source's Entitler.
+	Entitlement *Entitlement
 }
 
 // Entitlement says whether a source object may be provisioned to the
@@ -72,8 +79,6 @@ type Source interface {
 	// attributes, computed ones included (IsSoftDeleted, objectId). A missing
 	// object is an *Error of KindNotFound.
 	Get(ctx context.Context, objectType, id string) (Object, error)
-	// Entitlement reports the object's assignment to the job's application.
-	Entitlement(ctx context.Context, objectType, id string) (Entitlement, error)
 }
 
 // Target writes provisioned objects.
@@ -97,11 +102,6 @@ type Target interface {
 	Update(ctx context.Context, objectType, id string, set Attributes) error
 	// Delete removes the object. Deleting a missing object is KindNotFound.
 	Delete(ctx context.Context, objectType, id string) error
-	// AddMembers and RemoveMembers change a group's membership by member ids
-	// in the target system. Adding a present member or removing an absent
-	// one is not an error.
-	AddMembers(ctx context.Context, groupID string, memberIDs []string) error
-	RemoveMembers(ctx context.Context, groupID string, memberIDs []string) error
 }
 
 // Kind classifies connector failures.

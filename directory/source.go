@@ -114,7 +114,8 @@ func (s *Source) user(ctx context.Context, u store.User) (connector.Object, erro
 	if len(ent.Roles) > 0 {
 		a["appRoleAssignments"] = ent.Roles
 	}
-	return connector.Object{ID: u.ID, Type: connector.TypeUser, Attrs: a}, nil
+	return connector.Object{ID: u.ID, Type: connector.TypeUser, Attrs: a,
+		Disabled: !u.AccountEnabled, SoftDeleted: u.Deleted != nil, Entitlement: &ent}, nil
 }
 
 func (s *Source) group(ctx context.Context, g store.Group) (connector.Object, error) {
@@ -134,10 +135,20 @@ func (s *Source) group(ctx context.Context, g store.Group) (connector.Object, er
 	if len(members) > 0 {
 		a["members"] = members
 	}
-	return connector.Object{ID: g.ID, Type: connector.TypeGroup, Attrs: a}, nil
+	ent, err := s.entitlement(ctx, g.ID, false)
+	if err != nil {
+		return connector.Object{}, err
+	}
+	return connector.Object{ID: g.ID, Type: connector.TypeGroup, Attrs: a, SoftDeleted: g.Deleted != nil, Entitlement: &ent}, nil
 }
 
-// Entitlement implements connector.Source.
+// StateAttributes implements connector.StateAttributer: the attributes
+// that carry an object's state, shown in the import step.
+func (s *Source) StateAttributes(objectType string) []string {
+	return []string{"accountEnabled", "IsSoftDeleted", "appRoleAssignments"}
+}
+
+// Entitlement implements connector.Entitler.
 func (s *Source) Entitlement(ctx context.Context, objectType, id string) (connector.Entitlement, error) {
 	return s.entitlement(ctx, id, strings.EqualFold(objectType, connector.TypeUser))
 }

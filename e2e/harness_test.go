@@ -17,13 +17,9 @@ import (
 	"time"
 
 	"provisiond/auth"
-	"provisiond/connector"
-	"provisiond/connector/scim"
+	"provisiond/cmd/provisiond/wiring"
 	"provisiond/connector/scim/scimtest"
-	"provisiond/directory"
-	"provisiond/engine"
-	"provisiond/graphapi"
-	"provisiond/secrets"
+	"provisiond/ids"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
 	"provisiond/throttle"
@@ -78,16 +74,8 @@ func newEnv(t testing.TB, o options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	iss, err := auth.LoadOrCreateIssuer(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	box, err := secrets.LoadOrCreate(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, st: st, issuer: iss, limiter: o.limit}
-	now, newID := time.Now, graphapi.NewUUID
+	e := &env{t: t, st: st, limiter: o.limit}
+	now, newID := time.Now, ids.NewUUID
 	if o.fixed {
 		e.clock, e.ids = &fakeClock{}, &seqIDs{}
 		now, newID = e.clock.Now, e.ids.New
@@ -101,31 +89,16 @@ func newEnv(t testing.TB, o options) *env {
 		t.Cleanup(ts.Close)
 		e.scimURL = ts.URL
 	}
-	connect := func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair, settings map[string]string) (connector.Source, connector.Target, error) {
-		base, _ := secrets.Lookup(creds, "BaseAddress")
-		tok, _ := secrets.Lookup(creds, "SecretToken")
-		if base == "" {
-			return nil, nil, fmt.Errorf("the BaseAddress secret is not set")
-		}
-		tgt, err := scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal()})
-		if err != nil {
-			return nil, nil, err
-		}
-		return directory.NewSource(st, sp.ID), tgt, nil
+	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, OnDemand: o.limit, Now: now, NewID: newID, Logger: log})
+	if err != nil {
+		t.Fatal(err)
 	}
-	h := graphapi.New(graphapi.Config{
-		Store: st, Auth: iss.Authenticator(), Logger: log, Now: now, NewID: newID,
-		Sync: &graphapi.Sync{
-			Engine:   engine.New(engine.Config{State: st, Now: now, NewID: newID, Logger: log}),
-			Secrets:  box,
-			Connect:  connect,
-			OnDemand: o.limit,
-		},
-	})
+	h := w.Handler
+	e.issuer = w.Issuer
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
-	e.token, err = iss.MintApp("e2e-admin", []string{"Synchronization.ReadWrite.All", "Directory.ReadWrite.All",
+	e.token, err = w.Issuer.MintApp("e2e-admin", []string{"Synchronization.ReadWrite.All", "Directory.ReadWrite.All",
 		"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "AuditLog.Read.All"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,16 @@
-// Package engine runs the provisioning pipeline — Import, Scoping,
-// Matching, Export — for one source object at a time, and reports every
-// step as a provisioning event. provisionOnDemand and scheduled cycles use
-// the same engine; a cycle is this pipeline over every changed object.
+// Package engine is the provisioning core: it takes one source object (or a
+// group with chosen members) through Import, Scoping, Matching and Export,
+// and returns a typed Outcome (status, action, code, the connector error's
+// kind and RetryAfter) with the provisioning event that reports every step.
+//
+// provisionOnDemand is one adapter around Engine.Process (see package jobs);
+// a cycle will be another, over many objects. A dry run takes the same steps
+// with the target read but never written.
 //
 // A per-object outcome (RedundantExport, NotEffectivelyEntitled,
-// DuplicateTargetEntries, a target's refusal) is data in the Result, not a
-// Go error; a Go error means the run itself could not go on. Time and ids
-// are injected so results are reproducible.
+// DuplicateTargetEntries, a target's refusal) is data in the Outcome, not a
+// Go error; a Go error means the request could not be processed at all.
+// Time and ids are injected so results are reproducible. The engine knows
+// no attribute names of any source: state (disabled, soft-deleted,
+// entitlement, object class) comes from the source connector.
 package engine

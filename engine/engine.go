@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"strings"
-	"sync"
 	"time"
 
 	"provisiond/connector"
+	"provisiond/keylock"
 	"provisiond/schema"
 	"provisiond/store"
 )
@@ -26,10 +24,9 @@ type State interface {
 
 // Config wires an Engine.
 type Config struct {
-	State  State
-	Now    func() time.Time // defaults to time.Now
-	NewID  func() string    // required: change ids
-	Logger *slog.Logger
+	State State
+	Now   func() time.Time // defaults to time.Now
+	NewID func() string    // required: change ids
 }
 
 // Engine runs the provisioning pipeline.
@@ -37,18 +34,14 @@ type Engine struct {
 	state State
 	now   func() time.Time
 	newID func() string
-	log   *slog.Logger
-	locks keyedMutex
+	locks keylock.Locks
 }
 
 // New returns an Engine.
 func New(cfg Config) *Engine {
-	e := &Engine{state: cfg.State, now: cfg.Now, newID: cfg.NewID, log: cfg.Logger}
+	e := &Engine{state: cfg.State, now: cfg.Now, newID: cfg.NewID}
 	if e.now == nil {
 		e.now = time.Now
-	}
-	if e.log == nil {
-		e.log = slog.Default()
 	}
 	return e
 }
@@ -66,122 +59,154 @@ type Job struct {
 	Target                  connector.Target
 }
 
-// Subject is the object to provision, as provisionOnDemand names it.
-type Subject struct {
-	ObjectID       string
-	ObjectTypeName string
-	// Members are group members to provision with the group (at most 5).
-	Members []Subject
+// Request names one unit of work: a source object and, for a group, the
+// members (users) to provision with it and whose membership to reconcile.
+type Request struct {
+	ObjectType string // the source object type, as the rule's object mapping names it
+	ObjectID   string
+	Members    []Request
+	// DryRun runs every step with the target read but never written: no
+	// target write, no anchor change, no provisioning log. The export step
+	// says what would have been done.
+	DryRun bool
 }
 
-// Result is the outcome of provisioning one subject.
-type Result struct {
-	Key   Key
-	Event Event
-	// Members holds each member's own result when the subject is a group.
-	Members []*Result
-}
-
-// KeyJSON is the provisionOnDemand "key" string.
-func (r *Result) KeyJSON() string { return mustJSON(r.Key) }
-
-// ValueJSON is the provisionOnDemand "value" string: the event.
-func (r *Result) ValueJSON() string { return mustJSON(r.Event) }
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("engine: marshal: " + err.Error()) // only plain data types: cannot fail
-	}
-	return string(b)
-}
-
-// SubjectError reports a subject provisionOnDemand cannot take: an unknown
-// object or an object type the rule does not map. graphapi shows it to
-// the caller.
-type SubjectError struct {
-	NotFound bool
-	Msg      string
-}
-
-func (e *SubjectError) Error() string { return e.Msg }
-
-// Provision runs the pipeline for one subject (a user, or a group with its
-// listed members) and records the events as provisioning logs.
-func (e *Engine) Provision(ctx context.Context, job *Job, subj Subject) (*Result, error) {
-	om := job.Rule.Object(subj.ObjectTypeName)
+// Process runs the pipeline for one request and, unless it is a dry run,
+// records the events as provisioning logs. Per-object outcomes are data in
+// the Outcome; an error means the request could not be processed at all:
+// *UnmappedError, *NotFoundError, *MemberError, *BusyError (the context
+// ended while another request held an object), or a store failure.
+func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, error) {
+	om := job.Rule.Object(req.ObjectType)
 	if om == nil {
-		return nil, &SubjectError{Msg: fmt.Sprintf("The synchronization rule '%s' has no enabled object mapping for objectTypeName '%s'.",
-			job.Rule.Rule.ID, subj.ObjectTypeName)}
+		return nil, &UnmappedError{RuleID: job.Rule.Rule.ID, ObjectType: req.ObjectType}
 	}
-	src, err := job.Source.Get(ctx, om.Mapping.SourceObjectName, subj.ObjectID)
-	if connector.IsNotFound(err) {
-		// Hard-deleted in the source: if it was provisioned, remove it.
-		if _, aerr := e.state.GetAnchor(ctx, job.ID, om.Mapping.SourceObjectName, subj.ObjectID); aerr == nil {
-			return e.provisionGone(ctx, job, om, subj.ObjectID)
-		} else if !isStoreNotFound(aerr) {
-			return nil, fmt.Errorf("read anchor: %w", aerr)
+	isGroup := connector.ClassOf(job.Source, om.Mapping.SourceObjectName) == connector.ClassGroup
+	if len(req.Members) > 0 && !isGroup {
+		return nil, &MemberError{Member: req.Members[0], Reason: MembersOfNonGroup}
+	}
+	members := make([]member, 0, len(req.Members))
+	keys := []string{lockKey(job, om, req.ObjectID)}
+	for _, m := range req.Members {
+		mom := job.Rule.Object(m.ObjectType)
+		switch {
+		case mom == nil:
+			return nil, &UnmappedError{RuleID: job.Rule.Rule.ID, ObjectType: m.ObjectType, Member: true}
+		case connector.ClassOf(job.Source, mom.Mapping.SourceObjectName) != connector.ClassUser:
+			return nil, &MemberError{Member: m, Reason: MemberNotUser}
+		case m.ObjectID == req.ObjectID:
+			return nil, &MemberError{Member: m, Reason: MemberIsSubject}
 		}
-		return nil, &SubjectError{NotFound: true, Msg: fmt.Sprintf("The %s '%s' was not found in %s.",
-			om.Mapping.SourceObjectName, subj.ObjectID, job.Source.Name())}
+		members = append(members, member{om: mom, id: m.ObjectID})
+		keys = append(keys, lockKey(job, mom, m.ObjectID))
+	}
+	// Every object of the request is locked at once, in a fixed order, so
+	// concurrent requests naming the same objects cannot deadlock, and a
+	// caller that gives up stops waiting.
+	unlock, err := e.locks.Lock(ctx, keys...)
+	if err != nil {
+		return nil, &BusyError{Err: err}
+	}
+	defer unlock()
+	u := &unit{e: e, ctx: ctx, job: job, dry: req.DryRun}
+	src, gone, err := u.read(om, req.ObjectID, false)
+	if err != nil {
+		return nil, err
+	}
+	var out *Outcome
+	switch {
+	case gone:
+		out, err = u.gone(om, req.ObjectID)
+	case isGroup:
+		out, err = u.group(om, src, members)
+	default:
+		out, err = u.object(om, src)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("import %s: %w", subj.ObjectID, err)
+		return nil, err
 	}
-	if strings.EqualFold(om.Mapping.TargetObjectName, connector.TypeGroup) || strings.EqualFold(om.Mapping.SourceObjectName, connector.TypeGroup) {
-		return e.provisionGroup(ctx, job, om, src, subj.Members)
-	}
-	if len(subj.Members) > 0 {
-		return nil, &SubjectError{Msg: "links.members is only allowed on a Group subject."}
-	}
-	r, _, err := e.provisionObject(ctx, job, om, src)
-	return r, err
+	return out, nil
 }
 
-// keyedMutex serialises work on one key (job + source object) so two
-// concurrent runs cannot both create the same target object.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*keyedEntry
+// member is a member of a group request, resolved to its object mapping.
+type member struct {
+	om *schema.CompiledObject
+	id string
 }
 
-type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
+// unit is the work of one request: the objects it locked and the context
+// it runs under.
+type unit struct {
+	e   *Engine
+	ctx context.Context
+	job *Job
+	dry bool
 }
 
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyedEntry{}
-	}
-	en := k.m[key]
-	if en == nil {
-		en = &keyedEntry{}
-		k.m[key] = en
-	}
-	en.refs++
-	k.mu.Unlock()
-	en.mu.Lock()
-	return func() {
-		en.mu.Unlock()
-		k.mu.Lock()
-		en.refs--
-		if en.refs == 0 {
-			delete(k.m, key)
+// read imports a source object. gone reports a hard-deleted object that was
+// provisioned (it has an anchor); an unknown object is a *NotFoundError.
+func (u *unit) read(om *schema.CompiledObject, id string, isMember bool) (src connector.Object, gone bool, err error) {
+	src, err = u.job.Source.Get(u.ctx, om.Mapping.SourceObjectName, id)
+	if connector.IsNotFound(err) {
+		if !isMember {
+			_, aerr := u.e.state.GetAnchor(u.ctx, u.job.ID, om.Mapping.SourceObjectName, id)
+			if aerr == nil {
+				return src, true, nil
+			}
+			if !isStoreNotFound(aerr) {
+				return src, false, fmt.Errorf("read anchor: %w", aerr)
+			}
 		}
-		k.mu.Unlock()
+		return src, false, &NotFoundError{ObjectType: om.Mapping.SourceObjectName, ID: id, Source: u.job.Source.Name(), Member: isMember}
 	}
+	if err != nil {
+		return src, false, fmt.Errorf("import %s %s: %w", om.Mapping.SourceObjectName, id, err)
+	}
+	return src, false, nil
 }
 
-func (e *Engine) saveLog(ctx context.Context, job *Job, ev *Event) error {
-	data, err := json.Marshal(ev)
+// object runs Import → Scoping → Matching → Export for one object and
+// records its event.
+func (u *unit) object(om *schema.CompiledObject, src connector.Object) (*Outcome, error) {
+	r := u.newRun(om, src)
+	out, err := r.pipeline()
+	if err != nil {
+		return nil, err
+	}
+	if err := u.save(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func lockKey(job *Job, om *schema.CompiledObject, id string) string {
+	return job.ID + "\x00" + om.Mapping.SourceObjectName + "\x00" + id
+}
+
+// persistTimeout bounds the writes that record work already done in the
+// target (anchors, logs), which must happen even when the caller has gone.
+const persistTimeout = 10 * time.Second
+
+// persistCtx is the context for recording work already done: it outlives
+// the caller's cancellation, but not forever.
+func (u *unit) persistCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(u.ctx), persistTimeout)
+}
+
+// save records the outcome's event as a provisioning log (not in a dry run).
+func (u *unit) save(out *Outcome) error {
+	if u.dry {
+		return nil
+	}
+	data, err := json.Marshal(&out.Event)
 	if err != nil {
 		return err
 	}
-	err = e.state.AddProvisioningLog(ctx, store.ProvisioningLog{
-		ID: e.newID(), JobID: job.ID, ServicePrincipalID: job.ServicePrincipalID,
-		ChangeID: ev.ChangeID, Activity: time.Time(ev.StartTime), Data: data,
+	ctx, cancel := u.persistCtx()
+	defer cancel()
+	err = u.e.state.AddProvisioningLog(ctx, store.ProvisioningLog{
+		ID: u.e.newID(), JobID: u.job.ID, ServicePrincipalID: u.job.ServicePrincipalID,
+		ChangeID: out.Event.ChangeID, Activity: time.Time(out.Event.StartTime), Data: data,
 	})
 	if err != nil {
 		return fmt.Errorf("save provisioning log: %w", err)

@@ -144,15 +144,3 @@ func (d *Details) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
-
-// Key is the provisionOnDemand key object: the outcome and why.
-type Key struct {
-	Result  string     `json:"result"`
-	Details KeyDetails `json:"details"`
-}
-
-// KeyDetails carries the error or skip code; empty on success.
-type KeyDetails struct {
-	ErrorCode    string `json:"errorCode,omitempty"`
-	ErrorMessage string `json:"errorMessage,omitempty"`
-}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"slices"
 
@@ -9,49 +8,47 @@ import (
 	"provisiond/schema"
 )
 
-// MaxGroupMembers is how many members one provisionOnDemand call may name.
-const MaxGroupMembers = 5
-
-// provisionGroup provisions a group, then each listed member (through the
-// user pipeline, so a member not yet provisioned is created first), then
-// adds to the target group the members that are source members and have a
-// target object, and removes listed members that left the source group.
-// The group's event lists one step per member.
-func (e *Engine) provisionGroup(ctx context.Context, job *Job, om *schema.CompiledObject, src connector.Object, members []Subject) (*Result, error) {
-	if len(members) > MaxGroupMembers {
-		return nil, &SubjectError{Msg: fmt.Sprintf("A group can be provisioned on demand with at most %d members; the request lists %d.", MaxGroupMembers, len(members))}
-	}
-	unlock := e.lockObject(job, om, src)
-	defer unlock()
-	r := e.newRun(ctx, job, om, src)
-	res, groupID, err := r.pipeline()
+// group provisions a group, then each listed member (through the user
+// pipeline, so a member not yet provisioned is created first), then adds to
+// the target group the members that are source members and have a target
+// object, and removes listed members that left the source group. The
+// group's event lists one step per member.
+func (u *unit) group(om *schema.CompiledObject, src connector.Object, members []member) (*Outcome, error) {
+	r := u.newRun(om, src)
+	out, err := r.pipeline()
 	if err != nil {
 		return nil, err
 	}
 	if len(members) > 0 {
-		if res, err = r.members(res, groupID, members); err != nil {
+		if out, err = r.members(out, members); err != nil {
 			return nil, err
 		}
 	}
-	if err := e.saveLog(ctx, job, &res.Event); err != nil {
+	if err := u.save(out); err != nil {
 		return nil, err
 	}
-	return res, nil
+	return out, nil
 }
 
-func (r *run) members(res *Result, groupID string, members []Subject) (*Result, error) {
-	if groupID == "" || res.Key.Result == "Failure" || res.Event.Action == "Disable" {
+func (r *run) members(res *Outcome, members []member) (*Outcome, error) {
+	groupID := res.TargetID
+	if groupID == "" || res.Status == StatusFailure || res.Action == ActionDisable {
 		for _, m := range members {
 			d := Details{}
-			d.Add("MemberObjectId", m.ObjectID)
-			r.step("EntryExportUpdate", "Export", "Skipped",
-				fmt.Sprintf("Member '%s' was not processed because the %s itself was not provisioned.", m.ObjectID, r.kind), d)
+			d.Add("MemberObjectId", m.id)
+			r.step("EntryExportUpdate", StepExport, StatusSkipped,
+				fmt.Sprintf("Member '%s' was not processed because the %s itself was not provisioned.", m.id, r.kind), d)
 		}
 		return r.refinish(res), nil
 	}
+	mw, canWrite := r.job.Target.(connector.MemberWriter)
+	if !canWrite {
+		return r.fail(StepExport, &connector.Error{Kind: connector.KindInvalid,
+			Message: fmt.Sprintf("%s cannot change group membership", r.job.Target.Name())}), nil
+	}
 	current, err := r.job.Target.Get(r.ctx, r.om.Mapping.TargetObjectName, groupID)
 	if err != nil {
-		return r.fail("Export", err), nil
+		return r.fail(StepExport, err), nil
 	}
 	inTarget := current.Attrs["members"]
 	inSource := r.src.Attrs["members"]
@@ -64,19 +61,18 @@ func (r *run) members(res *Result, groupID string, members []Subject) (*Result, 
 	var steps []memberStep
 	for _, m := range members {
 		d := Details{}
-		d.Add("MemberObjectId", m.ObjectID)
-		mr, targetID, err := r.member(m)
+		d.Add("MemberObjectId", m.id)
+		mr, err := r.member(m)
 		if err != nil {
 			return nil, err
 		}
-		if mr != nil {
-			d.Add("MemberProvisioningResult", mr.Key.Result)
-			if mr.Key.Details.ErrorCode != "" {
-				d.Add("MemberProvisioningCode", mr.Key.Details.ErrorCode)
-			}
-			res.Members = append(res.Members, mr)
+		d.Add("MemberProvisioningResult", string(mr.Status))
+		if mr.Code != "" {
+			d.Add("MemberProvisioningCode", mr.Code)
 		}
-		isMember := slices.Contains(inSource, m.ObjectID)
+		res.Members = append(res.Members, mr)
+		targetID := mr.TargetID
+		isMember := slices.Contains(inSource, m.id)
 		d.Add("IsMemberInSource", boolString(isMember))
 		action := "None"
 		switch {
@@ -92,68 +88,63 @@ func (r *run) members(res *Result, groupID string, members []Subject) (*Result, 
 		steps = append(steps, memberStep{d, action, targetID})
 	}
 	var exportErr error
-	if len(add) > 0 {
-		exportErr = r.job.Target.AddMembers(r.ctx, groupID, add)
+	if !r.dry && len(add) > 0 {
+		exportErr = mw.AddMembers(r.ctx, groupID, add)
 	}
-	if exportErr == nil && len(remove) > 0 {
-		exportErr = r.job.Target.RemoveMembers(r.ctx, groupID, remove)
+	if !r.dry && exportErr == nil && len(remove) > 0 {
+		exportErr = mw.RemoveMembers(r.ctx, groupID, remove)
 	}
 	for _, s := range steps {
-		status, desc := "Skipped", fmt.Sprintf("No membership change for member '%s'.", s.d[0].Value)
+		status, desc := StatusSkipped, fmt.Sprintf("No membership change for member '%s'.", s.d[0].Value)
 		switch {
 		case s.action != "None" && exportErr != nil:
-			status, desc = "Failure", fmt.Sprintf("Membership change (%s) for member '%s' failed: %v", s.action, s.d[0].Value, exportErr)
+			status, desc = StatusFailure, fmt.Sprintf("Membership change (%s) for member '%s' failed: %v", s.action, s.d[0].Value, exportErr)
 		case s.action == "Add":
-			status, desc = "Success", fmt.Sprintf("ADD member '%s' by targetAnchor %s to %s '%s' in %s", s.d[0].Value, s.target, r.kind, r.id, r.job.Target.Name())
+			msg := fmt.Sprintf("ADD member '%s' by targetAnchor %s to %s '%s' in %s", s.d[0].Value, s.target, r.kind, r.id, r.job.Target.Name())
+			status, desc = StatusSuccess, r.did(msg, msg)
 			r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: "members", NewValue: &s.target})
 		case s.action == "Remove":
-			status, desc = "Success", fmt.Sprintf("REMOVE member '%s' by targetAnchor %s from %s '%s' in %s", s.d[0].Value, s.target, r.kind, r.id, r.job.Target.Name())
+			msg := fmt.Sprintf("REMOVE member '%s' by targetAnchor %s from %s '%s' in %s", s.d[0].Value, s.target, r.kind, r.id, r.job.Target.Name())
+			status, desc = StatusSuccess, r.did(msg, msg)
 			r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: "members", OldValue: &s.target})
 		}
 		s.d.Add("MembershipAction", s.action)
-		r.step("EntryExportUpdate", "Export", status, desc, s.d)
+		r.step("EntryExportUpdate", StepExport, status, desc, s.d)
 	}
 	if exportErr != nil {
-		return r.fail("Export", exportErr), nil
+		out := r.fail(StepExport, exportErr)
+		out.Members, out.TargetID = res.Members, groupID
+		return out, nil
 	}
-	if len(add)+len(remove) > 0 && res.Key.Result != "Failure" {
-		return r.finish("Success", actionAfterMembers(res.Event.Action), "", "", ""), nil
+	if len(add)+len(remove) > 0 && res.Status != StatusFailure {
+		out := r.finish(StatusSuccess, actionAfterMembers(res.Action), "", "", "")
+		out.Members, out.TargetID = res.Members, groupID
+		return out, nil
 	}
 	return r.refinish(res), nil
 }
 
 // refinish re-stamps the end of the event after member steps were added,
 // keeping the outcome.
-func (r *run) refinish(res *Result) *Result {
+func (r *run) refinish(res *Outcome) *Outcome {
 	r.ev.EndTime = Time(r.e.now())
 	res.Event = r.ev
 	return res
 }
 
-func actionAfterMembers(action string) string {
-	if action == "Create" {
-		return "Create"
+func actionAfterMembers(action Action) Action {
+	if action == ActionCreate {
+		return ActionCreate
 	}
-	return "Update"
+	return ActionUpdate
 }
 
-// member provisions one listed member through its own object mapping and
-// returns its result and target id.
-func (r *run) member(m Subject) (*Result, string, error) {
-	typ := m.ObjectTypeName
-	if typ == "" {
-		typ = connector.TypeUser
-	}
-	om := r.job.Rule.Object(typ)
-	if om == nil {
-		return nil, "", &SubjectError{Msg: fmt.Sprintf("The synchronization rule '%s' has no enabled object mapping for member objectTypeName '%s'.", r.job.Rule.Rule.ID, typ)}
-	}
-	src, err := r.job.Source.Get(r.ctx, om.Mapping.SourceObjectName, m.ObjectID)
+// member provisions one listed member through its own object mapping (the
+// request locked it already) and returns its outcome.
+func (r *run) member(m member) (*Outcome, error) {
+	src, _, err := r.u.read(m.om, m.id, true)
 	if err != nil {
-		if connector.IsNotFound(err) {
-			return nil, "", &SubjectError{NotFound: true, Msg: fmt.Sprintf("The member %s '%s' was not found in %s.", typ, m.ObjectID, r.job.Source.Name())}
-		}
-		return nil, "", fmt.Errorf("import member %s: %w", m.ObjectID, err)
+		return nil, err
 	}
-	return r.e.provisionObject(r.ctx, r.job, om, src)
+	return r.u.object(m.om, src)
 }

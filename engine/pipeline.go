@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"provisiond/connector"
 	"provisiond/expr"
@@ -15,21 +16,23 @@ import (
 
 // run carries one object through the pipeline and builds its event.
 type run struct {
+	u    *unit
 	e    *Engine
 	ctx  context.Context
 	job  *Job
+	dry  bool
 	om   *schema.CompiledObject
 	src  connector.Object
 	ev   Event
-	key  Key
 	kind string // "User" or "Group", as descriptions say it
 	id   string // reportable identifier
 }
 
 const redacted = "[Redact]"
 
-func (e *Engine) newRun(ctx context.Context, job *Job, om *schema.CompiledObject, src connector.Object) *run {
-	r := &run{e: e, ctx: ctx, job: job, om: om, src: src, kind: om.Mapping.SourceObjectName}
+func (u *unit) newRun(om *schema.CompiledObject, src connector.Object) *run {
+	e, job := u.e, u.job
+	r := &run{u: u, e: e, ctx: u.ctx, job: job, dry: u.dry, om: om, src: src, kind: om.Mapping.SourceObjectName}
 	start := e.now()
 	r.ev = Event{
 		ChangeID:           e.newID(),
@@ -56,12 +59,12 @@ func (e *Engine) newRun(ctx context.Context, job *Job, om *schema.CompiledObject
 
 var nullJSON = []byte("null")
 
-func (r *run) step(name, typ, status, desc string, details Details) {
+func (r *run) step(name string, typ StepType, status Status, desc string, details Details) {
 	if details == nil {
 		details = Details{}
 	}
 	r.ev.ProvisioningSteps = append(r.ev.ProvisioningSteps, Step{
-		Name: name, Type: typ, Status: status, Description: desc, Timestamp: Time(r.e.now()), Details: details,
+		Name: name, Type: string(typ), Status: string(status), Description: desc, Timestamp: Time(r.e.now()), Details: details,
 	})
 }
 
@@ -71,8 +74,10 @@ func (r *run) env(softDeleted bool, targetAttr string) *expr.Env {
 	attrs := r.src.Attrs
 	return &expr.Env{
 		Attr: func(name string) expr.Value {
-			if softDeleted && name == "IsSoftDeleted" {
-				return expr.Str("True")
+			if name == "IsSoftDeleted" {
+				// Computed from the source's state, whatever the source
+				// calls it; deprovisioning evaluates it as True.
+				return expr.Str(boolString(softDeleted || r.src.SoftDeleted))
 			}
 			return toValue(attrs[name])
 		},
@@ -98,85 +103,69 @@ func (r *run) eval(ca *schema.CompiledAttr) (expr.Result, error) {
 	return ca.Expr.Eval(r.env(false, ca.Target))
 }
 
-// finish completes the event with the outcome and records it.
-func (r *run) finish(status, action, code, message, category string) *Result {
-	r.ev.Action = action
+// finish completes the event with the outcome.
+func (r *run) finish(status Status, action Action, code, message, category string) *Outcome {
+	r.ev.Action = string(action)
 	r.ev.EndTime = Time(r.e.now())
-	r.ev.StatusInfo = StatusInfo{Status: status}
-	r.key = Key{Result: status}
+	r.ev.StatusInfo = StatusInfo{Status: string(status)}
+	out := &Outcome{Status: status, Action: action, TargetID: r.ev.TargetIdentity.ID}
 	if code != "" {
-		r.key.Details = KeyDetails{ErrorCode: code, ErrorMessage: message}
+		out.Code, out.Message = code, message
 	}
-	if status == "Failure" {
+	if status == StatusFailure {
 		r.ev.StatusInfo.ErrorCode = &code
 		r.ev.StatusInfo.Reason = &message
 		r.ev.StatusInfo.ErrorCategory = &category
 		rec := recommendedAction(code)
 		r.ev.StatusInfo.RecommendedAction = &rec
 	}
-	return &Result{Key: r.key, Event: r.ev}
+	out.Event = r.ev
+	return out
 }
 
-// provisionObject runs Import → Scoping → Matching → Export for one object
-// and returns the result and the target id (empty if none).
-func (e *Engine) provisionObject(ctx context.Context, job *Job, om *schema.CompiledObject, src connector.Object) (*Result, string, error) {
-	unlock := e.lockObject(job, om, src)
-	defer unlock()
-	r := e.newRun(ctx, job, om, src)
-	res, targetID, err := r.pipeline()
-	if err != nil {
-		return nil, "", err
-	}
-	if err := e.saveLog(ctx, job, &res.Event); err != nil {
-		return nil, "", err
-	}
-	return res, targetID, nil
-}
-
-func (e *Engine) lockObject(job *Job, om *schema.CompiledObject, src connector.Object) func() {
-	return e.locks.lock(job.ID + "\x00" + om.Mapping.SourceObjectName + "\x00" + src.ID)
-}
-
-func (r *run) pipeline() (*Result, string, error) {
+// pipeline runs the steps; the outcome's TargetID is the target object
+// when there is one.
+func (r *run) pipeline() (*Outcome, error) {
 	r.importStep()
 	inScope, reasons, err := r.scopingStep()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	anchor, err := r.e.state.GetAnchor(r.ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID)
 	hasAnchor := err == nil
 	if err != nil && !isStoreNotFound(err) {
-		return nil, "", fmt.Errorf("read anchor: %w", err)
+		return nil, fmt.Errorf("read anchor: %w", err)
 	}
 	if !inScope && !hasAnchor {
 		msg := fmt.Sprintf("The %s '%s' will be skipped due to the following reasons: %s If you did not expect the object to be skipped, assign the object to the application, change the scoping filter, or update the provisioning scope to 'Sync all users and groups'.",
 			r.kind, r.id, reasons)
 		r.skipStep("NotEffectivelyEntitled", msg)
-		return r.finish("Skipped", "Other", "NotEffectivelyEntitled", msg, ""), "", nil
+		return r.finish(StatusSkipped, ActionOther, "NotEffectivelyEntitled", msg, ""), nil
 	}
 	if !inScope && r.job.SkipOutOfScopeDeletions {
 		msg := fmt.Sprintf("The %s '%s' is out of scope, but SkipOutOfScopeDeletions is set, so it is left as it is in %s.", r.kind, r.id, r.job.Target.Name())
 		r.skipStep("SkipOutOfScopeDeletions", msg)
-		return r.finish("Skipped", "Other", "SkipOutOfScopeDeletions", msg, ""), anchor.TargetID, nil
+		out := r.finish(StatusSkipped, ActionOther, "SkipOutOfScopeDeletions", msg, "")
+		out.TargetID = anchor.TargetID
+		return out, nil
 	}
 	target, found, res := r.matchingStep(anchor, hasAnchor)
 	if res != nil {
-		return res, "", nil
+		res.TargetID = ""
+		return res, nil
 	}
 	if !inScope {
 		if !found {
 			msg := fmt.Sprintf("The %s '%s' is out of scope and no longer exists in %s; nothing to do.", r.kind, r.id, r.job.Target.Name())
 			r.skipStep("NotEffectivelyEntitled", msg)
-			return r.finish("Skipped", "Other", "NotEffectivelyEntitled", msg, ""), "", nil
+			return r.finish(StatusSkipped, ActionOther, "NotEffectivelyEntitled", msg, ""), nil
 		}
-		res, err := r.update(target, true)
-		return res, target.ID, err
+		return r.update(target, true)
 	}
 	if !found {
 		return r.create()
 	}
-	res, err = r.update(target, false)
-	return res, target.ID, err
+	return r.update(target, false)
 }
 
 func (r *run) importStep() {
@@ -199,22 +188,22 @@ func (r *run) importStep() {
 	for _, n := range r.om.SourceAttributes {
 		add(n)
 	}
-	add("accountEnabled")
-	add("IsSoftDeleted")
-	add("appRoleAssignments")
-	r.step("EntryImport", "Import", "Success",
+	if sa, ok := r.job.Source.(connector.StateAttributer); ok {
+		for _, n := range sa.StateAttributes(r.om.Mapping.SourceObjectName) {
+			add(n)
+		}
+	}
+	r.step("EntryImport", StepImport, StatusSuccess,
 		fmt.Sprintf("Retrieved %s '%s' from %s", r.kind, r.id, r.job.Source.Name()), d)
 }
 
 // scopingStep decides whether the object is in scope and says why not.
 func (r *run) scopingStep() (bool, string, error) {
-	ent, err := r.job.Source.Entitlement(r.ctx, r.om.Mapping.SourceObjectName, r.src.ID)
+	ent, err := r.entitlement()
 	if err != nil {
-		return false, "", fmt.Errorf("read entitlement: %w", err)
+		return false, "", err
 	}
-	enabled, _ := r.src.Attrs.Get("accountEnabled")
-	deleted, _ := r.src.Attrs.Get("IsSoftDeleted")
-	active := !strings.EqualFold(enabled, "False") && !strings.EqualFold(deleted, "True")
+	active := !r.src.Disabled && !r.src.SoftDeleted
 	assigned := ent.Assigned
 	entitled := (assigned || r.job.SyncAll) && active
 	passed, clauses := r.om.Scope.Eval(func(name string) []string { return r.src.Attrs[name] })
@@ -237,11 +226,11 @@ func (r *run) scopingStep() (bool, string, error) {
 		d.Add(kv.Key, kv.Value)
 	}
 	inScope := entitled && passed
-	status := "Success"
+	status := StatusSuccess
 	if !inScope {
-		status = "Skipped"
+		status = StatusSkipped
 	}
-	r.step("EntrySynchronizationScoping", "Scoping", status,
+	r.step("EntrySynchronizationScoping", StepScoping, status,
 		fmt.Sprintf("Determine if %s in scope by evaluating against each scoping filter", r.kind), d)
 	var reasons []string
 	if !assigned && !r.job.SyncAll {
@@ -260,6 +249,23 @@ func (r *run) scopingStep() (bool, string, error) {
 	return inScope, strings.TrimSpace(b2.String()), nil
 }
 
+// entitlement is the source's word on the object's assignment: computed
+// with the object, asked for, or (a source without assignments) granted.
+func (r *run) entitlement() (connector.Entitlement, error) {
+	if r.src.Entitlement != nil {
+		return *r.src.Entitlement, nil
+	}
+	en, ok := r.job.Source.(connector.Entitler)
+	if !ok {
+		return connector.Entitlement{Assigned: true}, nil
+	}
+	ent, err := en.Entitlement(r.ctx, r.om.Mapping.SourceObjectName, r.src.ID)
+	if err != nil {
+		return ent, fmt.Errorf("read entitlement: %w", err)
+	}
+	return ent, nil
+}
+
 func boolString(b bool) string {
 	if b {
 		return "True"
@@ -270,13 +276,13 @@ func boolString(b bool) string {
 func (r *run) skipStep(reason, desc string) {
 	d := Details{}
 	d.Add("SkipReason", reason)
-	r.step("EntrySynchronizationSkip", "Export", "Skipped", desc, d)
+	r.step("EntrySynchronizationSkip", StepExport, StatusSkipped, desc, d)
 }
 
 // matchingStep finds the target object: by stored anchor first, then by
 // each matching attribute in matchingPriority order. A non-nil Result ends
 // the pipeline (failure or ImportSkipped).
-func (r *run) matchingStep(anchor store.Anchor, hasAnchor bool) (connector.Object, bool, *Result) {
+func (r *run) matchingStep(anchor store.Anchor, hasAnchor bool) (connector.Object, bool, *Outcome) {
 	tgt := r.job.Target
 	ttype := r.om.Mapping.TargetObjectName
 	if hasAnchor {
@@ -287,18 +293,18 @@ func (r *run) matchingStep(anchor store.Anchor, hasAnchor bool) (connector.Objec
 			return obj, true, nil
 		case connector.IsNotFound(err):
 			// The target object is gone: forget the link and match afresh.
-			if err := r.e.state.DeleteAnchor(r.ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID); err != nil && !isStoreNotFound(err) {
-				return obj, false, r.fail("Matching", err)
+			if err := r.unlink(); err != nil {
+				return obj, false, r.fail(StepMatching, err)
 			}
 		default:
-			return obj, false, r.fail("Matching", err)
+			return obj, false, r.fail(StepMatching, err)
 		}
 	}
 	tried := false
 	for _, m := range r.om.Matching {
 		v, err := r.eval(m)
 		if err != nil {
-			return connector.Object{}, false, r.fail("Matching", err)
+			return connector.Object{}, false, r.fail(StepMatching, err)
 		}
 		value := v.Value.String()
 		if v.Ignore || value == "" {
@@ -307,7 +313,7 @@ func (r *run) matchingStep(anchor store.Anchor, hasAnchor bool) (connector.Objec
 		tried = true
 		hits, err := tgt.Find(r.ctx, ttype, m.Target, value)
 		if err != nil {
-			return connector.Object{}, false, r.fail("Matching", err)
+			return connector.Object{}, false, r.fail(StepMatching, err)
 		}
 		switch {
 		case len(hits) == 1:
@@ -322,16 +328,16 @@ func (r *run) matchingStep(anchor store.Anchor, hasAnchor bool) (connector.Objec
 			}
 			msg := fmt.Sprintf("More than one %s in %s matched %s '%s': %s. Remove the duplicates or make the matching attribute unique.",
 				ttype, tgt.Name(), m.Target, value, strings.Join(ids, ", "))
-			r.step("EntryImport", "Matching", "Failure", msg, d)
-			return connector.Object{}, false, r.finish("Failure", "Other", "DuplicateTargetEntries", msg, "NonServiceFailure")
+			r.step("EntryImport", StepMatching, StatusFailure, msg, d)
+			return connector.Object{}, false, r.finish(StatusFailure, ActionOther, "DuplicateTargetEntries", msg, "NonServiceFailure")
 		}
 	}
 	if !tried {
 		msg := fmt.Sprintf("The %s '%s' has no value for any matching attribute, so it cannot be matched with %s.", r.kind, r.src.ID, tgt.Name())
 		r.skipStep("ImportSkipped", msg)
-		return connector.Object{}, false, r.finish("Skipped", "Other", "ImportSkipped", msg, "")
+		return connector.Object{}, false, r.finish(StatusSkipped, ActionOther, "ImportSkipped", msg, "")
 	}
-	r.step("EntryImportObjectNotFound", "Matching", "Success",
+	r.step("EntryImportObjectNotFound", StepMatching, StatusSuccess,
 		fmt.Sprintf("No matching %s was found in %s for '%s'", ttype, tgt.Name(), r.id), Details{})
 	return connector.Object{}, false, nil
 }
@@ -358,7 +364,7 @@ func (r *run) matchedStep(obj connector.Object, how string) {
 		d.Add(k, v)
 	}
 	r.ev.TargetIdentity.ID = obj.ID
-	r.step("EntryImport", "Matching", "Success",
+	r.step("EntryImport", StepMatching, StatusSuccess,
 		fmt.Sprintf("Retrieved %s '%s' from %s (matched by %s)", r.om.Mapping.TargetObjectName, r.id, r.job.Target.Name(), how), d)
 }
 
@@ -430,46 +436,51 @@ func (e *mappingError) Error() string {
 	return fmt.Sprintf("evaluating the mapping for target attribute '%s' failed: %v", e.target, e.err)
 }
 
-func (r *run) create() (*Result, string, error) {
+func (r *run) create() (*Outcome, error) {
 	if !r.om.FlowTypes.Add {
 		msg := fmt.Sprintf("No matching %s was found in %s, and the object mapping does not allow Add.", r.kind, r.job.Target.Name())
 		r.skipStep("ObjectAddNotAllowed", msg)
-		return r.finish("Skipped", "Other", "ObjectAddNotAllowed", msg, ""), "", nil
+		return r.finish(StatusSkipped, ActionOther, "ObjectAddNotAllowed", msg, ""), nil
 	}
 	want, err := r.desired(true, false)
 	if err != nil {
-		return r.fail("Export", err), "", nil
+		return r.fail(StepExport, err), nil
 	}
 	for _, n := range want.names {
 		v := want.shown[n]
 		r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: n, NewValue: &v})
 	}
-	obj, err := r.job.Target.Create(r.ctx, r.om.Mapping.TargetObjectName, want.vals)
-	if err != nil {
-		return r.fail("Export", err), "", nil
-	}
-	if err := r.link(obj.ID); err != nil {
-		return nil, "", err
-	}
-	r.ev.TargetIdentity.ID = obj.ID
 	d := Details{}
 	d.Add("ReportableIdentifier", r.id)
-	r.step("EntryExportAdd", "Export", "Success",
+	if r.dry {
+		r.step("EntryExportAdd", StepExport, StatusSuccess,
+			fmt.Sprintf("%s '%s' would be created in %s (dry run: nothing was written)", r.kind, r.id, r.job.Target.Name()), d)
+		return r.finish(StatusSuccess, ActionCreate, "", "", ""), nil
+	}
+	obj, err := r.job.Target.Create(r.ctx, r.om.Mapping.TargetObjectName, want.vals)
+	if err != nil {
+		return r.fail(StepExport, err), nil
+	}
+	r.ev.TargetIdentity.ID = obj.ID
+	if err := r.link(obj.ID); err != nil {
+		return nil, err
+	}
+	r.step("EntryExportAdd", StepExport, StatusSuccess,
 		fmt.Sprintf("%s '%s' was created in %s", r.kind, r.id, r.job.Target.Name()), d)
-	return r.finish("Success", "Create", "", "", ""), obj.ID, nil
+	return r.finish(StatusSuccess, ActionCreate, "", "", ""), nil
 }
 
 // update writes the attributes that differ; deprovision evaluates the
 // mappings with IsSoftDeleted = True, which disables the target object.
 // A mapping that never reads IsSoftDeleted cannot disable, so the object
 // is deleted instead when the object mapping allows Delete.
-func (r *run) update(target connector.Object, deprovision bool) (*Result, error) {
+func (r *run) update(target connector.Object, deprovision bool) (*Outcome, error) {
 	if deprovision && !slices.ContainsFunc(r.om.Attrs, func(ca *schema.CompiledAttr) bool { return ca.Disables }) {
 		return r.remove(target)
 	}
 	want, err := r.desired(false, deprovision)
 	if err != nil {
-		return r.fail("Export", err), nil
+		return r.fail(StepExport, err), nil
 	}
 	set := connector.Attributes{}
 	for _, n := range want.names {
@@ -495,57 +506,93 @@ func (r *run) update(target connector.Object, deprovision bool) (*Result, error)
 	if len(set) == 0 {
 		msg := fmt.Sprintf("The state of the %s in both the source and target systems already match.", strings.ToLower(r.kind))
 		r.skipStep("RedundantExport", fmt.Sprintf("%s No change to the %s '%s' currently needs to be made.", msg, r.kind, r.id))
-		return r.finish("Skipped", "Other", "RedundantExport", msg, ""), nil
+		return r.finish(StatusSkipped, ActionOther, "RedundantExport", msg, ""), nil
 	}
 	if !r.om.FlowTypes.Update {
 		msg := fmt.Sprintf("The %s '%s' differs from %s, but the object mapping does not allow Update.", r.kind, r.id, r.job.Target.Name())
 		r.skipStep("ObjectUpdateNotAllowed", msg)
-		return r.finish("Skipped", "Other", "ObjectUpdateNotAllowed", msg, ""), nil
+		return r.finish(StatusSkipped, ActionOther, "ObjectUpdateNotAllowed", msg, ""), nil
 	}
-	if err := r.job.Target.Update(r.ctx, r.om.Mapping.TargetObjectName, target.ID, set); err != nil {
-		return r.fail("Export", err), nil
+	if !r.dry {
+		if err := r.job.Target.Update(r.ctx, r.om.Mapping.TargetObjectName, target.ID, set); err != nil {
+			return r.fail(StepExport, err), nil
+		}
 	}
 	d := Details{}
 	d.Add("ReportableIdentifier", r.id)
 	if deprovision {
-		r.step("EntryExportUpdateSoftDelete", "Export", "Success",
-			fmt.Sprintf("%s '%s' was disabled in %s because it is no longer in scope", r.kind, r.id, r.job.Target.Name()), d)
-		return r.finish("Success", "Disable", "", "", ""), nil
+		r.step("EntryExportUpdateSoftDelete", StepExport, StatusSuccess,
+			r.did(fmt.Sprintf("%s '%s' was disabled in %s because it is no longer in scope", r.kind, r.id, r.job.Target.Name()),
+				fmt.Sprintf("%s '%s' would be disabled in %s because it is no longer in scope", r.kind, r.id, r.job.Target.Name())), d)
+		return r.finish(StatusSuccess, ActionDisable, "", "", ""), nil
 	}
-	r.step("EntryExportUpdate", "Export", "Success",
-		fmt.Sprintf("%s '%s' was updated in %s", r.kind, r.id, r.job.Target.Name()), d)
-	return r.finish("Success", "Update", "", "", ""), nil
+	r.step("EntryExportUpdate", StepExport, StatusSuccess,
+		r.did(fmt.Sprintf("%s '%s' was updated in %s", r.kind, r.id, r.job.Target.Name()),
+			fmt.Sprintf("%s '%s' would be updated in %s", r.kind, r.id, r.job.Target.Name())), d)
+	return r.finish(StatusSuccess, ActionUpdate, "", "", ""), nil
+}
+
+// did picks the export step's wording: what was done, or in a dry run what
+// would have been.
+func (r *run) did(done, would string) string {
+	if r.dry {
+		return would + " (dry run: nothing was written)"
+	}
+	return done
 }
 
 // remove deletes the target object and forgets the anchor.
-func (r *run) remove(target connector.Object) (*Result, error) {
+func (r *run) remove(target connector.Object) (*Outcome, error) {
 	if !r.om.FlowTypes.Delete {
 		msg := fmt.Sprintf("The %s '%s' is out of scope, but the object mapping does not allow Delete.", r.kind, r.id)
 		r.skipStep("ObjectDeleteNotAllowed", msg)
-		return r.finish("Skipped", "Other", "ObjectDeleteNotAllowed", msg, ""), nil
+		return r.finish(StatusSkipped, ActionOther, "ObjectDeleteNotAllowed", msg, ""), nil
 	}
-	if err := r.job.Target.Delete(r.ctx, r.om.Mapping.TargetObjectName, target.ID); err != nil && !connector.IsNotFound(err) {
-		return r.fail("Export", err), nil
-	}
-	if err := r.e.state.DeleteAnchor(r.ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID); err != nil && !isStoreNotFound(err) {
-		return nil, fmt.Errorf("delete anchor: %w", err)
+	if !r.dry {
+		if err := r.job.Target.Delete(r.ctx, r.om.Mapping.TargetObjectName, target.ID); err != nil && !connector.IsNotFound(err) {
+			return r.fail(StepExport, err), nil
+		}
+		if err := r.unlink(); err != nil {
+			return nil, fmt.Errorf("delete anchor: %w", err)
+		}
 	}
 	r.ev.TargetIdentity.ID = target.ID
 	d := Details{}
 	d.Add("ReportableIdentifier", r.id)
-	r.step("EntryExportDelete", "Export", "Success",
-		fmt.Sprintf("%s '%s' was deleted in %s", r.kind, r.id, r.job.Target.Name()), d)
-	return r.finish("Success", "Delete", "", "", ""), nil
+	r.step("EntryExportDelete", StepExport, StatusSuccess,
+		r.did(fmt.Sprintf("%s '%s' was deleted in %s", r.kind, r.id, r.job.Target.Name()),
+			fmt.Sprintf("%s '%s' would be deleted in %s", r.kind, r.id, r.job.Target.Name())), d)
+	return r.finish(StatusSuccess, ActionDelete, "", "", ""), nil
 }
 
-// link stores the anchor source → target.
+// link stores the anchor source → target. It records work done in the
+// target, so it outlives a caller that went away. A dry run keeps anchors
+// as they are.
 func (r *run) link(targetID string) error {
-	err := r.e.state.PutAnchor(r.ctx, store.Anchor{
+	if r.dry {
+		return nil
+	}
+	ctx, cancel := r.u.persistCtx()
+	defer cancel()
+	err := r.e.state.PutAnchor(ctx, store.Anchor{
 		JobID: r.job.ID, SourceType: r.om.Mapping.SourceObjectName, SourceID: r.src.ID,
 		TargetType: r.om.Mapping.TargetObjectName, TargetID: targetID, Updated: r.e.now(),
 	})
 	if err != nil {
 		return fmt.Errorf("save anchor: %w", err)
+	}
+	return nil
+}
+
+// unlink forgets the anchor (not in a dry run).
+func (r *run) unlink() error {
+	if r.dry {
+		return nil
+	}
+	ctx, cancel := r.u.persistCtx()
+	defer cancel()
+	if err := r.e.state.DeleteAnchor(ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID); err != nil && !isStoreNotFound(err) {
+		return err
 	}
 	return nil
 }
@@ -578,12 +625,15 @@ func equalValue(a, b string) bool {
 	return isBool(a) && isBool(b) && strings.EqualFold(a, b)
 }
 
-// fail ends the run with a failure in the given step type.
-func (r *run) fail(stepType string, err error) *Result {
+// fail ends the run with a failure in the given step type. The outcome
+// keeps the connector error's kind and RetryAfter.
+func (r *run) fail(stepType StepType, err error) *Outcome {
 	code, category := "InternalError", "Failure"
 	var ce *connector.Error
 	var me *mappingError
 	var ue *expr.UserError
+	kind := connector.KindUnknown
+	var retryAfter time.Duration
 	switch {
 	case errors.As(err, &ue):
 		// Error("...") in a mapping: the administrator's message is the reason.
@@ -592,26 +642,32 @@ func (r *run) fail(stepType string, err error) *Result {
 	case errors.As(err, &me):
 		code, category = "ExpressionEvaluationFailure", "NonServiceFailure"
 	case errors.As(err, &ce):
-		code = ce.Code
+		code, kind = ce.Code, ce.Kind
+		retryAfter = time.Duration(ce.RetryAfter * float64(time.Second))
 		if code == "" {
 			code = connector.CodeForStatus(ce.Status)
 		}
 		if ce.Kind == connector.KindInvalid || ce.Kind == connector.KindConflict || ce.Kind == connector.KindNotFound {
 			category = "NonServiceFailure"
 		}
+	case errors.Is(err, context.DeadlineExceeded):
+		code, kind = "Timeout", connector.KindTransient
+		err = fmt.Errorf("%s did not answer in time: %w", r.job.Target.Name(), err)
 	}
 	msg := err.Error()
 	name := "EntryExportAdd"
 	switch stepType {
-	case "Matching":
+	case StepMatching:
 		name = "EntryImport"
-	case "Export":
+	case StepExport:
 		if r.ev.TargetIdentity.ID != "" {
 			name = "EntryExportUpdate"
 		}
 	}
-	r.step(name, stepType, "Failure", msg, Details{})
-	return r.finish("Failure", "Other", code, msg, category)
+	r.step(name, stepType, StatusFailure, msg, Details{})
+	out := r.finish(StatusFailure, ActionOther, code, msg, category)
+	out.Kind, out.RetryAfter = kind, retryAfter
+	return out
 }
 
 func recommendedAction(code string) string {

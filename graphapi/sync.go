@@ -1,51 +1,22 @@
 package graphapi
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"strings"
-	"sync"
-	"time"
 
 	"provisiond/auth"
-	"provisiond/connector"
-	"provisiond/engine"
-	"provisiond/schema"
-	"provisiond/secrets"
+	"provisiond/jobs"
 	"provisiond/store"
 	"provisiond/throttle"
 )
 
-// Connect builds the source and target a job of the given template runs
-// against, from the service principal, its decrypted secrets and the job's
-// synchronizationJobSettings (nil when there is no job yet). It is the
-// explicit registry of connectors, filled in by cmd/provisiond. A
-// configuration the caller must fix (missing BaseAddress, say) is an error
-// whose message says so.
-type Connect func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair, settings map[string]string) (connector.Source, connector.Target, error)
-
-// Sync serves the synchronization API.
+// Sync serves the synchronization API over the jobs service.
 type Sync struct {
-	Engine  *engine.Engine
-	Secrets *secrets.Box
-	Connect Connect
+	Jobs *jobs.Service
 	// OnDemand limits provisionOnDemand per service principal; nil = no limit.
 	OnDemand *throttle.Limiter
-	// CheckSettings validates a job's synchronizationJobSettings for its
-	// template when they change; nil accepts any.
-	CheckSettings func(templateID string, settings map[string]string) error
 
-	srv      *Server
-	mu       sync.Mutex
-	compiled map[string]compiledJob // job id → compiled schema
-}
-
-type compiledJob struct {
-	updated time.Time
-	c       *schema.Compiled
+	srv *Server
 }
 
 func (y *Sync) routes(mux *http.ServeMux) {
@@ -94,61 +65,22 @@ func (y *Sync) job(r *http.Request) (store.ServicePrincipal, store.Job, error) {
 	return sp, j, err
 }
 
-// compiledSchema returns the job's schema checked and parsed, cached until
-// the job changes.
-func (y *Sync) compiledSchema(j store.Job) (*schema.Compiled, error) {
-	y.mu.Lock()
-	c, ok := y.compiled[j.ID]
-	y.mu.Unlock()
-	if ok && c.updated.Equal(j.Updated) {
-		return c.c, nil
+// jobError turns a jobs service refusal into the Graph error the caller
+// sees.
+func jobError(err error) error {
+	var je *jobs.Error
+	if !errors.As(err, &je) {
+		return err
 	}
-	var sc schema.Schema
-	if err := json.Unmarshal(j.Schema, &sc); err != nil {
-		return nil, fmt.Errorf("job %s: stored schema: %w", j.ID, err)
+	switch {
+	case je.NotFound:
+		return notFound("%s", je.Message)
+	case je.Busy:
+		return errorf(http.StatusConflict, "Conflict", "%s", je.Message)
+	case je.Connect:
+		return badRequest("%s", je.Message)
 	}
-	comp, err := schema.Compile(&sc)
-	if err != nil {
-		return nil, fmt.Errorf("job %s: stored schema: %w", j.ID, err)
-	}
-	y.mu.Lock()
-	if y.compiled == nil {
-		y.compiled = map[string]compiledJob{}
-	}
-	y.compiled[j.ID] = compiledJob{j.Updated, comp}
-	y.mu.Unlock()
-	return comp, nil
-}
-
-// secretsOf returns the decrypted secrets of a service principal.
-func (y *Sync) secretsOf(ctx context.Context, spID string) ([]secrets.Pair, error) {
-	sealed, err := y.srv.store.GetSecrets(ctx, spID)
-	if err != nil {
-		return nil, err
-	}
-	return y.Secrets.OpenPairs(sealed)
-}
-
-func flagTrue(pairs []secrets.Pair, key string) bool {
-	v, ok := secrets.Lookup(pairs, key)
-	return ok && strings.EqualFold(strings.TrimSpace(v.Reveal()), "true")
-}
-
-// jobSettings decodes a job's synchronizationJobSettings into a map.
-func jobSettings(j store.Job) (map[string]string, error) {
-	var kvs []keyValuePair
-	if len(j.Settings) > 0 {
-		if err := json.Unmarshal(j.Settings, &kvs); err != nil {
-			return nil, fmt.Errorf("job %s: stored settings: %w", j.ID, err)
-		}
-	}
-	m := make(map[string]string, len(kvs))
-	for _, kv := range kvs {
-		if kv.Value != nil {
-			m[kv.Name] = *kv.Value
-		}
-	}
-	return m, nil
+	return invalidParam("%s", je.Message)
 }
 
 // keyValuePair is Graph's keyValuePair.

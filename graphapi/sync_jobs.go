@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"provisiond/jobs"
 	"provisiond/schema"
 	"provisiond/secrets"
 	"provisiond/store"
@@ -161,7 +162,7 @@ func (y *Sync) createJob(w http.ResponseWriter, r *http.Request) error {
 	t.Schema.ID = id
 	sch, _ := json.Marshal(t.Schema)
 	code := "NotConfigured"
-	if pairs, err := y.secretsOf(r.Context(), sp.ID); err == nil && len(pairs) > 0 {
+	if pairs, err := y.Jobs.Secrets(r.Context(), sp.ID); err == nil && len(pairs) > 0 {
 		code = "NotRun"
 	}
 	now := y.srv.now().UTC()
@@ -221,14 +222,12 @@ func (y *Sync) patchJob(w http.ResponseWriter, r *http.Request) error {
 		kvs = []keyValuePair{}
 	}
 	j.Settings, _ = json.Marshal(kvs)
-	settings, err := jobSettings(j)
+	settings, err := jobs.Settings(j)
 	if err != nil {
 		return err
 	}
-	if y.CheckSettings != nil {
-		if err := y.CheckSettings(j.TemplateID, settings); err != nil {
-			return badRequest("The job settings are invalid: %v.", err)
-		}
+	if err := y.Jobs.CheckSettings(j, settings); err != nil {
+		return badRequest("The job settings are invalid: %v.", err)
 	}
 	j.Updated = y.srv.now().UTC()
 	if err := y.srv.store.UpdateJob(r.Context(), j); err != nil {
@@ -245,6 +244,7 @@ func (y *Sync) deleteJob(w http.ResponseWriter, r *http.Request) error {
 	if err := y.srv.store.DeleteJob(r.Context(), sp.ID, j.ID); err != nil {
 		return storeErr(err, j.ID)
 	}
+	y.Jobs.Forget(j.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -355,7 +355,7 @@ func (y *Sync) putSecrets(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeCredentials(*body.Value, "value"); err != nil {
 		return err
 	}
-	sealed, err := y.Secrets.SealPairs(*body.Value)
+	sealed, err := y.Jobs.SealSecrets(*body.Value)
 	if err != nil {
 		return err
 	}
@@ -385,15 +385,19 @@ func (y *Sync) validateCredentials(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	templateID := "scim"
+	var sc *schema.Schema
 	var settings map[string]string
 	if r.PathValue("jobId") != "" {
 		_, j, err := y.job(r)
 		if err != nil {
 			return err
 		}
-		templateID = j.TemplateID
-		if settings, err = jobSettings(j); err != nil {
+		comp, err := y.Jobs.Compiled(j)
+		if err != nil {
+			return err
+		}
+		sc = comp.Schema
+		if settings, err = jobs.Settings(j); err != nil {
 			return err
 		}
 	}
@@ -406,25 +410,30 @@ func (y *Sync) validateCredentials(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	if body.TemplateID != "" {
-		if _, ok := schema.TemplateByID(sp.AppID, body.TemplateID); !ok {
-			return badRequest("The templateId '%s' is not a template of service principal '%s'.", body.TemplateID, sp.ID)
+	if body.TemplateID != "" || sc == nil {
+		id := body.TemplateID
+		if id == "" {
+			id = "scim"
 		}
-		templateID = body.TemplateID
+		t, ok := schema.TemplateByID(sp.AppID, id)
+		if !ok {
+			return badRequest("The templateId '%s' is not a template of service principal '%s'.", id, sp.ID)
+		}
+		sc = t.Schema
 	}
 	creds := body.Credentials
 	if body.UseSavedCredentials {
-		if creds, err = y.secretsOf(r.Context(), sp.ID); err != nil {
+		if creds, err = y.Jobs.Secrets(r.Context(), sp.ID); err != nil {
 			return err
 		}
 	} else if err := decodeCredentials(creds, "credentials"); err != nil {
 		return err
 	}
-	_, target, err := y.Connect(r.Context(), templateID, sp, creds, settings)
-	if err != nil {
-		return badRequest("%v", err)
+	target, err := y.Jobs.ValidateCredentials(r.Context(), sp, sc, creds, settings)
+	if target == nil && err != nil {
+		return jobError(err)
 	}
-	if err := target.Test(r.Context()); err != nil {
+	if err != nil {
 		return errorf(http.StatusBadRequest, "SystemForCrossDomainIdentityManagementCredentialValidationFailure",
 			"Test connection to %s failed: %v", target.Name(), err)
 	}

@@ -1,12 +1,12 @@
 package graphapi
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
-	"provisiond/engine"
+	"provisiond/jobs"
 	"provisiond/throttle"
 )
 
@@ -25,15 +25,24 @@ type onDemandBody struct {
 	} `json:"parameters"`
 }
 
+// provisionOnDemand decodes Graph's call and hands it to the jobs service.
+// ?dryRun=true is provisiond's extension: the same steps, nothing written.
 func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 	sp, j, err := y.job(r)
 	if err != nil {
 		return err
 	}
+	dryRun := false
+	if v := r.URL.Query().Get("dryRun"); v != "" {
+		if dryRun, err = strconv.ParseBool(v); err != nil {
+			return invalidParam("The query parameter dryRun must be true or false, not '%s'.", v)
+		}
+	}
 	if y.OnDemand != nil {
 		if ok, wait := y.OnDemand.Allow(principal(r).TenantID + "/" + sp.ID); !ok {
+			n, per := y.OnDemand.Limit()
 			return &Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests",
-				Message: "Too many provisionOnDemand requests for this service principal (the limit is 5 per 10 seconds). Retry after the time in the Retry-After header.",
+				Message: "Too many provisionOnDemand requests for this service principal (the limit is " + strconv.Itoa(n) + " per " + humanDuration(per) + "). Retry after the time in the Retry-After header.",
 				Header:  http.Header{"Retry-After": {throttle.RetryAfterHeader(wait)}}}
 		}
 	}
@@ -48,82 +57,54 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 		return invalidParam("Only one entry in 'parameters' is supported per call; send one request per rule.")
 	}
 	p := (*body.Parameters)[0]
-	comp, err := y.compiledSchema(j)
-	if err != nil {
-		return err
-	}
-	ruleID := ""
+	req := jobs.OnDemand{DryRun: dryRun}
 	if p.RuleID != nil {
-		ruleID = *p.RuleID
-	}
-	rule := comp.Rule(ruleID)
-	if rule == nil {
-		return invalidParam("The request identified this synchronization job: %s. The request also identified this synchronization rule: %s. However, the job does not include the rule. GET .../jobs/%s/schema lists the rules in synchronizationRules[].id.", j.ID, ruleID, j.ID)
+		req.RuleID = *p.RuleID
 	}
 	if p.Subjects == nil || len(*p.Subjects) == 0 {
 		return invalidParam("The parameter 'subjects' is required and must name one object: [{\"objectId\":\"...\",\"objectTypeName\":\"User\"}].")
 	}
 	if len(*p.Subjects) > 1 {
-		return invalidParam("Only one subject per call is supported (one user, or one group with up to %d members); the request has %d.", engine.MaxGroupMembers, len(*p.Subjects))
+		return invalidParam("Only one subject per call is supported (one user, or one group with up to %d members); the request has %d.", jobs.MaxGroupMembers, len(*p.Subjects))
 	}
-	subj, err := toSubject((*p.Subjects)[0], "subjects[0]")
-	if err != nil {
+	if req.Subject, err = toSubject((*p.Subjects)[0], "subjects[0]"); err != nil {
 		return err
 	}
-	if rule.Object(subj.ObjectTypeName) == nil {
-		var names []string
-		for _, o := range rule.Objects {
-			if o.Mapping.Enabled {
-				names = append(names, o.Mapping.SourceObjectName)
-			}
-		}
-		return invalidParam("The objectTypeName '%s' is not mapped by rule '%s'; use one of: %s.", subj.ObjectTypeName, ruleID, strings.Join(names, ", "))
-	}
-	if len(subj.Members) > engine.MaxGroupMembers {
-		return invalidParam("A group can be provisioned on demand with at most %d members in links.members; the request lists %d.", engine.MaxGroupMembers, len(subj.Members))
-	}
-	creds, err := y.secretsOf(r.Context(), sp.ID)
+	res, err := y.Jobs.ProvisionOnDemand(r.Context(), sp, j, req)
 	if err != nil {
-		return err
-	}
-	settings, err := jobSettings(j)
-	if err != nil {
-		return err
-	}
-	source, target, err := y.Connect(r.Context(), j.TemplateID, sp, creds, settings)
-	if err != nil {
-		return badRequest("The job '%s' cannot connect: %v. Set its credentials with PUT .../synchronization/secrets.", j.ID, err)
-	}
-	res, err := y.Engine.Provision(r.Context(), &engine.Job{
-		ID: j.ID, ServicePrincipalID: sp.ID, Rule: rule,
-		SyncAll: flagTrue(creds, "SyncAll"), SkipOutOfScopeDeletions: flagTrue(creds, "SkipOutOfScopeDeletions"),
-		Source: source, Target: target,
-	}, subj)
-	if err != nil {
-		var se *engine.SubjectError
-		if errors.As(err, &se) {
-			if se.NotFound {
-				return notFound("%s", se.Msg)
-			}
-			return invalidParam("%s", se.Msg)
-		}
-		return err
+		return jobError(err)
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{
 		"@odata.context": contextURL(r, "microsoft.graph.stringKeyStringValuePair"),
-		"key":            res.KeyJSON(),
-		"value":          res.ValueJSON(),
+		"key":            res.Key,
+		"value":          res.Value,
 	})
 }
 
-func toSubject(s onDemandSubject, where string) (engine.Subject, error) {
+// humanDuration says a window as people do: "10 seconds", "1 minute".
+func humanDuration(d time.Duration) string {
+	unit, n := "second", d.Seconds()
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		unit, n = "hour", d.Hours()
+	case d >= time.Minute && d%time.Minute == 0:
+		unit, n = "minute", d.Minutes()
+	}
+	s := strconv.FormatFloat(n, 'f', -1, 64) + " " + unit
+	if n != 1 {
+		s += "s"
+	}
+	return s
+}
+
+func toSubject(s onDemandSubject, where string) (jobs.Subject, error) {
 	if s.ObjectID == nil || strings.TrimSpace(*s.ObjectID) == "" {
-		return engine.Subject{}, invalidParam("%s.objectId is required.", where)
+		return jobs.Subject{}, invalidParam("%s.objectId is required.", where)
 	}
 	if s.ObjectTypeName == nil || strings.TrimSpace(*s.ObjectTypeName) == "" {
-		return engine.Subject{}, invalidParam("%s.objectTypeName is required (User or Group).", where)
+		return jobs.Subject{}, invalidParam("%s.objectTypeName is required (User or Group).", where)
 	}
-	subj := engine.Subject{ObjectID: *s.ObjectID, ObjectTypeName: *s.ObjectTypeName}
+	subj := jobs.Subject{ObjectID: *s.ObjectID, ObjectTypeName: *s.ObjectTypeName}
 	if s.Links != nil {
 		for i, m := range s.Links.Members {
 			ms, err := toSubject(m, where+".links.members["+strconv.Itoa(i)+"]")

@@ -3,9 +3,9 @@
 // Retry-After that is the true remaining wait rather than an estimate.
 //
 // provisiond uses it for provisionOnDemand, which Graph limits to 5 requests
-// per 10 seconds per job; the router keys the limiter by service principal
-// and job id and answers a rejected call with 429 Too Many Requests and a
-// Retry-After header (see RetryAfterHeader).
+// per 10 seconds (serve --ondemand-limit changes it); graphapi keys the
+// limiter by tenant and service principal and answers a rejected call with
+// 429 Too Many Requests and a Retry-After header (see RetryAfterHeader).
 //
 // A Limiter keeps, per key, a ring of the timestamps of the last N accepted
 // requests. A request is accepted if fewer than N were accepted so far or the

@@ -48,6 +48,15 @@ func New(limit int, per time.Duration, now func() time.Time) *Limiter {
 	return &Limiter{limit: limit, per: per, now: now, keys: make(map[string]*window)}
 }
 
+// Limit returns the configured limit: at most n requests in any window of
+// length per (n <= 0: no limit).
+func (l *Limiter) Limit() (n int, per time.Duration) {
+	if l == nil {
+		return 0, 0
+	}
+	return l.limit, l.per
+}
+
 // Allow reports whether a request for key may proceed now, and counts it if
 // so. When it may not, retryAfter is the exact time until it would be
 // accepted (the oldest of the last limit accepts leaves the window); rejected

@@ -14,12 +14,7 @@ import (
 	"time"
 
 	"provisiond/auth"
-	"provisiond/connector"
-	"provisiond/connector/scim"
-	"provisiond/directory"
-	"provisiond/engine"
-	"provisiond/graphapi"
-	"provisiond/secrets"
+	"provisiond/cmd/provisiond/wiring"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
 	"provisiond/throttle"
@@ -105,26 +100,9 @@ func newApp(ctx context.Context, c serveConfig, baseURL string, log *slog.Logger
 	return a, nil
 }
 
-// wire builds the service over an open store: the explicit registries of
-// authenticators and connectors live here.
+// wire builds the service over an open store (see package wiring) and
+// mounts the demo SCIM app when asked.
 func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, log *slog.Logger) (*app, error) {
-	iss, err := auth.LoadOrCreateIssuer(c.data)
-	if err != nil {
-		return nil, err
-	}
-	var authn auth.Authenticator = iss.Authenticator()
-	if c.oidcIssuer != "" {
-		if c.audience == "" {
-			return nil, errors.New("--oidc-issuer needs --audience")
-		}
-		if authn, err = auth.NewOIDC(ctx, c.oidcIssuer, c.audience, nil); err != nil {
-			return nil, err
-		}
-	}
-	box, err := secrets.LoadOrCreate(c.data)
-	if err != nil {
-		return nil, err
-	}
 	var limiter *throttle.Limiter
 	n, per, err := throttle.ParseLimit(c.limit)
 	if err != nil {
@@ -133,55 +111,19 @@ func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, lo
 	if n > 0 {
 		limiter = throttle.New(n, per, nil)
 	}
-	a := &app{store: st, issuer: iss, baseURL: baseURL}
+	a := &app{store: st, baseURL: baseURL}
 	extra := map[string]http.Handler{}
 	if c.demo {
 		a.demo = newDemoTarget()
 		extra["/demo/scim/v2/"] = http.StripPrefix("/demo/scim/v2", a.demo.server)
 	}
-	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
-	a.handler = graphapi.New(graphapi.Config{
-		Store:  st,
-		Auth:   authn,
-		Logger: log,
-		Extra:  extra,
-		Sync: &graphapi.Sync{
-			Engine:   engine.New(engine.Config{State: st, NewID: graphapi.NewUUID, Logger: log}),
-			Secrets:  box,
-			Connect:  connectors(st, httpClient, log),
-			OnDemand: limiter,
-			CheckSettings: func(templateID string, settings map[string]string) error {
-				if templateID == "scim" {
-					_, err := scim.ParseProfile(settings)
-					return err
-				}
-				return nil
-			},
-		},
+	w, err := wiring.Wire(ctx, st, wiring.Config{
+		DataDir: c.data, OIDCIssuer: c.oidcIssuer, Audience: c.audience,
+		OnDemand: limiter, Extra: extra, Logger: log,
 	})
-	return a, nil
-}
-
-// connectors is the registry of templates → source and target connectors.
-func connectors(st store.Store, hc *http.Client, log *slog.Logger) graphapi.Connect {
-	return func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair, settings map[string]string) (connector.Source, connector.Target, error) {
-		switch templateID {
-		case "scim":
-			base, _ := secrets.Lookup(creds, "BaseAddress")
-			tok, _ := secrets.Lookup(creds, "SecretToken")
-			if base == "" {
-				return nil, nil, errors.New("the BaseAddress secret (the SCIM endpoint URL) is not set")
-			}
-			profile, err := scim.ParseProfile(settings)
-			if err != nil {
-				return nil, nil, err
-			}
-			target, err := scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal(), HTTPClient: hc, Logger: log, Profile: profile})
-			if err != nil {
-				return nil, nil, err
-			}
-			return directory.NewSource(st, sp.ID), target, nil
-		}
-		return nil, nil, fmt.Errorf("no connector is registered for template %q", templateID)
+	if err != nil {
+		return nil, err
 	}
+	a.issuer, a.handler = w.Issuer, w.Handler
+	return a, nil
 }

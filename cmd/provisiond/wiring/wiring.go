@@ -1,0 +1,131 @@
+// Package wiring builds a running provisiond from its parts: the explicit
+// registries of authenticators and connectors, the engine, the jobs service
+// and the HTTP surface. `provisiond serve` and the end-to-end tests call the
+// same Wire, so the tests exercise production wiring.
+package wiring
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"provisiond/auth"
+	"provisiond/connector"
+	"provisiond/connector/scim"
+	"provisiond/directory"
+	"provisiond/engine"
+	"provisiond/graphapi"
+	"provisiond/ids"
+	"provisiond/jobs"
+	"provisiond/schema"
+	"provisiond/secrets"
+	"provisiond/store"
+	"provisiond/throttle"
+)
+
+// Config is what Wire needs besides an open store.
+type Config struct {
+	// DataDir holds the signing key and the secrets key.
+	DataDir string
+	// OIDCIssuer and Audience accept tokens of an external issuer instead
+	// of the embedded one.
+	OIDCIssuer, Audience string
+	// OnDemand limits provisionOnDemand; nil means no limit.
+	OnDemand *throttle.Limiter
+	// HTTPClient is used for every target call; nil means a default one.
+	HTTPClient *http.Client
+	// Extra mounts handlers beside /v1.0 (the demo SCIM app).
+	Extra map[string]http.Handler
+	// Now and NewID are injected for reproducible tests (nil: real ones).
+	Now    func() time.Time
+	NewID  func() string
+	Logger *slog.Logger
+}
+
+// App is a wired provisiond.
+type App struct {
+	Store   store.Store
+	Issuer  *auth.Issuer
+	Jobs    *jobs.Service
+	Handler http.Handler
+}
+
+// Wire builds the service over an open store.
+func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	newID := c.NewID
+	if newID == nil {
+		newID = ids.NewUUID
+	}
+	iss, err := auth.LoadOrCreateIssuer(c.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	var authn auth.Authenticator = iss.Authenticator()
+	if c.OIDCIssuer != "" {
+		if c.Audience == "" {
+			return nil, errors.New("--oidc-issuer needs --audience")
+		}
+		if authn, err = auth.NewOIDC(ctx, c.OIDCIssuer, c.Audience, nil); err != nil {
+			return nil, err
+		}
+	}
+	box, err := secrets.LoadOrCreate(c.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
+	}
+	js := jobs.New(jobs.Options{
+		Store:    st,
+		Secrets:  box,
+		Engine:   engine.New(engine.Config{State: st, Now: c.Now, NewID: newID}),
+		Registry: Registry(st, hc, log),
+		Logger:   log,
+	})
+	h := graphapi.New(graphapi.Config{
+		Store: st, Auth: authn, Logger: log, Extra: c.Extra, Now: c.Now, NewID: newID,
+		Sync: &graphapi.Sync{Jobs: js, OnDemand: c.OnDemand},
+	})
+	return &App{Store: st, Issuer: iss, Jobs: js, Handler: h}, nil
+}
+
+// Registry is the table of connectors provisiond ships, keyed by the
+// schema's directory names: the built-in directory as a source, SCIM 2.0
+// applications as targets.
+func Registry(st store.Store, hc *http.Client, log *slog.Logger) jobs.Registry {
+	return jobs.Registry{
+		Sources: map[string]jobs.SourceFactory{
+			schema.DirectoryEntra: func(_ context.Context, c jobs.Config) (connector.Source, error) {
+				return directory.NewSource(st, c.ServicePrincipal.ID), nil
+			},
+		},
+		Targets: map[string]jobs.TargetFactory{
+			schema.DirectorySCIM: func(_ context.Context, c jobs.Config) (connector.Target, error) {
+				base, _ := secrets.Lookup(c.Secrets, "BaseAddress")
+				tok, _ := secrets.Lookup(c.Secrets, "SecretToken")
+				if base == "" {
+					return nil, errors.New("the BaseAddress secret (the SCIM endpoint URL) is not set")
+				}
+				profile, err := scim.ParseProfile(c.Settings)
+				if err != nil {
+					return nil, err
+				}
+				return scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal(), HTTPClient: hc, Logger: log, Profile: profile})
+			},
+		},
+		CheckSettings: map[string]func(map[string]string) error{
+			schema.DirectorySCIM: func(settings map[string]string) error {
+				_, err := scim.ParseProfile(settings)
+				return err
+			},
+		},
+	}
+}

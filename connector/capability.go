@@ -1,0 +1,91 @@
+package connector
+
+import (
+	"context"
+	"strings"
+)
+
+// Optional capabilities. A connector implements the ones its system offers;
+// callers find them by type assertion, as io/fs does, so Source and Target
+// stay small.
+
+// Class is what an object type is, whatever a system calls it ("Group",
+// "group", "groupOfNames").
+type Class int
+
+const (
+	ClassOther Class = iota
+	ClassUser
+	ClassGroup
+)
+
+// Classifier names the class of a system's object types. A connector without
+// it uses TypeUser and TypeGroup, case-insensitively.
+type Classifier interface {
+	Class(objectType string) Class
+}
+
+// ClassOf returns the class of objectType in the system c (a Source or a
+// Target).
+func ClassOf(c any, objectType string) Class {
+	if cl, ok := c.(Classifier); ok {
+		return cl.Class(objectType)
+	}
+	switch {
+	case strings.EqualFold(objectType, TypeUser):
+		return ClassUser
+	case strings.EqualFold(objectType, TypeGroup):
+		return ClassGroup
+	}
+	return ClassOther
+}
+
+// Entitler reports whether a source object may be provisioned to the job's
+// application (Entra's assignment). A source without it entitles every
+// object, as a directory without assignments does (LDAP, cloud sync).
+type Entitler interface {
+	Entitlement(ctx context.Context, objectType, id string) (Entitlement, error)
+}
+
+// StateAttributer names the source attributes that carry an object's state
+// (enabled, soft-deleted, assignments), which the import step shows even when
+// no mapping reads them.
+type StateAttributer interface {
+	StateAttributes(objectType string) []string
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Objects []Object
+	// Next continues the listing; empty on the last page.
+	Next string
+}
+
+// Lister lists every object of a type in pages. A target that lists lets a
+// cycle match in memory instead of one query per object.
+type Lister interface {
+	// List returns the page that token (empty for the first) starts.
+	List(ctx context.Context, objectType, token string, pageSize int) (Page, error)
+}
+
+// Change is one change to a source object.
+type Change struct {
+	ObjectType, ID string
+	// Deleted is true when the object no longer exists (hard delete).
+	Deleted bool
+}
+
+// ChangeFeed reports the changes made to a source after a watermark. The
+// watermark is the source's own opaque string (a sequence number, an LDAP
+// syncrepl cookie, an AD DirSync cookie); empty means from the beginning.
+type ChangeFeed interface {
+	Changes(ctx context.Context, watermark string, max int) (changes []Change, next string, err error)
+}
+
+// MemberWriter changes a target group's membership by member ids in the
+// target system. Adding a present member or removing an absent one is not an
+// error.
+type MemberWriter interface {
+	AddMembers(ctx context.Context, groupID string, memberIDs []string) error
+	RemoveMembers(ctx context.Context, groupID string, memberIDs []string) error
+}

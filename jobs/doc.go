@@ -1,0 +1,11 @@
+// Package jobs is the service between the Graph API and the engine. It owns
+// what a synchronization job needs to run: its compiled schema (cached until
+// the job changes), its decrypted secrets and settings, one source and one
+// target connector per job (kept while the job's configuration is
+// unchanged, so what a connector learns about its system survives between
+// calls), and the engine.Job built from them.
+//
+// HTTP handlers call it for provisionOnDemand and validateCredentials;
+// scheduled cycles will call it the same way. Connectors are built by the
+// registries cmd/provisiond fills in, keyed by the schema's directory names.
+package jobs
