@@ -108,19 +108,19 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 		return nil, &BusyError{Err: err}
 	}
 	defer unlock()
-	u := &unit{e: e, ctx: ctx, job: job, dry: req.DryRun}
-	src, gone, err := u.read(om, req.ObjectID, false)
+	u := &unit{e: e, job: job, dry: req.DryRun}
+	src, gone, err := u.read(ctx, om, req.ObjectID, false)
 	if err != nil {
 		return nil, err
 	}
 	var out *Outcome
 	switch {
 	case gone:
-		out, err = u.gone(om, req.ObjectID)
+		out, err = u.gone(ctx, om, req.ObjectID)
 	case isGroup:
-		out, err = u.group(om, src, members)
+		out, err = u.group(ctx, om, src, members)
 	default:
-		out, err = u.object(om, src)
+		out, err = u.object(ctx, om, src)
 	}
 	if err != nil {
 		return nil, err
@@ -134,22 +134,20 @@ type member struct {
 	id string
 }
 
-// unit is the work of one request: the objects it locked and the context
-// it runs under.
+// unit is the work of one request, whose objects are locked.
 type unit struct {
 	e   *Engine
-	ctx context.Context
 	job *Job
 	dry bool
 }
 
 // read imports a source object. gone reports a hard-deleted object that was
 // provisioned (it has an anchor); an unknown object is a *NotFoundError.
-func (u *unit) read(om *schema.CompiledObject, id string, isMember bool) (src connector.Object, gone bool, err error) {
-	src, err = u.job.Source.Get(u.ctx, om.Mapping.SourceObjectName, id)
+func (u *unit) read(ctx context.Context, om *schema.CompiledObject, id string, isMember bool) (src connector.Object, gone bool, err error) {
+	src, err = u.job.Source.Get(ctx, om.Mapping.SourceObjectName, id)
 	if connector.IsNotFound(err) {
 		if !isMember {
-			_, aerr := u.e.state.GetAnchor(u.ctx, u.job.ID, om.Mapping.SourceObjectName, id)
+			_, aerr := u.e.state.GetAnchor(ctx, u.job.ID, om.Mapping.SourceObjectName, id)
 			if aerr == nil {
 				return src, true, nil
 			}
@@ -167,13 +165,13 @@ func (u *unit) read(om *schema.CompiledObject, id string, isMember bool) (src co
 
 // object runs Import → Scoping → Matching → Export for one object and
 // records its event.
-func (u *unit) object(om *schema.CompiledObject, src connector.Object) (*Outcome, error) {
-	r := u.newRun(om, src)
-	out, err := r.pipeline()
+func (u *unit) object(ctx context.Context, om *schema.CompiledObject, src connector.Object) (*Outcome, error) {
+	r := u.newRun(ctx, om, src)
+	out, err := r.pipeline(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := u.save(out); err != nil {
+	if err := u.save(ctx, out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -189,12 +187,12 @@ const persistTimeout = 10 * time.Second
 
 // persistCtx is the context for recording work already done: it outlives
 // the caller's cancellation, but not forever.
-func (u *unit) persistCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(u.ctx), persistTimeout)
+func persistCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 }
 
 // save records the outcome's event as a provisioning log (not in a dry run).
-func (u *unit) save(out *Outcome) error {
+func (u *unit) save(ctx context.Context, out *Outcome) error {
 	if u.dry {
 		return nil
 	}
@@ -202,7 +200,7 @@ func (u *unit) save(out *Outcome) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := u.persistCtx()
+	ctx, cancel := persistCtx(ctx)
 	defer cancel()
 	err = u.e.state.AddProvisioningLog(ctx, store.ProvisioningLog{
 		ID: u.e.newID(), JobID: u.job.ID, ServicePrincipalID: u.job.ServicePrincipalID,

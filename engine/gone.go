@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 
 	"provisiond/connector"
@@ -10,11 +11,11 @@ import (
 // gone handles a source object that no longer exists (hard deleted) but
 // was provisioned: its target object is deleted when the object mapping
 // allows Delete.
-func (u *unit) gone(om *schema.CompiledObject, sourceID string) (*Outcome, error) {
+func (u *unit) gone(ctx context.Context, om *schema.CompiledObject, sourceID string) (*Outcome, error) {
 	job := u.job
 	src := connector.Object{ID: sourceID, Type: om.Mapping.SourceObjectName, Attrs: connector.Attributes{}}
-	r := u.newRun(om, src)
-	anchor, err := u.e.state.GetAnchor(u.ctx, job.ID, om.Mapping.SourceObjectName, sourceID)
+	r := u.newRun(ctx, om, src)
+	anchor, err := u.e.state.GetAnchor(ctx, job.ID, om.Mapping.SourceObjectName, sourceID)
 	if err != nil {
 		return nil, fmt.Errorf("read anchor: %w", err)
 	}
@@ -22,11 +23,11 @@ func (u *unit) gone(om *schema.CompiledObject, sourceID string) (*Outcome, error
 	d.Add("objectId", sourceID)
 	r.step("EntryImportDelete", StepImport, StatusSuccess,
 		fmt.Sprintf("The %s '%s' no longer exists in %s (hard-deleted)", r.kind, sourceID, job.Source.Name()), d)
-	target, err := job.Target.Get(u.ctx, om.Mapping.TargetObjectName, anchor.TargetID)
+	target, err := job.Target.Get(ctx, om.Mapping.TargetObjectName, anchor.TargetID)
 	var out *Outcome
 	switch {
 	case connector.IsNotFound(err):
-		if err := r.unlink(); err != nil {
+		if err := r.unlink(ctx); err != nil {
 			return nil, fmt.Errorf("delete anchor: %w", err)
 		}
 		msg := fmt.Sprintf("The %s '%s' is gone from both %s and %s; nothing to do.", r.kind, sourceID, job.Source.Name(), job.Target.Name())
@@ -36,11 +37,11 @@ func (u *unit) gone(om *schema.CompiledObject, sourceID string) (*Outcome, error
 		out = r.fail(StepMatching, err)
 	default:
 		r.matchedStep(target, "anchor")
-		if out, err = r.remove(target); err != nil {
+		if out, err = r.remove(ctx, target); err != nil {
 			return nil, err
 		}
 	}
-	if err := u.save(out); err != nil {
+	if err := u.save(ctx, out); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -13,24 +14,24 @@ import (
 // the target group the members that are source members and have a target
 // object, and removes listed members that left the source group. The
 // group's event lists one step per member.
-func (u *unit) group(om *schema.CompiledObject, src connector.Object, members []member) (*Outcome, error) {
-	r := u.newRun(om, src)
-	out, err := r.pipeline()
+func (u *unit) group(ctx context.Context, om *schema.CompiledObject, src connector.Object, members []member) (*Outcome, error) {
+	r := u.newRun(ctx, om, src)
+	out, err := r.pipeline(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if len(members) > 0 {
-		if out, err = r.members(out, members); err != nil {
+		if out, err = r.members(ctx, out, members); err != nil {
 			return nil, err
 		}
 	}
-	if err := u.save(out); err != nil {
+	if err := u.save(ctx, out); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (r *run) members(res *Outcome, members []member) (*Outcome, error) {
+func (r *run) members(ctx context.Context, res *Outcome, members []member) (*Outcome, error) {
 	groupID := res.TargetID
 	if groupID == "" || res.Status == StatusFailure || res.Action == ActionDisable {
 		for _, m := range members {
@@ -46,7 +47,7 @@ func (r *run) members(res *Outcome, members []member) (*Outcome, error) {
 		return r.fail(StepExport, &connector.Error{Kind: connector.KindInvalid,
 			Message: fmt.Sprintf("%s cannot change group membership", r.job.Target.Name())}), nil
 	}
-	current, err := r.job.Target.Get(r.ctx, r.om.Mapping.TargetObjectName, groupID)
+	current, err := r.job.Target.Get(ctx, r.om.Mapping.TargetObjectName, groupID)
 	if err != nil {
 		return r.fail(StepExport, err), nil
 	}
@@ -62,7 +63,7 @@ func (r *run) members(res *Outcome, members []member) (*Outcome, error) {
 	for _, m := range members {
 		d := Details{}
 		d.Add("MemberObjectId", m.id)
-		mr, err := r.member(m)
+		mr, err := r.member(ctx, m)
 		if err != nil {
 			return nil, err
 		}
@@ -89,10 +90,10 @@ func (r *run) members(res *Outcome, members []member) (*Outcome, error) {
 	}
 	var exportErr error
 	if !r.dry && len(add) > 0 {
-		exportErr = mw.AddMembers(r.ctx, groupID, add)
+		exportErr = mw.AddMembers(ctx, groupID, add)
 	}
 	if !r.dry && exportErr == nil && len(remove) > 0 {
-		exportErr = mw.RemoveMembers(r.ctx, groupID, remove)
+		exportErr = mw.RemoveMembers(ctx, groupID, remove)
 	}
 	for _, s := range steps {
 		status, desc := StatusSkipped, fmt.Sprintf("No membership change for member '%s'.", s.d[0].Value)
@@ -141,10 +142,10 @@ func actionAfterMembers(action Action) Action {
 
 // member provisions one listed member through its own object mapping (the
 // request locked it already) and returns its outcome.
-func (r *run) member(m member) (*Outcome, error) {
-	src, _, err := r.u.read(m.om, m.id, true)
+func (r *run) member(ctx context.Context, m member) (*Outcome, error) {
+	src, _, err := r.u.read(ctx, m.om, m.id, true)
 	if err != nil {
 		return nil, err
 	}
-	return r.u.object(m.om, src)
+	return r.u.object(ctx, m.om, src)
 }

@@ -18,7 +18,6 @@ import (
 type run struct {
 	u    *unit
 	e    *Engine
-	ctx  context.Context
 	job  *Job
 	dry  bool
 	om   *schema.CompiledObject
@@ -30,9 +29,9 @@ type run struct {
 
 const redacted = "[Redact]"
 
-func (u *unit) newRun(om *schema.CompiledObject, src connector.Object) *run {
+func (u *unit) newRun(ctx context.Context, om *schema.CompiledObject, src connector.Object) *run {
 	e, job := u.e, u.job
-	r := &run{u: u, e: e, ctx: u.ctx, job: job, dry: u.dry, om: om, src: src, kind: om.Mapping.SourceObjectName}
+	r := &run{u: u, e: e, job: job, dry: u.dry, om: om, src: src, kind: om.Mapping.SourceObjectName}
 	start := e.now()
 	r.ev = Event{
 		ChangeID:           e.newID(),
@@ -49,7 +48,7 @@ func (u *unit) newRun(om *schema.CompiledObject, src connector.Object) *run {
 	}
 	r.id = src.ID
 	if len(om.Matching) > 0 {
-		if v, err := r.eval(om.Matching[0]); err == nil && !v.Ignore && v.Value.String() != "" {
+		if v, err := r.eval(ctx, om.Matching[0]); err == nil && !v.Ignore && v.Value.String() != "" {
 			r.id = v.Value.String()
 		}
 	}
@@ -70,7 +69,7 @@ func (r *run) step(name string, typ StepType, status Status, desc string, detail
 
 // env is the expression environment over the source object. softDeleted
 // overrides IsSoftDeleted when deprovisioning.
-func (r *run) env(softDeleted bool, targetAttr string) *expr.Env {
+func (r *run) env(ctx context.Context, softDeleted bool, targetAttr string) *expr.Env {
 	attrs := r.src.Attrs
 	return &expr.Env{
 		Attr: func(name string) expr.Value {
@@ -83,7 +82,7 @@ func (r *run) env(softDeleted bool, targetAttr string) *expr.Env {
 		},
 		Now: r.e.now,
 		IsTaken: func(candidate string) (bool, error) {
-			hits, err := r.job.Target.Find(r.ctx, r.om.Mapping.TargetObjectName, targetAttr, candidate)
+			hits, err := r.job.Target.Find(ctx, r.om.Mapping.TargetObjectName, targetAttr, candidate)
 			return len(hits) > 0, err
 		},
 	}
@@ -99,8 +98,8 @@ func toValue(vs []string) expr.Value {
 	return expr.Multi(vs)
 }
 
-func (r *run) eval(ca *schema.CompiledAttr) (expr.Result, error) {
-	return ca.Expr.Eval(r.env(false, ca.Target))
+func (r *run) eval(ctx context.Context, ca *schema.CompiledAttr) (expr.Result, error) {
+	return ca.Expr.Eval(r.env(ctx, false, ca.Target))
 }
 
 // finish completes the event with the outcome.
@@ -125,13 +124,13 @@ func (r *run) finish(status Status, action Action, code, message, category strin
 
 // pipeline runs the steps; the outcome's TargetID is the target object
 // when there is one.
-func (r *run) pipeline() (*Outcome, error) {
+func (r *run) pipeline(ctx context.Context) (*Outcome, error) {
 	r.importStep()
-	inScope, reasons, err := r.scopingStep()
+	inScope, reasons, err := r.scopingStep(ctx)
 	if err != nil {
 		return nil, err
 	}
-	anchor, err := r.e.state.GetAnchor(r.ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID)
+	anchor, err := r.e.state.GetAnchor(ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID)
 	hasAnchor := err == nil
 	if err != nil && !isStoreNotFound(err) {
 		return nil, fmt.Errorf("read anchor: %w", err)
@@ -149,7 +148,7 @@ func (r *run) pipeline() (*Outcome, error) {
 		out.TargetID = anchor.TargetID
 		return out, nil
 	}
-	target, found, res := r.matchingStep(anchor, hasAnchor)
+	target, found, res := r.matchingStep(ctx, anchor, hasAnchor)
 	if res != nil {
 		res.TargetID = ""
 		return res, nil
@@ -160,12 +159,12 @@ func (r *run) pipeline() (*Outcome, error) {
 			r.skipStep("NotEffectivelyEntitled", msg)
 			return r.finish(StatusSkipped, ActionOther, "NotEffectivelyEntitled", msg, ""), nil
 		}
-		return r.update(target, true)
+		return r.update(ctx, target, true)
 	}
 	if !found {
-		return r.create()
+		return r.create(ctx)
 	}
-	return r.update(target, false)
+	return r.update(ctx, target, false)
 }
 
 func (r *run) importStep() {
@@ -198,8 +197,8 @@ func (r *run) importStep() {
 }
 
 // scopingStep decides whether the object is in scope and says why not.
-func (r *run) scopingStep() (bool, string, error) {
-	ent, err := r.entitlement()
+func (r *run) scopingStep(ctx context.Context) (bool, string, error) {
+	ent, err := r.entitlement(ctx)
 	if err != nil {
 		return false, "", err
 	}
@@ -251,7 +250,7 @@ func (r *run) scopingStep() (bool, string, error) {
 
 // entitlement is the source's word on the object's assignment: computed
 // with the object, asked for, or (a source without assignments) granted.
-func (r *run) entitlement() (connector.Entitlement, error) {
+func (r *run) entitlement(ctx context.Context) (connector.Entitlement, error) {
 	if r.src.Entitlement != nil {
 		return *r.src.Entitlement, nil
 	}
@@ -259,7 +258,7 @@ func (r *run) entitlement() (connector.Entitlement, error) {
 	if !ok {
 		return connector.Entitlement{Assigned: true}, nil
 	}
-	ent, err := en.Entitlement(r.ctx, r.om.Mapping.SourceObjectName, r.src.ID)
+	ent, err := en.Entitlement(ctx, r.om.Mapping.SourceObjectName, r.src.ID)
 	if err != nil {
 		return ent, fmt.Errorf("read entitlement: %w", err)
 	}
@@ -282,18 +281,18 @@ func (r *run) skipStep(reason, desc string) {
 // matchingStep finds the target object: by stored anchor first, then by
 // each matching attribute in matchingPriority order. A non-nil Result ends
 // the pipeline (failure or ImportSkipped).
-func (r *run) matchingStep(anchor store.Anchor, hasAnchor bool) (connector.Object, bool, *Outcome) {
+func (r *run) matchingStep(ctx context.Context, anchor store.Anchor, hasAnchor bool) (connector.Object, bool, *Outcome) {
 	tgt := r.job.Target
 	ttype := r.om.Mapping.TargetObjectName
 	if hasAnchor {
-		obj, err := tgt.Get(r.ctx, ttype, anchor.TargetID)
+		obj, err := tgt.Get(ctx, ttype, anchor.TargetID)
 		switch {
 		case err == nil:
 			r.matchedStep(obj, "anchor")
 			return obj, true, nil
 		case connector.IsNotFound(err):
 			// The target object is gone: forget the link and match afresh.
-			if err := r.unlink(); err != nil {
+			if err := r.unlink(ctx); err != nil {
 				return obj, false, r.fail(StepMatching, err)
 			}
 		default:
@@ -302,7 +301,7 @@ func (r *run) matchingStep(anchor store.Anchor, hasAnchor bool) (connector.Objec
 	}
 	tried := false
 	for _, m := range r.om.Matching {
-		v, err := r.eval(m)
+		v, err := r.eval(ctx, m)
 		if err != nil {
 			return connector.Object{}, false, r.fail(StepMatching, err)
 		}
@@ -311,7 +310,7 @@ func (r *run) matchingStep(anchor store.Anchor, hasAnchor bool) (connector.Objec
 			continue
 		}
 		tried = true
-		hits, err := tgt.Find(r.ctx, ttype, m.Target, value)
+		hits, err := tgt.Find(ctx, ttype, m.Target, value)
 		if err != nil {
 			return connector.Object{}, false, r.fail(StepMatching, err)
 		}
@@ -387,7 +386,7 @@ type desired struct {
 	shown map[string]string
 }
 
-func (r *run) desired(creating, softDeleted bool) (desired, error) {
+func (r *run) desired(ctx context.Context, creating, softDeleted bool) (desired, error) {
 	d := desired{vals: connector.Attributes{}, shown: map[string]string{}}
 	for _, ca := range r.om.Attrs {
 		if ca.Target == "members" || (ca.AddOnly && !creating) || (softDeleted && !ca.Disables) {
@@ -396,7 +395,7 @@ func (r *run) desired(creating, softDeleted bool) (desired, error) {
 		var val expr.Value
 		hide := false
 		if ca.Expr != nil {
-			res, err := ca.Expr.Eval(r.env(softDeleted, ca.Target))
+			res, err := ca.Expr.Eval(r.env(ctx, softDeleted, ca.Target))
 			if err != nil {
 				return d, &mappingError{target: ca.Target, err: err}
 			}
@@ -436,13 +435,13 @@ func (e *mappingError) Error() string {
 	return fmt.Sprintf("evaluating the mapping for target attribute '%s' failed: %v", e.target, e.err)
 }
 
-func (r *run) create() (*Outcome, error) {
+func (r *run) create(ctx context.Context) (*Outcome, error) {
 	if !r.om.FlowTypes.Add {
 		msg := fmt.Sprintf("No matching %s was found in %s, and the object mapping does not allow Add.", r.kind, r.job.Target.Name())
 		r.skipStep("ObjectAddNotAllowed", msg)
 		return r.finish(StatusSkipped, ActionOther, "ObjectAddNotAllowed", msg, ""), nil
 	}
-	want, err := r.desired(true, false)
+	want, err := r.desired(ctx, true, false)
 	if err != nil {
 		return r.fail(StepExport, err), nil
 	}
@@ -457,12 +456,12 @@ func (r *run) create() (*Outcome, error) {
 			fmt.Sprintf("%s '%s' would be created in %s (dry run: nothing was written)", r.kind, r.id, r.job.Target.Name()), d)
 		return r.finish(StatusSuccess, ActionCreate, "", "", ""), nil
 	}
-	obj, err := r.job.Target.Create(r.ctx, r.om.Mapping.TargetObjectName, want.vals)
+	obj, err := r.job.Target.Create(ctx, r.om.Mapping.TargetObjectName, want.vals)
 	if err != nil {
 		return r.fail(StepExport, err), nil
 	}
 	r.ev.TargetIdentity.ID = obj.ID
-	if err := r.link(obj.ID); err != nil {
+	if err := r.link(ctx, obj.ID); err != nil {
 		return nil, err
 	}
 	r.step("EntryExportAdd", StepExport, StatusSuccess,
@@ -474,11 +473,11 @@ func (r *run) create() (*Outcome, error) {
 // mappings with IsSoftDeleted = True, which disables the target object.
 // A mapping that never reads IsSoftDeleted cannot disable, so the object
 // is deleted instead when the object mapping allows Delete.
-func (r *run) update(target connector.Object, deprovision bool) (*Outcome, error) {
+func (r *run) update(ctx context.Context, target connector.Object, deprovision bool) (*Outcome, error) {
 	if deprovision && !slices.ContainsFunc(r.om.Attrs, func(ca *schema.CompiledAttr) bool { return ca.Disables }) {
-		return r.remove(target)
+		return r.remove(ctx, target)
 	}
-	want, err := r.desired(false, deprovision)
+	want, err := r.desired(ctx, false, deprovision)
 	if err != nil {
 		return r.fail(StepExport, err), nil
 	}
@@ -500,7 +499,7 @@ func (r *run) update(target connector.Object, deprovision bool) (*Outcome, error
 		}
 		r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: n, OldValue: old, NewValue: &v})
 	}
-	if err := r.link(target.ID); err != nil {
+	if err := r.link(ctx, target.ID); err != nil {
 		return nil, err
 	}
 	if len(set) == 0 {
@@ -514,7 +513,7 @@ func (r *run) update(target connector.Object, deprovision bool) (*Outcome, error
 		return r.finish(StatusSkipped, ActionOther, "ObjectUpdateNotAllowed", msg, ""), nil
 	}
 	if !r.dry {
-		if err := r.job.Target.Update(r.ctx, r.om.Mapping.TargetObjectName, target.ID, set); err != nil {
+		if err := r.job.Target.Update(ctx, r.om.Mapping.TargetObjectName, target.ID, set); err != nil {
 			return r.fail(StepExport, err), nil
 		}
 	}
@@ -542,17 +541,17 @@ func (r *run) did(done, would string) string {
 }
 
 // remove deletes the target object and forgets the anchor.
-func (r *run) remove(target connector.Object) (*Outcome, error) {
+func (r *run) remove(ctx context.Context, target connector.Object) (*Outcome, error) {
 	if !r.om.FlowTypes.Delete {
 		msg := fmt.Sprintf("The %s '%s' is out of scope, but the object mapping does not allow Delete.", r.kind, r.id)
 		r.skipStep("ObjectDeleteNotAllowed", msg)
 		return r.finish(StatusSkipped, ActionOther, "ObjectDeleteNotAllowed", msg, ""), nil
 	}
 	if !r.dry {
-		if err := r.job.Target.Delete(r.ctx, r.om.Mapping.TargetObjectName, target.ID); err != nil && !connector.IsNotFound(err) {
+		if err := r.job.Target.Delete(ctx, r.om.Mapping.TargetObjectName, target.ID); err != nil && !connector.IsNotFound(err) {
 			return r.fail(StepExport, err), nil
 		}
-		if err := r.unlink(); err != nil {
+		if err := r.unlink(ctx); err != nil {
 			return nil, fmt.Errorf("delete anchor: %w", err)
 		}
 	}
@@ -568,11 +567,11 @@ func (r *run) remove(target connector.Object) (*Outcome, error) {
 // link stores the anchor source → target. It records work done in the
 // target, so it outlives a caller that went away. A dry run keeps anchors
 // as they are.
-func (r *run) link(targetID string) error {
+func (r *run) link(ctx context.Context, targetID string) error {
 	if r.dry {
 		return nil
 	}
-	ctx, cancel := r.u.persistCtx()
+	ctx, cancel := persistCtx(ctx)
 	defer cancel()
 	err := r.e.state.PutAnchor(ctx, store.Anchor{
 		JobID: r.job.ID, SourceType: r.om.Mapping.SourceObjectName, SourceID: r.src.ID,
@@ -585,11 +584,11 @@ func (r *run) link(targetID string) error {
 }
 
 // unlink forgets the anchor (not in a dry run).
-func (r *run) unlink() error {
+func (r *run) unlink(ctx context.Context) error {
 	if r.dry {
 		return nil
 	}
-	ctx, cancel := r.u.persistCtx()
+	ctx, cancel := persistCtx(ctx)
 	defer cancel()
 	if err := r.e.state.DeleteAnchor(ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID); err != nil && !isStoreNotFound(err) {
 		return err
