@@ -51,6 +51,9 @@ type options struct {
 	scimmy bool
 	limit  *throttle.Limiter
 	fixed  bool // deterministic time and ids (golden tests)
+	// interactive shortens the budget of provisionOnDemand and
+	// validateCredentials (default: the production 30 s).
+	interactive time.Duration
 }
 
 // fakeClock advances 1 ms on every reading, from a fixed start.
@@ -89,7 +92,7 @@ func newEnv(t testing.TB, o options) *env {
 		t.Cleanup(ts.Close)
 		e.scimURL = ts.URL
 	}
-	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, OnDemand: o.limit, Now: now, NewID: newID, Logger: log})
+	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, OnDemand: o.limit, Interactive: o.interactive, Now: now, NewID: newID, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +190,13 @@ func (e *env) assign(principalID string) string {
 // onDemand provisions one subject and returns the decoded key and value.
 func (e *env) onDemand(subject map[string]any) (key, value map[string]any) {
 	e.t.Helper()
-	m := e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/provisionOnDemand",
+	return e.onDemandQuery(subject, "")
+}
+
+// onDemandQuery is onDemand with a query string ("?dryRun=true").
+func (e *env) onDemandQuery(subject map[string]any, query string) (key, value map[string]any) {
+	e.t.Helper()
+	m := e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/provisionOnDemand"+query,
 		map[string]any{"parameters": []any{map[string]any{"ruleId": e.ruleID, "subjects": []any{subject}}}}, 200)
 	e.lastKey, e.lastValue = m["key"].(string), m["value"].(string)
 	if err := json.Unmarshal([]byte(m["key"].(string)), &key); err != nil {

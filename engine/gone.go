@@ -34,7 +34,7 @@ func (u *unit) gone(ctx context.Context, om *schema.CompiledObject, sourceID str
 		r.skipStep("RedundantExport", msg)
 		out = r.finish(StatusSkipped, ActionOther, "RedundantExport", msg, "")
 	case err != nil:
-		out = r.fail(StepMatching, err)
+		out = r.fail(ctx, StepMatching, err)
 	default:
 		r.matchedStep(target, "anchor")
 		if out, err = r.remove(ctx, target); err != nil {

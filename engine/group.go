@@ -44,12 +44,12 @@ func (r *run) members(ctx context.Context, res *Outcome, members []member) (*Out
 	}
 	mw, canWrite := r.job.Target.(connector.MemberWriter)
 	if !canWrite {
-		return r.fail(StepExport, &connector.Error{Kind: connector.KindInvalid,
+		return r.fail(ctx, StepExport, &connector.Error{Kind: connector.KindInvalid,
 			Message: fmt.Sprintf("%s cannot change group membership", r.job.Target.Name())}), nil
 	}
 	current, err := r.job.Target.Get(ctx, r.om.Mapping.TargetObjectName, groupID)
 	if err != nil {
-		return r.fail(StepExport, err), nil
+		return r.fail(ctx, StepExport, err), nil
 	}
 	inTarget := current.Attrs["members"]
 	inSource := r.src.Attrs["members"]
@@ -113,7 +113,7 @@ func (r *run) members(ctx context.Context, res *Outcome, members []member) (*Out
 		r.step("EntryExportUpdate", StepExport, status, desc, s.d)
 	}
 	if exportErr != nil {
-		out := r.fail(StepExport, exportErr)
+		out := r.fail(ctx, StepExport, exportErr)
 		out.Members, out.TargetID = res.Members, groupID
 		return out, nil
 	}

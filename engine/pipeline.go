@@ -293,17 +293,17 @@ func (r *run) matchingStep(ctx context.Context, anchor store.Anchor, hasAnchor b
 		case connector.IsNotFound(err):
 			// The target object is gone: forget the link and match afresh.
 			if err := r.unlink(ctx); err != nil {
-				return obj, false, r.fail(StepMatching, err)
+				return obj, false, r.fail(ctx, StepMatching, err)
 			}
 		default:
-			return obj, false, r.fail(StepMatching, err)
+			return obj, false, r.fail(ctx, StepMatching, err)
 		}
 	}
 	tried := false
 	for _, m := range r.om.Matching {
 		v, err := r.eval(ctx, m)
 		if err != nil {
-			return connector.Object{}, false, r.fail(StepMatching, err)
+			return connector.Object{}, false, r.fail(ctx, StepMatching, err)
 		}
 		value := v.Value.String()
 		if v.Ignore || value == "" {
@@ -312,7 +312,7 @@ func (r *run) matchingStep(ctx context.Context, anchor store.Anchor, hasAnchor b
 		tried = true
 		hits, err := tgt.Find(ctx, ttype, m.Target, value)
 		if err != nil {
-			return connector.Object{}, false, r.fail(StepMatching, err)
+			return connector.Object{}, false, r.fail(ctx, StepMatching, err)
 		}
 		switch {
 		case len(hits) == 1:
@@ -443,7 +443,7 @@ func (r *run) create(ctx context.Context) (*Outcome, error) {
 	}
 	want, err := r.desired(ctx, true, false)
 	if err != nil {
-		return r.fail(StepExport, err), nil
+		return r.fail(ctx, StepExport, err), nil
 	}
 	for _, n := range want.names {
 		v := want.shown[n]
@@ -458,7 +458,7 @@ func (r *run) create(ctx context.Context) (*Outcome, error) {
 	}
 	obj, err := r.job.Target.Create(ctx, r.om.Mapping.TargetObjectName, want.vals)
 	if err != nil {
-		return r.fail(StepExport, err), nil
+		return r.fail(ctx, StepExport, err), nil
 	}
 	r.ev.TargetIdentity.ID = obj.ID
 	if err := r.link(ctx, obj.ID); err != nil {
@@ -479,7 +479,7 @@ func (r *run) update(ctx context.Context, target connector.Object, deprovision b
 	}
 	want, err := r.desired(ctx, false, deprovision)
 	if err != nil {
-		return r.fail(StepExport, err), nil
+		return r.fail(ctx, StepExport, err), nil
 	}
 	set := connector.Attributes{}
 	for _, n := range want.names {
@@ -514,7 +514,7 @@ func (r *run) update(ctx context.Context, target connector.Object, deprovision b
 	}
 	if !r.dry {
 		if err := r.job.Target.Update(ctx, r.om.Mapping.TargetObjectName, target.ID, set); err != nil {
-			return r.fail(StepExport, err), nil
+			return r.fail(ctx, StepExport, err), nil
 		}
 	}
 	d := Details{}
@@ -549,7 +549,7 @@ func (r *run) remove(ctx context.Context, target connector.Object) (*Outcome, er
 	}
 	if !r.dry {
 		if err := r.job.Target.Delete(ctx, r.om.Mapping.TargetObjectName, target.ID); err != nil && !connector.IsNotFound(err) {
-			return r.fail(StepExport, err), nil
+			return r.fail(ctx, StepExport, err), nil
 		}
 		if err := r.unlink(ctx); err != nil {
 			return nil, fmt.Errorf("delete anchor: %w", err)
@@ -626,7 +626,7 @@ func equalValue(a, b string) bool {
 
 // fail ends the run with a failure in the given step type. The outcome
 // keeps the connector error's kind and RetryAfter.
-func (r *run) fail(stepType StepType, err error) *Outcome {
+func (r *run) fail(ctx context.Context, stepType StepType, err error) *Outcome {
 	code, category := "InternalError", "Failure"
 	var ce *connector.Error
 	var me *mappingError
@@ -651,9 +651,14 @@ func (r *run) fail(stepType StepType, err error) *Outcome {
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		code, kind = "Timeout", connector.KindTransient
-		err = fmt.Errorf("%s did not answer in time: %w", r.job.Target.Name(), err)
 	}
 	msg := err.Error()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// Say what ran out and when, whatever the connector reported.
+		code, kind = "Timeout", connector.KindTransient
+		took := r.e.now().Sub(time.Time(r.ev.StartTime)).Round(100 * time.Millisecond)
+		msg = fmt.Sprintf("%s did not answer in time: the call's deadline passed after %s. %s", r.job.Target.Name(), took, msg)
+	}
 	name := "EntryExportAdd"
 	switch stepType {
 	case StepMatching:

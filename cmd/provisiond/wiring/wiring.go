@@ -38,6 +38,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Extra mounts handlers beside /v1.0 (the demo SCIM app).
 	Extra map[string]http.Handler
+	// Interactive overrides the budget of provisionOnDemand and
+	// validateCredentials (jobs.InteractiveTimeout); tests shorten it.
+	Interactive time.Duration
 	// Now and NewID are injected for reproducible tests (nil: real ones).
 	Now    func() time.Time
 	NewID  func() string
@@ -84,11 +87,12 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		hc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
 	}
 	js := jobs.New(jobs.Options{
-		Store:    st,
-		Secrets:  box,
-		Engine:   engine.New(engine.Config{State: st, Now: c.Now, NewID: newID}),
-		Registry: Registry(st, hc, log),
-		Logger:   log,
+		Store:       st,
+		Secrets:     box,
+		Engine:      engine.New(engine.Config{State: st, Now: c.Now, NewID: newID}),
+		Registry:    Registry(st, hc, log),
+		Logger:      log,
+		Interactive: c.Interactive,
 	})
 	h := graphapi.New(graphapi.Config{
 		Store: st, Auth: authn, Logger: log, Extra: c.Extra, Now: c.Now, NewID: newID,
