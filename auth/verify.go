@@ -83,6 +83,7 @@ type verifier struct {
 	now       func() time.Time
 	authURI   string // authorization_uri of the Bearer challenge
 	parser    *jwt.Parser
+	cache     *verified
 }
 
 func newVerifier(v verifier) *verifier {
@@ -91,6 +92,7 @@ func newVerifier(v verifier) *verifier {
 	}
 	// Claims are validated by validate, for exact messages and ordering.
 	v.parser = jwt.NewParser(jwt.WithValidMethods(v.algs), jwt.WithoutClaimsValidation())
+	v.cache = &verified{}
 	return &v
 }
 
@@ -109,11 +111,17 @@ func (v *verifier) authenticate(ctx context.Context, header string) (Principal, 
 	if err != nil {
 		return Principal{}, err
 	}
+	now := v.now()
+	keyOf := func(header map[string]any) (any, error) { return v.keyfunc(ctx)(&jwt.Token{Header: header}) }
+	if p, ok := v.cache.get(raw, now, keyOf); ok {
+		return p, nil
+	}
 	if err := v.checkHeader(raw); err != nil {
 		return Principal{}, err
 	}
 	var c tokenClaims
-	if _, perr := v.parser.ParseWithClaims(raw, &c, v.keyfunc(ctx)); perr != nil {
+	tok, perr := v.parser.ParseWithClaims(raw, &c, v.keyfunc(ctx))
+	if perr != nil {
 		switch {
 		case errors.Is(perr, jwt.ErrTokenMalformed):
 			return Principal{}, unauthenticated(msgMalformed)
@@ -124,7 +132,15 @@ func (v *verifier) authenticate(ctx context.Context, header string) (Principal, 
 		}
 		return Principal{}, unauthenticated(msgMalformed)
 	}
-	return v.validate(&c)
+	p, verr := v.validate(&c)
+	if verr != nil {
+		return Principal{}, verr
+	}
+	hdr := map[string]any{"kid": tok.Header["kid"], "alg": tok.Header["alg"]}
+	if key, err := keyOf(hdr); err == nil {
+		v.cache.put(raw, verifiedEntry{p: p, header: hdr, key: key, expires: c.ExpiresAt.Add(Leeway)}, now)
+	}
+	return p, nil
 }
 
 // bearerToken extracts the token of a "Bearer <token>" header value.

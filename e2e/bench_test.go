@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -26,4 +28,57 @@ func BenchmarkProvisionOnDemandUser(b *testing.B) {
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// BenchmarkOnDemandInSyncVsDirectGET compares, in one run, the in-sync
+// provisionOnDemand call (Skipped/RedundantExport: import, scoping, one
+// target read, a provisioning log) with one direct filtered GET to the same
+// SCIM server, which is the floor any provisioning call pays: the in-process
+// SCIM server and SCIMMY (a strict third-party server, as real targets
+// answer in about a millisecond). It reports both p50s and their ratio
+// (goal: ≤ 1.3 against a real server).
+func BenchmarkOnDemandInSyncVsDirectGET(b *testing.B) {
+	b.Run("scimtest", func(b *testing.B) { benchInSyncVsDirect(b, newEnv(b, options{})) })
+	b.Run("SCIMMY", func(b *testing.B) { benchInSyncVsDirect(b, newEnv(b, options{scimmy: true})) })
+}
+
+func benchInSyncVsDirect(b *testing.B, e *env) {
+	e.setupApp()
+	id, upn := e.user("Bench", "Ratio")
+	e.assign(id)
+	e.onDemand(userSubject(id))
+	client := &http.Client{}
+	direct := func() {
+		req, _ := http.NewRequest("GET", e.scimURL+"/Users?filter="+urlEscape(`userName eq "`+upn+`"`), nil)
+		req.Header.Set("Authorization", "Bearer "+e.scimTok)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("direct GET: %d", resp.StatusCode)
+		}
+	}
+	var onDemand, get []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		direct()
+		get = append(get, time.Since(start))
+		start = time.Now()
+		key, _ := e.onDemand(userSubject(id))
+		onDemand = append(onDemand, time.Since(start))
+		if key["result"] != "Skipped" {
+			b.Fatalf("on-demand result %v, want Skipped (in sync)", key)
+		}
+	}
+	p50 := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2].Microseconds()) / 1000
+	}
+	od, dg := p50(onDemand), p50(get)
+	b.ReportMetric(od, "ondemand-p50-ms")
+	b.ReportMetric(dg, "directGET-p50-ms")
+	b.ReportMetric(od/dg, "ratio")
 }

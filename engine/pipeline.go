@@ -25,6 +25,9 @@ type run struct {
 	ev   Event
 	kind string // "User" or "Group", as descriptions say it
 	id   string // reportable identifier
+	// linked is the target id the stored anchor names ("" if none), so an
+	// unchanged link is not written again.
+	linked string
 }
 
 const redacted = "[Redact]"
@@ -134,6 +137,9 @@ func (r *run) pipeline(ctx context.Context) (*Outcome, error) {
 	hasAnchor := err == nil
 	if err != nil && !isStoreNotFound(err) {
 		return nil, fmt.Errorf("read anchor: %w", err)
+	}
+	if hasAnchor {
+		r.linked = anchor.TargetID
 	}
 	if !inScope && !hasAnchor {
 		msg := fmt.Sprintf("The %s '%s' will be skipped due to the following reasons: %s If you did not expect the object to be skipped, assign the object to the application, change the scoping filter, or update the provisioning scope to 'Sync all users and groups'.",
@@ -568,7 +574,7 @@ func (r *run) remove(ctx context.Context, target connector.Object) (*Outcome, er
 // target, so it outlives a caller that went away. A dry run keeps anchors
 // as they are.
 func (r *run) link(ctx context.Context, targetID string) error {
-	if r.dry {
+	if r.dry || targetID == r.linked {
 		return nil
 	}
 	ctx, cancel := persistCtx(ctx)
@@ -580,6 +586,7 @@ func (r *run) link(ctx context.Context, targetID string) error {
 	if err != nil {
 		return fmt.Errorf("save anchor: %w", err)
 	}
+	r.linked = targetID
 	return nil
 }
 
@@ -593,6 +600,7 @@ func (r *run) unlink(ctx context.Context) error {
 	if err := r.e.state.DeleteAnchor(ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID); err != nil && !isStoreNotFound(err) {
 		return err
 	}
+	r.linked = ""
 	return nil
 }
 
