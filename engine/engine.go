@@ -109,6 +109,10 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 	}
 	defer unlock()
 	u := &unit{e: e, job: job, dry: req.DryRun}
+	// The target object the anchor names is read while the source is: the
+	// target's round trip, not the sum of both, is what the caller waits for.
+	ahead := u.readLinked(ctx, om, req.ObjectID)
+	defer ahead()
 	src, gone, err := u.read(ctx, om, req.ObjectID, false)
 	if err != nil {
 		return nil, err
@@ -118,9 +122,9 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 	case gone:
 		out, err = u.gone(ctx, om, req.ObjectID)
 	case isGroup:
-		out, err = u.group(ctx, om, src, members)
+		out, err = u.group(ctx, om, src, members, ahead)
 	default:
-		out, err = u.object(ctx, om, src)
+		out, err = u.object(ctx, om, src, ahead)
 	}
 	if err != nil {
 		return nil, err
@@ -165,8 +169,9 @@ func (u *unit) read(ctx context.Context, om *schema.CompiledObject, id string, i
 
 // object runs Import → Scoping → Matching → Export for one object and
 // records its event.
-func (u *unit) object(ctx context.Context, om *schema.CompiledObject, src connector.Object) (*Outcome, error) {
+func (u *unit) object(ctx context.Context, om *schema.CompiledObject, src connector.Object, ahead func() linked) (*Outcome, error) {
 	r := u.newRun(ctx, om, src)
+	r.ahead = ahead
 	out, err := r.pipeline(ctx)
 	if err != nil {
 		return nil, err
@@ -175,6 +180,36 @@ func (u *unit) object(ctx context.Context, om *schema.CompiledObject, src connec
 		return nil, err
 	}
 	return out, nil
+}
+
+// linked is an object's stored anchor and, when there is one, the target
+// object it names.
+type linked struct {
+	anchor    store.Anchor
+	has       bool
+	err       error // reading the anchor
+	target    connector.Object
+	targetErr error
+}
+
+// readLinked starts reading the anchor of a source object and the target
+// object it names; the returned function waits for the result.
+func (u *unit) readLinked(ctx context.Context, om *schema.CompiledObject, sourceID string) func() linked {
+	done := make(chan struct{})
+	var l linked
+	go func() {
+		defer close(done)
+		l.anchor, l.err = u.e.state.GetAnchor(ctx, u.job.ID, om.Mapping.SourceObjectName, sourceID)
+		if l.err != nil {
+			if isStoreNotFound(l.err) {
+				l.err = nil
+			}
+			return
+		}
+		l.has = true
+		l.target, l.targetErr = u.job.Target.Get(ctx, om.Mapping.TargetObjectName, l.anchor.TargetID)
+	}()
+	return func() linked { <-done; return l }
 }
 
 func lockKey(job *Job, om *schema.CompiledObject, id string) string {

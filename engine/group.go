@@ -14,8 +14,9 @@ import (
 // the target group the members that are source members and have a target
 // object, and removes listed members that left the source group. The
 // group's event lists one step per member.
-func (u *unit) group(ctx context.Context, om *schema.CompiledObject, src connector.Object, members []member) (*Outcome, error) {
+func (u *unit) group(ctx context.Context, om *schema.CompiledObject, src connector.Object, members []member, ahead func() linked) (*Outcome, error) {
 	r := u.newRun(ctx, om, src)
+	r.ahead = ahead
 	out, err := r.pipeline(ctx)
 	if err != nil {
 		return nil, err
@@ -147,5 +148,5 @@ func (r *run) member(ctx context.Context, m member) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.u.object(ctx, m.om, src)
+	return r.u.object(ctx, m.om, src, nil)
 }

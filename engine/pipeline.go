@@ -28,6 +28,8 @@ type run struct {
 	// linked is the target id the stored anchor names ("" if none), so an
 	// unchanged link is not written again.
 	linked string
+	// ahead, if set, returns the anchor and target object read ahead.
+	ahead func() linked
 }
 
 const redacted = "[Redact]"
@@ -133,11 +135,11 @@ func (r *run) pipeline(ctx context.Context) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	anchor, err := r.e.state.GetAnchor(ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID)
-	hasAnchor := err == nil
-	if err != nil && !isStoreNotFound(err) {
-		return nil, fmt.Errorf("read anchor: %w", err)
+	l := r.readLinked(ctx)
+	if l.err != nil {
+		return nil, fmt.Errorf("read anchor: %w", l.err)
 	}
+	anchor, hasAnchor := l.anchor, l.has
 	if hasAnchor {
 		r.linked = anchor.TargetID
 	}
@@ -154,7 +156,7 @@ func (r *run) pipeline(ctx context.Context) (*Outcome, error) {
 		out.TargetID = anchor.TargetID
 		return out, nil
 	}
-	target, found, res := r.matchingStep(ctx, anchor, hasAnchor)
+	target, found, res := r.matchingStep(ctx, l)
 	if res != nil {
 		res.TargetID = ""
 		return res, nil
@@ -254,6 +256,15 @@ func (r *run) scopingStep(ctx context.Context) (bool, string, error) {
 	return inScope, strings.TrimSpace(b2.String()), nil
 }
 
+// readLinked returns the anchor and the target object it names: read
+// ahead, or now.
+func (r *run) readLinked(ctx context.Context) linked {
+	if r.ahead != nil {
+		return r.ahead()
+	}
+	return r.u.readLinked(ctx, r.om, r.src.ID)()
+}
+
 // entitlement is the source's word on the object's assignment: computed
 // with the object, asked for, or (a source without assignments) granted.
 func (r *run) entitlement(ctx context.Context) (connector.Entitlement, error) {
@@ -287,11 +298,11 @@ func (r *run) skipStep(reason, desc string) {
 // matchingStep finds the target object: by stored anchor first, then by
 // each matching attribute in matchingPriority order. A non-nil Result ends
 // the pipeline (failure or ImportSkipped).
-func (r *run) matchingStep(ctx context.Context, anchor store.Anchor, hasAnchor bool) (connector.Object, bool, *Outcome) {
+func (r *run) matchingStep(ctx context.Context, l linked) (connector.Object, bool, *Outcome) {
 	tgt := r.job.Target
 	ttype := r.om.Mapping.TargetObjectName
-	if hasAnchor {
-		obj, err := tgt.Get(ctx, ttype, anchor.TargetID)
+	if l.has {
+		obj, err := l.target, l.targetErr
 		switch {
 		case err == nil:
 			r.matchedStep(obj, "anchor")
