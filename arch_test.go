@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,5 +105,58 @@ func TestNoPackageNamedAfterStdlib(t *testing.T) {
 		if banned[filepath.Base(dir)] {
 			t.Errorf("package %s is named after a stdlib package or is a grab-bag", dir)
 		}
+	}
+}
+
+// mdLink matches inline Markdown links and images: [text](target "title").
+var mdLink = regexp.MustCompile(`!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`)
+
+// TestMarkdownLinksStayInside fails when a Markdown file links a file
+// outside the repository or one that does not exist: the repository must
+// stand alone. Web links (https:, http:, mailto:) and in-page anchors are
+// not files and are not checked.
+func TestMarkdownLinksStayInside(t *testing.T) {
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".md") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range mdLink.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.HasPrefix(target, "#") || strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			target, _, _ = strings.Cut(target, "#")
+			abs := filepath.Join(filepath.Dir(filepath.Join(root, path)), filepath.FromSlash(target))
+			checked++
+			if rel, err := filepath.Rel(root, abs); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				t.Errorf("%s links %s, outside the repository", path, m[1])
+				continue
+			}
+			if _, err := os.Stat(abs); err != nil {
+				t.Errorf("%s links %s, which does not exist", path, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked == 0 {
+		t.Error("no Markdown links found: the README links the docs, so the check is not running")
 	}
 }

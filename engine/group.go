@@ -34,7 +34,10 @@ func (u *unit) group(ctx context.Context, om *schema.CompiledObject, src connect
 
 func (r *run) members(ctx context.Context, res *Outcome, members []member) (*Outcome, error) {
 	groupID := res.TargetID
-	if groupID == "" || res.Status == StatusFailure || res.Action == ActionDisable {
+	// A dry run that would create the group still shows what its members
+	// would get: the group is new, so it has none yet.
+	wouldCreate := r.dry && groupID == "" && res.Status == StatusSuccess && res.Action == ActionCreate
+	if (groupID == "" && !wouldCreate) || res.Status == StatusFailure || res.Action == ActionDisable {
 		for _, m := range members {
 			d := Details{}
 			d.Add("MemberObjectId", m.id)
@@ -48,11 +51,14 @@ func (r *run) members(ctx context.Context, res *Outcome, members []member) (*Out
 		return r.fail(ctx, StepExport, &connector.Error{Kind: connector.KindInvalid,
 			Message: fmt.Sprintf("%s cannot change group membership", r.job.Target.Name())}), nil
 	}
-	current, err := r.job.Target.Get(ctx, r.om.Mapping.TargetObjectName, groupID)
-	if err != nil {
-		return r.fail(ctx, StepExport, err), nil
+	var inTarget []string
+	if !wouldCreate {
+		current, err := r.job.Target.Get(ctx, r.om.Mapping.TargetObjectName, groupID)
+		if err != nil {
+			return r.fail(ctx, StepExport, err), nil
+		}
+		inTarget = current.Attrs["members"]
 	}
-	inTarget := current.Attrs["members"]
 	inSource := r.src.Attrs["members"]
 	var add, remove []string
 	type memberStep struct {
@@ -77,7 +83,11 @@ func (r *run) members(ctx context.Context, res *Outcome, members []member) (*Out
 		isMember := slices.Contains(inSource, m.id)
 		d.Add("IsMemberInSource", boolString(isMember))
 		action := "None"
+		// In a dry run, a member that would be created would then be added.
+		newMember := r.dry && targetID == "" && mr.Status == StatusSuccess && mr.Action == ActionCreate
 		switch {
+		case newMember && isMember:
+			action = "Add"
 		case targetID == "":
 		case isMember && !slices.Contains(inTarget, targetID):
 			action, add = "Add", append(add, targetID)
@@ -101,6 +111,8 @@ func (r *run) members(ctx context.Context, res *Outcome, members []member) (*Out
 		switch {
 		case s.action != "None" && exportErr != nil:
 			status, desc = StatusFailure, fmt.Sprintf("Membership change (%s) for member '%s' failed: %v", s.action, s.d[0].Value, exportErr)
+		case s.action == "Add" && s.target == "": // dry run: the member would be new
+			status, desc = StatusSuccess, r.did("", fmt.Sprintf("ADD member '%s' to %s '%s' in %s", s.d[0].Value, r.kind, r.id, r.job.Target.Name()))
 		case s.action == "Add":
 			msg := fmt.Sprintf("ADD member '%s' by targetAnchor %s to %s '%s' in %s", s.d[0].Value, s.target, r.kind, r.id, r.job.Target.Name())
 			status, desc = StatusSuccess, r.did(msg, msg)

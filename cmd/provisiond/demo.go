@@ -155,11 +155,15 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 Token (24 h):
 export TOKEN=%s
 
+The demo SCIM app, as a job's BaseAddress and SecretToken secrets:
+export SCIM_URL=%s/demo/scim/v2
+export SCIM_TOKEN=%s
+
 Provision Adele on demand:
 curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
   %s/v1.0/servicePrincipals/%s/synchronization/jobs/%s/provisionOnDemand \
   -d '%s'
-`, spID, jobID, a.baseURL, tok, a.baseURL, spID, jobID, body)
+`, spID, jobID, a.baseURL, tok, a.baseURL, a.demo.token, a.baseURL, spID, jobID, body)
 	return nil
 }
 
