@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"provisiond/store"
 	"provisiond/store/storetest"
@@ -257,5 +261,72 @@ func BenchmarkPutAnchor(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// TestMigrateJobStatus opens a database holding a job as 0001 stored it
+// (Graph JSON status and schedule documents, as the API wrote them) and
+// expects 0002 to turn them into the typed records.
+func TestMigrateJobStatus(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := migrationFS.ReadFile("migrations/sqlite/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldStatus := `{"code":"NotRun","countSuccessiveCompleteFailures":2,"escrowsPruned":false,` +
+		`"lastExecution":{"activityIdentifier":"a1","countExported":7,"state":"Failed","timeBegan":"2025-03-04T05:06:07.5Z",` +
+		`"timeEnded":"0001-01-01T00:00:00Z","error":{"code":"None","message":"","tenantActionable":false}},` +
+		`"lastSuccessfulExecution":null,"lastSuccessfulExecutionWithExports":null,"progress":[],"quarantine":null,` +
+		`"steadyStateFirstAchievedTime":"0001-01-01T00:00:00Z","steadyStateLastAchievedTime":"0001-01-01T00:00:00Z",` +
+		`"synchronizedEntryCountByType":[{"key":"user to User","value":3}],"troubleshootingUrl":null}`
+	for _, q := range []string{
+		string(init),
+		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`,
+		`INSERT INTO schema_migrations VALUES (1, 0)`,
+		`INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`,
+		`INSERT INTO jobs VALUES ('scim.1', 'sp', 'scim', NULL, CAST('` + oldStatus + `' AS BLOB),
+			CAST('{"expiration":null,"interval":"P10675199DT2H48M5.4775807S","state":"Disabled"}' AS BLOB), NULL, 1, 2)`,
+		`INSERT INTO jobs VALUES ('scim.2', 'sp', 'scim', NULL, NULL,
+			CAST('{"expiration":"2030-01-02T03:04:05Z","interval":"PT40M","state":"Active"}' AS BLOB), NULL, 1, 2)`,
+		`INSERT INTO jobs VALUES ('scim.3', 'sp', 'scim', NULL, NULL, NULL, NULL, 1, 2)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := OpenSQLite(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("open (migrate): %v", err)
+	}
+	defer s.Close()
+	jobs, err := s.ListJobs(ctx, "sp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expires := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	want := []store.Job{
+		{ID: "scim.1", ServicePrincipalID: "sp", TemplateID: "scim",
+			Status: store.Status{Code: store.StatusNotRun, CountSuccessiveCompleteFailures: 2,
+				LastExecution: &store.Execution{ActivityIdentifier: "a1", CountExported: 7, State: store.ExecutionFailed,
+					TimeBegan: time.Date(2025, 3, 4, 5, 6, 7, 5e8, time.UTC), Error: &store.SyncError{Code: "None"}},
+				SynchronizedEntryCountByType: []store.EntryCount{{Key: "user to User", Value: 3}}},
+			Schedule: store.Schedule{Interval: "P10675199DT2H48M5.4775807S", State: store.ScheduleDisabled},
+			Created:  fromMicros(1), Updated: fromMicros(2)},
+		{ID: "scim.2", ServicePrincipalID: "sp", TemplateID: "scim",
+			Schedule: store.Schedule{Interval: "PT40M", State: store.ScheduleActive, Expiration: &expires},
+			Created:  fromMicros(1), Updated: fromMicros(2)},
+		{ID: "scim.3", ServicePrincipalID: "sp", TemplateID: "scim", Created: fromMicros(1), Updated: fromMicros(2)},
+	}
+	if d := cmp.Diff(want, jobs, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("jobs after migration (-want +got):\n%s", d)
 	}
 }
