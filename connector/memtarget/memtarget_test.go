@@ -248,8 +248,14 @@ func TestSemantics(t *testing.T) {
 	for _, err := range []error{
 		func() error { _, err := tg.Get(ctx, "Printer", ada.ID); return err }(),
 		func() error { _, err := tg.Create(ctx, "Printer", user("x")); return err }(),
-		func() error { _, err := tg.Create(ctx, "User", connector.Attributes{"displayName": {"no userName"}}); return err }(),
-		func() error { _, err := tg.Create(ctx, "Group", connector.Attributes{"externalId": {"no displayName"}}); return err }(),
+		func() error {
+			_, err := tg.Create(ctx, "User", connector.Attributes{"displayName": {"no userName"}})
+			return err
+		}(),
+		func() error {
+			_, err := tg.Create(ctx, "Group", connector.Attributes{"externalId": {"no displayName"}})
+			return err
+		}(),
 		tg.Update(ctx, "User", ada.ID, connector.Attributes{"userName": nil}),
 	} {
 		wantKind(t, "invalid call", err, connector.KindInvalid)
