@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -329,4 +330,45 @@ func TestMigrateJobStatus(t *testing.T) {
 	if d := cmp.Diff(want, jobs, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("jobs after migration (-want +got):\n%s", d)
 	}
+}
+
+// FuzzJobStatus: any status that decodes from JSON is stored and read
+// back unchanged (or refused on the way in, when it cannot be encoded),
+// and decoding a stored status never fails.
+func FuzzJobStatus(f *testing.F) {
+	f.Add([]byte(`{"code":"NotRun","progress":[],"quarantine":null,"steadyStateFirstAchievedTime":"0001-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"code":"Quarantine","countSuccessiveCompleteFailures":3,"lastExecution":{"countExported":5,` +
+		`"error":{"code":"E","message":"m","tenantActionable":true},"state":"Failed","timeBegan":"2025-03-04T05:06:07.123456789+05:30"},` +
+		`"progress":[{"completedUnits":1,"totalUnits":2,"units":"Users","progressObservationDateTime":"2025-01-01T00:00:00Z"}],` +
+		`"quarantine":{"reason":"TooManyDeletes","seriesCount":2,"nextAttempt":"9999-12-31T23:59:59Z"},` +
+		`"synchronizedEntryCountByType":[{"key":"user to User","value":-1}],"troubleshootingUrl":"x"}`))
+	f.Add([]byte(`{}`))
+	s := openTemp(f)
+	ctx := f.Context()
+	if err := s.CreateServicePrincipal(ctx, store.Application{ID: "app", AppID: "appid"},
+		store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}); err != nil {
+		f.Fatal(err)
+	}
+	n := 0
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		var st store.Status
+		if json.Unmarshal(doc, &st) != nil {
+			return
+		}
+		n++
+		j := store.Job{ID: fmt.Sprintf("job-%d", n), ServicePrincipalID: "sp", Status: st}
+		if err := s.CreateJob(ctx, j); err != nil {
+			if _, merr := json.Marshal(st); merr == nil {
+				t.Fatalf("create job with status %s: %v", doc, err)
+			}
+			return
+		}
+		got, err := s.GetJob(ctx, "sp", j.ID)
+		if err != nil {
+			t.Fatalf("get job with status %s: %v", doc, err)
+		}
+		if d := cmp.Diff(st, got.Status, cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("status %s after a round trip (-put +got):\n%s", doc, d)
+		}
+	})
 }
