@@ -23,8 +23,8 @@ type verifiedEntry struct {
 	p       Principal
 	header  map[string]any // the token's kid and alg, to look the key up again
 	key     any            // the key that verified the signature
-	expires time.Time // token expiry (leeway included)
-	until   time.Time // end of the cache lifetime
+	expires time.Time      // token expiry (leeway included)
+	until   time.Time      // end of the cache lifetime
 }
 
 const (

@@ -82,13 +82,14 @@ func withContext(ctx string, v any) json.RawMessage {
 type jobView struct {
 	ID                         string          `json:"id"`
 	TemplateID                 string          `json:"templateId"`
-	Schedule                   json.RawMessage `json:"schedule"`
-	Status                     json.RawMessage `json:"status"`
+	Schedule                   scheduleView    `json:"schedule"`
+	Status                     statusView      `json:"status"`
 	SynchronizationJobSettings json.RawMessage `json:"synchronizationJobSettings"`
 }
 
 func viewJob(j store.Job) jobView {
-	return jobView{ID: j.ID, TemplateID: j.TemplateID, Schedule: j.Schedule, Status: j.Status, SynchronizationJobSettings: j.Settings}
+	return jobView{ID: j.ID, TemplateID: j.TemplateID, Schedule: viewSchedule(j.Schedule), Status: viewStatus(j.Status),
+		SynchronizationJobSettings: j.Settings}
 }
 
 func (y *Sync) listJobs(w http.ResponseWriter, r *http.Request) error {
@@ -118,28 +119,6 @@ func (y *Sync) getJob(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/jobs/$entity"), viewJob(j)))
 }
 
-// newJobStatus is the status of a job that never ran.
-func newJobStatus(code string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"code":                               code,
-		"countSuccessiveCompleteFailures":    0,
-		"escrowsPruned":                      false,
-		"lastExecution":                      nil,
-		"lastSuccessfulExecution":            nil,
-		"lastSuccessfulExecutionWithExports": nil,
-		"progress":                           []any{},
-		"quarantine":                         nil,
-		"steadyStateFirstAchievedTime":       "0001-01-01T00:00:00Z",
-		"steadyStateLastAchievedTime":        "0001-01-01T00:00:00Z",
-		"synchronizedEntryCountByType":       []any{},
-		"troubleshootingUrl":                 nil,
-	})
-	return b
-}
-
-// disabledSchedule is a new job's schedule: .NET TimeSpan.MaxValue, Disabled.
-var disabledSchedule = []byte(`{"expiration":null,"interval":"P10675199DT2H48M5.4775807S","state":"Disabled"}`)
-
 func (y *Sync) createJob(w http.ResponseWriter, r *http.Request) error {
 	sp, err := y.servicePrincipal(r)
 	if err != nil {
@@ -161,9 +140,9 @@ func (y *Sync) createJob(w http.ResponseWriter, r *http.Request) error {
 	id := t.ID + "." + strings.ReplaceAll(y.srv.newID(), "-", "")
 	t.Schema.ID = id
 	sch, _ := json.Marshal(t.Schema)
-	code := "NotConfigured"
+	code := store.StatusNotConfigured
 	if pairs, err := y.Jobs.Secrets(r.Context(), sp.ID); err == nil && len(pairs) > 0 {
-		code = "NotRun"
+		code = store.StatusNotRun
 	}
 	now := y.srv.now().UTC()
 	j := store.Job{
@@ -196,44 +175,51 @@ func (y *Sync) patchJob(w http.ResponseWriter, r *http.Request) error {
 	if body.Settings == nil {
 		return badRequest("Only synchronizationJobSettings can be changed: {\"synchronizationJobSettings\":[{\"name\":\"...\",\"value\":\"...\"}]}.")
 	}
-	var kvs []keyValuePair
-	_ = json.Unmarshal(j.Settings, &kvs)
 	for i, kv := range *body.Settings {
 		if kv.Name == "" {
 			return badRequest("synchronizationJobSettings[%d].name is required.", i)
 		}
-		idx := -1
-		for k := range kvs {
-			if kvs[k].Name == kv.Name {
-				idx = k
+	}
+	// Merge into the settings as stored now, in one update, so that
+	// concurrent PATCHes of other settings are not lost.
+	updated, err := y.srv.store.UpdateJob(r.Context(), sp.ID, j.ID, func(j *store.Job) error {
+		var kvs []keyValuePair
+		_ = json.Unmarshal(j.Settings, &kvs)
+		for _, kv := range *body.Settings {
+			idx := -1
+			for k := range kvs {
+				if kvs[k].Name == kv.Name {
+					idx = k
+				}
+			}
+			switch {
+			case kv.Value == nil && idx >= 0:
+				kvs = append(kvs[:idx], kvs[idx+1:]...)
+			case kv.Value == nil:
+			case idx >= 0:
+				kvs[idx].Value = kv.Value
+			default:
+				kvs = append(kvs, kv)
 			}
 		}
-		switch {
-		case kv.Value == nil && idx >= 0:
-			kvs = append(kvs[:idx], kvs[idx+1:]...)
-		case kv.Value == nil:
-		case idx >= 0:
-			kvs[idx].Value = kv.Value
-		default:
-			kvs = append(kvs, kv)
+		if kvs == nil {
+			kvs = []keyValuePair{}
 		}
-	}
-	if kvs == nil {
-		kvs = []keyValuePair{}
-	}
-	j.Settings, _ = json.Marshal(kvs)
-	settings, err := jobs.Settings(j)
+		j.Settings, _ = json.Marshal(kvs)
+		settings, err := jobs.Settings(*j)
+		if err != nil {
+			return err
+		}
+		if err := y.Jobs.CheckSettings(*j, settings); err != nil {
+			return badRequest("The job settings are invalid: %v.", err)
+		}
+		j.Updated = y.srv.now().UTC()
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	if err := y.Jobs.CheckSettings(j, settings); err != nil {
-		return badRequest("The job settings are invalid: %v.", err)
-	}
-	j.Updated = y.srv.now().UTC()
-	if err := y.srv.store.UpdateJob(r.Context(), j); err != nil {
 		return storeErr(err, j.ID)
 	}
-	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/jobs/$entity"), viewJob(j)))
+	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/jobs/$entity"), viewJob(updated)))
 }
 
 func (y *Sync) deleteJob(w http.ResponseWriter, r *http.Request) error {
@@ -258,7 +244,7 @@ func (y *Sync) getJobSchema(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
-	_, j, err := y.job(r)
+	sp, j, err := y.job(r)
 	if err != nil {
 		return err
 	}
@@ -278,15 +264,18 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 	}
 	sc.ID = j.ID
 	sc.Version = fmt.Sprintf("Date:%s", y.srv.now().UTC().Format("2006-01-02T15:04:05.0000000Z"))
-	if sc.Directories == nil {
-		var old schema.Schema
-		if json.Unmarshal(j.Schema, &old) == nil {
-			sc.Directories = old.Directories
+	_, err = y.srv.store.UpdateJob(r.Context(), sp.ID, j.ID, func(j *store.Job) error {
+		if sc.Directories == nil {
+			var old schema.Schema
+			if json.Unmarshal(j.Schema, &old) == nil {
+				sc.Directories = old.Directories
+			}
 		}
-	}
-	j.Schema, _ = json.Marshal(&sc)
-	j.Updated = y.srv.now().UTC()
-	if err := y.srv.store.UpdateJob(r.Context(), j); err != nil {
+		j.Schema, _ = json.Marshal(&sc)
+		j.Updated = y.srv.now().UTC()
+		return nil
+	})
+	if err != nil {
 		return storeErr(err, j.ID)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -303,9 +292,13 @@ func (y *Sync) resetJobSchema(w http.ResponseWriter, r *http.Request) error {
 		return notFound("The job's template '%s' no longer exists.", j.TemplateID)
 	}
 	t.Schema.ID = j.ID
-	j.Schema, _ = json.Marshal(t.Schema)
-	j.Updated = y.srv.now().UTC()
-	if err := y.srv.store.UpdateJob(r.Context(), j); err != nil {
+	sch, _ := json.Marshal(t.Schema)
+	_, err = y.srv.store.UpdateJob(r.Context(), sp.ID, j.ID, func(j *store.Job) error {
+		j.Schema = sch
+		j.Updated = y.srv.now().UTC()
+		return nil
+	})
+	if err != nil {
 		return storeErr(err, j.ID)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -368,12 +361,17 @@ func (y *Sync) putSecrets(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, j := range jobs {
-		var st struct{ Code string }
-		if json.Unmarshal(j.Status, &st) == nil && st.Code == "NotConfigured" && len(*body.Value) > 0 {
-			j.Status = newJobStatus("NotRun")
-			if err := y.srv.store.UpdateJob(r.Context(), j); err != nil {
-				return err
+		if j.Status.Code != store.StatusNotConfigured || len(*body.Value) == 0 {
+			continue
+		}
+		_, err := y.srv.store.UpdateJob(r.Context(), sp.ID, j.ID, func(j *store.Job) error {
+			if j.Status.Code == store.StatusNotConfigured {
+				j.Status.Code = store.StatusNotRun
 			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) { // a job deleted meanwhile needs nothing
+			return err
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)

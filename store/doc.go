@@ -2,5 +2,6 @@
 // keeps (directory objects, applications, service principals, jobs, secrets,
 // anchors, provisioning logs) and the Store interface every backend
 // implements. storetest is the conformance suite run against every backend;
-// sqlstore is the SQL implementation (embedded SQLite by default).
+// sqlstore is the SQL implementation (embedded SQLite by default), memory
+// the in-memory one for tests.
 package store

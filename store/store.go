@@ -65,20 +65,6 @@ type AppRoleAssignment struct {
 	Created       time.Time
 }
 
-// Job is a synchronization job. Schema and Settings are stored as the JSON
-// the schema package produces; Status and Schedule likewise.
-type Job struct {
-	ID                 string
-	ServicePrincipalID string
-	TemplateID         string
-	Schema             []byte // JSON synchronizationSchema
-	Status             []byte // JSON synchronizationStatus
-	Schedule           []byte // JSON synchronizationSchedule
-	Settings           []byte // JSON array of keyValuePair
-	Created            time.Time
-	Updated            time.Time
-}
-
 // Anchor links a source object to the target object provisioned from it for
 // one job (Entra's connector data store entry).
 type Anchor struct {
@@ -177,8 +163,14 @@ type Store interface {
 	CreateJob(ctx context.Context, j Job) error
 	GetJob(ctx context.Context, spID, jobID string) (Job, error)
 	ListJobs(ctx context.Context, spID string) ([]Job, error)
-	// UpdateJob replaces the job with the same ServicePrincipalID and ID.
-	UpdateJob(ctx context.Context, j Job) error
+	// UpdateJob changes the job jobID of spID atomically: it calls fn with
+	// the stored job inside one transaction, stores what fn leaves (keeping
+	// the job's ID and ServicePrincipalID) and returns it. Concurrent
+	// updates of one job are serialised, so none is lost. ErrNotFound (fn
+	// not called) if there is no such job; an error from fn aborts the
+	// update, changing nothing, and is returned as is. fn must be quick and
+	// must not call the Store.
+	UpdateJob(ctx context.Context, spID, jobID string, fn func(*Job) error) (Job, error)
 	// DeleteJob removes the job with its anchors and logs.
 	DeleteJob(ctx context.Context, spID, jobID string) error
 

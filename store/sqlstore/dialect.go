@@ -22,6 +22,10 @@ type dialect struct {
 	// key violation) or store.ErrNotFound (foreign key violation: the parent
 	// row is absent); nil when the error is neither.
 	classify func(error) error
+	// lockRow ends a SELECT that reads a row to update in the same
+	// transaction: " FOR UPDATE" where transactions write in parallel, ""
+	// on SQLite, whose write transactions (BEGIN IMMEDIATE) run one at a time.
+	lockRow string
 }
 
 // rebind rewrites the ? placeholders of query for d. Queries contain no ?

@@ -10,8 +10,10 @@
 // Representation:
 //   - times are BIGINT microseconds since the Unix epoch and come back in
 //     UTC, so they round-trip to the microsecond;
-//   - Props are JSON text; job documents, secrets and log data are stored as
-//     the bytes given;
+//   - Props are JSON text; job documents (schema, settings), secrets and log
+//     data are stored as the bytes given;
+//   - a job's schedule has a column per field; its status is JSON text with
+//     the field names store.Status's json tags give;
 //   - userPrincipalName uniqueness uses a lower-cased copy (upn_key) with a
 //     UNIQUE index, lower-cased in Go so every database folds alike;
 //   - cascades (service principal → application, owners, assignments, jobs,
@@ -24,6 +26,9 @@
 // store.ErrNotFound. Deletes, purges and updates of an absent record return
 // store.ErrNotFound. PutAnchor and AddProvisioningLog return
 // store.ErrNotFound when the job is absent.
+//
+// UpdateJob reads and writes the job in one write transaction, so
+// concurrent updates of a job are serialised rather than lost.
 //
 // Concurrency: on SQLite the Store keeps two pools on the same file, a
 // read-only one for queries and a single-connection one for writes, whose

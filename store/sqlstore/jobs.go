@@ -3,34 +3,53 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"provisiond/store"
 )
 
-const jobCols = `id, service_principal_id, template_id, schema_json, status_json, schedule_json,
-	settings_json, created, updated`
+const jobCols = `id, service_principal_id, template_id, schema_json, status, schedule_interval,
+	schedule_state, schedule_expiration, settings_json, created, updated`
 
 func scanJob(sc interface{ Scan(...any) error }) (store.Job, error) {
 	var (
 		j                store.Job
+		status           string
+		expiration       sql.NullInt64
 		created, updated int64
 	)
-	err := sc.Scan(&j.ID, &j.ServicePrincipalID, &j.TemplateID, &j.Schema, &j.Status, &j.Schedule,
-		&j.Settings, &created, &updated)
+	err := sc.Scan(&j.ID, &j.ServicePrincipalID, &j.TemplateID, &j.Schema, &status, &j.Schedule.Interval,
+		&j.Schedule.State, &expiration, &j.Settings, &created, &updated)
 	if err != nil {
 		return store.Job{}, err
 	}
+	if err := json.Unmarshal([]byte(status), &j.Status); err != nil {
+		return store.Job{}, fmt.Errorf("decode status of job %s: %w", j.ID, err)
+	}
+	j.Schedule.Expiration = fromNullMicros(expiration)
 	j.Created, j.Updated = fromMicros(created), fromMicros(updated)
 	return j, nil
+}
+
+// jobRow is a job's column values in the order of jobCols.
+func jobRow(j store.Job) ([]any, error) {
+	status, err := json.Marshal(j.Status)
+	if err != nil {
+		return nil, fmt.Errorf("encode status of job %s: %w", j.ID, err)
+	}
+	return []any{j.ID, j.ServicePrincipalID, j.TemplateID, j.Schema, string(status), j.Schedule.Interval,
+		j.Schedule.State, nullMicros(j.Schedule.Expiration), j.Settings, micros(j.Created), micros(j.Updated)}, nil
 }
 
 // CreateJob implements store.Store. The foreign key on
 // service_principal_id reports a missing service principal.
 func (s *Store) CreateJob(ctx context.Context, j store.Job) error {
-	_, err := s.exec(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		j.ID, j.ServicePrincipalID, j.TemplateID, j.Schema, j.Status, j.Schedule, j.Settings,
-		micros(j.Created), micros(j.Updated))
+	row, err := jobRow(j)
+	if err == nil {
+		_, err = s.exec(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row...)
+	}
 	if err != nil {
 		return s.fail(err, "create job", j.ID)
 	}
@@ -61,21 +80,50 @@ func (s *Store) ListJobs(ctx context.Context, spID string) ([]store.Job, error) 
 	return js, nil
 }
 
-// UpdateJob implements store.Store; store.ErrNotFound if there is no such
-// job of that service principal.
-func (s *Store) UpdateJob(ctx context.Context, j store.Job) error {
-	res, err := s.exec(ctx, `UPDATE jobs SET template_id = ?, schema_json = ?, status_json = ?,
-		schedule_json = ?, settings_json = ?, created = ?, updated = ?
-		WHERE id = ? AND service_principal_id = ?`,
-		j.TemplateID, j.Schema, j.Status, j.Schedule, j.Settings, micros(j.Created), micros(j.Updated),
-		j.ID, j.ServicePrincipalID)
-	if err == nil {
-		err = mustAffect(res)
+// errFromFn marks an error returned by UpdateJob's fn, which UpdateJob
+// passes on unwrapped.
+type errFromFn struct{ err error }
+
+func (e errFromFn) Error() string { return e.err.Error() }
+
+// UpdateJob implements store.Store. The row is read and written in one
+// write transaction; on SQLite that holds the only writer connection, so
+// updates of a job (of any row) are serialised, and the dialect's lockRow
+// locks the row where writers run in parallel.
+func (s *Store) UpdateJob(ctx context.Context, spID, jobID string, fn func(*store.Job) error) (store.Job, error) {
+	var out store.Job
+	err := s.inTx(ctx, func(w writeTx) error {
+		q := s.d.rebind(`SELECT ` + jobCols + ` FROM jobs WHERE id = ? AND service_principal_id = ?` + s.d.lockRow)
+		j, err := scanJob(w.tx.QueryRowContext(ctx, q, jobID, spID))
+		if err != nil {
+			return err
+		}
+		if err := fn(&j); err != nil {
+			return errFromFn{err}
+		}
+		j.ID, j.ServicePrincipalID = jobID, spID
+		row, err := jobRow(j)
+		if err != nil {
+			return err
+		}
+		_, err = w.exec(ctx, `UPDATE jobs SET template_id = ?, schema_json = ?, status = ?, schedule_interval = ?,
+			schedule_state = ?, schedule_expiration = ?, settings_json = ?, created = ?, updated = ?
+			WHERE id = ? AND service_principal_id = ?`, append(row[2:], jobID, spID)...)
+		if err != nil {
+			return err
+		}
+		// Read back what was stored (times in UTC, to the microsecond).
+		out, err = scanJob(w.tx.QueryRowContext(ctx, q, jobID, spID))
+		return err
+	})
+	var fe errFromFn
+	if errors.As(err, &fe) {
+		return store.Job{}, fe.err
 	}
 	if err != nil {
-		return s.fail(err, "update job", j.ServicePrincipalID, j.ID)
+		return store.Job{}, s.fail(err, "update job", spID, jobID)
 	}
-	return nil
+	return out, nil
 }
 
 // DeleteJob implements store.Store. Foreign keys cascade the delete to the

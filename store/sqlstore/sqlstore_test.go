@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"provisiond/store"
 	"provisiond/store/storetest"
@@ -258,4 +263,112 @@ func BenchmarkPutAnchor(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// TestMigrateJobStatus opens a database holding a job as 0001 stored it
+// (Graph JSON status and schedule documents, as the API wrote them) and
+// expects 0002 to turn them into the typed records.
+func TestMigrateJobStatus(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := migrationFS.ReadFile("migrations/sqlite/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldStatus := `{"code":"NotRun","countSuccessiveCompleteFailures":2,"escrowsPruned":false,` +
+		`"lastExecution":{"activityIdentifier":"a1","countExported":7,"state":"Failed","timeBegan":"2025-03-04T05:06:07.5Z",` +
+		`"timeEnded":"0001-01-01T00:00:00Z","error":{"code":"None","message":"","tenantActionable":false}},` +
+		`"lastSuccessfulExecution":null,"lastSuccessfulExecutionWithExports":null,"progress":[],"quarantine":null,` +
+		`"steadyStateFirstAchievedTime":"0001-01-01T00:00:00Z","steadyStateLastAchievedTime":"0001-01-01T00:00:00Z",` +
+		`"synchronizedEntryCountByType":[{"key":"user to User","value":3}],"troubleshootingUrl":null}`
+	for _, q := range []string{
+		string(init),
+		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`,
+		`INSERT INTO schema_migrations VALUES (1, 0)`,
+		`INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`,
+		`INSERT INTO jobs VALUES ('scim.1', 'sp', 'scim', NULL, CAST('` + oldStatus + `' AS BLOB),
+			CAST('{"expiration":null,"interval":"P10675199DT2H48M5.4775807S","state":"Disabled"}' AS BLOB), NULL, 1, 2)`,
+		`INSERT INTO jobs VALUES ('scim.2', 'sp', 'scim', NULL, NULL,
+			CAST('{"expiration":"2030-01-02T03:04:05Z","interval":"PT40M","state":"Active"}' AS BLOB), NULL, 1, 2)`,
+		`INSERT INTO jobs VALUES ('scim.3', 'sp', 'scim', NULL, NULL, NULL, NULL, 1, 2)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := OpenSQLite(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("open (migrate): %v", err)
+	}
+	defer s.Close()
+	jobs, err := s.ListJobs(ctx, "sp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expires := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	want := []store.Job{
+		{ID: "scim.1", ServicePrincipalID: "sp", TemplateID: "scim",
+			Status: store.Status{Code: store.StatusNotRun, CountSuccessiveCompleteFailures: 2,
+				LastExecution: &store.Execution{ActivityIdentifier: "a1", CountExported: 7, State: store.ExecutionFailed,
+					TimeBegan: time.Date(2025, 3, 4, 5, 6, 7, 5e8, time.UTC), Error: &store.SyncError{Code: "None"}},
+				SynchronizedEntryCountByType: []store.EntryCount{{Key: "user to User", Value: 3}}},
+			Schedule: store.Schedule{Interval: "P10675199DT2H48M5.4775807S", State: store.ScheduleDisabled},
+			Created:  fromMicros(1), Updated: fromMicros(2)},
+		{ID: "scim.2", ServicePrincipalID: "sp", TemplateID: "scim",
+			Schedule: store.Schedule{Interval: "PT40M", State: store.ScheduleActive, Expiration: &expires},
+			Created:  fromMicros(1), Updated: fromMicros(2)},
+		{ID: "scim.3", ServicePrincipalID: "sp", TemplateID: "scim", Created: fromMicros(1), Updated: fromMicros(2)},
+	}
+	if d := cmp.Diff(want, jobs, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("jobs after migration (-want +got):\n%s", d)
+	}
+}
+
+// FuzzJobStatus: any status that decodes from JSON is stored and read
+// back unchanged (or refused on the way in, when it cannot be encoded),
+// and decoding a stored status never fails.
+func FuzzJobStatus(f *testing.F) {
+	f.Add([]byte(`{"code":"NotRun","progress":[],"quarantine":null,"steadyStateFirstAchievedTime":"0001-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"code":"Quarantine","countSuccessiveCompleteFailures":3,"lastExecution":{"countExported":5,` +
+		`"error":{"code":"E","message":"m","tenantActionable":true},"state":"Failed","timeBegan":"2025-03-04T05:06:07.123456789+05:30"},` +
+		`"progress":[{"completedUnits":1,"totalUnits":2,"units":"Users","progressObservationDateTime":"2025-01-01T00:00:00Z"}],` +
+		`"quarantine":{"reason":"TooManyDeletes","seriesCount":2,"nextAttempt":"9999-12-31T23:59:59Z"},` +
+		`"synchronizedEntryCountByType":[{"key":"user to User","value":-1}],"troubleshootingUrl":"x"}`))
+	f.Add([]byte(`{}`))
+	s := openTemp(f)
+	ctx := f.Context()
+	if err := s.CreateServicePrincipal(ctx, store.Application{ID: "app", AppID: "appid"},
+		store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}); err != nil {
+		f.Fatal(err)
+	}
+	n := 0
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		var st store.Status
+		if json.Unmarshal(doc, &st) != nil {
+			return
+		}
+		n++
+		j := store.Job{ID: fmt.Sprintf("job-%d", n), ServicePrincipalID: "sp", Status: st}
+		if err := s.CreateJob(ctx, j); err != nil {
+			if _, merr := json.Marshal(st); merr == nil {
+				t.Fatalf("create job with status %s: %v", doc, err)
+			}
+			return
+		}
+		got, err := s.GetJob(ctx, "sp", j.ID)
+		if err != nil {
+			t.Fatalf("get job with status %s: %v", doc, err)
+		}
+		if d := cmp.Diff(st, got.Status, cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("status %s after a round trip (-put +got):\n%s", doc, d)
+		}
+	})
 }

@@ -64,11 +64,22 @@ func testTimesRoundTrip(t *testing.T, s store.Store) {
 
 	j := newJob(sp.ID, "j1")
 	j.Created, j.Updated = when, later
+	j.Schedule.Expiration = &later
 	ok(t, s.CreateJob(ctx, j), "create job")
 	gj, err := s.GetJob(ctx, sp.ID, j.ID)
 	ok(t, err, "get job")
 	check("job created", gj.Created, when)
 	check("job updated", gj.Updated, later)
+	if gj.Schedule.Expiration == nil {
+		t.Fatal("job schedule expiration: nil")
+	}
+	check("job schedule expiration", *gj.Schedule.Expiration, later)
+	gj, err = s.UpdateJob(ctx, sp.ID, j.ID, func(j *store.Job) error {
+		j.Updated = when
+		return nil
+	})
+	ok(t, err, "update job")
+	check("job updated (as UpdateJob returns it)", gj.Updated, when)
 
 	an := newAnchor(j.ID, "u1", "t1")
 	an.Updated = when

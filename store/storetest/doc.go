@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite for store.Store. Every backend
-// runs it from its own tests:
+// (sqlstore, memory) runs it from its own tests:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store {
@@ -11,6 +11,7 @@
 //
 // The suite checks the documented behaviour of every method, the sentinel
 // errors (matched with errors.Is), cascades, ordering and keyset paging,
-// concurrent writers, and that times round-trip at least to the microsecond
-// in UTC. It also pins down what the contract leaves implicit; see Run.
+// concurrent writers, atomic job updates (concurrent UpdateJob calls on one
+// job all land), the typed job status and schedule, and that times
+// round-trip at least to the microsecond in UTC. It also pins down what the contract leaves implicit; see Run.
 package storetest

@@ -1,9 +1,13 @@
 package storetest
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"provisiond/store"
 )
@@ -53,37 +57,254 @@ func testJobs(t *testing.T, s store.Store) {
 	same(t, got, bare, "bare job")
 }
 
+// fullStatus is a status with every field set, its times in zone.
+func fullStatus(zone *time.Location) store.Status {
+	when := func(n int) time.Time { return at(n).In(zone) }
+	exec := func(n int64, state store.ExecutionState) *store.Execution {
+		return &store.Execution{
+			ActivityIdentifier: fmt.Sprintf("activity-%d", n), CountEntitled: n + 1, CountEntitledForProvisioning: n + 2,
+			CountEscrowed: n + 3, CountEscrowedRaw: n + 4, CountExported: n + 5, CountExports: n + 6,
+			CountImported: n + 7, CountImportedDeltas: n + 8, CountImportedReferenceDeltas: n + 9,
+			Error: &store.SyncError{Code: "E" + fmt.Sprint(n), Message: "failed " + fmt.Sprint(n), TenantActionable: n%2 == 0},
+			State: state, TimeBegan: when(int(n)), TimeEnded: when(int(n) + 1),
+		}
+	}
+	return store.Status{
+		Code:                               store.StatusQuarantine,
+		CountSuccessiveCompleteFailures:    3,
+		EscrowsPruned:                      true,
+		LastExecution:                      exec(10, store.ExecutionFailed),
+		LastSuccessfulExecution:            exec(20, store.ExecutionSucceeded),
+		LastSuccessfulExecutionWithExports: exec(30, store.ExecutionEntryLevelErrors),
+		Progress: []store.Progress{
+			{CompletedUnits: 5, TotalUnits: 10, Units: "Users", Observed: when(40)},
+			{CompletedUnits: 0, TotalUnits: 2, Units: "Groups", Observed: when(41)},
+		},
+		Quarantine: &store.Quarantine{
+			Reason: "EncounteredQuarantineException", Error: &store.SyncError{Code: "SecretTokenInvalid", Message: "401"},
+			CurrentBegan: when(50), NextAttempt: when(51), SeriesBegan: when(52), SeriesCount: 2,
+		},
+		SteadyStateFirstAchieved:     when(60),
+		SteadyStateLastAchieved:      when(61),
+		SynchronizedEntryCountByType: []store.EntryCount{{Key: "user to User", Value: 12}, {Key: "group to Group", Value: 0}},
+		TroubleshootingURL:           "https://example.com/help",
+	}
+}
+
 func testUpdateJob(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp1 := mkApp(t, s, "1")
+	j := mkJob(t, s, sp1.ID, "scim.a")
+
+	want := j
+	want.TemplateID = "scim2"
+	want.Schema = []byte(`{"directories":[{"name":"x"}]}`)
+	want.Status = fullStatus(time.UTC)
+	want.Schedule = store.Schedule{Interval: "PT20M", State: store.ScheduleActive, Expiration: ptr(at(62))}
+	want.Settings = nil
+	want.Created = at(60)
+	want.Updated = at(61)
+	calls := 0
+	got, err := s.UpdateJob(ctx, sp1.ID, j.ID, func(cur *store.Job) error {
+		calls++
+		same(t, *cur, j, "job fn is given")
+		*cur = want
+		return nil
+	})
+	ok(t, err, "update job")
+	if calls != 1 {
+		t.Errorf("fn called %d times, want 1", calls)
+	}
+	same(t, got, want, "job UpdateJob returns (the record is replaced)")
+	got, err = s.GetJob(ctx, sp1.ID, j.ID)
+	ok(t, err, "get updated job")
+	same(t, got, want, "updated job")
+
+	// A second update sees the first; fields fn leaves alone stay.
+	got, err = s.UpdateJob(ctx, sp1.ID, j.ID, func(cur *store.Job) error {
+		same(t, *cur, want, "job fn is given after an update")
+		cur.Status.Code = store.StatusActive
+		cur.Status.Quarantine = nil
+		return nil
+	})
+	ok(t, err, "second update")
+	want.Status.Code, want.Status.Quarantine = store.StatusActive, nil
+	same(t, got, want, "job after the second update")
+
+	// Clearing the schedule's expiration and the status lists.
+	got, err = s.UpdateJob(ctx, sp1.ID, j.ID, func(cur *store.Job) error {
+		cur.Schedule.Expiration = nil
+		cur.Status.Progress, cur.Status.LastExecution = nil, nil
+		return nil
+	})
+	ok(t, err, "third update")
+	want.Schedule.Expiration, want.Status.Progress, want.Status.LastExecution = nil, nil, nil
+	same(t, got, want, "job after the third update")
+	got, err = s.GetJob(ctx, sp1.ID, j.ID)
+	ok(t, err, "get job")
+	same(t, got, want, "stored job after the third update")
+}
+
+var errBoom = errors.New("boom")
+
+func testUpdateJobErrors(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	sp1 := mkApp(t, s, "1")
 	sp2 := mkApp(t, s, "2")
 	j := mkJob(t, s, sp1.ID, "scim.a")
 
-	j.TemplateID = "scim2"
-	j.Schema = []byte(`{"directories":[{"name":"x"}]}`)
-	j.Status = []byte(`{"code":"Active","lastExecution":null}`)
-	j.Schedule = []byte(`{"interval":"PT20M","state":"Active"}`)
-	j.Settings = nil
-	j.Created = at(60)
-	j.Updated = at(61)
-	ok(t, s.UpdateJob(ctx, j), "update job")
-	got, err := s.GetJob(ctx, sp1.ID, j.ID)
-	ok(t, err, "get updated job")
-	same(t, got, j, "updated job (the record is replaced)")
-
-	other := j
-	other.ServicePrincipalID = sp2.ID
-	other.TemplateID = "hijack"
-	isErr(t, s.UpdateJob(ctx, other), store.ErrNotFound, "update a job through another service principal")
-	isErr(t, s.UpdateJob(ctx, newJob(sp1.ID, "nope")), store.ErrNotFound, "update a missing job")
-	got, err = s.GetJob(ctx, sp1.ID, j.ID)
-	ok(t, err, "get job")
-	same(t, got, j, "job after failed updates")
+	// fn cannot move the job: the keys are kept.
+	got, err := s.UpdateJob(ctx, sp1.ID, j.ID, func(cur *store.Job) error {
+		cur.ID, cur.ServicePrincipalID, cur.TemplateID = "scim.moved", sp2.ID, "moved"
+		return nil
+	})
+	ok(t, err, "update job changing its keys")
+	want := j
+	want.TemplateID = "moved"
+	same(t, got, want, "job after an update changing its keys")
+	_, err = s.GetJob(ctx, sp2.ID, "scim.moved")
+	isErr(t, err, store.ErrNotFound, "get a job under the keys fn set")
 	list, err := s.ListJobs(ctx, sp2.ID)
 	ok(t, err, "list jobs of sp2")
 	same(t, list, nil, "jobs of sp2")
+
+	// An error from fn aborts the update, even after fn changed the job,
+	// and is returned as is.
+	for _, fnErr := range []error{errBoom, fmt.Errorf("wrapped: %w", store.ErrConflict)} {
+		_, err = s.UpdateJob(ctx, sp1.ID, j.ID, func(cur *store.Job) error {
+			cur.TemplateID = "aborted"
+			cur.Status.Code = store.StatusPaused
+			return fnErr
+		})
+		if err != fnErr {
+			t.Errorf("update job with fn failing with %v: err = %v, want fn's error as is", fnErr, err)
+		}
+	}
+	got, err = s.GetJob(ctx, sp1.ID, j.ID)
+	ok(t, err, "get job")
+	same(t, got, want, "job after aborted updates")
+
+	// No such job: ErrNotFound, and fn is not called.
+	for _, tt := range []struct{ sp, job, what string }{
+		{sp2.ID, j.ID, "update a job through another service principal"},
+		{sp1.ID, "nope", "update a missing job"},
+		{"nope", j.ID, "update a job of a missing service principal"},
+	} {
+		_, err := s.UpdateJob(ctx, tt.sp, tt.job, func(*store.Job) error {
+			t.Errorf("%s: fn called", tt.what)
+			return nil
+		})
+		isErr(t, err, store.ErrNotFound, "%s", tt.what)
+	}
 	_, err = s.GetJob(ctx, sp1.ID, "nope")
 	isErr(t, err, store.ErrNotFound, "update of a missing job must not create it")
+	got, err = s.GetJob(ctx, sp1.ID, j.ID)
+	ok(t, err, "get job")
+	same(t, got, want, "job after failed updates")
+}
+
+// testJobStatusRoundTrip stores every field of a status and a schedule,
+// through CreateJob, GetJob and ListJobs.
+func testJobStatusRoundTrip(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp := mkApp(t, s, "1")
+	j := newJob(sp.ID, "scim.full")
+	j.Status = fullStatus(time.FixedZone("UTC-03:00", -3*3600))
+	j.Schedule = store.Schedule{Interval: "P10675199DT2H48M5.4775807S", State: store.SchedulePaused, Expiration: ptr(at(70))}
+	ok(t, s.CreateJob(ctx, j), "create job")
+	got, err := s.GetJob(ctx, sp.ID, j.ID)
+	ok(t, err, "get job")
+	same(t, got, j, "job with a full status")
+	list, err := s.ListJobs(ctx, sp.ID)
+	ok(t, err, "list jobs")
+	same(t, list, []store.Job{j}, "jobs with a full status")
+
+	// What GetJob returned is a copy: changing it changes nothing stored.
+	got.Status.LastExecution.CountExported = 999
+	got.Status.Progress[0].Units = "changed"
+	got.Status.SynchronizedEntryCountByType[0].Value = 999
+	got.Schedule.Expiration = ptr(at(999))
+	again, err := s.GetJob(ctx, sp.ID, j.ID)
+	ok(t, err, "get job again")
+	same(t, again, j, "job after changing a returned copy")
+}
+
+// testConcurrentJobUpdates has workers update different fields of one job
+// at once, each many times; every update must land.
+func testConcurrentJobUpdates(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const perWorker = 25
+	sp := mkApp(t, s, "1")
+	j := mkJob(t, s, sp.ID, "scim.busy")
+
+	type counter struct{ N int }
+	updates := []func(*store.Job) error{
+		func(j *store.Job) error { j.Status.CountSuccessiveCompleteFailures++; return nil },
+		func(j *store.Job) error {
+			if j.Status.LastExecution == nil {
+				j.Status.LastExecution = &store.Execution{}
+			}
+			j.Status.LastExecution.CountExported++
+			return nil
+		},
+		func(j *store.Job) error {
+			var kvs []map[string]string
+			if err := json.Unmarshal(j.Settings, &kvs); err != nil {
+				return err
+			}
+			kvs = append(kvs, map[string]string{"name": fmt.Sprintf("s%03d", len(kvs)), "value": "x"})
+			b, err := json.Marshal(kvs)
+			j.Settings = b
+			return err
+		},
+		func(j *store.Job) error {
+			var c counter
+			_ = json.Unmarshal(j.Schema, &c)
+			c.N++
+			b, err := json.Marshal(c)
+			j.Schema = b
+			return err
+		},
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(updates))
+	for w, fn := range updates {
+		wg.Go(func() {
+			for i := range perWorker {
+				if _, err := s.UpdateJob(ctx, sp.ID, j.ID, fn); err != nil {
+					errs <- fmt.Errorf("worker %d, update %d: %w", w, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	got, err := s.GetJob(ctx, sp.ID, j.ID)
+	ok(t, err, "get job")
+	if n := got.Status.CountSuccessiveCompleteFailures; n != perWorker {
+		t.Errorf("countSuccessiveCompleteFailures = %d, want %d", n, perWorker)
+	}
+	if got.Status.LastExecution == nil || got.Status.LastExecution.CountExported != perWorker {
+		t.Errorf("lastExecution = %+v, want countExported %d", got.Status.LastExecution, perWorker)
+	}
+	var kvs []map[string]string
+	ok(t, json.Unmarshal(got.Settings, &kvs), "decode settings")
+	if len(kvs) != 1+perWorker {
+		t.Errorf("%d settings, want %d", len(kvs), 1+perWorker)
+	}
+	var c counter
+	ok(t, json.Unmarshal(got.Schema, &c), "decode schema")
+	if c.N != perWorker {
+		t.Errorf("schema counter = %d, want %d", c.N, perWorker)
+	}
+	// The fields no worker touched are as created.
+	same(t, got.Schedule, j.Schedule, "schedule")
+	same(t, got.Status.Code, j.Status.Code, "status code")
 }
 
 func testDeleteJobCascades(t *testing.T, s store.Store) {

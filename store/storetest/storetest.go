@@ -25,7 +25,8 @@ import (
 //   - AddProvisioningLog returns ErrConflict for a taken id;
 //   - ListAnchors is ordered by SourceType, then SourceID;
 //   - list results compare equal whether empty lists are nil or not, and
-//     the same holds for Props maps and job documents.
+//     the same holds for Props maps, job documents and the lists in a
+//     job's Status.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
@@ -50,6 +51,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AppRoleAssignments", testAppRoleAssignments},
 		{"Jobs", testJobs},
 		{"UpdateJob", testUpdateJob},
+		{"UpdateJobErrors", testUpdateJobErrors},
+		{"JobStatusRoundTrip", testJobStatusRoundTrip},
+		{"ConcurrentJobUpdates", testConcurrentJobUpdates},
 		{"DeleteJobCascades", testDeleteJobCascades},
 		{"Secrets", testSecrets},
 		{"Anchors", testAnchors},
@@ -138,8 +142,8 @@ func newJob(spID, id string) store.Job {
 		ServicePrincipalID: spID,
 		TemplateID:         "scim",
 		Schema:             []byte(`{"directories":[],"synchronizationRules":[]}`),
-		Status:             []byte(`{"code":"NotConfigured"}`),
-		Schedule:           []byte(`{"interval":"PT40M","state":"Disabled"}`),
+		Status:             store.Status{Code: store.StatusNotConfigured},
+		Schedule:           store.Schedule{Interval: "PT40M", State: store.ScheduleDisabled},
 		Settings:           []byte(`[{"key":"k","value":"v"}]`),
 		Created:            at(4),
 		Updated:            at(5),

@@ -1,0 +1,183 @@
+package directory_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"provisiond/connector"
+	"provisiond/connector/connectortest"
+	"provisiond/directory"
+	"provisiond/ids"
+	"provisiond/store"
+	"provisiond/store/memory"
+	"provisiond/store/sqlstore"
+)
+
+// backends are the stores the directory source is tested over.
+var backends = []struct {
+	name string
+	open func(t *testing.T) store.Store
+}{
+	{"sqlstore", func(t *testing.T) store.Store {
+		s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "provisiond.db"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}},
+	{"memory", func(t *testing.T) store.Store { return memory.New() }},
+}
+
+// roleID returns the id of the app role with the given display name.
+func roleID(t *testing.T, name string) string {
+	t.Helper()
+	if name == "Default Access" {
+		return directory.DefaultAppRoleID
+	}
+	for _, r := range directory.NonGalleryAppRoles {
+		if r.DisplayName == name {
+			return r.ID
+		}
+	}
+	t.Fatalf("no app role %q", name)
+	return ""
+}
+
+// mkApp stores a service principal and returns its id.
+func mkApp(t *testing.T, st store.Store, name string) string {
+	t.Helper()
+	app := store.Application{ID: ids.NewUUID(), AppID: ids.NewUUID(), DisplayName: name}
+	sp := store.ServicePrincipal{ID: ids.NewUUID(), AppID: app.AppID, ApplicationID: app.ID, DisplayName: name}
+	if err := st.CreateServicePrincipal(t.Context(), app, sp); err != nil {
+		t.Fatal(err)
+	}
+	return sp.ID
+}
+
+// seed stores d in st the way the Graph API does and returns the source
+// for its application, and the ids of d's keys.
+func seed(t *testing.T, st store.Store, d connectortest.SourceData) (connector.Source, map[string]string) {
+	t.Helper()
+	ctx := t.Context()
+	spID, otherID := mkApp(t, st, "Under test"), mkApp(t, st, "Other")
+	now := time.Now()
+	keys := map[string]string{}
+	for _, u := range d.Users {
+		id := ids.NewUUID()
+		keys[u.Key] = id
+		props := map[string]any{}
+		for k, vs := range u.Attrs {
+			if len(vs) == 1 {
+				props[k] = vs[0]
+				continue
+			}
+			list := []any{}
+			for _, v := range vs {
+				list = append(list, v)
+			}
+			props[k] = list
+		}
+		su := store.User{ID: id, UserPrincipalName: u.UserPrincipalName, AccountEnabled: u.AccountEnabled, Props: props, Created: now}
+		if u.SoftDeleted {
+			su.Deleted = &now
+		}
+		if err := st.CreateUser(ctx, su); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range d.Groups {
+		id := ids.NewUUID()
+		keys[g.Key] = id
+		sg := store.Group{ID: id, DisplayName: g.DisplayName, Props: map[string]any{"securityEnabled": true}, Created: now}
+		if g.SoftDeleted {
+			sg.Deleted = &now
+		}
+		if err := st.CreateGroup(ctx, sg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range d.Groups {
+		for _, m := range g.Members {
+			if err := st.AddMember(ctx, keys[g.Key], keys[m]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	isGroup := func(key string) bool {
+		return slices.ContainsFunc(d.Groups, func(g connectortest.SourceGroup) bool { return g.Key == key })
+	}
+	for _, a := range d.Assignments {
+		res, typ := spID, "User"
+		if a.Elsewhere {
+			res = otherID
+		}
+		if isGroup(a.Principal) {
+			typ = "Group"
+		}
+		err := st.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: ids.NewUUID(), AppRoleID: roleID(t, a.Role),
+			PrincipalID: keys[a.Principal], PrincipalType: typ, ResourceID: res, Created: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return directory.NewSource(st, spID), keys
+}
+
+func TestConformance(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			connectortest.RunSource(t, func(t *testing.T, d connectortest.SourceData) (connector.Source, map[string]string) {
+				return seed(t, b.open(t), d)
+			})
+		})
+	}
+}
+
+// TestGraphProperties: what the directory shows beyond the suite, Graph
+// properties under Entra's attribute names and JSON values as strings.
+func TestGraphProperties(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			st := b.open(t)
+			spID := mkApp(t, st, "App")
+			u := store.User{ID: "u1", UserPrincipalName: "Ada@Example.com", AccountEnabled: true, Props: map[string]any{
+				"officeLocation": "Room 1", "mobilePhone": "+44 1", "faxNumber": "+44 2",
+				"businessPhones": []any{"+44 3", "+44 4"}, "showInAddressList": false, "employeeNumber": float64(42),
+				"ratio": 0.25, "manager": nil, "otherMails": []any{}, "nested": []any{[]any{"a", true}, nil, float64(-1)},
+			}}
+			if err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			src := directory.NewSource(st, spID)
+			if src.Name() != directory.Name {
+				t.Errorf("Name = %q", src.Name())
+			}
+			want := connector.Attributes{
+				"objectId": {"u1"}, "userPrincipalName": {"Ada@Example.com"}, "accountEnabled": {"True"}, "IsSoftDeleted": {"False"},
+				"physicalDeliveryOfficeName": {"Room 1"}, "mobile": {"+44 1"}, "facsimileTelephoneNumber": {"+44 2"},
+				"telephoneNumber": {"+44 3", "+44 4"}, "showInAddressList": {"False"}, "employeeNumber": {"42"},
+				"ratio": {"0.25"}, "nested": {"a", "True", "-1"},
+			}
+			// By id, and by userPrincipalName in any case.
+			for _, key := range []string{"u1", "ada@example.com"} {
+				got, err := src.Get(ctx, "User", key)
+				if err != nil {
+					t.Fatalf("Get(%s) = %v", key, err)
+				}
+				if got.ID != "u1" || got.Type != connector.TypeUser {
+					t.Errorf("Get(%s) = %s %s", key, got.Type, got.ID)
+				}
+				if d := cmp.Diff(want, got.Attrs); d != "" {
+					t.Errorf("Get(%s) attributes (-want +got):\n%s", key, d)
+				}
+			}
+		})
+	}
+}

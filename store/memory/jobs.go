@@ -1,0 +1,262 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"provisiond/store"
+)
+
+// jobRec is a stored job: the record without Status, and Status as JSON.
+type jobRec struct {
+	j      store.Job
+	status []byte
+}
+
+func newJobRec(j store.Job) (jobRec, error) {
+	status, err := encode("status of job "+j.ID, j.Status)
+	if err != nil {
+		return jobRec{}, err
+	}
+	j.Status = store.Status{}
+	j.Schema, j.Settings = cloneBytes(j.Schema), cloneBytes(j.Settings)
+	j.Schedule.Expiration = normPtr(j.Schedule.Expiration)
+	j.Created, j.Updated = norm(j.Created), norm(j.Updated)
+	return jobRec{j: j, status: status}, nil
+}
+
+func (r jobRec) job() (store.Job, error) {
+	j := r.j
+	j.Schema, j.Settings = cloneBytes(j.Schema), cloneBytes(j.Settings)
+	j.Schedule.Expiration = normPtr(j.Schedule.Expiration)
+	var err error
+	j.Status, err = decode[store.Status]("status of job "+j.ID, r.status)
+	return j, err
+}
+
+// CreateJob implements store.Store.
+func (s *Store) CreateJob(_ context.Context, j store.Job) error {
+	rec, err := newJobRec(j)
+	if err != nil {
+		return fail(err, "create job", j.ID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.jobs[j.ID]; taken {
+		return fail(store.ErrConflict, "create job", j.ID)
+	}
+	if _, ok := s.sps[j.ServicePrincipalID]; !ok {
+		return fail(store.ErrNotFound, "create job", j.ID)
+	}
+	s.jobs[j.ID] = rec
+	return nil
+}
+
+// GetJob implements store.Store.
+func (s *Store) GetJob(_ context.Context, spID, jobID string) (store.Job, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rec, ok := s.jobs[jobID]
+	if !ok || rec.j.ServicePrincipalID != spID {
+		return store.Job{}, fail(store.ErrNotFound, "get job", spID, jobID)
+	}
+	j, err := rec.job()
+	if err != nil {
+		return store.Job{}, fail(err, "get job", spID, jobID)
+	}
+	return j, nil
+}
+
+// ListJobs implements store.Store.
+func (s *Store) ListJobs(_ context.Context, spID string) ([]store.Job, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var recs []jobRec
+	for _, r := range s.jobs {
+		if r.j.ServicePrincipalID == spID {
+			recs = append(recs, r)
+		}
+	}
+	recs = page(recs, func(r jobRec) string { return r.j.ID }, store.ListOptions{})
+	out := make([]store.Job, 0, len(recs))
+	for _, r := range recs {
+		j, err := r.job()
+		if err != nil {
+			return nil, fail(err, "list jobs", spID)
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// UpdateJob implements store.Store. fn runs under the store's lock, on a
+// copy that is stored only when fn succeeds.
+func (s *Store) UpdateJob(_ context.Context, spID, jobID string, fn func(*store.Job) error) (store.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.jobs[jobID]
+	if !ok || rec.j.ServicePrincipalID != spID {
+		return store.Job{}, fail(store.ErrNotFound, "update job", spID, jobID)
+	}
+	j, err := rec.job()
+	if err != nil {
+		return store.Job{}, fail(err, "update job", spID, jobID)
+	}
+	if err := fn(&j); err != nil {
+		return store.Job{}, err
+	}
+	j.ID, j.ServicePrincipalID = jobID, spID
+	if rec, err = newJobRec(j); err != nil {
+		return store.Job{}, fail(err, "update job", spID, jobID)
+	}
+	s.jobs[jobID] = rec
+	if j, err = rec.job(); err != nil {
+		return store.Job{}, fail(err, "update job", spID, jobID)
+	}
+	return j, nil
+}
+
+// DeleteJob implements store.Store.
+func (s *Store) DeleteJob(_ context.Context, spID, jobID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.jobs[jobID]
+	if !ok || rec.j.ServicePrincipalID != spID {
+		return fail(store.ErrNotFound, "delete job", spID, jobID)
+	}
+	s.deleteJob(jobID)
+	return nil
+}
+
+// deleteJob removes a job with its anchors and logs.
+func (s *Store) deleteJob(id string) {
+	delete(s.jobs, id)
+	delete(s.anchors, id)
+	for lid, l := range s.logs {
+		if l.JobID == id {
+			delete(s.logs, lid)
+		}
+	}
+}
+
+// PutSecrets implements store.Store.
+func (s *Store) PutSecrets(_ context.Context, spID string, sealed []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sps[spID]; !ok {
+		return fail(store.ErrNotFound, "put secrets", spID)
+	}
+	s.secrets[spID] = cloneBytes(sealed)
+	return nil
+}
+
+// GetSecrets implements store.Store.
+func (s *Store) GetSecrets(_ context.Context, spID string) ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return cloneBytes(s.secrets[spID]), nil
+}
+
+// PutAnchor implements store.Store; store.ErrNotFound if the job is absent.
+func (s *Store) PutAnchor(_ context.Context, a store.Anchor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.jobs[a.JobID]; !ok {
+		return fail(store.ErrNotFound, "put anchor", a.JobID, a.SourceType, a.SourceID)
+	}
+	as := s.anchors[a.JobID]
+	if as == nil {
+		as = map[anchorKey]store.Anchor{}
+		s.anchors[a.JobID] = as
+	}
+	a.Updated = norm(a.Updated)
+	as[anchorKey{a.SourceType, a.SourceID}] = a
+	return nil
+}
+
+// GetAnchor implements store.Store.
+func (s *Store) GetAnchor(_ context.Context, jobID, sourceType, sourceID string) (store.Anchor, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a, ok := s.anchors[jobID][anchorKey{sourceType, sourceID}]
+	if !ok {
+		return store.Anchor{}, fail(store.ErrNotFound, "get anchor", jobID, sourceType, sourceID)
+	}
+	return a, nil
+}
+
+// DeleteAnchor implements store.Store.
+func (s *Store) DeleteAnchor(_ context.Context, jobID, sourceType, sourceID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := anchorKey{sourceType, sourceID}
+	if _, ok := s.anchors[jobID][k]; !ok {
+		return fail(store.ErrNotFound, "delete anchor", jobID, sourceType, sourceID)
+	}
+	delete(s.anchors[jobID], k)
+	return nil
+}
+
+// ListAnchors implements store.Store, ordered by source type and id.
+func (s *Store) ListAnchors(_ context.Context, jobID string) ([]store.Anchor, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]store.Anchor, 0, len(s.anchors[jobID]))
+	for _, a := range s.anchors[jobID] {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b store.Anchor) int {
+		return cmp.Or(cmp.Compare(a.SourceType, b.SourceType), cmp.Compare(a.SourceID, b.SourceID))
+	})
+	return out, nil
+}
+
+// AddProvisioningLog implements store.Store; store.ErrNotFound if the job
+// is absent, store.ErrConflict if the id is taken.
+func (s *Store) AddProvisioningLog(_ context.Context, l store.ProvisioningLog) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.logs[l.ID]; taken {
+		return fail(store.ErrConflict, "add provisioning log", l.ID)
+	}
+	if _, ok := s.jobs[l.JobID]; !ok {
+		return fail(store.ErrNotFound, "add provisioning log", l.ID)
+	}
+	l.Activity, l.Data = norm(l.Activity), cloneBytes(l.Data)
+	s.logs[l.ID] = l
+	return nil
+}
+
+// newestFirst orders logs by (activity, id) descending.
+func newestFirst(a, b store.ProvisioningLog) int {
+	return cmp.Or(b.Activity.Compare(a.Activity), cmp.Compare(b.ID, a.ID))
+}
+
+// ListProvisioningLogs implements store.Store, newest first; opt.After
+// continues below the (activity, id) of that log, and an After naming no
+// log yields nothing.
+func (s *Store) ListProvisioningLogs(_ context.Context, jobID string, opt store.ListOptions) ([]store.ProvisioningLog, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var after *store.ProvisioningLog
+	if opt.After != "" {
+		l, ok := s.logs[opt.After]
+		if !ok {
+			return nil, nil
+		}
+		after = &l
+	}
+	var out []store.ProvisioningLog
+	for _, l := range s.logs {
+		if (jobID == "" || l.JobID == jobID) && (after == nil || newestFirst(*after, l) < 0) {
+			l.Data = cloneBytes(l.Data)
+			out = append(out, l)
+		}
+	}
+	slices.SortFunc(out, newestFirst)
+	if opt.Limit > 0 && len(out) > opt.Limit {
+		out = out[:opt.Limit]
+	}
+	return out, nil
+}
