@@ -19,6 +19,7 @@ import (
 	"provisiond/auth"
 	"provisiond/connector"
 	"provisiond/connector/scim"
+	"provisiond/connector/scim/scimserver"
 	"provisiond/connector/scim/scimtest"
 	"provisiond/directory"
 	"provisiond/engine"
@@ -96,7 +97,7 @@ func newEnv(t testing.TB, o options) *env {
 		e.scimURL, e.scimTok = scimtest.StartSCIMMY(t)
 	} else {
 		e.scimTok = "scim-test-token"
-		e.scimSrv = scimtest.NewServer(scimtest.Options{Token: e.scimTok})
+		e.scimSrv = scimtest.NewServer(scimtest.Options{Options: scimserver.Options{Token: e.scimTok}})
 		ts := httptest.NewServer(e.scimSrv)
 		t.Cleanup(ts.Close)
 		e.scimURL = ts.URL

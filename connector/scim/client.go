@@ -1,21 +1,19 @@
 package scim
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
+	"provisiond/keylock"
 )
 
 // Defaults for Config fields left zero.
@@ -108,7 +106,7 @@ type Client struct {
 	log          *slog.Logger
 	name         string
 	profile      Profile
-	locks        keyedMutex // per object: "Group/<id>", "User/<id>"
+	locks        keylock.Locks // per object: "Group/<id>", "User/<id>"
 
 	disco         discovery
 	noPatchUsers  atomic.Bool // a user PATCH answered 405/501: use PUT
@@ -175,6 +173,16 @@ func New(cfg Config) (*Client, error) {
 // Name returns the system name shown in provisioning logs.
 func (c *Client) Name() string { return c.name }
 
+// lock serialises changes to one object; it gives up when ctx ends.
+func (c *Client) lock(ctx context.Context, typ, id string) (unlock func(), err error) {
+	unlock, err = c.locks.Lock(ctx, typ+"/"+id)
+	if err != nil {
+		return nil, &connector.Error{Kind: connector.KindTransient, Code: CodeTimeout,
+			Message: fmt.Sprintf("Gave up waiting for another change to %s %s to finish: %v", typ, id, err), Err: err}
+	}
+	return unlock, nil
+}
+
 // resourceType maps an object type to its SCIM endpoint and canonical name.
 func resourceType(objectType string) (endpoint, typ string, err error) {
 	switch {
@@ -203,26 +211,9 @@ type response struct {
 	body   []byte
 }
 
-// decodeObject parses a JSON object, keeping numbers as json.Number.
-func decodeObject(body []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, errors.New("null instead of a JSON object")
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the JSON object")
-	}
-	return m, nil
-}
-
 // decodeResource parses a resource and checks that it has an id.
 func decodeResource(method, path string, resp *response) (map[string]any, string, error) {
-	m, err := decodeObject(resp.body)
+	m, err := scimjson.DecodeObject(resp.body)
 	if err != nil {
 		return nil, "", incompatible(method, path, resp.status, resp.body, "not a JSON object: "+err.Error())
 	}
@@ -240,12 +231,12 @@ type listResponse struct {
 }
 
 func decodeList(method, path string, resp *response) (listResponse, error) {
-	m, err := decodeObject(resp.body)
+	m, err := scimjson.DecodeObject(resp.body)
 	if err != nil {
 		return listResponse{}, incompatible(method, path, resp.status, resp.body, "not a JSON object: "+err.Error())
 	}
 	var lr listResponse
-	raw, _ := lookupFold(m, "Resources")
+	raw, _ := scimjson.Lookup(m, "Resources")
 	items, ok := raw.([]any)
 	if raw != nil && !ok {
 		return listResponse{}, incompatible(method, path, resp.status, resp.body, "Resources is not an array")
@@ -257,7 +248,7 @@ func decodeList(method, path string, resp *response) (listResponse, error) {
 		}
 		lr.resources = append(lr.resources, r)
 	}
-	tr, present := lookupFold(m, "totalResults")
+	tr, present := scimjson.Lookup(m, "totalResults")
 	n, isNum := tr.(json.Number)
 	switch {
 	case !present:
@@ -275,49 +266,4 @@ func decodeList(method, path string, resp *response) (listResponse, error) {
 		lr.total = int(v)
 	}
 	return lr, nil
-}
-
-// newUUID returns a random RFC 4122 version 4 UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
-// keyedMutex serialises work per key (a group id) without keeping a mutex
-// per key forever.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*keyedEntry
-}
-
-type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lock locks key and returns the unlock function.
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedEntry{}
-	}
-	e := k.locks[key]
-	if e == nil {
-		e = &keyedEntry{}
-		k.locks[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // capabilities are the service provider features the client relies on.
@@ -58,14 +59,14 @@ func (c *Client) discover(ctx context.Context) (capabilities, error) {
 	if err != nil {
 		return defaultCapabilities, err
 	}
-	m, err := decodeObject(resp.body)
+	m, err := scimjson.DecodeObject(resp.body)
 	if err != nil {
 		return defaultCapabilities, incompatible(http.MethodGet, path, resp.status, resp.body, "not a JSON object: "+err.Error())
 	}
 	caps := capabilities{patch: supported(m, "patch"), filter: supported(m, "filter")}
-	if f, ok := lookupFold(m, "filter"); ok {
+	if f, ok := scimjson.Lookup(m, "filter"); ok {
 		if fm, ok := f.(map[string]any); ok {
-			if n, ok := lookupFold(fm, "maxResults"); ok {
+			if n, ok := scimjson.Lookup(fm, "maxResults"); ok {
 				if num, ok := n.(json.Number); ok {
 					if v, err := num.Int64(); err == nil && v > 0 && v < 1<<31 {
 						caps.maxResults = int(v)
@@ -80,12 +81,12 @@ func (c *Client) discover(ctx context.Context) (capabilities, error) {
 // supported reads feature.supported; anything but an explicit false (or
 // "false") counts as supported, so a sparse document changes nothing.
 func supported(m map[string]any, feature string) bool {
-	v, _ := lookupFold(m, feature)
+	v, _ := scimjson.Lookup(m, feature)
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return true
 	}
-	s, _ := lookupFold(obj, "supported")
+	s, _ := scimjson.Lookup(obj, "supported")
 	switch x := s.(type) {
 	case bool:
 		return x

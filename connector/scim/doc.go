@@ -62,8 +62,11 @@
 // status, the provisioning-log code and an Entra-style message quoting the
 // response (the SCIM error body is also available as *ResponseError in
 // Err); a 2xx answer that is not SCIM is SystemForCrossDomainIdentityManagementServiceIncompatible;
-// transport failures are transient. The sub-package scimtest is an
-// in-process SCIM server for tests and demos, with switches that emulate
-// strict real-world servers, and starts the third-party SCIMMY server for
-// interoperability tests.
+// transport failures are transient.
+//
+// Sub-packages: scimjson holds the wire shapes the client and the server
+// share; scimserver is an in-process SCIM server (provisiond --demo serves
+// one), with switches that emulate strict real-world servers; scimtest
+// wraps it for tests with a request log and fault injection, and starts
+// the third-party SCIMMY server for interoperability tests.
 package scim

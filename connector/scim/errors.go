@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // Provisioning-log codes this connector reports besides those of
@@ -51,15 +52,6 @@ func (e *ResponseError) Error() string {
 	return s
 }
 
-// scimErrorBody is the RFC 7644 §3.12 error message. status is a string in
-// the RFC but some servers send a number.
-type scimErrorBody struct {
-	Schemas  []string        `json:"schemas"`
-	Status   json.RawMessage `json:"status"`
-	ScimType string          `json:"scimType"`
-	Detail   string          `json:"detail"`
-}
-
 // statusName is the .NET HttpStatusCode name Entra prints ("NotFound").
 func statusName(status int) string {
 	if t := http.StatusText(status); t != "" {
@@ -72,7 +64,7 @@ func statusName(status int) string {
 // follows Entra's provisioning-log format.
 func responseError(method, path string, resp *http.Response, body []byte) *connector.Error {
 	re := &ResponseError{Method: method, Path: path, Status: resp.StatusCode}
-	var eb scimErrorBody
+	var eb scimjson.Error
 	if json.Unmarshal(body, &eb) == nil {
 		re.ScimType, re.Detail = eb.ScimType, eb.Detail
 	}

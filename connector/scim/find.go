@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // scanPageSize is the page size Find asks for when it lists resources to
@@ -197,12 +198,12 @@ func matches(r map[string]any, p Path, value string, strict bool) bool {
 func valuesAt(r map[string]any, p Path) (vals []string, present bool) {
 	container := r
 	if p.Schema != "" {
-		ext, _ := lookupFold(r, p.Schema)
+		ext, _ := scimjson.Lookup(r, p.Schema)
 		if container, _ = ext.(map[string]any); container == nil {
 			return nil, false
 		}
 	}
-	v, ok := lookupFold(container, p.Attr)
+	v, ok := scimjson.Lookup(container, p.Attr)
 	if !ok || v == nil {
 		return nil, false
 	}
@@ -221,7 +222,7 @@ func valuesAt(r map[string]any, p Path) (vals []string, present bool) {
 					add(e)
 				}
 			case !p.Filtered() || elementMatches(m, p):
-				if sv, ok := lookupFold(m, cmp.Or(p.Sub, "value")); ok {
+				if sv, ok := scimjson.Lookup(m, cmp.Or(p.Sub, "value")); ok {
 					add(sv)
 				}
 			}
@@ -230,7 +231,7 @@ func valuesAt(r map[string]any, p Path) (vals []string, present bool) {
 		if p.Filtered() {
 			return nil, false
 		}
-		if sv, ok := lookupFold(x, cmp.Or(p.Sub, "value")); ok {
+		if sv, ok := scimjson.Lookup(x, cmp.Or(p.Sub, "value")); ok {
 			add(sv)
 		}
 	default:

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // AddMembers adds members to a group with one PATCH,
@@ -28,7 +29,11 @@ func (c *Client) AddMembers(ctx context.Context, groupID string, memberIDs []str
 	if len(ids) == 0 {
 		return nil
 	}
-	defer c.locks.lock(connector.TypeGroup + "/" + groupID)()
+	unlock, err := c.lock(ctx, connector.TypeGroup, groupID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	add := func(ids []string) func() error {
 		return func() error {
 			if !c.usePut(ctx, connector.TypeGroup) {
@@ -104,7 +109,11 @@ func (c *Client) RemoveMembers(ctx context.Context, groupID string, memberIDs []
 	if len(ids) == 0 {
 		return nil
 	}
-	defer c.locks.lock(connector.TypeGroup + "/" + groupID)()
+	unlock, err := c.lock(ctx, connector.TypeGroup, groupID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	remove := func() error {
 		if !c.usePut(ctx, connector.TypeGroup) {
 			err := c.patchRemoveMembers(ctx, groupID, path, ids)
@@ -161,7 +170,7 @@ func (c *Client) putMembers(ctx context.Context, groupID, path string, add, remo
 	if err != nil {
 		return err
 	}
-	key := foldKey(g, "members")
+	key := scimjson.Key(g, "members")
 	old, _ := g[key].([]any)
 	members := make([]any, 0, len(old)+len(add))
 	var have []string
@@ -191,7 +200,7 @@ func (c *Client) putMembers(ctx context.Context, groupID, path string, add, remo
 
 func memberValue(e any) string {
 	m, _ := e.(map[string]any)
-	v, _ := lookupFold(m, "value")
+	v, _ := scimjson.Lookup(m, "value")
 	s, _ := scalarString(v)
 	return s
 }
@@ -210,7 +219,7 @@ func (c *Client) readGroup(ctx context.Context, id string) (map[string]any, erro
 	if err != nil {
 		return nil, err
 	}
-	delete(g, foldKey(g, "members"))
+	delete(g, scimjson.Key(g, "members"))
 	if len(ids) > 0 {
 		list := make([]any, 0, len(ids))
 		for _, m := range ids {

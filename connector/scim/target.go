@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
+	"provisiond/ids"
 )
 
 // Test checks the connection and the token the way Entra does: a query for
@@ -16,7 +18,7 @@ import (
 // /ServiceProviderConfig says it has no filters is asked for one user
 // (count=1) instead.
 func (c *Client) Test(ctx context.Context) error {
-	filter := "userName eq " + Quote(newUUID())
+	filter := "userName eq " + Quote(ids.NewUUID())
 	q, what := url.Values{"filter": {filter}}, "filter="+filter
 	canFilter := c.capabilities(ctx).filter
 	if !canFilter {
@@ -235,7 +237,11 @@ func (c *Client) Update(ctx context.Context, objectType, id string, set connecto
 	if len(set) == 0 {
 		return nil
 	}
-	defer c.locks.lock(typ + "/" + id)()
+	unlock, err := c.lock(ctx, typ, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	update := func() error {
 		if !c.usePut(ctx, typ) {
 			err := c.patchUpdate(ctx, endpoint, id, path, set)
@@ -305,7 +311,7 @@ func (c *Client) patch(ctx context.Context, path string, ops []PatchOp) error {
 	if c.profile.PatchDialect == DialectEntraLegacy {
 		ops = legacyOps(ops)
 	}
-	_, err := c.do(ctx, http.MethodPatch, path, nil, PatchRequest{Schemas: []string{PatchOpSchema}, Operations: ops})
+	_, err := c.do(ctx, http.MethodPatch, path, nil, PatchRequest{Schemas: []string{scimjson.PatchOpSchema}, Operations: ops})
 	return err
 }
 
