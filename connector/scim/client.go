@@ -86,9 +86,9 @@ func (secret) String() string       { return "REDACTED" }
 // above all) are serialised.
 //
 // Transient failures (network errors, timeouts, 408, 429, 5xx) are retried
-// with exponential backoff and jitter, up to Config.MaxAttempts attempts:
-// GET, PUT, PATCH and DELETE always, POST only when it failed before it was
-// sent. A 429 or 503 with Retry-After waits that long. Create retries a
+// with exponential backoff and jitter, up to Config.MaxAttempts attempts
+// and never past the context's deadline: GET, PUT, PATCH and DELETE always,
+// POST only when it failed before it was sent. A 429 or 503 with Retry-After waits that long. Create retries a
 // POST that may have reached the server only after searching for the object
 // by userName, displayName or externalId, so a create that timed out but
 // succeeded returns the object instead of making a duplicate. A 404 on
@@ -96,6 +96,7 @@ func (secret) String() string       { return "REDACTED" }
 // before it is reported as KindNotFound.
 type Client struct {
 	base         string // without trailing slash
+	origin       string // scheme://host of base, for messages
 	token        secret
 	http         *http.Client
 	timeout      time.Duration
@@ -129,6 +130,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		base:         strings.TrimRight(u.String(), "/"),
+		origin:       u.Scheme + "://" + u.Host,
 		token:        secret(cfg.SecretToken),
 		http:         cfg.HTTPClient,
 		timeout:      cfg.Timeout,

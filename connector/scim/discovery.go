@@ -32,25 +32,26 @@ type discovery struct {
 // capabilities returns what /ServiceProviderConfig says, read once per
 // client (profile ScimDiscovery=off: the defaults). A failure to read it
 // means the defaults, and is not asked again; only a caller that gave up
-// (ctx done) leaves the question open for the next one.
-func (c *Client) capabilities(ctx context.Context) capabilities {
+// (ctx done) leaves the question open for the next one, and gets the
+// error, since nothing else can be sent for it either.
+func (c *Client) capabilities(ctx context.Context) (capabilities, error) {
 	if c.profile.NoDiscovery {
-		return defaultCapabilities
+		return defaultCapabilities, nil
 	}
 	c.disco.mu.Lock()
 	defer c.disco.mu.Unlock()
 	if c.disco.done {
-		return c.disco.caps
+		return c.disco.caps, nil
 	}
 	caps, err := c.discover(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return defaultCapabilities
+			return defaultCapabilities, err
 		}
 		c.log.LogAttrs(ctx, slog.LevelDebug, "scim discovery failed; assuming PATCH and filters work", slog.String("error", err.Error()))
 	}
 	c.disco.done, c.disco.caps = true, caps
-	return caps
+	return caps, nil
 }
 
 func (c *Client) discover(ctx context.Context) (capabilities, error) {
@@ -101,14 +102,15 @@ func supported(m map[string]any, feature string) bool {
 // usePut reports whether updates of the object type go by PUT: the profile
 // says so for users, /ServiceProviderConfig says PATCH is unsupported, or
 // the server refused a PATCH of that type before.
-func (c *Client) usePut(ctx context.Context, typ string) bool {
+func (c *Client) usePut(ctx context.Context, typ string) (bool, error) {
 	if typ == connector.TypeUser && (c.profile.UserUpdate == UserUpdatePut || c.noPatchUsers.Load()) {
-		return true
+		return true, nil
 	}
 	if typ == connector.TypeGroup && c.noPatchGroups.Load() {
-		return true
+		return true, nil
 	}
-	return !c.capabilities(ctx).patch
+	caps, err := c.capabilities(ctx)
+	return !caps.patch, err
 }
 
 // patchRefused reports whether err says the server has no PATCH for the

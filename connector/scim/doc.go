@@ -49,7 +49,12 @@
 // Transient failures (network errors, timeouts, 408, 429, 5xx) are retried
 // with exponential backoff and jitter, at most Config.MaxAttempts attempts
 // (4), honouring Retry-After on 429 and 503 up to Config.MaxRetryWait (a
-// longer one is left to the engine, in the error's RetryAfter). GET, PUT,
+// longer one is left to the engine, in the error's RetryAfter). The
+// caller's context deadline bounds all attempts together: each attempt
+// gets min(Config.Timeout, the time left), no wait is started that would
+// outlast the deadline, and a request the deadline cuts short ends with a
+// transient error saying which request did not answer within how long, and
+// after how many attempts. GET, PUT,
 // PATCH and DELETE are retried; POST only when it failed to connect.
 // Create retries a POST that may have reached the server only after
 // searching for the object it would create (by userName, displayName or

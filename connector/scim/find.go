@@ -41,8 +41,12 @@ func (c *Client) Find(ctx context.Context, objectType, attribute, value string) 
 	if err != nil {
 		return nil, invalidPath(attribute, err)
 	}
+	caps, err := c.capabilities(ctx)
+	if err != nil {
+		return nil, err
+	}
 	why := "ServiceProviderConfig says filter.supported is false"
-	if c.capabilities(ctx).filter {
+	if caps.filter {
 		objs, err := c.findFiltered(ctx, endpoint, typ, p, p, value, false)
 		if !filterRefused(err) {
 			return objs, err
@@ -61,7 +65,7 @@ func (c *Client) Find(ctx context.Context, objectType, attribute, value string) 
 		c.log.LogAttrs(ctx, slog.LevelDebug, "scim filter refused; matching on the client",
 			slog.String("path", endpoint), slog.String("attribute", p.String()))
 	}
-	return c.findScan(ctx, endpoint, typ, p, value, why)
+	return c.findScan(ctx, endpoint, typ, p, value, why, caps.maxResults)
 }
 
 // findFiltered sends `query eq "value"` and keeps the resources that match
@@ -89,10 +93,11 @@ func (c *Client) findFiltered(ctx context.Context, endpoint, typ string, query, 
 	return objs, err
 }
 
-// findScan lists every resource and matches on the client.
-func (c *Client) findScan(ctx context.Context, endpoint, typ string, p Path, value, why string) ([]connector.Object, error) {
+// findScan lists every resource, maxResults (if not 0) at a time, and
+// matches on the client.
+func (c *Client) findScan(ctx context.Context, endpoint, typ string, p Path, value, why string, maxResults int) ([]connector.Object, error) {
 	size := scanPageSize
-	if mr := c.capabilities(ctx).maxResults; mr > 0 && mr < size {
+	if mr := maxResults; mr > 0 && mr < size {
 		size = mr
 	}
 	q := url.Values{"count": {strconv.Itoa(size)}}

@@ -36,7 +36,11 @@ func (c *Client) AddMembers(ctx context.Context, groupID string, memberIDs []str
 	defer unlock()
 	add := func(ids []string) func() error {
 		return func() error {
-			if !c.usePut(ctx, connector.TypeGroup) {
+			put, err := c.usePut(ctx, connector.TypeGroup)
+			if err != nil {
+				return err
+			}
+			if !put {
 				err := c.patch(ctx, path, []PatchOp{c.addMembersOp(ids)})
 				if !c.patchRefused(connector.TypeGroup, err) {
 					return err
@@ -115,7 +119,11 @@ func (c *Client) RemoveMembers(ctx context.Context, groupID string, memberIDs []
 	}
 	defer unlock()
 	remove := func() error {
-		if !c.usePut(ctx, connector.TypeGroup) {
+		put, err := c.usePut(ctx, connector.TypeGroup)
+		if err != nil {
+			return err
+		}
+		if !put {
 			err := c.patchRemoveMembers(ctx, groupID, path, ids)
 			if !c.patchRefused(connector.TypeGroup, err) {
 				return err
@@ -236,7 +244,11 @@ func (c *Client) readGroup(ctx context.Context, id string) (map[string]any, erro
 // filters or refuses that one (remembered per client),
 // GET /Groups/{id}?attributes=members.
 func (c *Client) groupMembers(ctx context.Context, groupID string) ([]string, error) {
-	if !c.noUserFilter.Load() && c.capabilities(ctx).filter {
+	caps, err := c.capabilities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !c.noUserFilter.Load() && caps.filter {
 		q := url.Values{"filter": {"groups.value eq " + Quote(groupID)}, "attributes": {"groups"}}
 		var ids []string
 		groupsValue := Path{Attr: "groups", Sub: "value"}
