@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -16,10 +17,26 @@ import (
 	"provisiond/schema"
 )
 
-// demoTarget is the demo SCIM 2.0 application provisiond serves itself.
+// demoTarget is the demo SCIM 2.0 application provisiond serves itself, on
+// a loopback port of its own: provisiond never calls its own listen
+// address.
 type demoTarget struct {
 	token  string
 	server *scimserver.Server
+}
+
+// serve serves the demo app until ctx ends and returns its base URL.
+func (d *demoTarget) serve(ctx context.Context) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("demo SCIM app: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", d.server))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String() + "/scim/v2", nil
 }
 
 func newDemoTarget() *demoTarget {
@@ -38,6 +55,10 @@ var demoRoles = []string{"Synchronization.ReadWrite.All", "Directory.ReadWrite.A
 // prints a token and a curl command.
 func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 	tok, err := a.issuer.MintApp("provisiond-demo", demoRoles, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	scimURL, err := a.demo.serve(ctx)
 	if err != nil {
 		return err
 	}
@@ -143,7 +164,7 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 		jobID = j["id"].(string)
 	}
 	if _, err := call("PUT", "/servicePrincipals/"+spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
-		{"key": "BaseAddress", "value": a.baseURL + "/demo/scim/v2"},
+		{"key": "BaseAddress", "value": scimURL},
 		{"key": "SecretToken", "value": a.demo.token},
 	}}, 204); err != nil {
 		return err
@@ -153,7 +174,7 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 	fmt.Fprintf(out, `provisiond demo is ready.
   users:     adele (assigned), brian (assigned through group Demo Engineers), carla (not assigned)
   app:       Demo SCIM App, service principal %s, job %s
-  SCIM app:  %s/demo/scim/v2 (served by this process, in memory)
+  SCIM app:  %s (served by this process, in memory)
 
 Token (24 h):
 export TOKEN=%s
@@ -162,7 +183,7 @@ Provision Adele on demand:
 curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
   %s/v1.0/servicePrincipals/%s/synchronization/jobs/%s/provisionOnDemand \
   -d '%s'
-`, spID, jobID, a.baseURL, tok, a.baseURL, spID, jobID, body)
+`, spID, jobID, scimURL, tok, a.baseURL, spID, jobID, body)
 	return nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"provisiond/directory"
 	"provisiond/engine"
 	"provisiond/graphapi"
+	"provisiond/netguard"
 	"provisiond/secrets"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
@@ -28,6 +31,7 @@ import (
 type serveConfig struct {
 	addr, data, limit, oidcIssuer, audience, logLevel string
 	demo                                              bool
+	targetNetworks                                    string
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
@@ -40,6 +44,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.oidcIssuer, "oidc-issuer", "", "accept tokens from this OpenID Connect issuer instead of the embedded one")
 	fs.StringVar(&c.audience, "audience", "", "required token audience with --oidc-issuer")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.targetNetworks, "target-networks", "", "CIDR[,CIDR...]: the only networks provisiond may call for a job's target (default: all but link-local and provisiond's own address)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -137,9 +142,11 @@ func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, lo
 	extra := map[string]http.Handler{}
 	if c.demo {
 		a.demo = newDemoTarget()
-		extra["/demo/scim/v2/"] = http.StripPrefix("/demo/scim/v2", a.demo.server)
 	}
-	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
+	guard, httpClient, err := targetClient(c, baseURL)
+	if err != nil {
+		return nil, err
+	}
 	a.handler = graphapi.New(graphapi.Config{
 		Store:  st,
 		Auth:   authn,
@@ -148,7 +155,7 @@ func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, lo
 		Sync: &graphapi.Sync{
 			Engine:   engine.New(engine.Config{State: st, NewID: graphapi.NewUUID, Logger: log}),
 			Secrets:  box,
-			Connect:  connectors(st, httpClient, log),
+			Connect:  connectors(st, httpClient, guard, log),
 			OnDemand: limiter,
 			CheckSettings: func(templateID string, settings map[string]string) error {
 				if templateID == "scim" {
@@ -163,7 +170,7 @@ func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, lo
 }
 
 // connectors is the registry of templates → source and target connectors.
-func connectors(st store.Store, hc *http.Client, log *slog.Logger) graphapi.Connect {
+func connectors(st store.Store, hc *http.Client, guard *netguard.Guard, log *slog.Logger) graphapi.Connect {
 	return func(ctx context.Context, templateID string, sp store.ServicePrincipal, creds []secrets.Pair, settings map[string]string) (connector.Source, connector.Target, error) {
 		switch templateID {
 		case "scim":
@@ -176,7 +183,7 @@ func connectors(st store.Store, hc *http.Client, log *slog.Logger) graphapi.Conn
 			if err != nil {
 				return nil, nil, err
 			}
-			target, err := scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal(), HTTPClient: hc, Logger: log, Profile: profile})
+			target, err := scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal(), HTTPClient: hc, Guard: guard, Logger: log, Profile: profile})
 			if err != nil {
 				return nil, nil, err
 			}
@@ -184,4 +191,25 @@ func connectors(st store.Store, hc *http.Client, log *slog.Logger) graphapi.Conn
 		}
 		return nil, nil, fmt.Errorf("no connector is registered for template %q", templateID)
 	}
+}
+
+// targetClient is the network guard for jobs' targets and the HTTP client
+// that dials through it: provisiond never calls link-local addresses (cloud
+// metadata) nor its own listen address (baseURL), and with
+// --target-networks only the networks listed.
+func targetClient(c serveConfig, baseURL string) (*netguard.Guard, *http.Client, error) {
+	allow, err := netguard.ParseNetworks(c.targetNetworks)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--target-networks: %w", err)
+	}
+	var self []netip.AddrPort
+	if u, err := url.Parse(baseURL); err == nil {
+		if ap, err := netip.ParseAddrPort(u.Host); err == nil {
+			self = append(self, ap)
+		}
+	}
+	guard := netguard.New(allow, self...)
+	t := guard.Transport()
+	t.MaxIdleConnsPerHost = 64
+	return guard, &http.Client{Transport: t, CheckRedirect: guard.CheckRedirect}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"provisiond/connector"
 	"provisiond/connector/scim/scimjson"
 	"provisiond/keylock"
+	"provisiond/netguard"
 )
 
 // Defaults for Config fields left zero.
@@ -34,8 +35,14 @@ type Config struct {
 	// SecretToken is the bearer token sent on every request ("" sends
 	// none). It is never logged.
 	SecretToken string
-	// HTTPClient sends the requests; nil uses a client of its own.
+	// HTTPClient sends the requests; nil uses a client of its own (Guard's
+	// Client when Guard is set).
 	HTTPClient *http.Client
+	// Guard, when set, refuses a BaseAddress whose literal IP address it
+	// forbids, in New. A name is checked once resolved: for that the
+	// HTTPClient must dial through the guard (Guard.Client). A request the
+	// guard refuses fails with KindInvalid, CodeAddressRefused.
+	Guard *netguard.Guard
 	// Timeout bounds each HTTP attempt; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Logger receives one debug record per request; nil discards.
@@ -125,6 +132,11 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("scim: base address %q must be an absolute http(s) URL", cfg.BaseAddress)
 	}
 	u.RawQuery, u.Fragment = "", ""
+	if cfg.Guard != nil {
+		if err := cfg.Guard.CheckURL(u); err != nil {
+			return nil, fmt.Errorf("scim: base address %q: %w", cfg.BaseAddress, err)
+		}
+	}
 	if err := cfg.Profile.validate(); err != nil {
 		return nil, err
 	}
@@ -141,6 +153,9 @@ func New(cfg Config) (*Client, error) {
 		log:          cfg.Logger,
 		name:         cfg.Name,
 		profile:      cfg.Profile.normalize(),
+	}
+	if c.http == nil && cfg.Guard != nil {
+		c.http = cfg.Guard.Client()
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
@@ -209,19 +224,20 @@ func resourcePath(endpoint, id string) (string, error) {
 
 // response is a 2xx answer.
 type response struct {
-	status int
-	body   []byte
+	status      int
+	contentType string
+	body        []byte
 }
 
 // decodeResource parses a resource and checks that it has an id.
 func decodeResource(method, path string, resp *response) (map[string]any, string, error) {
 	m, err := scimjson.DecodeObject(resp.body)
 	if err != nil {
-		return nil, "", incompatible(method, path, resp.status, resp.body, "not a JSON object: "+err.Error())
+		return nil, "", incompatible(method, path, resp, "not a JSON object: "+err.Error())
 	}
 	id, _ := scalarString(m["id"])
 	if id == "" {
-		return nil, "", incompatible(method, path, resp.status, resp.body, "the resource has no id")
+		return nil, "", incompatible(method, path, resp, "the resource has no id")
 	}
 	return m, id, nil
 }
@@ -235,18 +251,18 @@ type listResponse struct {
 func decodeList(method, path string, resp *response) (listResponse, error) {
 	m, err := scimjson.DecodeObject(resp.body)
 	if err != nil {
-		return listResponse{}, incompatible(method, path, resp.status, resp.body, "not a JSON object: "+err.Error())
+		return listResponse{}, incompatible(method, path, resp, "not a JSON object: "+err.Error())
 	}
 	var lr listResponse
 	raw, _ := scimjson.Lookup(m, "Resources")
 	items, ok := raw.([]any)
 	if raw != nil && !ok {
-		return listResponse{}, incompatible(method, path, resp.status, resp.body, "Resources is not an array")
+		return listResponse{}, incompatible(method, path, resp, "Resources is not an array")
 	}
 	for _, it := range items {
 		r, ok := it.(map[string]any)
 		if !ok {
-			return listResponse{}, incompatible(method, path, resp.status, resp.body, "a Resources element is not an object")
+			return listResponse{}, incompatible(method, path, resp, "a Resources element is not an object")
 		}
 		lr.resources = append(lr.resources, r)
 	}
@@ -255,15 +271,15 @@ func decodeList(method, path string, resp *response) (listResponse, error) {
 	switch {
 	case !present:
 		if raw == nil {
-			return listResponse{}, incompatible(method, path, resp.status, resp.body, "not a ListResponse (no totalResults)")
+			return listResponse{}, incompatible(method, path, resp, "not a ListResponse (no totalResults)")
 		}
 		lr.total = len(lr.resources)
 	case !isNum:
-		return listResponse{}, incompatible(method, path, resp.status, resp.body, "totalResults is not a number")
+		return listResponse{}, incompatible(method, path, resp, "totalResults is not a number")
 	default:
 		v, err := n.Int64()
 		if err != nil || v < 0 {
-			return listResponse{}, incompatible(method, path, resp.status, resp.body, "totalResults is not a count")
+			return listResponse{}, incompatible(method, path, resp, "totalResults is not a count")
 		}
 		lr.total = int(v)
 	}

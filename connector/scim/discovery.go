@@ -45,7 +45,7 @@ func (c *Client) capabilities(ctx context.Context) (capabilities, error) {
 	}
 	caps, err := c.discover(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || expired(ctx) {
 			return defaultCapabilities, err
 		}
 		c.log.LogAttrs(ctx, slog.LevelDebug, "scim discovery failed; assuming PATCH and filters work", slog.String("error", err.Error()))
@@ -62,7 +62,7 @@ func (c *Client) discover(ctx context.Context) (capabilities, error) {
 	}
 	m, err := scimjson.DecodeObject(resp.body)
 	if err != nil {
-		return defaultCapabilities, incompatible(http.MethodGet, path, resp.status, resp.body, "not a JSON object: "+err.Error())
+		return defaultCapabilities, incompatible(http.MethodGet, path, resp, "not a JSON object: "+err.Error())
 	}
 	caps := capabilities{patch: supported(m, "patch"), filter: supported(m, "filter")}
 	if f, ok := scimjson.Lookup(m, "filter"); ok {

@@ -67,7 +67,19 @@
 // status, the provisioning-log code and an Entra-style message quoting the
 // response (the SCIM error body is also available as *ResponseError in
 // Err); a 2xx answer that is not SCIM is SystemForCrossDomainIdentityManagementServiceIncompatible;
-// transport failures are transient.
+// transport failures are transient. Messages quote at most 500 characters
+// of a body, and only of an application/json or application/scim+json
+// one: of any other they give the size and media type, so that a base
+// address pointed at some other service does not read it.
+//
+// # Network guard
+//
+// With Config.Guard (package netguard) the client never calls a link-local
+// or cloud metadata address, provisiond's own listen address, or (when the
+// guard has target networks) an address outside them: New refuses such a
+// literal address, and an HTTPClient dialling through the guard refuses
+// any connection to one, after DNS and on redirects. A refusal is
+// KindInvalid, CodeAddressRefused, with the guard's message.
 //
 // Sub-packages: scimjson holds the wire shapes the client and the server
 // share; scimserver is an in-process SCIM server (provisiond --demo serves

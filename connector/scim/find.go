@@ -153,7 +153,7 @@ func (c *Client) list(ctx context.Context, endpoint string, q url.Values, limit 
 		for _, r := range lr.resources {
 			id, _ := scalarString(r["id"])
 			if id == "" {
-				return len(seen), incompatible(http.MethodGet, endpoint, resp.status, resp.body, "a resource has no id")
+				return len(seen), incompatible(http.MethodGet, endpoint, resp, "a resource has no id")
 			}
 			if seen[id] {
 				continue

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"provisiond/connector"
+	"provisiond/netguard"
 )
 
 // baseBackoff is the wait before the first retry without Retry-After; each
@@ -61,7 +62,7 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 // the deadline cuts short ends with deadlineError.
 func (c *Client) next(ctx context.Context, start time.Time, method, path string, n int, retry bool, wait time.Duration, err error) error {
 	dl, hasDeadline := ctx.Deadline()
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) || retry && hasDeadline && time.Until(dl) <= wait {
+	if expired(ctx) || retry && hasDeadline && time.Until(dl) <= wait {
 		return c.deadlineError(start, dl, method, path, n, err)
 	}
 	if !retry || ctx.Err() != nil {
@@ -69,12 +70,19 @@ func (c *Client) next(ctx context.Context, start time.Time, method, path string,
 	}
 	c.logRetry(ctx, method, path, n, wait, err)
 	if c.sleep(ctx, wait) != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if expired(ctx) {
 			return c.deadlineError(start, dl, method, path, n, err)
 		}
 		return err
 	}
 	return nil
+}
+
+// expired reports whether ctx's deadline has passed, even when its timer
+// has not fired yet (an attempt's own timeout may end at the same instant).
+func expired(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return errors.Is(ctx.Err(), context.DeadlineExceeded) || ok && !time.Now().Before(dl)
 }
 
 // deadlineError is the error of a request begun at start whose n attempts
@@ -228,6 +236,9 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "scim request", slog.String("method", method),
 			slog.String("path", path), slog.String("error", err.Error()))
+		if errors.Is(err, netguard.ErrRefused) {
+			return nil, false, refused(err)
+		}
 		return nil, wrote.Load() || !dialError(err), transportError(method, path, err)
 	}
 	defer hresp.Body.Close()
@@ -240,7 +251,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
 		return nil, true, responseError(method, path, hresp, body)
 	}
-	return &response{status: hresp.StatusCode, body: body}, true, nil
+	return &response{status: hresp.StatusCode, contentType: hresp.Header.Get("Content-Type"), body: body}, true, nil
 }
 
 // dialError reports whether err happened while connecting (DNS, refused
