@@ -113,6 +113,22 @@ func (c *Client) usePut(ctx context.Context, typ string) (bool, error) {
 	return !caps.patch, err
 }
 
+// patchOrPut changes an object of the type with patch, or with put when
+// PATCH is not to be used (usePut) or the server refuses it.
+func (c *Client) patchOrPut(ctx context.Context, typ string, patch, put func() error) error {
+	usePut, err := c.usePut(ctx, typ)
+	if err != nil {
+		return err
+	}
+	if !usePut {
+		err := patch()
+		if !c.patchRefused(typ, err) {
+			return err
+		}
+	}
+	return put()
+}
+
 // patchRefused reports whether err says the server has no PATCH for the
 // type (405 or 501) and remembers it, so later updates use PUT.
 func (c *Client) patchRefused(typ string, err error) bool {

@@ -97,8 +97,8 @@ func (c *Client) findFiltered(ctx context.Context, endpoint, typ string, query, 
 // matches on the client.
 func (c *Client) findScan(ctx context.Context, endpoint, typ string, p Path, value, why string, maxResults int) ([]connector.Object, error) {
 	size := scanPageSize
-	if mr := maxResults; mr > 0 && mr < size {
-		size = mr
+	if maxResults > 0 && maxResults < size {
+		size = maxResults
 	}
 	q := url.Values{"count": {strconv.Itoa(size)}}
 	if typ == connector.TypeGroup {

@@ -21,35 +21,18 @@ import (
 // (one unknown member id, say) gets the members one by one, so the others
 // are still added; the error then names the refused ones.
 func (c *Client) AddMembers(ctx context.Context, groupID string, memberIDs []string) error {
-	path, err := resourcePath("/Groups", groupID)
-	if err != nil {
-		return err
-	}
-	ids := cleanIDs(memberIDs)
-	if len(ids) == 0 {
-		return nil
-	}
-	unlock, err := c.lock(ctx, connector.TypeGroup, groupID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	return c.changeMembers(ctx, groupID, memberIDs, c.addMembers)
+}
+
+func (c *Client) addMembers(ctx context.Context, groupID, path string, ids []string) error {
 	add := func(ids []string) func() error {
 		return func() error {
-			put, err := c.usePut(ctx, connector.TypeGroup)
-			if err != nil {
-				return err
-			}
-			if !put {
-				err := c.patch(ctx, path, []PatchOp{c.addMembersOp(ids)})
-				if !c.patchRefused(connector.TypeGroup, err) {
-					return err
-				}
-			}
-			return c.putMembers(ctx, groupID, path, ids, nil)
+			return c.patchOrPut(ctx, connector.TypeGroup,
+				func() error { return c.patch(ctx, path, []PatchOp{c.addMembersOp(ids)}) },
+				func() error { return c.putMembers(ctx, groupID, path, ids, nil) })
 		}
 	}
-	err = add(ids)()
+	err := add(ids)()
 	if connector.IsNotFound(err) {
 		err = c.confirmGone(ctx, "/Groups", groupID, err, add(ids))
 	}
@@ -84,6 +67,27 @@ func (c *Client) AddMembers(ctx context.Context, groupID string, memberIDs []str
 	return &ce
 }
 
+// changeMembers runs change with the group's path and the member ids
+// without empty or repeated ones, the group locked; no ids is nothing to
+// do.
+func (c *Client) changeMembers(ctx context.Context, groupID string, memberIDs []string,
+	change func(ctx context.Context, groupID, path string, ids []string) error) error {
+	path, err := resourcePath("/Groups", groupID)
+	if err != nil {
+		return err
+	}
+	ids := cleanIDs(memberIDs)
+	if len(ids) == 0 {
+		return nil
+	}
+	unlock, err := c.lock(ctx, connector.TypeGroup, groupID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return change(ctx, groupID, path, ids)
+}
+
 // addMembersOp is the RFC operation adding members; legacy adds "$ref".
 func (c *Client) addMembersOp(ids []string) PatchOp {
 	list := make([]any, 0, len(ids))
@@ -105,33 +109,16 @@ func (c *Client) addMembersOp(ids []string) PatchOp {
 // and the PATCH resent for the members it actually has. Without PATCH the
 // group is read and PUT back.
 func (c *Client) RemoveMembers(ctx context.Context, groupID string, memberIDs []string) error {
-	path, err := resourcePath("/Groups", groupID)
-	if err != nil {
-		return err
-	}
-	ids := cleanIDs(memberIDs)
-	if len(ids) == 0 {
-		return nil
-	}
-	unlock, err := c.lock(ctx, connector.TypeGroup, groupID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	return c.changeMembers(ctx, groupID, memberIDs, c.removeMembers)
+}
+
+func (c *Client) removeMembers(ctx context.Context, groupID, path string, ids []string) error {
 	remove := func() error {
-		put, err := c.usePut(ctx, connector.TypeGroup)
-		if err != nil {
-			return err
-		}
-		if !put {
-			err := c.patchRemoveMembers(ctx, groupID, path, ids)
-			if !c.patchRefused(connector.TypeGroup, err) {
-				return err
-			}
-		}
-		return c.putMembers(ctx, groupID, path, nil, ids)
+		return c.patchOrPut(ctx, connector.TypeGroup,
+			func() error { return c.patchRemoveMembers(ctx, groupID, path, ids) },
+			func() error { return c.putMembers(ctx, groupID, path, nil, ids) })
 	}
-	err = remove()
+	err := remove()
 	if connector.IsNotFound(err) {
 		return c.confirmGone(ctx, "/Groups", groupID, err, remove)
 	}

@@ -248,17 +248,9 @@ func (c *Client) Update(ctx context.Context, objectType, id string, set connecto
 	}
 	defer unlock()
 	update := func() error {
-		put, err := c.usePut(ctx, typ)
-		if err != nil {
-			return err
-		}
-		if !put {
-			err := c.patchUpdate(ctx, endpoint, id, path, set)
-			if !c.patchRefused(typ, err) {
-				return err
-			}
-		}
-		return c.putUpdate(ctx, endpoint, typ, id, path, set)
+		return c.patchOrPut(ctx, typ,
+			func() error { return c.patchUpdate(ctx, endpoint, id, path, set) },
+			func() error { return c.putUpdate(ctx, endpoint, typ, id, path, set) })
 	}
 	err = update()
 	if connector.IsNotFound(err) {

@@ -198,15 +198,24 @@ func (s *Server) replace(c *call, typ, id string) (reply, error) {
 	if typ == "User" && s.opts.HideMembers {
 		delete(res, scimjson.Key(res, "groups")) // computed, read-only
 	}
-	if err := s.validate(typ, id, res); err != nil {
+	if err := s.update(c, typ, id, old, res); err != nil {
 		return reply{}, err
 	}
+	return reply{status: http.StatusOK, body: deepCopy(s.present(typ, res, nil))}, nil
+}
+
+// update stores res as the new version of the resource old (s.mu held),
+// once it passes the checks.
+func (s *Server) update(c *call, typ, id string, old, res map[string]any) error {
+	if err := s.validate(typ, id, res); err != nil {
+		return err
+	}
 	if err := s.checkMembers(old, res); err != nil {
-		return reply{}, err
+		return err
 	}
 	s.stamp(c, typ, id, res, old["meta"].(map[string]any)["created"].(string))
 	s.coll(typ).put(id, res)
-	return reply{status: http.StatusOK, body: deepCopy(s.present(typ, res, nil))}, nil
+	return nil
 }
 
 // patch applies a PatchOp: users answer 200 with the resource, groups 204
@@ -226,14 +235,9 @@ func (s *Server) patch(c *call, typ, id string) (reply, error) {
 	if err := ApplyPatch(res, ops); err != nil {
 		return reply{}, err
 	}
-	if err := s.validate(typ, id, res); err != nil {
+	if err := s.update(c, typ, id, old, res); err != nil {
 		return reply{}, err
 	}
-	if err := s.checkMembers(old, res); err != nil {
-		return reply{}, err
-	}
-	s.stamp(c, typ, id, res, old["meta"].(map[string]any)["created"].(string))
-	s.coll(typ).put(id, res)
 	if typ == "Group" && !s.opts.PatchReturnsResource {
 		return reply{status: http.StatusNoContent}, nil
 	}
