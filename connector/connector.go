@@ -185,6 +185,11 @@ func KindForStatus(status int) Kind {
 	return KindUnknown
 }
 
+// CodeAddressRefused is the code of a call provisiond refused to make: the
+// target's address is one it never calls (link-local, its own) or outside
+// the networks the operator allowed.
+const CodeAddressRefused = "TargetAddressRefused"
+
 // CodeForStatus maps an HTTP status to the provisioning-log error code Entra
 // reports for it.
 func CodeForStatus(status int) string {

@@ -220,3 +220,24 @@ func errMessage(m map[string]any) string {
 	}
 	return ""
 }
+
+// A job's target may not point at cloud metadata (link-local addresses):
+// validateCredentials and provisionOnDemand answer 400 naming the rule, and
+// quote nothing of what is there.
+func TestTargetAddressGuard(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	uid, _ := e.user("Katherine", "Johnson")
+	e.assign(uid)
+	e.do("PUT", "/servicePrincipals/"+e.spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "BaseAddress", "value": "http://169.254.169.254/latest/meta-data"}, {"key": "SecretToken", "value": "x"}}}, 204)
+	status, m, _ := e.send("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/validateCredentials",
+		map[string]any{"useSavedCredentials": true}, e.token)
+	if status != http.StatusBadRequest || !strings.Contains(errMessage(m), "link-local") {
+		t.Errorf("validateCredentials: status %d, message %q; want 400 saying link-local", status, errMessage(m))
+	}
+	status, m = e.postOnDemand(t, userSubject(uid), 30*time.Second)
+	if status != http.StatusBadRequest || !strings.Contains(errMessage(m), "link-local") {
+		t.Errorf("provisionOnDemand: status %d, message %q; want 400 saying link-local", status, errMessage(m))
+	}
+}

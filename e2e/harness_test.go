@@ -18,6 +18,7 @@ import (
 
 	"provisiond/auth"
 	"provisiond/cmd/provisiond/wiring"
+	"provisiond/connector/scim/scimserver"
 	"provisiond/connector/scim/scimtest"
 	"provisiond/ids"
 	"provisiond/store"
@@ -87,7 +88,7 @@ func newEnv(t testing.TB, o options) *env {
 		e.scimURL, e.scimTok = scimtest.StartSCIMMY(t)
 	} else {
 		e.scimTok = "scim-test-token"
-		e.scimSrv = scimtest.NewServer(scimtest.Options{Token: e.scimTok})
+		e.scimSrv = scimtest.NewServer(scimtest.Options{Options: scimserver.Options{Token: e.scimTok}})
 		ts := httptest.NewServer(e.scimSrv)
 		t.Cleanup(ts.Close)
 		e.scimURL = ts.URL

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"provisiond/connector"
 	"provisiond/engine"
 	"provisiond/store"
 )
@@ -89,6 +90,11 @@ func (s *Service) ProvisionOnDemand(ctx context.Context, sp store.ServicePrincip
 	out, err := s.engine.Process(ctx, job, ereq)
 	if err != nil {
 		return nil, s.onDemandError(err)
+	}
+	if out.Code == connector.CodeAddressRefused {
+		// The job's target points where provisiond never calls: a
+		// configuration to fix, not a provisioning outcome.
+		return nil, &Error{Connect: true, Message: fmt.Sprintf("The job '%s' cannot call its target: %s", j.ID, out.Message)}
 	}
 	k := key{Result: out.Status}
 	if out.Code != "" {

@@ -8,25 +8,42 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http/httptest"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
-	"provisiond/connector/scim/scimtest"
+	"provisiond/connector/scim/scimserver"
 	"provisiond/schema"
 )
 
-// demoTarget is the demo SCIM 2.0 application provisiond serves itself.
+// demoTarget is the demo SCIM 2.0 application provisiond serves itself, on
+// a loopback port of its own: provisiond never calls its own listen
+// address.
 type demoTarget struct {
 	token  string
-	server *scimtest.Server
+	server *scimserver.Server
+}
+
+// serve serves the demo app until ctx ends and returns its base URL.
+func (d *demoTarget) serve(ctx context.Context) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("demo SCIM app: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", d.server))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String() + "/scim/v2", nil
 }
 
 func newDemoTarget() *demoTarget {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	tok := "demo-" + hex.EncodeToString(b)
-	return &demoTarget{token: tok, server: scimtest.NewServer(scimtest.Options{Token: tok})}
+	return &demoTarget{token: tok, server: scimserver.New(scimserver.Options{Token: tok})}
 }
 
 // demoRoles are the permissions of the token --demo prints.
@@ -41,25 +58,32 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	scimURL, err := a.demo.serve(ctx)
+	if err != nil {
+		return err
+	}
 	call := func(method, path string, body any, want ...int) (map[string]any, error) {
 		var rd io.Reader
 		if body != nil {
 			b, _ := json.Marshal(body)
 			rd = bytes.NewReader(b)
 		}
-		req := httptest.NewRequestWithContext(ctx, method, "http://"+strings.TrimPrefix(a.baseURL, "http://")+"/v1.0"+path, rd)
+		req, err := http.NewRequestWithContext(ctx, method, a.baseURL+"/v1.0"+path, rd)
+		if err != nil {
+			return nil, err
+		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
+		rec := &recorder{header: http.Header{}}
 		a.handler.ServeHTTP(rec, req)
 		var m map[string]any
-		_ = json.Unmarshal(rec.Body.Bytes(), &m)
+		_ = json.Unmarshal(rec.body.Bytes(), &m)
 		for _, w := range want {
-			if rec.Code == w {
+			if rec.code == w {
 				return m, nil
 			}
 		}
-		return m, fmt.Errorf("%s %s: status %d: %s", method, path, rec.Code, rec.Body.String())
+		return m, fmt.Errorf("%s %s: status %d: %s", method, path, rec.code, rec.body.String())
 	}
 	users := []map[string]any{
 		{"accountEnabled": true, "displayName": "Adele Vance", "givenName": "Adele", "surname": "Vance", "mailNickname": "adele",
@@ -140,7 +164,7 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 		jobID = j["id"].(string)
 	}
 	if _, err := call("PUT", "/servicePrincipals/"+spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
-		{"key": "BaseAddress", "value": a.baseURL + "/demo/scim/v2"},
+		{"key": "BaseAddress", "value": scimURL},
 		{"key": "SecretToken", "value": a.demo.token},
 	}}, 204); err != nil {
 		return err
@@ -150,21 +174,41 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 	fmt.Fprintf(out, `provisiond demo is ready.
   users:     adele (assigned), brian (assigned through group Demo Engineers), carla (not assigned)
   app:       Demo SCIM App, service principal %s, job %s
-  SCIM app:  %s/demo/scim/v2 (served by this process, in memory)
+  SCIM app:  %s (served by this process, in memory)
 
 Token (24 h):
 export TOKEN=%s
 
 The demo SCIM app, as a job's BaseAddress and SecretToken secrets:
-export SCIM_URL=%s/demo/scim/v2
+export SCIM_URL=%s
 export SCIM_TOKEN=%s
 
 Provision Adele on demand:
 curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
   %s/v1.0/servicePrincipals/%s/synchronization/jobs/%s/provisionOnDemand \
   -d '%s'
-`, spID, jobID, a.baseURL, tok, a.baseURL, a.demo.token, a.baseURL, spID, jobID, body)
+`, spID, jobID, scimURL, tok, scimURL, a.demo.token, a.baseURL, spID, jobID, body)
 	return nil
+}
+
+// recorder keeps the answer to one of seedDemo's in-process API calls.
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
 }
 
 func urlQuote(s string) string {

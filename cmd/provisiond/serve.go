@@ -23,6 +23,7 @@ import (
 type serveConfig struct {
 	addr, data, limit, oidcIssuer, audience, logLevel string
 	demo                                              bool
+	targetNetworks                                    string
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
@@ -35,6 +36,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.oidcIssuer, "oidc-issuer", "", "accept tokens from this OpenID Connect issuer instead of the embedded one")
 	fs.StringVar(&c.audience, "audience", "", "required token audience with --oidc-issuer")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.targetNetworks, "target-networks", "", "CIDR[,CIDR...]: the only networks provisiond may call for a job's target (default: all but link-local and provisiond's own address)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -101,7 +103,7 @@ func newApp(ctx context.Context, c serveConfig, baseURL string, log *slog.Logger
 }
 
 // wire builds the service over an open store (see package wiring) and
-// mounts the demo SCIM app when asked.
+// prepares the demo SCIM app when asked.
 func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, log *slog.Logger) (*app, error) {
 	var limiter *throttle.Limiter
 	n, per, err := throttle.ParseLimit(c.limit)
@@ -112,14 +114,13 @@ func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, lo
 		limiter = throttle.New(n, per, nil)
 	}
 	a := &app{store: st, baseURL: baseURL}
-	extra := map[string]http.Handler{}
 	if c.demo {
 		a.demo = newDemoTarget()
-		extra["/demo/scim/v2/"] = http.StripPrefix("/demo/scim/v2", a.demo.server)
 	}
 	w, err := wiring.Wire(ctx, st, wiring.Config{
 		DataDir: c.data, OIDCIssuer: c.oidcIssuer, Audience: c.audience,
-		OnDemand: limiter, Extra: extra, Logger: log,
+		OnDemand: limiter, Logger: log,
+		TargetNetworks: c.targetNetworks, Self: baseURL,
 	})
 	if err != nil {
 		return nil, err

@@ -1,21 +1,20 @@
 package scim
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
+	"provisiond/keylock"
+	"provisiond/netguard"
 )
 
 // Defaults for Config fields left zero.
@@ -36,8 +35,14 @@ type Config struct {
 	// SecretToken is the bearer token sent on every request ("" sends
 	// none). It is never logged.
 	SecretToken string
-	// HTTPClient sends the requests; nil uses a client of its own.
+	// HTTPClient sends the requests; nil uses a client of its own (Guard's
+	// Client when Guard is set).
 	HTTPClient *http.Client
+	// Guard, when set, refuses a BaseAddress whose literal IP address it
+	// forbids, in New. A name is checked once resolved: for that the
+	// HTTPClient must dial through the guard (Guard.Client). A request the
+	// guard refuses fails with KindInvalid, CodeAddressRefused.
+	Guard *netguard.Guard
 	// Timeout bounds each HTTP attempt; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Logger receives one debug record per request; nil discards.
@@ -88,9 +93,9 @@ func (secret) String() string       { return "REDACTED" }
 // above all) are serialised.
 //
 // Transient failures (network errors, timeouts, 408, 429, 5xx) are retried
-// with exponential backoff and jitter, up to Config.MaxAttempts attempts:
-// GET, PUT, PATCH and DELETE always, POST only when it failed before it was
-// sent. A 429 or 503 with Retry-After waits that long. Create retries a
+// with exponential backoff and jitter, up to Config.MaxAttempts attempts
+// and never past the context's deadline: GET, PUT, PATCH and DELETE always,
+// POST only when it failed before it was sent. A 429 or 503 with Retry-After waits that long. Create retries a
 // POST that may have reached the server only after searching for the object
 // by userName, displayName or externalId, so a create that timed out but
 // succeeded returns the object instead of making a duplicate. A 404 on
@@ -98,6 +103,7 @@ func (secret) String() string       { return "REDACTED" }
 // before it is reported as KindNotFound.
 type Client struct {
 	base         string // without trailing slash
+	origin       string // scheme://host of base, for messages
 	token        secret
 	http         *http.Client
 	timeout      time.Duration
@@ -108,7 +114,7 @@ type Client struct {
 	log          *slog.Logger
 	name         string
 	profile      Profile
-	locks        keyedMutex // per object: "Group/<id>", "User/<id>"
+	locks        keylock.Locks // per object: "Group/<id>", "User/<id>"
 
 	disco         discovery
 	noPatchUsers  atomic.Bool // a user PATCH answered 405/501: use PUT
@@ -126,11 +132,17 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("scim: base address %q must be an absolute http(s) URL", cfg.BaseAddress)
 	}
 	u.RawQuery, u.Fragment = "", ""
+	if cfg.Guard != nil {
+		if err := cfg.Guard.CheckURL(u); err != nil {
+			return nil, fmt.Errorf("scim: base address %q: %w", cfg.BaseAddress, err)
+		}
+	}
 	if err := cfg.Profile.validate(); err != nil {
 		return nil, err
 	}
 	c := &Client{
 		base:         strings.TrimRight(u.String(), "/"),
+		origin:       u.Scheme + "://" + u.Host,
 		token:        secret(cfg.SecretToken),
 		http:         cfg.HTTPClient,
 		timeout:      cfg.Timeout,
@@ -141,6 +153,9 @@ func New(cfg Config) (*Client, error) {
 		log:          cfg.Logger,
 		name:         cfg.Name,
 		profile:      cfg.Profile.normalize(),
+	}
+	if c.http == nil && cfg.Guard != nil {
+		c.http = cfg.Guard.Client()
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
@@ -175,6 +190,16 @@ func New(cfg Config) (*Client, error) {
 // Name returns the system name shown in provisioning logs.
 func (c *Client) Name() string { return c.name }
 
+// lock serialises changes to one object; it gives up when ctx ends.
+func (c *Client) lock(ctx context.Context, typ, id string) (unlock func(), err error) {
+	unlock, err = c.locks.Lock(ctx, typ+"/"+id)
+	if err != nil {
+		return nil, &connector.Error{Kind: connector.KindTransient, Code: CodeTimeout,
+			Message: fmt.Sprintf("Gave up waiting for another change to %s %s to finish: %v", typ, id, err), Err: err}
+	}
+	return unlock, nil
+}
+
 // resourceType maps an object type to its SCIM endpoint and canonical name.
 func resourceType(objectType string) (endpoint, typ string, err error) {
 	switch {
@@ -199,36 +224,20 @@ func resourcePath(endpoint, id string) (string, error) {
 
 // response is a 2xx answer.
 type response struct {
-	status int
-	body   []byte
-}
-
-// decodeObject parses a JSON object, keeping numbers as json.Number.
-func decodeObject(body []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, errors.New("null instead of a JSON object")
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the JSON object")
-	}
-	return m, nil
+	status      int
+	contentType string
+	body        []byte
 }
 
 // decodeResource parses a resource and checks that it has an id.
 func decodeResource(method, path string, resp *response) (map[string]any, string, error) {
-	m, err := decodeObject(resp.body)
+	m, err := scimjson.DecodeObject(resp.body)
 	if err != nil {
-		return nil, "", incompatible(method, path, resp.status, resp.body, "not a JSON object: "+err.Error())
+		return nil, "", incompatible(method, path, resp, "not a JSON object: "+err.Error())
 	}
 	id, _ := scalarString(m["id"])
 	if id == "" {
-		return nil, "", incompatible(method, path, resp.status, resp.body, "the resource has no id")
+		return nil, "", incompatible(method, path, resp, "the resource has no id")
 	}
 	return m, id, nil
 }
@@ -240,84 +249,39 @@ type listResponse struct {
 }
 
 func decodeList(method, path string, resp *response) (listResponse, error) {
-	m, err := decodeObject(resp.body)
+	m, err := scimjson.DecodeObject(resp.body)
 	if err != nil {
-		return listResponse{}, incompatible(method, path, resp.status, resp.body, "not a JSON object: "+err.Error())
+		return listResponse{}, incompatible(method, path, resp, "not a JSON object: "+err.Error())
 	}
 	var lr listResponse
-	raw, _ := lookupFold(m, "Resources")
+	raw, _ := scimjson.Lookup(m, "Resources")
 	items, ok := raw.([]any)
 	if raw != nil && !ok {
-		return listResponse{}, incompatible(method, path, resp.status, resp.body, "Resources is not an array")
+		return listResponse{}, incompatible(method, path, resp, "Resources is not an array")
 	}
 	for _, it := range items {
 		r, ok := it.(map[string]any)
 		if !ok {
-			return listResponse{}, incompatible(method, path, resp.status, resp.body, "a Resources element is not an object")
+			return listResponse{}, incompatible(method, path, resp, "a Resources element is not an object")
 		}
 		lr.resources = append(lr.resources, r)
 	}
-	tr, present := lookupFold(m, "totalResults")
+	tr, present := scimjson.Lookup(m, "totalResults")
 	n, isNum := tr.(json.Number)
 	switch {
 	case !present:
 		if raw == nil {
-			return listResponse{}, incompatible(method, path, resp.status, resp.body, "not a ListResponse (no totalResults)")
+			return listResponse{}, incompatible(method, path, resp, "not a ListResponse (no totalResults)")
 		}
 		lr.total = len(lr.resources)
 	case !isNum:
-		return listResponse{}, incompatible(method, path, resp.status, resp.body, "totalResults is not a number")
+		return listResponse{}, incompatible(method, path, resp, "totalResults is not a number")
 	default:
 		v, err := n.Int64()
 		if err != nil || v < 0 {
-			return listResponse{}, incompatible(method, path, resp.status, resp.body, "totalResults is not a count")
+			return listResponse{}, incompatible(method, path, resp, "totalResults is not a count")
 		}
 		lr.total = int(v)
 	}
 	return lr, nil
-}
-
-// newUUID returns a random RFC 4122 version 4 UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
-// keyedMutex serialises work per key (a group id) without keeping a mutex
-// per key forever.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*keyedEntry
-}
-
-type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lock locks key and returns the unlock function.
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedEntry{}
-	}
-	e := k.locks[key]
-	if e == nil {
-		e = &keyedEntry{}
-		k.locks[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"provisiond/connector"
 	"provisiond/connector/scim"
+	"provisiond/connector/scim/scimserver"
 	"provisiond/connector/scim/scimtest"
 )
 
@@ -366,7 +367,7 @@ func TestUnknownObjectType(t *testing.T) {
 func TestTokenNeverLogged(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := httptest.NewServer(scimtest.NewServer(scimtest.Options{Token: token}))
+	srv := httptest.NewServer(scimtest.NewServer(scimtest.Options{Options: scimserver.Options{Token: token}}))
 	t.Cleanup(srv.Close)
 	cfg := scim.Config{BaseAddress: srv.URL, SecretToken: token, Logger: logger}
 	c, err := scim.New(cfg)

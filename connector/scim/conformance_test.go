@@ -12,6 +12,7 @@ import (
 	"provisiond/connector"
 	"provisiond/connector/connectortest"
 	"provisiond/connector/scim"
+	"provisiond/connector/scim/scimserver"
 	"provisiond/connector/scim/scimtest"
 )
 
@@ -37,44 +38,44 @@ func newClientConfig(t *testing.T, cfg scim.Config) *scim.Client {
 }
 
 func TestConformanceScimtest(t *testing.T) {
-	srv := httptest.NewServer(scimtest.NewServer(scimtest.Options{Token: "s3cret"}))
+	srv := httptest.NewServer(scimserver.New(scimserver.Options{Token: "s3cret"}))
 	t.Cleanup(srv.Close)
 	connectortest.RunTarget(t, func(t *testing.T) connector.Target { return newClient(t, srv.URL, "s3cret") })
 }
 
-// strictServers are scimtest switches emulating real servers, each with
+// strictServers are scimserver switches emulating real servers, each with
 // the profile a job against such a server would set.
 var strictServers = []struct {
 	name    string
-	opts    scimtest.Options
+	opts    scimserver.Options
 	profile scim.Profile
 }{
-	{"Permissive", scimtest.Options{}, scim.Profile{}},
-	{"PutUsers", scimtest.Options{}, scim.Profile{UserUpdate: scim.UserUpdatePut}},
-	{"NoPatch", scimtest.Options{NoPatch: true}, scim.Profile{}},
-	{"NoFilter", scimtest.Options{NoFilter: true}, scim.Profile{}},
-	{"HideMembers", scimtest.Options{HideMembers: true}, scim.Profile{MembershipRead: scim.MembershipByUserFilter}},
-	{"HideMembersStrictFilter", scimtest.Options{HideMembers: true, StrictFilter: true}, scim.Profile{MembershipRead: scim.MembershipByUserFilter}},
-	{"StrictFilter", scimtest.Options{StrictFilter: true}, scim.Profile{}},
-	{"RequireEmail", scimtest.Options{RequireEmail: true}, scim.Profile{}},
-	{"PatchReturnsResource", scimtest.Options{PatchReturnsResource: true}, scim.Profile{}},
-	{"CaseSensitiveRoutes", scimtest.Options{CaseSensitiveRoutes: true}, scim.Profile{}},
-	{"RejectUnknownMembers", scimtest.Options{RejectUnknownMembers: true}, scim.Profile{}},
-	{"Everything", scimtest.Options{
-		NoPatch: true, HideMembers: true, StrictFilter: true, RequireEmail: true, PatchReturnsResource: true,
-		CaseSensitiveRoutes: true, RejectUnknownMembers: true,
+	{"Permissive", scimserver.Options{}, scim.Profile{}},
+	{"PutUsers", scimserver.Options{}, scim.Profile{UserUpdate: scim.UserUpdatePut}},
+	{"NoPatch", scimserver.Options{NoPatch: true}, scim.Profile{}},
+	{"NoFilter", scimserver.Options{NoFilter: true}, scim.Profile{}},
+	{"HideMembers", scimserver.Options{HideMembers: true}, scim.Profile{MembershipRead: scim.MembershipByUserFilter}},
+	{"HideMembersStrictFilter", scimserver.Options{HideMembers: true, StrictFilter: true}, scim.Profile{MembershipRead: scim.MembershipByUserFilter}},
+	{"StrictFilter", scimserver.Options{StrictFilter: true}, scim.Profile{}},
+	{"RequireEmail", scimserver.Options{RequireEmail: true}, scim.Profile{}},
+	{"PatchReturnsResource", scimserver.Options{PatchReturnsResource: true}, scim.Profile{}},
+	{"CaseSensitiveRoutes", scimserver.Options{CaseSensitiveRoutes: true}, scim.Profile{}},
+	{"RejectUnknownMembers", scimserver.Options{RejectUnknownMembers: true}, scim.Profile{}},
+	{"Everything", scimserver.Options{
+		NoPatch: true, HideMembers: true, StrictFilter: true, RequireEmail: true,
+		PatchReturnsResource: true, CaseSensitiveRoutes: true, RejectUnknownMembers: true,
 	}, scim.Profile{MembershipRead: scim.MembershipByUserFilter}},
 }
 
 // TestConformanceStrictServers runs the suite against each emulated server
-// with its profile, in both PATCH dialects (scimtest accepts both).
+// with its profile, in both PATCH dialects (the server accepts both).
 func TestConformanceStrictServers(t *testing.T) {
 	for _, tc := range strictServers {
 		for _, dialect := range []scim.PatchDialect{scim.DialectRFC7644, scim.DialectEntraLegacy} {
 			t.Run(tc.name+"/"+string(dialect), func(t *testing.T) {
 				opts := tc.opts
 				opts.Token = "s3cret"
-				srv := httptest.NewServer(scimtest.NewServer(opts))
+				srv := httptest.NewServer(scimserver.New(opts))
 				t.Cleanup(srv.Close)
 				profile := tc.profile
 				profile.PatchDialect = dialect

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // capabilities are the service provider features the client relies on.
@@ -31,25 +32,26 @@ type discovery struct {
 // capabilities returns what /ServiceProviderConfig says, read once per
 // client (profile ScimDiscovery=off: the defaults). A failure to read it
 // means the defaults, and is not asked again; only a caller that gave up
-// (ctx done) leaves the question open for the next one.
-func (c *Client) capabilities(ctx context.Context) capabilities {
+// (ctx done) leaves the question open for the next one, and gets the
+// error, since nothing else can be sent for it either.
+func (c *Client) capabilities(ctx context.Context) (capabilities, error) {
 	if c.profile.NoDiscovery {
-		return defaultCapabilities
+		return defaultCapabilities, nil
 	}
 	c.disco.mu.Lock()
 	defer c.disco.mu.Unlock()
 	if c.disco.done {
-		return c.disco.caps
+		return c.disco.caps, nil
 	}
 	caps, err := c.discover(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return defaultCapabilities
+		if ctx.Err() != nil || expired(ctx) {
+			return defaultCapabilities, err
 		}
 		c.log.LogAttrs(ctx, slog.LevelDebug, "scim discovery failed; assuming PATCH and filters work", slog.String("error", err.Error()))
 	}
 	c.disco.done, c.disco.caps = true, caps
-	return caps
+	return caps, nil
 }
 
 func (c *Client) discover(ctx context.Context) (capabilities, error) {
@@ -58,14 +60,14 @@ func (c *Client) discover(ctx context.Context) (capabilities, error) {
 	if err != nil {
 		return defaultCapabilities, err
 	}
-	m, err := decodeObject(resp.body)
+	m, err := scimjson.DecodeObject(resp.body)
 	if err != nil {
-		return defaultCapabilities, incompatible(http.MethodGet, path, resp.status, resp.body, "not a JSON object: "+err.Error())
+		return defaultCapabilities, incompatible(http.MethodGet, path, resp, "not a JSON object: "+err.Error())
 	}
 	caps := capabilities{patch: supported(m, "patch"), filter: supported(m, "filter")}
-	if f, ok := lookupFold(m, "filter"); ok {
+	if f, ok := scimjson.Lookup(m, "filter"); ok {
 		if fm, ok := f.(map[string]any); ok {
-			if n, ok := lookupFold(fm, "maxResults"); ok {
+			if n, ok := scimjson.Lookup(fm, "maxResults"); ok {
 				if num, ok := n.(json.Number); ok {
 					if v, err := num.Int64(); err == nil && v > 0 && v < 1<<31 {
 						caps.maxResults = int(v)
@@ -80,12 +82,12 @@ func (c *Client) discover(ctx context.Context) (capabilities, error) {
 // supported reads feature.supported; anything but an explicit false (or
 // "false") counts as supported, so a sparse document changes nothing.
 func supported(m map[string]any, feature string) bool {
-	v, _ := lookupFold(m, feature)
+	v, _ := scimjson.Lookup(m, feature)
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return true
 	}
-	s, _ := lookupFold(obj, "supported")
+	s, _ := scimjson.Lookup(obj, "supported")
 	switch x := s.(type) {
 	case bool:
 		return x
@@ -100,14 +102,31 @@ func supported(m map[string]any, feature string) bool {
 // usePut reports whether updates of the object type go by PUT: the profile
 // says so for users, /ServiceProviderConfig says PATCH is unsupported, or
 // the server refused a PATCH of that type before.
-func (c *Client) usePut(ctx context.Context, typ string) bool {
+func (c *Client) usePut(ctx context.Context, typ string) (bool, error) {
 	if typ == connector.TypeUser && (c.profile.UserUpdate == UserUpdatePut || c.noPatchUsers.Load()) {
-		return true
+		return true, nil
 	}
 	if typ == connector.TypeGroup && c.noPatchGroups.Load() {
-		return true
+		return true, nil
 	}
-	return !c.capabilities(ctx).patch
+	caps, err := c.capabilities(ctx)
+	return !caps.patch, err
+}
+
+// patchOrPut changes an object of the type with patch, or with put when
+// PATCH is not to be used (usePut) or the server refuses it.
+func (c *Client) patchOrPut(ctx context.Context, typ string, patch, put func() error) error {
+	usePut, err := c.usePut(ctx, typ)
+	if err != nil {
+		return err
+	}
+	if !usePut {
+		err := patch()
+		if !c.patchRefused(typ, err) {
+			return err
+		}
+	}
+	return put()
 }
 
 // patchRefused reports whether err says the server has no PATCH for the

@@ -49,7 +49,12 @@
 // Transient failures (network errors, timeouts, 408, 429, 5xx) are retried
 // with exponential backoff and jitter, at most Config.MaxAttempts attempts
 // (4), honouring Retry-After on 429 and 503 up to Config.MaxRetryWait (a
-// longer one is left to the engine, in the error's RetryAfter). GET, PUT,
+// longer one is left to the engine, in the error's RetryAfter). The
+// caller's context deadline bounds all attempts together: each attempt
+// gets min(Config.Timeout, the time left), no wait is started that would
+// outlast the deadline, and a request the deadline cuts short ends with a
+// transient error saying which request did not answer within how long, and
+// after how many attempts. GET, PUT,
 // PATCH and DELETE are retried; POST only when it failed to connect.
 // Create retries a POST that may have reached the server only after
 // searching for the object it would create (by userName, displayName or
@@ -62,8 +67,23 @@
 // status, the provisioning-log code and an Entra-style message quoting the
 // response (the SCIM error body is also available as *ResponseError in
 // Err); a 2xx answer that is not SCIM is SystemForCrossDomainIdentityManagementServiceIncompatible;
-// transport failures are transient. The sub-package scimtest is an
-// in-process SCIM server for tests and demos, with switches that emulate
-// strict real-world servers, and starts the third-party SCIMMY server for
-// interoperability tests.
+// transport failures are transient. Messages quote at most 500 characters
+// of a body, and only of an application/json or application/scim+json
+// one: of any other they give the size and media type, so that a base
+// address pointed at some other service does not read it.
+//
+// # Network guard
+//
+// With Config.Guard (package netguard) the client never calls a link-local
+// or cloud metadata address, provisiond's own listen address, or (when the
+// guard has target networks) an address outside them: New refuses such a
+// literal address, and an HTTPClient dialling through the guard refuses
+// any connection to one, after DNS and on redirects. A refusal is
+// KindInvalid, CodeAddressRefused, with the guard's message.
+//
+// Sub-packages: scimjson holds the wire shapes the client and the server
+// share; scimserver is an in-process SCIM server (provisiond --demo serves
+// one), with switches that emulate strict real-world servers; scimtest
+// wraps it for tests with a request log and fault injection, and starts
+// the third-party SCIMMY server for interoperability tests.
 package scim

@@ -6,18 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
+	"provisiond/netguard"
 )
 
 // Provisioning-log codes this connector reports besides those of
 // connector.CodeForStatus.
 const (
+	CodeAddressRefused      = connector.CodeAddressRefused
 	CodeServiceIncompatible = "SystemForCrossDomainIdentityManagementServiceIncompatible"
 	CodeTimeout             = "Timeout"
 	CodeProtocolError       = "WebExceptionProtocolError"
@@ -25,9 +30,9 @@ const (
 	CodeInvalidValue        = "SystemForCrossDomainIdentityManagementBadRequest"
 )
 
-// maxBodyInMessage bounds how much of a response body an error message
-// quotes.
-const maxBodyInMessage = 2000
+// maxBodyInMessage bounds how many characters of a response body an error
+// message quotes.
+const maxBodyInMessage = 500
 
 // ResponseError is the Err of a *connector.Error built from a non-2xx SCIM
 // response: the request and the RFC 7644 §3.12 error body, when there is one.
@@ -51,15 +56,6 @@ func (e *ResponseError) Error() string {
 	return s
 }
 
-// scimErrorBody is the RFC 7644 §3.12 error message. status is a string in
-// the RFC but some servers send a number.
-type scimErrorBody struct {
-	Schemas  []string        `json:"schemas"`
-	Status   json.RawMessage `json:"status"`
-	ScimType string          `json:"scimType"`
-	Detail   string          `json:"detail"`
-}
-
 // statusName is the .NET HttpStatusCode name Entra prints ("NotFound").
 func statusName(status int) string {
 	if t := http.StatusText(status); t != "" {
@@ -72,23 +68,21 @@ func statusName(status int) string {
 // follows Entra's provisioning-log format.
 func responseError(method, path string, resp *http.Response, body []byte) *connector.Error {
 	re := &ResponseError{Method: method, Path: path, Status: resp.StatusCode}
-	var eb scimErrorBody
-	if json.Unmarshal(body, &eb) == nil {
+	contentType := resp.Header.Get("Content-Type")
+	var eb scimjson.Error
+	if isJSON(contentType) && json.Unmarshal(body, &eb) == nil {
 		re.ScimType, re.Detail = eb.ScimType, eb.Detail
 	}
-	web := strings.TrimSpace(string(body))
-	if len(web) > maxBodyInMessage {
-		web = web[:maxBodyInMessage] + "…"
-	}
-	if web == "" {
-		web = "(empty body)"
+	web := quoteBody(contentType, body, maxBodyInMessage)
+	detail := ""
+	if quoted, _ := json.Marshal(re.Detail); re.Detail != "" && !strings.Contains(web, strings.Trim(string(quoted), `"`)) {
+		// The truncation cut the detail off: share the quota with it.
+		detail = " Detail: " + truncate(re.Detail, maxBodyInMessage/2)
+		web = quoteBody(contentType, body, maxBodyInMessage-utf8.RuneCountInString(detail))
 	}
 	msg := fmt.Sprintf("StatusCode: %s Message: Processing of the HTTP request resulted in an exception. "+
 		"Please see the HTTP response returned by the 'Response' property of this exception for details. "+
-		"Web Response: %s", statusName(resp.StatusCode), web)
-	if quoted, _ := json.Marshal(re.Detail); re.Detail != "" && !strings.Contains(web, strings.Trim(string(quoted), `"`)) {
-		msg += " Detail: " + re.Detail // cut off by the truncation above
-	}
+		"Web Response: %s%s", statusName(resp.StatusCode), web, detail)
 	return &connector.Error{
 		Kind:       connector.KindForStatus(resp.StatusCode),
 		Status:     resp.StatusCode,
@@ -101,18 +95,50 @@ func responseError(method, path string, resp *http.Response, body []byte) *conne
 
 // incompatible reports a 2xx response that is not the SCIM the client
 // expected.
-func incompatible(method, path string, status int, body []byte, why string) *connector.Error {
-	snippet := strings.TrimSpace(string(body))
-	if len(snippet) > maxBodyInMessage {
-		snippet = snippet[:maxBodyInMessage] + "…"
-	}
+func incompatible(method, path string, resp *response, why string) *connector.Error {
 	return &connector.Error{
-		Kind:    connector.KindInvalid,
-		Status:  status,
-		Code:    CodeServiceIncompatible,
-		Message: fmt.Sprintf("The SCIM endpoint's response to %s %s could not be parsed as SCIM: %s. Web Response: %s", method, path, why, snippet),
-		Err:     errors.New("scim: " + why),
+		Kind:   connector.KindInvalid,
+		Status: resp.status,
+		Code:   CodeServiceIncompatible,
+		Message: fmt.Sprintf("The SCIM endpoint's response to %s %s could not be parsed as SCIM: %s. Web Response: %s",
+			method, path, why, quoteBody(resp.contentType, resp.body, maxBodyInMessage)),
+		Err: errors.New("scim: " + why),
 	}
+}
+
+// quoteBody is what an error message shows of a response body: up to n
+// characters of a JSON or SCIM body; of any other only its size and media
+// type, so that a target URL pointed at some other service cannot be used
+// to read that service's pages.
+func quoteBody(contentType string, body []byte, n int) string {
+	text := strings.TrimSpace(string(body))
+	mt, _, err := mime.ParseMediaType(contentType)
+	switch {
+	case text == "":
+		return "(empty body)"
+	case isJSON(contentType):
+		return truncate(text, n)
+	case contentType == "":
+		return fmt.Sprintf("(a %d-byte body without a Content-Type, not quoted)", len(body))
+	case err != nil:
+		return fmt.Sprintf("(a %d-byte body with an unreadable Content-Type, not quoted)", len(body))
+	}
+	return fmt.Sprintf("(a %d-byte %s body, not quoted)", len(body), mt)
+}
+
+// isJSON reports whether a Content-Type is application/json or
+// application/scim+json.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || mt == "application/scim+json")
+}
+
+// truncate cuts s after n characters.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }
 
 // transportError maps a failure to get any response (DNS, refused
@@ -128,6 +154,18 @@ func transportError(method, path string, err error) *connector.Error {
 		msg = fmt.Sprintf("The SCIM endpoint did not answer %s %s in time: %v", method, path, err)
 	}
 	return &connector.Error{Kind: connector.KindTransient, Code: code, Message: msg, Err: err}
+}
+
+// refused maps a refusal of the network guard (err matches
+// netguard.ErrRefused) to a permanent *connector.Error that says which
+// rule refused which address.
+func refused(err error) *connector.Error {
+	msg := err.Error()
+	var re *netguard.RefusedError
+	if errors.As(err, &re) {
+		msg = re.Error()
+	}
+	return &connector.Error{Kind: connector.KindInvalid, Code: CodeAddressRefused, Message: msg, Err: err}
 }
 
 func invalidPath(name string, err error) *connector.Error {

@@ -73,7 +73,7 @@ func TestErrorMapping(t *testing.T) {
 		{
 			name: "503 with a date", status: 503, header: map[string]string{"Retry-After": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)},
 			body: "<html>down</html>", kind: connector.KindTransient, code: "InternalServerError", retryAfter: 3590,
-			message: "Web Response: <html>down</html>",
+			message: "Web Response: (a 17-byte text/html body, not quoted)",
 		},
 		{
 			name: "500", status: 500, body: "boom", kind: connector.KindTransient, code: "InternalServerError",
@@ -81,7 +81,8 @@ func TestErrorMapping(t *testing.T) {
 		},
 		{
 			name: "400 HTML", status: 400, header: map[string]string{"Content-Type": "text/html"}, body: "<h1>Bad</h1>",
-			kind: connector.KindInvalid, code: "SystemForCrossDomainIdentityManagementBadRequest", message: "<h1>Bad</h1>",
+			kind: connector.KindInvalid, code: "SystemForCrossDomainIdentityManagementBadRequest",
+			message: "Web Response: (a 12-byte text/html body, not quoted)",
 		},
 		{
 			name: "400 empty", status: 400, kind: connector.KindInvalid,
@@ -89,7 +90,7 @@ func TestErrorMapping(t *testing.T) {
 		},
 		{
 			name: "200 not JSON", status: 200, header: map[string]string{"Content-Type": "text/html"}, body: "<html>login</html>",
-			kind: connector.KindInvalid, code: scim.CodeServiceIncompatible, message: "<html>login</html>",
+			kind: connector.KindInvalid, code: scim.CodeServiceIncompatible, message: "Web Response: (a 18-byte text/html body, not quoted)",
 		},
 		{
 			name: "200 without id", status: 200, header: ct, body: `{"userName":"x"}`,
@@ -122,6 +123,52 @@ func TestErrorMapping(t *testing.T) {
 			}
 			if want := max(tc.requests, 1); int(n.Load()) != want {
 				t.Errorf("%d requests, want %d", n.Load(), want)
+			}
+		})
+	}
+}
+
+// An error quotes at most 500 characters of a target's body, and only of a
+// JSON or SCIM one: a target URL pointed at some other service must not
+// become a way to read it.
+func TestErrorQuotesOnlyJSONBodies(t *testing.T) {
+	long := `{"detail":"` + strings.Repeat("é", 600) + `"}`
+	tests := []struct {
+		name, contentType, body string
+		want                    string // the Web Response
+		detail                  string // the ResponseError's Detail
+	}{
+		{"JSON", "application/json; charset=utf-8", `{"detail":"nope"}`, `{"detail":"nope"}`, "nope"},
+		{"long SCIM", scimJSON, long, long[:len(`{"detail":"`)] + strings.Repeat("é", 500-len(`{"detail":"`)-len(" Detail: ")-251) + "… Detail: " +
+			strings.Repeat("é", 250) + "…", strings.Repeat("é", 600)},
+		{"text", "text/plain", `{"detail":"the admin password is hunter2"}`, "(a 42-byte text/plain body, not quoted)", ""},
+		{"HTML", "text/html; charset=utf-8", "<title>Jenkins</title>", "(a 22-byte text/html body, not quoted)", ""},
+		{"no type", "", "SECRET", "(a 6-byte body without a Content-Type, not quoted)", ""},
+		{"odd type", "text/", "SECRET", "(a 6-byte body with an unreadable Content-Type, not quoted)", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header()["Content-Type"] = []string{tc.contentType}
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			t.Cleanup(hs.Close)
+			c := newClientConfig(t, scim.Config{BaseAddress: hs.URL, MaxAttempts: 1})
+			_, err := c.Get(t.Context(), "User", "1")
+			var ce *connector.Error
+			var re *scim.ResponseError
+			if !errors.As(err, &ce) || !errors.As(err, &re) {
+				t.Fatalf("Get = %v, want a *connector.Error with a *ResponseError", err)
+			}
+			if _, web, _ := strings.Cut(ce.Message, "Web Response: "); !strings.HasPrefix(web, tc.want) {
+				t.Errorf("Web Response = %q, want %q", web, tc.want)
+			}
+			if tc.detail == "" && strings.Contains(ce.Message, "hunter2") || strings.Contains(ce.Message, "SECRET") || strings.Contains(ce.Message, "Jenkins") {
+				t.Errorf("Message quotes a non-JSON body: %q", ce.Message)
+			}
+			if re.Detail != tc.detail {
+				t.Errorf("Detail = %q, want %q", re.Detail, tc.detail)
 			}
 		})
 	}

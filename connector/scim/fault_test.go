@@ -13,6 +13,7 @@ import (
 
 	"provisiond/connector"
 	"provisiond/connector/scim"
+	"provisiond/connector/scim/scimserver"
 	"provisiond/connector/scim/scimtest"
 )
 
@@ -124,7 +125,7 @@ func TestFaultInjection(t *testing.T) {
 	}{
 		{"rfc7644", scimtest.Options{}, scim.Profile{}, 1},
 		{"entra-legacy+put", scimtest.Options{}, scim.Profile{PatchDialect: scim.DialectEntraLegacy, UserUpdate: scim.UserUpdatePut}, 2},
-		{"strict server", scimtest.Options{NoPatch: true, HideMembers: true, StrictFilter: true, RejectUnknownMembers: true},
+		{"strict server", scimtest.Options{Options: scimserver.Options{NoPatch: true, HideMembers: true, StrictFilter: true, RejectUnknownMembers: true}},
 			scim.Profile{MembershipRead: scim.MembershipByUserFilter}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

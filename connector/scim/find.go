@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // scanPageSize is the page size Find asks for when it lists resources to
@@ -40,8 +41,12 @@ func (c *Client) Find(ctx context.Context, objectType, attribute, value string) 
 	if err != nil {
 		return nil, invalidPath(attribute, err)
 	}
+	caps, err := c.capabilities(ctx)
+	if err != nil {
+		return nil, err
+	}
 	why := "ServiceProviderConfig says filter.supported is false"
-	if c.capabilities(ctx).filter {
+	if caps.filter {
 		objs, err := c.findFiltered(ctx, endpoint, typ, p, p, value, false)
 		if !filterRefused(err) {
 			return objs, err
@@ -60,7 +65,7 @@ func (c *Client) Find(ctx context.Context, objectType, attribute, value string) 
 		c.log.LogAttrs(ctx, slog.LevelDebug, "scim filter refused; matching on the client",
 			slog.String("path", endpoint), slog.String("attribute", p.String()))
 	}
-	return c.findScan(ctx, endpoint, typ, p, value, why)
+	return c.findScan(ctx, endpoint, typ, p, value, why, caps.maxResults)
 }
 
 // findFiltered sends `query eq "value"` and keeps the resources that match
@@ -88,11 +93,12 @@ func (c *Client) findFiltered(ctx context.Context, endpoint, typ string, query, 
 	return objs, err
 }
 
-// findScan lists every resource and matches on the client.
-func (c *Client) findScan(ctx context.Context, endpoint, typ string, p Path, value, why string) ([]connector.Object, error) {
+// findScan lists every resource, maxResults (if not 0) at a time, and
+// matches on the client.
+func (c *Client) findScan(ctx context.Context, endpoint, typ string, p Path, value, why string, maxResults int) ([]connector.Object, error) {
 	size := scanPageSize
-	if mr := c.capabilities(ctx).maxResults; mr > 0 && mr < size {
-		size = mr
+	if maxResults > 0 && maxResults < size {
+		size = maxResults
 	}
 	q := url.Values{"count": {strconv.Itoa(size)}}
 	if typ == connector.TypeGroup {
@@ -147,7 +153,7 @@ func (c *Client) list(ctx context.Context, endpoint string, q url.Values, limit 
 		for _, r := range lr.resources {
 			id, _ := scalarString(r["id"])
 			if id == "" {
-				return len(seen), incompatible(http.MethodGet, endpoint, resp.status, resp.body, "a resource has no id")
+				return len(seen), incompatible(http.MethodGet, endpoint, resp, "a resource has no id")
 			}
 			if seen[id] {
 				continue
@@ -197,12 +203,12 @@ func matches(r map[string]any, p Path, value string, strict bool) bool {
 func valuesAt(r map[string]any, p Path) (vals []string, present bool) {
 	container := r
 	if p.Schema != "" {
-		ext, _ := lookupFold(r, p.Schema)
+		ext, _ := scimjson.Lookup(r, p.Schema)
 		if container, _ = ext.(map[string]any); container == nil {
 			return nil, false
 		}
 	}
-	v, ok := lookupFold(container, p.Attr)
+	v, ok := scimjson.Lookup(container, p.Attr)
 	if !ok || v == nil {
 		return nil, false
 	}
@@ -221,7 +227,7 @@ func valuesAt(r map[string]any, p Path) (vals []string, present bool) {
 					add(e)
 				}
 			case !p.Filtered() || elementMatches(m, p):
-				if sv, ok := lookupFold(m, cmp.Or(p.Sub, "value")); ok {
+				if sv, ok := scimjson.Lookup(m, cmp.Or(p.Sub, "value")); ok {
 					add(sv)
 				}
 			}
@@ -230,7 +236,7 @@ func valuesAt(r map[string]any, p Path) (vals []string, present bool) {
 		if p.Filtered() {
 			return nil, false
 		}
-		if sv, ok := lookupFold(x, cmp.Or(p.Sub, "value")); ok {
+		if sv, ok := scimjson.Lookup(x, cmp.Or(p.Sub, "value")); ok {
 			add(sv)
 		}
 	default:

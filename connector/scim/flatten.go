@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // canonicalNames spells the RFC 7643 attribute names the way Entra's
@@ -104,7 +105,7 @@ func Flatten(resource map[string]any) connector.Attributes {
 			}
 			p := Path{Schema: schema, Attr: canonicalName(a)}
 			if obj, ok := av.(map[string]any); ok {
-				if ref, ok := lookupFold(obj, "value"); ok && ref != nil {
+				if ref, ok := scimjson.Lookup(obj, "value"); ok && ref != nil {
 					av = ref // references such as manager
 				}
 			}
@@ -122,7 +123,7 @@ func flattenValue(out connector.Attributes, p Path, v any) {
 	case nil:
 	case map[string]any:
 		if p.Sub != "" { // deeper nesting has no flat name; keep the JSON
-			out[p.String()] = append(out[p.String()], compactJSON(x))
+			out[p.String()] = append(out[p.String()], scimjson.Compact(x))
 			return
 		}
 		for k, sv := range x {
@@ -158,7 +159,7 @@ func flattenElement(out connector.Attributes, p Path, e any) {
 		}
 	}
 	if !hasType || typ == "" {
-		if val, ok := lookupFold(obj, "value"); ok && valueLists[p.Attr] {
+		if val, ok := scimjson.Lookup(obj, "value"); ok && valueLists[p.Attr] {
 			flattenValue(out, p, val)
 			return
 		}
@@ -172,7 +173,7 @@ func flattenElement(out connector.Attributes, p Path, e any) {
 		q := p
 		q.FilterAttr, q.FilterValue, q.Sub = "type", strings.ToLower(typ), canonicalName(k)
 		if _, nested := v.(map[string]any); nested {
-			out[q.String()] = append(out[q.String()], compactJSON(v))
+			out[q.String()] = append(out[q.String()], scimjson.Compact(v))
 			continue
 		}
 		flattenValue(out, q, v)
@@ -213,11 +214,6 @@ func parseBool(s string) (bool, bool) {
 	return false, false
 }
 
-func compactJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func dedupe(v []string) []string {
 	out := v[:0:0]
 	for _, s := range v {
@@ -226,18 +222,6 @@ func dedupe(v []string) []string {
 		}
 	}
 	return out
-}
-
-func lookupFold(m map[string]any, key string) (any, bool) {
-	if v, ok := m[key]; ok {
-		return v, true
-	}
-	for k, v := range m {
-		if strings.EqualFold(k, key) {
-			return v, true
-		}
-	}
-	return nil, false
 }
 
 // wireValue converts the flat values of the attribute at p to JSON: a
@@ -285,9 +269,9 @@ func wireValue(p Path, values []string) (any, error) {
 // Null attributes and, for groups, "members" are left out.
 func BuildResource(resourceType string, attrs connector.Attributes) (map[string]any, error) {
 	res := map[string]any{}
-	schemas := []any{UserSchema}
+	schemas := []any{scimjson.UserSchema}
 	if resourceType == connector.TypeGroup {
-		schemas = []any{GroupSchema}
+		schemas = []any{scimjson.GroupSchema}
 	}
 	keys := make([]string, 0, len(attrs))
 	for k := range attrs {
@@ -389,7 +373,7 @@ func newElement(p Path) map[string]any {
 }
 
 func elementMatches(m map[string]any, p Path) bool {
-	v, ok := lookupFold(m, p.FilterAttr)
+	v, ok := scimjson.Lookup(m, p.FilterAttr)
 	if !ok {
 		return false
 	}

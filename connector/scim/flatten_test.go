@@ -8,11 +8,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 func decode(t *testing.T, s string) map[string]any {
 	t.Helper()
-	m, err := decodeObject([]byte(s))
+	m, err := scimjson.DecodeObject([]byte(s))
 	if err != nil {
 		t.Fatalf("decode %s: %v", s, err)
 	}
@@ -174,7 +175,7 @@ func FuzzFlatten(f *testing.F) {
 	f.Add(`{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"m"}},"active":true}`)
 	f.Add(`{"members":[{"value":"1"},{"value":"2"}],"x":[1,"2",true,null,{"a":{"b":1}}]}`)
 	f.Fuzz(func(t *testing.T, s string) {
-		res, err := decodeObject([]byte(s))
+		res, err := scimjson.DecodeObject([]byte(s))
 		if err != nil {
 			return
 		}

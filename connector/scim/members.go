@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // AddMembers adds members to a group with one PATCH,
@@ -20,27 +21,18 @@ import (
 // (one unknown member id, say) gets the members one by one, so the others
 // are still added; the error then names the refused ones.
 func (c *Client) AddMembers(ctx context.Context, groupID string, memberIDs []string) error {
-	path, err := resourcePath("/Groups", groupID)
-	if err != nil {
-		return err
-	}
-	ids := cleanIDs(memberIDs)
-	if len(ids) == 0 {
-		return nil
-	}
-	defer c.locks.lock(connector.TypeGroup + "/" + groupID)()
+	return c.changeMembers(ctx, groupID, memberIDs, c.addMembers)
+}
+
+func (c *Client) addMembers(ctx context.Context, groupID, path string, ids []string) error {
 	add := func(ids []string) func() error {
 		return func() error {
-			if !c.usePut(ctx, connector.TypeGroup) {
-				err := c.patch(ctx, path, []PatchOp{c.addMembersOp(ids)})
-				if !c.patchRefused(connector.TypeGroup, err) {
-					return err
-				}
-			}
-			return c.putMembers(ctx, groupID, path, ids, nil)
+			return c.patchOrPut(ctx, connector.TypeGroup,
+				func() error { return c.patch(ctx, path, []PatchOp{c.addMembersOp(ids)}) },
+				func() error { return c.putMembers(ctx, groupID, path, ids, nil) })
 		}
 	}
-	err = add(ids)()
+	err := add(ids)()
 	if connector.IsNotFound(err) {
 		err = c.confirmGone(ctx, "/Groups", groupID, err, add(ids))
 	}
@@ -75,6 +67,27 @@ func (c *Client) AddMembers(ctx context.Context, groupID string, memberIDs []str
 	return &ce
 }
 
+// changeMembers runs change with the group's path and the member ids
+// without empty or repeated ones, the group locked; no ids is nothing to
+// do.
+func (c *Client) changeMembers(ctx context.Context, groupID string, memberIDs []string,
+	change func(ctx context.Context, groupID, path string, ids []string) error) error {
+	path, err := resourcePath("/Groups", groupID)
+	if err != nil {
+		return err
+	}
+	ids := cleanIDs(memberIDs)
+	if len(ids) == 0 {
+		return nil
+	}
+	unlock, err := c.lock(ctx, connector.TypeGroup, groupID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return change(ctx, groupID, path, ids)
+}
+
 // addMembersOp is the RFC operation adding members; legacy adds "$ref".
 func (c *Client) addMembersOp(ids []string) PatchOp {
 	list := make([]any, 0, len(ids))
@@ -96,25 +109,16 @@ func (c *Client) addMembersOp(ids []string) PatchOp {
 // and the PATCH resent for the members it actually has. Without PATCH the
 // group is read and PUT back.
 func (c *Client) RemoveMembers(ctx context.Context, groupID string, memberIDs []string) error {
-	path, err := resourcePath("/Groups", groupID)
-	if err != nil {
-		return err
-	}
-	ids := cleanIDs(memberIDs)
-	if len(ids) == 0 {
-		return nil
-	}
-	defer c.locks.lock(connector.TypeGroup + "/" + groupID)()
+	return c.changeMembers(ctx, groupID, memberIDs, c.removeMembers)
+}
+
+func (c *Client) removeMembers(ctx context.Context, groupID, path string, ids []string) error {
 	remove := func() error {
-		if !c.usePut(ctx, connector.TypeGroup) {
-			err := c.patchRemoveMembers(ctx, groupID, path, ids)
-			if !c.patchRefused(connector.TypeGroup, err) {
-				return err
-			}
-		}
-		return c.putMembers(ctx, groupID, path, nil, ids)
+		return c.patchOrPut(ctx, connector.TypeGroup,
+			func() error { return c.patchRemoveMembers(ctx, groupID, path, ids) },
+			func() error { return c.putMembers(ctx, groupID, path, nil, ids) })
 	}
-	err = remove()
+	err := remove()
 	if connector.IsNotFound(err) {
 		return c.confirmGone(ctx, "/Groups", groupID, err, remove)
 	}
@@ -161,7 +165,7 @@ func (c *Client) putMembers(ctx context.Context, groupID, path string, add, remo
 	if err != nil {
 		return err
 	}
-	key := foldKey(g, "members")
+	key := scimjson.Key(g, "members")
 	old, _ := g[key].([]any)
 	members := make([]any, 0, len(old)+len(add))
 	var have []string
@@ -191,7 +195,7 @@ func (c *Client) putMembers(ctx context.Context, groupID, path string, add, remo
 
 func memberValue(e any) string {
 	m, _ := e.(map[string]any)
-	v, _ := lookupFold(m, "value")
+	v, _ := scimjson.Lookup(m, "value")
 	s, _ := scalarString(v)
 	return s
 }
@@ -210,7 +214,7 @@ func (c *Client) readGroup(ctx context.Context, id string) (map[string]any, erro
 	if err != nil {
 		return nil, err
 	}
-	delete(g, foldKey(g, "members"))
+	delete(g, scimjson.Key(g, "members"))
 	if len(ids) > 0 {
 		list := make([]any, 0, len(ids))
 		for _, m := range ids {
@@ -227,7 +231,11 @@ func (c *Client) readGroup(ctx context.Context, id string) (map[string]any, erro
 // filters or refuses that one (remembered per client),
 // GET /Groups/{id}?attributes=members.
 func (c *Client) groupMembers(ctx context.Context, groupID string) ([]string, error) {
-	if !c.noUserFilter.Load() && c.capabilities(ctx).filter {
+	caps, err := c.capabilities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !c.noUserFilter.Load() && caps.filter {
 		q := url.Values{"filter": {"groups.value eq " + Quote(groupID)}, "attributes": {"groups"}}
 		var ids []string
 		groupsValue := Path{Attr: "groups", Sub: "value"}

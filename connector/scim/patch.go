@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // PatchRequest is an RFC 7644 §3.5.2 PatchOp message.
@@ -119,13 +120,13 @@ func PatchOps(set connector.Attributes, current map[string]any) ([]PatchOp, erro
 func hasElement(resource map[string]any, p Path) bool {
 	container := resource
 	if p.Schema != "" {
-		ext, _ := lookupFold(resource, p.Schema)
+		ext, _ := scimjson.Lookup(resource, p.Schema)
 		container, _ = ext.(map[string]any)
 	}
 	if container == nil {
 		return false
 	}
-	v, _ := lookupFold(container, p.Attr)
+	v, _ := scimjson.Lookup(container, p.Attr)
 	arr, _ := v.([]any)
 	for _, e := range arr {
 		if m, ok := e.(map[string]any); ok && elementMatches(m, p) {

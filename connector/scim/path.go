@@ -3,20 +3,13 @@ package scim
 import (
 	"fmt"
 	"strings"
+
+	"provisiond/connector/scim/scimjson"
 )
 
 // EnterpriseUserSchema is the URN of the SCIM enterprise user extension
 // (RFC 7643 §4.3).
-const EnterpriseUserSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-
-// Core schema and message URNs.
-const (
-	UserSchema         = "urn:ietf:params:scim:schemas:core:2.0:User"
-	GroupSchema        = "urn:ietf:params:scim:schemas:core:2.0:Group"
-	PatchOpSchema      = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-	ListResponseSchema = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-	ErrorSchema        = "urn:ietf:params:scim:api:messages:2.0:Error"
-)
+const EnterpriseUserSchema = scimjson.EnterpriseUserSchema
 
 // Path is a SCIM attribute path in the form Entra's attribute mappings name
 // target attributes:

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // putUpdate updates a resource the PUT way: read it (a group with its
@@ -62,7 +63,7 @@ func applyAttributes(res map[string]any, set connector.Attributes) error {
 		container := res
 		if p.Schema != "" {
 			p.Schema = canonicalSchema(p.Schema)
-			key := foldKey(res, p.Schema)
+			key := scimjson.Key(res, p.Schema)
 			ext, _ := res[key].(map[string]any)
 			if ext == nil {
 				if len(values) == 0 {
@@ -72,11 +73,11 @@ func applyAttributes(res map[string]any, set connector.Attributes) error {
 				res[key] = ext
 			}
 			if len(values) > 0 {
-				addSchemaURN(res, p.Schema)
+				scimjson.AddSchema(res, p.Schema)
 			}
 			container = ext
 		}
-		key := foldKey(container, canonicalName(p.Attr))
+		key := scimjson.Key(container, canonicalName(p.Attr))
 		if !p.Filtered() {
 			if err := setPlain(container, key, p, values); err != nil {
 				return err
@@ -114,9 +115,9 @@ func setPlain(container map[string]any, key string, p Path, values []string) err
 	}
 	setSub := func(m map[string]any) {
 		if len(values) == 0 {
-			delete(m, foldKey(m, p.Sub))
+			delete(m, scimjson.Key(m, p.Sub))
 		} else {
-			m[foldKey(m, canonicalName(p.Sub))] = v
+			m[scimjson.Key(m, canonicalName(p.Sub))] = v
 		}
 	}
 	switch cur := container[key].(type) {
@@ -169,8 +170,8 @@ func setFilteredElements(container map[string]any, key string, p Path, values []
 				continue
 			}
 			m := e.(map[string]any)
-			delete(m, foldKey(m, p.Sub))
-			if !onlyLabels(m) {
+			delete(m, scimjson.Key(m, p.Sub))
+			if !scimjson.OnlyLabels(m) {
 				keep = append(keep, m)
 			}
 		}
@@ -188,7 +189,7 @@ func setFilteredElements(container map[string]any, key string, p Path, values []
 		}
 		for _, i := range selected {
 			m := arr[i].(map[string]any)
-			m[foldKey(m, sub.Sub)] = v
+			m[scimjson.Key(m, sub.Sub)] = v
 		}
 		return nil
 	case len(selected) > 0: // several values replace the selected elements
@@ -215,40 +216,4 @@ func setFilteredElements(container map[string]any, key string, p Path, values []
 	created[wholeKey] = elems
 	container[key] = arr
 	return nil
-}
-
-// onlyLabels reports whether an element has nothing left but its labels
-// (type, primary).
-func onlyLabels(m map[string]any) bool {
-	for k := range m {
-		if !strings.EqualFold(k, "type") && !strings.EqualFold(k, "primary") {
-			return false
-		}
-	}
-	return true
-}
-
-// foldKey returns the key of m equal to name ignoring case, or name.
-func foldKey(m map[string]any, name string) string {
-	if _, ok := m[name]; ok {
-		return name
-	}
-	for k := range m {
-		if strings.EqualFold(k, name) {
-			return k
-		}
-	}
-	return name
-}
-
-// addSchemaURN lists an extension schema in the resource's schemas.
-func addSchemaURN(res map[string]any, urn string) {
-	key := foldKey(res, "schemas")
-	list, _ := res[key].([]any)
-	for _, s := range list {
-		if str, ok := s.(string); ok && strings.EqualFold(str, urn) {
-			return
-		}
-	}
-	res[key] = append(list, urn)
 }

@@ -9,6 +9,7 @@ import (
 
 	"provisiond/connector"
 	"provisiond/connector/scim"
+	"provisiond/connector/scim/scimserver"
 	"provisiond/connector/scim/scimtest"
 )
 
@@ -51,7 +52,7 @@ func diffLines(t *testing.T, what string, want, got []string) {
 // A server whose ServiceProviderConfig says patch.supported=false gets PUTs
 // of whole resources; discovery is read once per client.
 func TestDiscoveryNoPatchUsesPut(t *testing.T) {
-	h := newHarness(t, scimtest.Options{NoPatch: true}, nil)
+	h := newHarness(t, scimtest.Options{Options: scimserver.Options{NoPatch: true}}, nil)
 	ctx := t.Context()
 	u := mustCreate(t, h.client, "User", connector.Attributes{"userName": {"p@example.com"}, "title": {"Dev"}, "name.givenName": {"P"}})
 	g := mustCreate(t, h.client, "Group", connector.Attributes{"displayName": {"PG"}})
@@ -93,7 +94,7 @@ func TestDiscoveryNoPatchUsesPut(t *testing.T) {
 // Without discovery, a 405 to PATCH switches the client to PUT for that
 // object type from then on.
 func TestPatchRefusedLearnsPut(t *testing.T) {
-	h := newHarness(t, scimtest.Options{NoPatch: true}, nil)
+	h := newHarness(t, scimtest.Options{Options: scimserver.Options{NoPatch: true}}, nil)
 	h.client = newClientConfig(t, scim.Config{BaseAddress: h.url, SecretToken: token, Profile: scim.Profile{NoDiscovery: true}})
 	u := mustCreate(t, h.client, "User", connector.Attributes{"userName": {"l@example.com"}})
 	n := len(h.srv.Requests())
@@ -126,7 +127,7 @@ func TestDiscoveryFailureMeansDefaults(t *testing.T) {
 // Without filters Find lists and matches on the client, Test asks for one
 // user, and listing stops at MaxScan with a clear error.
 func TestDiscoveryNoFilter(t *testing.T) {
-	h := newHarness(t, scimtest.Options{NoFilter: true}, nil)
+	h := newHarness(t, scimtest.Options{Options: scimserver.Options{NoFilter: true}}, nil)
 	ctx := t.Context()
 	var ids []string
 	for _, name := range []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com"} {
@@ -156,7 +157,7 @@ func TestDiscoveryNoFilter(t *testing.T) {
 // A strict server refusing `emails[type eq "work"].value eq` is asked
 // `emails.value eq` and the type is checked on the client.
 func TestStrictFilterSimplifies(t *testing.T) {
-	h := newHarness(t, scimtest.Options{StrictFilter: true}, nil)
+	h := newHarness(t, scimtest.Options{Options: scimserver.Options{StrictFilter: true}}, nil)
 	work := mustCreate(t, h.client, "User", connector.Attributes{"userName": {"w"}, `emails[type eq "work"].value`: {"same@example.com"}})
 	mustCreate(t, h.client, "User", connector.Attributes{"userName": {"o"}, `emails[type eq "other"].value`: {"same@example.com"}})
 	n := len(h.srv.Requests())
@@ -179,11 +180,11 @@ func TestMembershipByUserFilter(t *testing.T) {
 		opts scimtest.Options
 		want []string
 	}{
-		{"filter", scimtest.Options{HideMembers: true}, []string{
+		{"filter", scimtest.Options{Options: scimserver.Options{HideMembers: true}}, []string{
 			"GET /Groups/{g}?excludedAttributes=members", "GET /Users?attributes=groups&filter=groups.value+eq+%22{g}%22",
 			"GET /Groups/{g}?excludedAttributes=members", "GET /Users?attributes=groups&filter=groups.value+eq+%22{g}%22",
 		}},
-		{"filter refused", scimtest.Options{HideMembers: true, StrictFilter: true}, []string{
+		{"filter refused", scimtest.Options{Options: scimserver.Options{HideMembers: true, StrictFilter: true}}, []string{
 			"GET /Groups/{g}?excludedAttributes=members", "GET /Users?attributes=groups&filter=groups.value+eq+%22{g}%22",
 			"GET /Groups/{g}?attributes=members",
 			"GET /Groups/{g}?excludedAttributes=members", "GET /Groups/{g}?attributes=members",
@@ -218,7 +219,7 @@ func TestMembershipByUserFilter(t *testing.T) {
 	}
 	// With the default profile such a server shows no members: that is
 	// what the setting is for.
-	h := newHarness(t, scimtest.Options{HideMembers: true}, nil)
+	h := newHarness(t, scimtest.Options{Options: scimserver.Options{HideMembers: true}}, nil)
 	u := mustCreate(t, h.client, "User", connector.Attributes{"userName": {"m@example.com"}})
 	g := mustCreate(t, h.client, "Group", connector.Attributes{"displayName": {"M"}})
 	if err := h.client.AddMembers(t.Context(), g.ID, []string{u.ID}); err != nil {
@@ -238,7 +239,7 @@ func sortedCopy(s []string) []string {
 // A server that refuses a whole member PATCH for one unknown id gets the
 // members one by one; the error names the refused id.
 func TestRejectUnknownMembers(t *testing.T) {
-	h := newHarness(t, scimtest.Options{RejectUnknownMembers: true}, nil)
+	h := newHarness(t, scimtest.Options{Options: scimserver.Options{RejectUnknownMembers: true}}, nil)
 	u1 := mustCreate(t, h.client, "User", connector.Attributes{"userName": {"k1@example.com"}})
 	u2 := mustCreate(t, h.client, "User", connector.Attributes{"userName": {"k2@example.com"}})
 	g := mustCreate(t, h.client, "Group", connector.Attributes{"displayName": {"K"}})
@@ -257,7 +258,7 @@ func TestRejectUnknownMembers(t *testing.T) {
 }
 
 func TestRequireEmail(t *testing.T) {
-	h := newHarness(t, scimtest.Options{RequireEmail: true}, nil)
+	h := newHarness(t, scimtest.Options{Options: scimserver.Options{RequireEmail: true}}, nil)
 	_, err := h.client.Create(t.Context(), "User", connector.Attributes{"userName": {"bob"}})
 	if connector.KindOf(err) != connector.KindInvalid || !strings.Contains(err.Error(), "emails is required") {
 		t.Errorf("Create(no email) = %v, want KindInvalid", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"provisiond/connector"
+	"provisiond/netguard"
 )
 
 // baseBackoff is the wait before the first retry without Retry-After; each
@@ -38,22 +40,78 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if err != nil {
 		return nil, false, err
 	}
+	start := time.Now()
 	reached := false
 	for n := 1; ; n++ {
 		resp, sent, err := c.attempt(ctx, method, path, query, payload)
 		if err == nil {
 			return resp, reached, nil
 		}
-		wait, ok := c.retryWait(method, sent, err, n)
-		if !ok || ctx.Err() != nil {
+		wait, retry := c.retryWait(method, sent, err, n)
+		if err := c.next(ctx, start, method, path, n, retry, wait, err); err != nil {
 			return nil, reached, err
 		}
 		reached = reached || sent && statusOf(err) != http.StatusTooManyRequests
-		c.logRetry(ctx, method, path, n, wait, err)
-		if c.sleep(ctx, wait) != nil {
-			return nil, reached, err
-		}
 	}
+}
+
+// next decides what follows attempt n of a request begun at start that
+// failed with err, given whether (retry) and after how long (wait) it may
+// be sent again: nil once the wait is over, or the error to return. It
+// never starts a wait that would outlast the caller's deadline: a request
+// the deadline cuts short ends with deadlineError.
+func (c *Client) next(ctx context.Context, start time.Time, method, path string, n int, retry bool, wait time.Duration, err error) error {
+	dl, hasDeadline := ctx.Deadline()
+	if expired(ctx) || retry && hasDeadline && time.Until(dl) <= wait {
+		return c.deadlineError(start, dl, method, path, n, err)
+	}
+	if !retry || ctx.Err() != nil {
+		return err
+	}
+	c.logRetry(ctx, method, path, n, wait, err)
+	if c.sleep(ctx, wait) != nil {
+		if expired(ctx) {
+			return c.deadlineError(start, dl, method, path, n, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// expired reports whether ctx's deadline has passed, even when its timer
+// has not fired yet (an attempt's own timeout may end at the same instant).
+func expired(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return errors.Is(ctx.Err(), context.DeadlineExceeded) || ok && !time.Now().Before(dl)
+}
+
+// deadlineError is the error of a request begun at start whose n attempts
+// the caller's deadline dl cut short, the last failing with err: a
+// transient error (the last one's status, code and Retry-After) that says
+// what timed out and after how long. A permanent err is returned as is.
+func (c *Client) deadlineError(start, dl time.Time, method, path string, n int, err error) error {
+	var last *connector.Error
+	if !errors.As(err, &last) || last.Kind != connector.KindTransient {
+		return err
+	}
+	attempts := "1 attempt"
+	if n > 1 {
+		attempts = fmt.Sprintf("%d attempts", n)
+	}
+	ce := *last
+	ce.Message = fmt.Sprintf("The SCIM target at %s did not answer %s %s within %s (%s). The last attempt: %s",
+		c.origin, method, path, roundDuration(dl.Sub(start)), attempts, last.Message)
+	ce.Err = err
+	return &ce
+}
+
+// roundDuration rounds d for a message: to the second from a second up,
+// else to the millisecond.
+func roundDuration(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
 }
 
 func encode(body any) ([]byte, error) {
@@ -178,6 +236,9 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "scim request", slog.String("method", method),
 			slog.String("path", path), slog.String("error", err.Error()))
+		if errors.Is(err, netguard.ErrRefused) {
+			return nil, false, refused(err)
+		}
 		return nil, wrote.Load() || !dialError(err), transportError(method, path, err)
 	}
 	defer hresp.Body.Close()
@@ -190,7 +251,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
 		return nil, true, responseError(method, path, hresp, body)
 	}
-	return &response{status: hresp.StatusCode, body: body}, true, nil
+	return &response{status: hresp.StatusCode, contentType: hresp.Header.Get("Content-Type"), body: body}, true, nil
 }
 
 // dialError reports whether err happened while connecting (DNS, refused

@@ -15,6 +15,7 @@ import (
 
 	"provisiond/connector"
 	"provisiond/connector/scim"
+	"provisiond/connector/scim/scimserver"
 	"provisiond/connector/scim/scimtest"
 )
 
@@ -368,7 +369,7 @@ func TestCreateRecovers(t *testing.T) {
 					})
 				}
 			}
-			h := newHarness(t, scimtest.Options{Disrupt: script(tc.rules...), NoUniqueness: !tc.uniqueNames}, wrap)
+			h := newHarness(t, scimtest.Options{Options: scimserver.Options{NoUniqueness: !tc.uniqueNames}, Disrupt: script(tc.rules...)}, wrap)
 			h.client = newClientConfig(t, scim.Config{BaseAddress: h.url, SecretToken: token, Timeout: 100 * time.Millisecond})
 			obj, err := h.client.Create(t.Context(), "User", user)
 			if err != nil {

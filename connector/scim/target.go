@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
+	"provisiond/ids"
 )
 
 // Test checks the connection and the token the way Entra does: a query for
@@ -16,9 +19,13 @@ import (
 // /ServiceProviderConfig says it has no filters is asked for one user
 // (count=1) instead.
 func (c *Client) Test(ctx context.Context) error {
-	filter := "userName eq " + Quote(newUUID())
+	filter := "userName eq " + Quote(ids.NewUUID())
 	q, what := url.Values{"filter": {filter}}, "filter="+filter
-	canFilter := c.capabilities(ctx).filter
+	caps, err := c.capabilities(ctx)
+	if err != nil {
+		return err
+	}
+	canFilter := caps.filter
 	if !canFilter {
 		q, what = url.Values{"count": {"1"}}, "count=1"
 	}
@@ -141,6 +148,7 @@ func (c *Client) Create(ctx context.Context, objectType string, attrs connector.
 		return connector.Object{}, err
 	}
 	keyAttr, keyValue := identity(typ, attrs)
+	start := time.Now()
 	maybeCreated := false
 	for n := 1; ; n++ {
 		if maybeCreated {
@@ -149,7 +157,9 @@ func (c *Client) Create(ctx context.Context, objectType string, attrs connector.
 				return obj, nil
 			}
 			if ferr != nil {
-				return connector.Object{}, err // cannot tell: leave it to the engine's next attempt
+				// Cannot tell: leave it to the engine's next attempt, with
+				// the POST's error, or the deadline's if it cut the search.
+				return connector.Object{}, c.next(ctx, start, http.MethodPost, endpoint, n-1, false, 0, err)
 			}
 		}
 		var (
@@ -171,18 +181,15 @@ func (c *Client) Create(ctx context.Context, objectType string, attrs connector.
 			return connector.Object{}, err
 		}
 		var ce *connector.Error
-		if n >= c.maxAttempts || ctx.Err() != nil || !errors.As(err, &ce) || ce.Kind != connector.KindTransient || sent && keyValue == "" {
-			return connector.Object{}, err
+		retry := n < c.maxAttempts && errors.As(err, &ce) && ce.Kind == connector.KindTransient && !(sent && keyValue == "")
+		var wait time.Duration
+		if retry {
+			wait, retry = retryDelay(ce.Status, ce.RetryAfter, n, c.maxRetryWait)
 		}
-		wait, ok := retryDelay(ce.Status, ce.RetryAfter, n, c.maxRetryWait)
-		if !ok {
+		if err := c.next(ctx, start, http.MethodPost, endpoint, n, retry, wait, err); err != nil {
 			return connector.Object{}, err
 		}
 		maybeCreated = maybeCreated || sent && ce.Status != http.StatusTooManyRequests
-		c.logRetry(ctx, http.MethodPost, endpoint, n, wait, err)
-		if c.sleep(ctx, wait) != nil {
-			return connector.Object{}, err
-		}
 	}
 }
 
@@ -235,15 +242,15 @@ func (c *Client) Update(ctx context.Context, objectType, id string, set connecto
 	if len(set) == 0 {
 		return nil
 	}
-	defer c.locks.lock(typ + "/" + id)()
+	unlock, err := c.lock(ctx, typ, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	update := func() error {
-		if !c.usePut(ctx, typ) {
-			err := c.patchUpdate(ctx, endpoint, id, path, set)
-			if !c.patchRefused(typ, err) {
-				return err
-			}
-		}
-		return c.putUpdate(ctx, endpoint, typ, id, path, set)
+		return c.patchOrPut(ctx, typ,
+			func() error { return c.patchUpdate(ctx, endpoint, id, path, set) },
+			func() error { return c.putUpdate(ctx, endpoint, typ, id, path, set) })
 	}
 	err = update()
 	if connector.IsNotFound(err) {
@@ -305,7 +312,7 @@ func (c *Client) patch(ctx context.Context, path string, ops []PatchOp) error {
 	if c.profile.PatchDialect == DialectEntraLegacy {
 		ops = legacyOps(ops)
 	}
-	_, err := c.do(ctx, http.MethodPatch, path, nil, PatchRequest{Schemas: []string{PatchOpSchema}, Operations: ops})
+	_, err := c.do(ctx, http.MethodPatch, path, nil, PatchRequest{Schemas: []string{scimjson.PatchOpSchema}, Operations: ops})
 	return err
 }
 

@@ -7,8 +7,11 @@ package wiring
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"time"
 
 	"provisiond/auth"
@@ -19,6 +22,7 @@ import (
 	"provisiond/graphapi"
 	"provisiond/ids"
 	"provisiond/jobs"
+	"provisiond/netguard"
 	"provisiond/schema"
 	"provisiond/secrets"
 	"provisiond/store"
@@ -34,8 +38,13 @@ type Config struct {
 	OIDCIssuer, Audience string
 	// OnDemand limits provisionOnDemand; nil means no limit.
 	OnDemand *throttle.Limiter
-	// HTTPClient is used for every target call; nil means a default one.
-	HTTPClient *http.Client
+	// TargetNetworks ("CIDR[,CIDR...]") are the only networks targets may
+	// be in; empty allows all but what provisiond never calls (link-local
+	// addresses, its own listen address).
+	TargetNetworks string
+	// Self is provisiond's own base URL (http://host:port), which targets
+	// may never point at.
+	Self string
 	// Extra mounts handlers beside /v1.0 (the demo SCIM app).
 	Extra map[string]http.Handler
 	// Interactive overrides the budget of provisionOnDemand and
@@ -82,15 +91,15 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
+	guard, hc, err := targetClient(c.TargetNetworks, c.Self)
+	if err != nil {
+		return nil, err
 	}
 	js := jobs.New(jobs.Options{
 		Store:       st,
 		Secrets:     box,
 		Engine:      engine.New(engine.Config{State: st, Now: c.Now, NewID: newID}),
-		Registry:    Registry(st, hc, log),
+		Registry:    Registry(st, hc, guard, log),
 		Logger:      log,
 		Interactive: c.Interactive,
 	})
@@ -104,7 +113,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 // Registry is the table of connectors provisiond ships, keyed by the
 // schema's directory names: the built-in directory as a source, SCIM 2.0
 // applications as targets.
-func Registry(st store.Store, hc *http.Client, log *slog.Logger) jobs.Registry {
+func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, log *slog.Logger) jobs.Registry {
 	return jobs.Registry{
 		Sources: map[string]jobs.SourceFactory{
 			schema.DirectoryEntra: func(_ context.Context, c jobs.Config) (connector.Source, error) {
@@ -122,7 +131,7 @@ func Registry(st store.Store, hc *http.Client, log *slog.Logger) jobs.Registry {
 				if err != nil {
 					return nil, err
 				}
-				return scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal(), HTTPClient: hc, Logger: log, Profile: profile})
+				return scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal(), HTTPClient: hc, Guard: guard, Logger: log, Profile: profile})
 			},
 		},
 		CheckSettings: map[string]func(map[string]string) error{
@@ -132,4 +141,26 @@ func Registry(st store.Store, hc *http.Client, log *slog.Logger) jobs.Registry {
 			},
 		},
 	}
+}
+
+// targetClient is the network guard for jobs' targets and the HTTP client
+// that dials through it: provisiond never calls link-local addresses (cloud
+// metadata) nor its own listen address (self), and with networks set only
+// the networks listed.
+func targetClient(networks, self string) (*netguard.Guard, *http.Client, error) {
+	allow, err := netguard.ParseNetworks(networks)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--target-networks: %w", err)
+	}
+	var own []netip.AddrPort
+	if u, err := url.Parse(self); err == nil {
+		if ap, err := netip.ParseAddrPort(u.Host); err == nil {
+			own = append(own, ap)
+		}
+	}
+	guard := netguard.New(allow, own...)
+	t := guard.Transport()
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	return guard, &http.Client{Transport: t, CheckRedirect: guard.CheckRedirect}, nil
 }

@@ -1,20 +1,9 @@
-// Package scimtest provides SCIM 2.0 servers for tests and demos.
+// Package scimtest holds SCIM 2.0 test servers.
 //
-// Server is an in-process, in-memory SCIM service provider (RFC 7643,
-// RFC 7644) that accepts the traffic Microsoft Entra's provisioning service
-// sends, Entra-legacy shapes included: users and groups stored as sent,
-// the full filter grammar (ParseFilter), case-insensitive PATCH
-// (DecodePatch, ApplyPatch), paging, attribute projection, discovery
-// endpoints, bearer-token checks, a request log and fault hooks for tests
-// (Fault answers an error; Disrupt can also delay, time out or drop a
-// request, before or after it takes effect). Switches in Options emulate
-// stricter real servers: NoPatch, NoFilter, HideMembers, StrictFilter,
-// RequireEmail, PatchReturnsResource, CaseSensitiveRoutes,
-// RejectUnknownMembers and NoUniqueness.
-// It is an http.Handler serving /Users, /Groups, /ServiceProviderConfig,
-// /Schemas and /ResourceTypes relative to where it is mounted; mount it
-// below a prefix with http.StripPrefix (provisiond's --demo serves it under
-// /demo/scim/v2).
+// Server wraps the in-process scimserver.Server with what only tests need:
+// a request log (Requests) and fault injection (Options.Disrupt can delay,
+// fail, time out or drop a request, before or after it takes effect).
+// Options embeds the server's own switches (scimserver.Options).
 //
 // StartSCIMMY starts the third-party SCIMMY server (scripts/scimmy, Node.js)
 // for interoperability tests.

@@ -1,8 +1,10 @@
-package scimtest
+package scimserver
 
 import (
 	"strings"
 	"testing"
+
+	"provisiond/connector/scim/scimjson"
 )
 
 const ada = `{
@@ -15,7 +17,7 @@ const ada = `{
 }`
 
 func TestFilterMatch(t *testing.T) {
-	res, err := decodeJSONObject([]byte(ada))
+	res, err := scimjson.DecodeObject([]byte(ada))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +157,7 @@ func FuzzParseFilter(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	res, err := decodeJSONObject([]byte(ada))
+	res, err := scimjson.DecodeObject([]byte(ada))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,97 +1,12 @@
-package scimtest
+package scimserver
 
 import (
-	"bytes"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
+
+	"provisiond/connector/scim/scimjson"
 )
-
-// Disruption is what Options.Disrupt does to one request. The zero value
-// serves it normally.
-type Disruption struct {
-	// Delay holds the request this long, or until the client goes away,
-	// before anything else; with AfterEffect, after the request took effect
-	// and before the answer. A client whose timeout is shorter sees a
-	// timeout; without AfterEffect the request still takes effect late
-	// unless Status or Drop is set.
-	Delay time.Duration
-	// Status answers with this status and a SCIM error body instead of
-	// serving the request (with AfterEffect: instead of its real answer).
-	Status int
-	// RetryAfter is the Retry-After header sent with Status, if not "".
-	RetryAfter string
-	// Drop closes the connection without an answer.
-	Drop bool
-	// AfterEffect applies the request first (creating, changing or
-	// deleting data) and then disrupts its answer: a lost answer to a
-	// request that succeeded.
-	AfterEffect bool
-}
-
-// wait sleeps d or until the client has gone.
-func wait(r *http.Request, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-	}
-}
-
-// drop closes the connection without an answer.
-func drop(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
-}
-
-func writeDisruption(w http.ResponseWriter, d Disruption) {
-	if d.RetryAfter != "" {
-		w.Header().Set("Retry-After", d.RetryAfter)
-	}
-	writeError(w, &Error{Status: d.Status, Detail: "injected disruption"})
-}
-
-// recorder keeps an answer to send later, or never.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(b)
-}
-
-func (r *recorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
-}
-
-// flush sends the recorded answer.
-func (r *recorder) flush(w http.ResponseWriter) {
-	for k, v := range r.header {
-		w.Header()[k] = v
-	}
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	w.WriteHeader(r.status)
-	_, _ = w.Write(r.body.Bytes())
-}
 
 // routes are the endpoint names in their canonical case.
 var routes = []string{"Users", "Groups", "ServiceProviderConfig", "Schemas", "ResourceTypes"}
@@ -136,25 +51,25 @@ func (s *Server) present(typ string, r map[string]any, q url.Values) map[string]
 	}
 	if typ == "Group" {
 		if !asksFor(q, "members") {
-			delete(out, keyFold(out, "members"))
+			delete(out, scimjson.Key(out, "members"))
 		}
 		return out
 	}
 	id, _ := r["id"].(string)
 	var groups []any
 	for _, g := range s.groups.list() {
-		list, _ := g[keyFold(g, "members")].([]any)
+		list, _ := g[scimjson.Key(g, "members")].([]any)
 		for _, m := range list {
 			if mm, ok := m.(map[string]any); ok {
-				if v, _ := lookupFold(mm, "value"); v == id {
-					name, _ := lookupFold(g, "displayName")
+				if v, _ := scimjson.Lookup(mm, "value"); v == id {
+					name, _ := scimjson.Lookup(g, "displayName")
 					groups = append(groups, map[string]any{"value": g["id"], "display": name})
 					break
 				}
 			}
 		}
 	}
-	delete(out, keyFold(out, "groups"))
+	delete(out, scimjson.Key(out, "groups"))
 	if groups != nil {
 		out["groups"] = groups
 	}
@@ -178,14 +93,14 @@ func (s *Server) checkNewUser(res map[string]any) error {
 	if !s.opts.RequireEmail {
 		return nil
 	}
-	if name, _ := lookupFold(res, "userName"); strings.Contains(fmt.Sprint(name), "@") {
+	if name, _ := scimjson.Lookup(res, "userName"); strings.Contains(fmt.Sprint(name), "@") {
 		return nil
 	}
-	emails, _ := lookupFold(res, "emails")
+	emails, _ := scimjson.Lookup(res, "emails")
 	list, _ := emails.([]any)
 	for _, e := range list {
 		if m, ok := e.(map[string]any); ok {
-			if v, _ := lookupFold(m, "value"); v != nil && v != "" {
+			if v, _ := scimjson.Lookup(m, "value"); v != nil && v != "" {
 				return nil
 			}
 		}
@@ -210,17 +125,17 @@ func (s *Server) checkMembers(old, res map[string]any) error {
 		if before[v] || s.users.byID[id] != nil || s.groups.byID[id] != nil {
 			continue
 		}
-		return badRequest("invalidValue", "member %s is not a user or a group", compact(v))
+		return badRequest("invalidValue", "member %s is not a user or a group", scimjson.Compact(v))
 	}
 	return nil
 }
 
 func memberValues(g map[string]any) []any {
-	list, _ := g[keyFold(g, "members")].([]any)
+	list, _ := g[scimjson.Key(g, "members")].([]any)
 	var out []any
 	for _, m := range list {
 		if mm, ok := m.(map[string]any); ok {
-			v, _ := lookupFold(mm, "value")
+			v, _ := scimjson.Lookup(mm, "value")
 			out = append(out, v)
 		}
 	}

@@ -1,14 +1,16 @@
-package scimtest
+package scimserver
 
 import (
 	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"provisiond/connector/scim/scimjson"
 )
 
 func patchOf(ops string) []byte {
-	return []byte(`{"schemas":["` + PatchOpSchema + `"],"Operations":[` + ops + `]}`)
+	return []byte(`{"schemas":["` + scimjson.PatchOpSchema + `"],"Operations":[` + ops + `]}`)
 }
 
 func TestApplyPatch(t *testing.T) {
@@ -81,7 +83,7 @@ func TestApplyPatch(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, _ := decodeJSONObject([]byte(base))
+			res, _ := scimjson.DecodeObject([]byte(base))
 			ops, err := DecodePatch(patchOf(tc.ops))
 			if err != nil {
 				t.Fatalf("DecodePatch: %v", err)
@@ -89,7 +91,7 @@ func TestApplyPatch(t *testing.T) {
 			if err := ApplyPatch(res, ops); err != nil {
 				t.Fatalf("ApplyPatch: %v", err)
 			}
-			want, _ := decodeJSONObject([]byte(tc.want))
+			want, _ := scimjson.DecodeObject([]byte(tc.want))
 			if diff := cmp.Diff(want, res); diff != "" {
 				t.Errorf("after patch (-want +got):\n%s", diff)
 			}
@@ -115,7 +117,7 @@ func TestPatchErrors(t *testing.T) {
 		{string(patchOf(`{"op":"add","path":"emails.value","value":"x"}`)), "invalidPath"},
 	}
 	for _, tc := range tests {
-		res, _ := decodeJSONObject([]byte(`{"userName":"u","emails":[{"type":"work","value":"w"}]}`))
+		res, _ := scimjson.DecodeObject([]byte(`{"userName":"u","emails":[{"type":"work","value":"w"}]}`))
 		ops, err := DecodePatch([]byte(tc.body))
 		if err == nil {
 			err = ApplyPatch(res, ops)
@@ -149,7 +151,7 @@ func FuzzDecodePatch(f *testing.F) {
 			}
 			return
 		}
-		res, _ := decodeJSONObject([]byte(`{"userName":"u","active":true,"name":{"givenName":"g"},
+		res, _ := scimjson.DecodeObject([]byte(`{"userName":"u","active":true,"name":{"givenName":"g"},
 		  "emails":[{"type":"work","value":"w"}],"members":[{"value":"a"},{"value":"b"}],
 		  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"d"}}`))
 		if err := ApplyPatch(res, ops); err != nil {

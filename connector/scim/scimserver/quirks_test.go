@@ -1,21 +1,15 @@
-package scimtest
+package scimserver
 
 import (
-	"context"
-	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
 
 func strictServer(opts Options) *Server {
 	opts.Token = tok
-	return NewServer(opts)
+	return New(opts)
 }
 
 func TestNoPatch(t *testing.T) {
@@ -148,64 +142,5 @@ func TestNoUniqueness(t *testing.T) {
 	mustCreate(t, s, "/Users", `{"userName":"U"}`)
 	if len(s.Users()) != 2 {
 		t.Errorf("users = %v", s.Users())
-	}
-}
-
-func TestDisrupt(t *testing.T) {
-	var next Disruption
-	s := NewServer(Options{Disrupt: func(*http.Request) Disruption { d := next; next = Disruption{}; return d }})
-	hs := httptest.NewServer(s)
-	t.Cleanup(hs.Close)
-	post := func(timeout time.Duration) (int, error) {
-		ctx, cancel := context.WithTimeout(t.Context(), timeout)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, "POST", hs.URL+"/Users", strings.NewReader(`{"userName":"x`+time.Now().String()+`"}`))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		defer resp.Body.Close()
-		_, _ = io.ReadAll(resp.Body)
-		return resp.StatusCode, nil
-	}
-	for _, tc := range []struct {
-		name    string
-		d       Disruption
-		timeout time.Duration
-		status  int  // the client sees; 0 for an error
-		created bool // the user was stored
-		logged  int  // the logged status
-	}{
-		{"status", Disruption{Status: 503, RetryAfter: "1"}, time.Second, 503, false, 503},
-		{"status after effect", Disruption{Status: 500, AfterEffect: true}, time.Second, 500, true, 500},
-		{"drop", Disruption{Drop: true}, time.Second, 0, false, 0},
-		{"drop after effect", Disruption{Drop: true, AfterEffect: true}, time.Second, 0, true, 0},
-		{"timeout", Disruption{Delay: 5 * time.Second, Status: 504}, 50 * time.Millisecond, 0, false, 504},
-		{"timeout after effect", Disruption{Delay: 5 * time.Second, AfterEffect: true}, 50 * time.Millisecond, 0, true, 201},
-		{"slow", Disruption{Delay: 10 * time.Millisecond}, time.Second, 201, true, 201},
-	} {
-		s.Reset()
-		next = tc.d
-		start := time.Now()
-		status, err := post(tc.timeout)
-		if status != tc.status || (err != nil) != (tc.status == 0) {
-			t.Errorf("%s: POST = %d, %v; want %d", tc.name, status, err, tc.status)
-		}
-		if time.Since(start) > 2*time.Second {
-			t.Errorf("%s: took %v", tc.name, time.Since(start))
-		}
-		deadline := time.Now().Add(2 * time.Second)
-		for len(s.Requests()) == 0 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		if got := len(s.Users()) == 1; got != tc.created {
-			t.Errorf("%s: created = %v, want %v", tc.name, got, tc.created)
-		}
-		if reqs := s.Requests(); len(reqs) != 1 || reqs[0].Status != tc.logged {
-			t.Errorf("%s: log = %+v, want status %d", tc.name, reqs, tc.logged)
-		}
-		if tc.name == "timeout" && errors.Is(err, context.DeadlineExceeded) == false {
-			t.Errorf("%s: error = %v, want a deadline", tc.name, err)
-		}
 	}
 }

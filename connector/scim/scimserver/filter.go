@@ -1,10 +1,12 @@
-package scimtest
+package scimserver
 
 import (
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"provisiond/connector/scim/scimjson"
 )
 
 // maxFilterDepth bounds nesting of parentheses, "not" and value filters.
@@ -254,13 +256,13 @@ func container(r map[string]any, p AttrPath) map[string]any {
 	if p.Schema == "" || isCoreSchema(p.Schema) {
 		return r
 	}
-	ext, _ := lookupFold(r, p.Schema)
+	ext, _ := scimjson.Lookup(r, p.Schema)
 	m, _ := ext.(map[string]any)
 	return m
 }
 
 func isCoreSchema(urn string) bool {
-	return strings.EqualFold(urn, UserSchema) || strings.EqualFold(urn, GroupSchema)
+	return strings.EqualFold(urn, scimjson.UserSchema) || strings.EqualFold(urn, scimjson.GroupSchema)
 }
 
 // elements returns the values of the path's attribute (without Sub) that
@@ -270,7 +272,7 @@ func elements(r map[string]any, p AttrPath) []any {
 	if c == nil {
 		return nil
 	}
-	v, ok := lookupFold(c, p.Attr)
+	v, ok := scimjson.Lookup(c, p.Attr)
 	if !ok || v == nil {
 		return nil
 	}
@@ -300,11 +302,11 @@ func resolve(r map[string]any, p AttrPath) []any {
 		case !isMap:
 			out = append(out, e)
 		case p.Sub != "":
-			if v, ok := lookupFold(m, p.Sub); ok {
+			if v, ok := scimjson.Lookup(m, p.Sub); ok {
 				out = appendScalars(out, v)
 			}
 		default:
-			if v, ok := lookupFold(m, "value"); ok {
+			if v, ok := scimjson.Lookup(m, "value"); ok {
 				out = appendScalars(out, v)
 			}
 		}
@@ -323,18 +325,6 @@ func appendScalars(out []any, v any) []any {
 		return out
 	}
 	return append(out, v)
-}
-
-func lookupFold(m map[string]any, key string) (any, bool) {
-	if v, ok := m[key]; ok {
-		return v, true
-	}
-	for k, v := range m {
-		if strings.EqualFold(k, key) {
-			return v, true
-		}
-	}
-	return nil, false
 }
 
 // ParseFilter parses a SCIM filter: attrExp (`pr`, eq ne co sw ew gt ge lt

@@ -1,4 +1,4 @@
-package scimtest
+package scimserver
 
 import (
 	"fmt"
@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"provisiond/connector/scim/scimjson"
+	"provisiond/ids"
 )
 
 func (s *Server) coll(typ string) *collection {
@@ -29,7 +32,7 @@ func uniqueKey(typ string) string {
 // attribute is a non-empty string no other resource of the type has.
 func (s *Server) validate(typ, id string, res map[string]any) error {
 	key := uniqueKey(typ)
-	v, _ := lookupFold(res, key)
+	v, _ := scimjson.Lookup(res, key)
 	str, ok := v.(string)
 	if !ok || strings.TrimSpace(str) == "" {
 		return badRequest("invalidValue", "%s is required and must be a string", key)
@@ -39,27 +42,27 @@ func (s *Server) validate(typ, id string, res map[string]any) error {
 			break
 		}
 		oid, _ := other["id"].(string)
-		ov, _ := lookupFold(other, key)
+		ov, _ := scimjson.Lookup(other, key)
 		if os, _ := ov.(string); oid != id && strings.EqualFold(os, str) {
 			return &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: fmt.Sprintf("%s '%s' is already in use", key, str)}
 		}
 	}
-	if a, ok := lookupFold(res, "active"); ok {
+	if a, ok := scimjson.Lookup(res, "active"); ok {
 		b, err := coerce(AttrPath{Attr: "active"}, a)
 		if err != nil {
 			return err
 		}
-		res[keyFold(res, "active")] = b
+		res[scimjson.Key(res, "active")] = b
 	}
 	if typ == "Group" {
-		if m, ok := lookupFold(res, "members"); ok && m != nil {
+		if m, ok := scimjson.Lookup(res, "members"); ok && m != nil {
 			list, ok := m.([]any)
 			if !ok {
 				return badRequest("invalidValue", "members must be an array")
 			}
 			for _, e := range list {
 				em, _ := e.(map[string]any)
-				if v, _ := lookupFold(em, "value"); v == nil {
+				if v, _ := scimjson.Lookup(em, "value"); v == nil {
 					return badRequest("invalidValue", "every member needs a value")
 				}
 			}
@@ -76,13 +79,13 @@ func (s *Server) stamp(c *call, typ, id string, res map[string]any, created stri
 	}
 	s.version++
 	for _, k := range []string{"id", "meta"} {
-		delete(res, keyFold(res, k))
+		delete(res, scimjson.Key(res, k))
 	}
 	res["id"] = id
-	if _, ok := lookupFold(res, "schemas"); !ok {
-		core := UserSchema
+	if _, ok := scimjson.Lookup(res, "schemas"); !ok {
+		core := scimjson.UserSchema
 		if typ == "Group" {
-			core = GroupSchema
+			core = scimjson.GroupSchema
 		}
 		res["schemas"] = []any{core}
 	}
@@ -96,7 +99,7 @@ func (s *Server) stamp(c *call, typ, id string, res map[string]any, created stri
 }
 
 func (s *Server) create(c *call, typ string) (reply, error) {
-	res, err := decodeJSONObject(c.body)
+	res, err := scimjson.DecodeObject(c.body)
 	if err != nil {
 		return reply{}, badRequest("invalidSyntax", "the body is not a JSON object: %v", err)
 	}
@@ -112,7 +115,7 @@ func (s *Server) create(c *call, typ string) (reply, error) {
 	} else if err := s.checkMembers(nil, res); err != nil {
 		return reply{}, err
 	}
-	id := newID()
+	id := ids.NewUUID()
 	s.stamp(c, typ, id, res, "")
 	s.coll(typ).put(id, res)
 	out := deepCopy(s.present(typ, res, nil)).(map[string]any)
@@ -178,17 +181,11 @@ func (s *Server) list(c *call, typ string) (reply, error) {
 	for i := start - 1; i < len(hits) && len(page) < count; i++ {
 		page = append(page, proj(hits[i]))
 	}
-	return reply{status: http.StatusOK, body: map[string]any{
-		"schemas":      []string{ListResponseSchema},
-		"totalResults": len(hits),
-		"startIndex":   start,
-		"itemsPerPage": len(page),
-		"Resources":    page,
-	}}, nil
+	return reply{status: http.StatusOK, body: scimjson.NewListResponse(len(hits), start, page)}, nil
 }
 
 func (s *Server) replace(c *call, typ, id string) (reply, error) {
-	res, err := decodeJSONObject(c.body)
+	res, err := scimjson.DecodeObject(c.body)
 	if err != nil {
 		return reply{}, badRequest("invalidSyntax", "the body is not a JSON object: %v", err)
 	}
@@ -199,17 +196,26 @@ func (s *Server) replace(c *call, typ, id string) (reply, error) {
 		return reply{}, notFound(id)
 	}
 	if typ == "User" && s.opts.HideMembers {
-		delete(res, keyFold(res, "groups")) // computed, read-only
+		delete(res, scimjson.Key(res, "groups")) // computed, read-only
 	}
-	if err := s.validate(typ, id, res); err != nil {
+	if err := s.update(c, typ, id, old, res); err != nil {
 		return reply{}, err
+	}
+	return reply{status: http.StatusOK, body: deepCopy(s.present(typ, res, nil))}, nil
+}
+
+// update stores res as the new version of the resource old (s.mu held),
+// once it passes the checks.
+func (s *Server) update(c *call, typ, id string, old, res map[string]any) error {
+	if err := s.validate(typ, id, res); err != nil {
+		return err
 	}
 	if err := s.checkMembers(old, res); err != nil {
-		return reply{}, err
+		return err
 	}
 	s.stamp(c, typ, id, res, old["meta"].(map[string]any)["created"].(string))
 	s.coll(typ).put(id, res)
-	return reply{status: http.StatusOK, body: deepCopy(s.present(typ, res, nil))}, nil
+	return nil
 }
 
 // patch applies a PatchOp: users answer 200 with the resource, groups 204
@@ -229,14 +235,9 @@ func (s *Server) patch(c *call, typ, id string) (reply, error) {
 	if err := ApplyPatch(res, ops); err != nil {
 		return reply{}, err
 	}
-	if err := s.validate(typ, id, res); err != nil {
+	if err := s.update(c, typ, id, old, res); err != nil {
 		return reply{}, err
 	}
-	if err := s.checkMembers(old, res); err != nil {
-		return reply{}, err
-	}
-	s.stamp(c, typ, id, res, old["meta"].(map[string]any)["created"].(string))
-	s.coll(typ).put(id, res)
 	if typ == "Group" && !s.opts.PatchReturnsResource {
 		return reply{status: http.StatusNoContent}, nil
 	}
@@ -253,7 +254,7 @@ func (s *Server) delete(typ, id string) (reply, error) {
 	s.coll(typ).remove(id)
 	if typ == "User" {
 		for _, g := range s.groups.list() {
-			key := keyFold(g, "members")
+			key := scimjson.Key(g, "members")
 			if list, ok := g[key].([]any); ok {
 				g[key] = removeValues(list, []any{map[string]any{"value": id}})
 			}
@@ -311,11 +312,11 @@ func projection(q url.Values) (func(map[string]any) map[string]any, error) {
 			if c == nil {
 				continue
 			}
-			key := keyFold(c, p.Attr)
+			key := scimjson.Key(c, p.Attr)
 			if p.Sub == "" {
 				delete(c, key)
 			} else if m, ok := c[key].(map[string]any); ok {
-				delete(m, keyFold(m, p.Sub))
+				delete(m, scimjson.Key(m, p.Sub))
 			}
 		}
 		return out
@@ -328,13 +329,13 @@ func copyPath(dst, src map[string]any, p AttrPath) {
 	if sc == nil {
 		return
 	}
-	v, ok := lookupFold(sc, p.Attr)
+	v, ok := scimjson.Lookup(sc, p.Attr)
 	if !ok {
 		return
 	}
 	dc := dst
 	if p.Schema != "" && !isCoreSchema(p.Schema) {
-		key := keyFold(src, p.Schema)
+		key := scimjson.Key(src, p.Schema)
 		m, _ := dst[key].(map[string]any)
 		if m == nil {
 			m = map[string]any{}
@@ -342,7 +343,7 @@ func copyPath(dst, src map[string]any, p AttrPath) {
 		}
 		dc = m
 	}
-	key := keyFold(sc, p.Attr)
+	key := scimjson.Key(sc, p.Attr)
 	if p.Sub == "" {
 		dc[key] = deepCopy(v)
 		return
@@ -351,7 +352,7 @@ func copyPath(dst, src map[string]any, p AttrPath) {
 	if !ok {
 		return
 	}
-	sv, ok := lookupFold(sm, p.Sub)
+	sv, ok := scimjson.Lookup(sm, p.Sub)
 	if !ok {
 		return
 	}
@@ -360,5 +361,5 @@ func copyPath(dst, src map[string]any, p AttrPath) {
 		dm = map[string]any{}
 		dc[key] = dm
 	}
-	dm[keyFold(sm, p.Sub)] = deepCopy(sv)
+	dm[scimjson.Key(sm, p.Sub)] = deepCopy(sv)
 }

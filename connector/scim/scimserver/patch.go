@@ -1,12 +1,12 @@
-package scimtest
+package scimserver
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
+
+	"provisiond/connector/scim/scimjson"
 )
 
 // PatchOperation is one decoded RFC 7644 §3.5.2 operation.
@@ -23,11 +23,11 @@ type PatchOperation struct {
 // an object value. Errors are SCIM errors (400 invalidSyntax, invalidPath,
 // invalidValue).
 func DecodePatch(body []byte) ([]PatchOperation, error) {
-	msg, err := decodeJSONObject(body)
+	msg, err := scimjson.DecodeObject(body)
 	if err != nil {
 		return nil, badRequest("invalidSyntax", "PatchOp body is not a JSON object: %v", err)
 	}
-	raw, _ := lookupFold(msg, "Operations")
+	raw, _ := scimjson.Lookup(msg, "Operations")
 	list, ok := raw.([]any)
 	if !ok || len(list) == 0 {
 		return nil, badRequest("invalidSyntax", "PatchOp body needs a non-empty Operations array")
@@ -38,15 +38,15 @@ func DecodePatch(body []byte) ([]PatchOperation, error) {
 		if !ok {
 			return nil, badRequest("invalidSyntax", "operation %d is not an object", i+1)
 		}
-		name, _ := lookupFold(m, "op")
+		name, _ := scimjson.Lookup(m, "op")
 		op, _ := name.(string)
 		op = strings.ToLower(op)
 		if op != "add" && op != "replace" && op != "remove" {
 			return nil, badRequest("invalidSyntax", "operation %d: unknown op %q", i+1, name)
 		}
 		o := PatchOperation{Op: op}
-		o.Value, o.HasValue = lookupFold(m, "value")
-		if rp, ok := lookupFold(m, "path"); ok && rp != nil {
+		o.Value, o.HasValue = scimjson.Lookup(m, "value")
+		if rp, ok := scimjson.Lookup(m, "path"); ok && rp != nil {
 			s, _ := rp.(string)
 			if strings.TrimSpace(s) != "" {
 				p, err := ParsePath(strings.TrimSpace(s))
@@ -151,19 +151,6 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// keyFold returns the key of m that equals name case-insensitively, or name.
-func keyFold(m map[string]any, name string) string {
-	if _, ok := m[name]; ok {
-		return name
-	}
-	for k := range m {
-		if strings.EqualFold(k, name) {
-			return k
-		}
-	}
-	return name
-}
-
 // coerce converts "True"/"False" for the boolean attributes active and
 // primary.
 func coerce(p AttrPath, v any) (any, error) {
@@ -185,7 +172,7 @@ func coerce(p AttrPath, v any) (any, error) {
 			return false, nil
 		}
 	}
-	return nil, badRequest("invalidValue", "%s must be a boolean, got %s", p, compact(v))
+	return nil, badRequest("invalidValue", "%s must be a boolean, got %s", p, scimjson.Compact(v))
 }
 
 func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) error {
@@ -207,9 +194,9 @@ func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) 
 		}
 		c = map[string]any{}
 		res[p.Schema] = c
-		addSchema(res, p.Schema)
+		scimjson.AddSchema(res, p.Schema)
 	}
-	key := keyFold(c, p.Attr)
+	key := scimjson.Key(c, p.Attr)
 	cur, exists := c[key]
 	switch {
 	case p.Filter == nil && p.Sub == "":
@@ -247,7 +234,7 @@ func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) 
 			}
 			for _, e := range arr {
 				if m, ok := e.(map[string]any); ok {
-					delete(m, keyFold(m, p.Sub))
+					delete(m, scimjson.Key(m, p.Sub))
 				}
 			}
 			return nil
@@ -255,7 +242,7 @@ func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) 
 		m, _ := cur.(map[string]any)
 		if op == "remove" {
 			if m != nil {
-				delete(m, keyFold(m, p.Sub))
+				delete(m, scimjson.Key(m, p.Sub))
 				if len(m) == 0 {
 					delete(c, key)
 				}
@@ -266,7 +253,7 @@ func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) 
 			m = map[string]any{}
 			c[key] = m
 		}
-		sk := keyFold(m, p.Sub)
+		sk := scimjson.Key(m, p.Sub)
 		if old, ok := m[sk].(map[string]any); ok && op == "add" && isMap(v) {
 			merge(old, v.(map[string]any))
 		} else {
@@ -288,8 +275,8 @@ func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) 
 			if !contains(idx, i) {
 				keep = append(keep, e)
 			} else if p.Sub != "" {
-				delete(m, keyFold(m, p.Sub))
-				if !onlyLabels(m) {
+				delete(m, scimjson.Key(m, p.Sub))
+				if !scimjson.OnlyLabels(m) {
 					keep = append(keep, m)
 				}
 			}
@@ -313,7 +300,7 @@ func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) 
 	for _, i := range idx {
 		m := arr[i].(map[string]any)
 		if p.Sub != "" {
-			m[keyFold(m, p.Sub)] = v
+			m[scimjson.Key(m, p.Sub)] = v
 			continue
 		}
 		vm, ok := v.(map[string]any)
@@ -336,31 +323,10 @@ func contains(s []int, i int) bool {
 	return false
 }
 
-// onlyLabels reports whether an element has nothing left but its labels
-// (type, primary): what remains after removing its value.
-func onlyLabels(m map[string]any) bool {
-	for k := range m {
-		if !strings.EqualFold(k, "type") && !strings.EqualFold(k, "primary") {
-			return false
-		}
-	}
-	return true
-}
-
 func merge(dst, src map[string]any) {
 	for k, v := range src {
-		dst[keyFold(dst, k)] = v
+		dst[scimjson.Key(dst, k)] = v
 	}
-}
-
-func addSchema(res map[string]any, urn string) {
-	list, _ := res["schemas"].([]any)
-	for _, s := range list {
-		if str, ok := s.(string); ok && strings.EqualFold(str, urn) {
-			return
-		}
-	}
-	res["schemas"] = append(list, urn)
 }
 
 // appendUnique appends the value (or the values of an array) to a
@@ -390,11 +356,11 @@ func sameElement(a, b any) bool {
 	am, aok := a.(map[string]any)
 	bm, bok := b.(map[string]any)
 	if aok && bok {
-		av, ok1 := lookupFold(am, "value")
-		bv, ok2 := lookupFold(bm, "value")
+		av, ok1 := scimjson.Lookup(am, "value")
+		bv, ok2 := scimjson.Lookup(bm, "value")
 		if ok1 && ok2 && av != nil && reflect.DeepEqual(av, bv) {
-			_, at := lookupFold(am, "type")
-			_, bt := lookupFold(bm, "type")
+			_, at := scimjson.Lookup(am, "type")
+			_, bt := scimjson.Lookup(bm, "type")
 			if !at && !bt || reflect.DeepEqual(am["type"], bm["type"]) {
 				return true
 			}
@@ -420,9 +386,9 @@ func removeValues(arr []any, vals any) []any {
 			}
 			if rm, ok := r.(map[string]any); ok {
 				em, _ := e.(map[string]any)
-				rv, _ := lookupFold(rm, "value")
+				rv, _ := scimjson.Lookup(rm, "value")
 				if em != nil && rv != nil {
-					ev, _ := lookupFold(em, "value")
+					ev, _ := scimjson.Lookup(em, "value")
 					drop = reflect.DeepEqual(ev, rv)
 				}
 			}
@@ -458,26 +424,4 @@ func elementFromFilter(f Filter) map[string]any {
 		return l
 	}
 	return nil
-}
-
-// decodeJSONObject decodes a JSON object keeping numbers as json.Number.
-func decodeJSONObject(body []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, fmt.Errorf("null")
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("data after the object")
-	}
-	return m, nil
-}
-
-func compact(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

@@ -1,8 +1,10 @@
-package scimtest
+package scimserver
 
 import (
 	"net/http"
 	"strings"
+
+	"provisiond/connector/scim/scimjson"
 )
 
 func (s *Server) serviceProviderConfig(base string) (any, error) {
@@ -89,9 +91,9 @@ func schemaDefs() []map[string]any {
 			"meta": map[string]any{"resourceType": "Schema"}}
 	}
 	return []map[string]any{
-		def(UserSchema, "User", "User Account", user),
-		def(GroupSchema, "Group", "Group", group),
-		def(EnterpriseUserSchema, "EnterpriseUser", "Enterprise User", enterprise),
+		def(scimjson.UserSchema, "User", "User Account", user),
+		def(scimjson.GroupSchema, "Group", "Group", group),
+		def(scimjson.EnterpriseUserSchema, "EnterpriseUser", "Enterprise User", enterprise),
 	}
 }
 
@@ -111,11 +113,11 @@ func resourceTypesResponse(id, base string) (any, error) {
 			"meta": map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/" + name},
 		}
 		if ext {
-			m["schemaExtensions"] = []any{map[string]any{"schema": EnterpriseUserSchema, "required": false}}
+			m["schemaExtensions"] = []any{map[string]any{"schema": scimjson.EnterpriseUserSchema, "required": false}}
 		}
 		return m
 	}
-	return pick([]map[string]any{rt("User", UserSchema, true), rt("Group", GroupSchema, false)}, id, "ResourceType")
+	return pick([]map[string]any{rt("User", scimjson.UserSchema, true), rt("Group", scimjson.GroupSchema, false)}, id, "ResourceType")
 }
 
 // pick returns the whole list as a ListResponse, or the item with the id.
@@ -125,8 +127,7 @@ func pick(items []map[string]any, id, what string) (any, error) {
 		for i, it := range items {
 			list[i] = it
 		}
-		return map[string]any{"schemas": []string{ListResponseSchema}, "totalResults": len(items),
-			"startIndex": 1, "itemsPerPage": len(items), "Resources": list}, nil
+		return scimjson.NewListResponse(len(items), 1, list), nil
 	}
 	for _, it := range items {
 		if strings.EqualFold(it["id"].(string), id) {
