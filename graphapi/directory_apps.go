@@ -161,9 +161,9 @@ func (s *Server) instantiate(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &raw); err != nil {
 		return err
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
-		return dirBadRequest(`The request body must be a JSON object: {"displayName": "..."}.`)
+	body, err := decodeObject(raw, `: {"displayName": "..."}`)
+	if err != nil {
+		return err
 	}
 	var name *string
 	for k, v := range body {
@@ -172,6 +172,11 @@ func (s *Server) instantiate(w http.ResponseWriter, r *http.Request) error {
 			if err := json.Unmarshal(v, &name); err != nil || name == nil || strings.TrimSpace(*name) == "" {
 				return invalidParam("Invalid value for parameter 'displayName': expected a non-empty string.")
 			}
+			for _, hint := range []string{rawTextProblem(v), controlProblem(*name, false), maxLen(256)(*name)} {
+				if hint != "" {
+					return invalidParam("Invalid value for parameter 'displayName': %s.", hint)
+				}
+			}
 		case strings.HasPrefix(k, "@"):
 		default:
 			return invalidParam("The parameter '%s' in the request payload is not a valid parameter for the operation 'instantiate'; only displayName is.", k)
@@ -179,9 +184,6 @@ func (s *Server) instantiate(w http.ResponseWriter, r *http.Request) error {
 	}
 	if name == nil {
 		return invalidParam("Parameter 'displayName' is required.")
-	}
-	if len(*name) > 256 {
-		return invalidParam("Invalid value for parameter 'displayName': it is longer than the limit of 256 characters.")
 	}
 	now := s.now().UTC().Truncate(time.Second)
 	app := store.Application{ID: s.newID(), AppID: s.newID(), DisplayName: *name, Created: now}

@@ -48,7 +48,7 @@ var groupSpec = newObjectSpec(objectSpec{
 		"mailEnabled":     {kind: kindBool, required: true},
 		"mailNickname":    {kind: kindString, required: true, check: checkMailNickname},
 		"securityEnabled": {kind: kindBool, required: true},
-		"description":     {kind: kindString, check: maxLen(1024)},
+		"description":     {kind: kindString, multiline: true, check: maxLen(1024)},
 		"groupTypes":      {kind: kindStrings, check: checkGroupTypes},
 	},
 	readOnly: []string{"id", "createdDateTime", "deletedDateTime"},
@@ -286,9 +286,9 @@ func decodeRef(w http.ResponseWriter, r *http.Request) (string, error) {
 	if err := decodeJSON(w, r, &raw); err != nil {
 		return "", err
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
-		return "", dirBadRequest(`The request body must be a JSON object: {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}.`)
+	body, err := decodeObject(raw, `: {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}`)
+	if err != nil {
+		return "", err
 	}
 	var ref string
 	for k, v := range body {

@@ -411,6 +411,18 @@ func FuzzDecodeUser(f *testing.F) {
 		if _, ok := d.props["passwordProfile"]; ok {
 			t.Fatal("passwordProfile kept")
 		}
+		if name, _, dup := findDuplicateKey(raw); dup {
+			t.Fatalf("accepted a body naming %q twice", name)
+		}
+		for name, v := range d.props {
+			multiline := userSpec.props[name].multiline
+			if hint := controlProblem(v, multiline); hint != "" {
+				t.Fatalf("accepted %s = %q: %s", name, v, hint)
+			}
+		}
+		if upn, ok := d.props["userPrincipalName"].(string); ok && !upnByReference(upn) {
+			t.Fatalf("accepted userPrincipalName %q", upn)
+		}
 		if create {
 			for _, req := range []string{"accountEnabled", "displayName", "mailNickname", "userPrincipalName"} {
 				if d.props[req] == nil {
