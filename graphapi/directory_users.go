@@ -2,7 +2,6 @@ package graphapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -19,14 +18,50 @@ import (
 // members, application templates, service principals, owners and app role
 // assignments.
 func (s *Server) routesDirectory(mux *http.ServeMux) {
-	s.route(mux, "GET /users", auth.UserRead, s.listUsers)
+	users := s.users()
+	s.route(mux, "GET /users", auth.UserRead, users.list)
 	s.route(mux, "POST /users", auth.UserWrite, s.createUser)
-	s.route(mux, "GET /users/{userId}", auth.UserRead, s.getUser)
-	s.route(mux, "PATCH /users/{userId}", auth.UserWrite, s.updateUser)
-	s.route(mux, "DELETE /users/{userId}", auth.UserWrite, s.deleteUser)
-	s.route(mux, "GET /users/{userId}/appRoleAssignments", auth.UserRead, s.listUserAssignments)
+	s.route(mux, "GET /users/{userId}", auth.UserRead, users.get)
+	s.route(mux, "PATCH /users/{userId}", auth.UserWrite, users.update)
+	s.route(mux, "DELETE /users/{userId}", auth.UserWrite, users.delete)
+	s.route(mux, "GET /users/{userId}/appRoleAssignments", auth.UserRead, assignmentsOf(s, users, func(u store.User) string { return u.ID }))
 	s.routesGroups(mux)
 	s.routesApps(mux)
+}
+
+// users is the /users entity set.
+func (s *Server) users() resource[store.User] {
+	return resource[store.User]{
+		set: "users", key: "userId", fields: userFields, view: userJSON,
+		find: s.lookupUser, fetch: s.store.ListUsers,
+		spec: userSpec,
+		apply: func(u *store.User, d decoded) error {
+			if v, ok := d.props["userPrincipalName"].(string); ok {
+				u.UserPrincipalName = v
+			}
+			if v, ok := d.props["accountEnabled"].(bool); ok {
+				u.AccountEnabled = v
+			}
+			u.Props = applyProps(u.Props, d, "userPrincipalName", "accountEnabled")
+			return nil
+		},
+		save: func(ctx context.Context, u store.User) error {
+			if err := s.store.UpdateUser(ctx, u); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return errDuplicateUPN
+				}
+				return storeErr(err, u.ID)
+			}
+			return nil
+		},
+		softDelete: func(u *store.User) { u.Deleted = s.deletedNow() },
+	}
+}
+
+// deletedNow is the deletion time of an object soft-deleted now.
+func (s *Server) deletedNow() *time.Time {
+	now := s.now().UTC()
+	return &now
 }
 
 func checkUserType(v any) string {
@@ -109,10 +144,6 @@ var userFields = newFields("microsoft.graph.user", func() map[string]kind {
 var userDefaults = []string{"displayName", "givenName", "jobTitle", "mail", "mobilePhone",
 	"officeLocation", "preferredLanguage", "surname"}
 
-// decodeUser validates a user create (create=true) or update body; the
-// password profile is checked, never stored.
-func decodeUser(raw []byte, create bool) (decoded, error) { return userSpec.decode(raw, create) }
-
 // userJSON is the Graph representation of u: id, the default properties
 // and every stored property.
 func userJSON(u store.User) map[string]any {
@@ -161,11 +192,7 @@ func applyProps(props map[string]any, d decoded, skip ...string) map[string]any 
 var errDuplicateUPN = dirBadRequest("Another object with the same value for property userPrincipalName already exists.")
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
-	var raw json.RawMessage
-	if err := decodeJSON(w, r, &raw); err != nil {
-		return err
-	}
-	d, err := decodeUser(raw, true)
+	d, err := decodeBody(w, r, userSpec, true)
 	if err != nil {
 		return err
 	}
@@ -199,87 +226,4 @@ func (s *Server) lookupUser(ctx context.Context, key string) (store.User, error)
 		err = store.ErrNotFound
 	}
 	return u, storeErr(err, key)
-}
-
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseSelect(r, userFields)
-	if err != nil {
-		return err
-	}
-	u, err := s.lookupUser(r.Context(), r.PathValue("userId"))
-	if err != nil {
-		return err
-	}
-	return writeEntity(w, r, http.StatusOK, "users", q, userJSON(u))
-}
-
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, userFields)
-	if err != nil {
-		return err
-	}
-	p, err := q.list(func(after string, limit int) ([]map[string]any, error) {
-		users, err := s.store.ListUsers(r.Context(), store.ListOptions{After: after, Limit: limit})
-		out := make([]map[string]any, len(users))
-		for i, u := range users {
-			out[i] = userJSON(u)
-		}
-		return out, err
-	})
-	if err != nil {
-		return err
-	}
-	return writeCollection(w, r, "users", q, p)
-}
-
-func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.lookupUser(r.Context(), r.PathValue("userId"))
-	if err != nil {
-		return err
-	}
-	var raw json.RawMessage
-	if err := decodeJSON(w, r, &raw); err != nil {
-		return err
-	}
-	d, err := decodeUser(raw, false)
-	if err != nil {
-		return err
-	}
-	if v, ok := d.props["userPrincipalName"].(string); ok {
-		u.UserPrincipalName = v
-	}
-	if v, ok := d.props["accountEnabled"].(bool); ok {
-		u.AccountEnabled = v
-	}
-	u.Props = applyProps(u.Props, d, "userPrincipalName", "accountEnabled")
-	if err := s.store.UpdateUser(r.Context(), u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return errDuplicateUPN
-		}
-		return storeErr(err, u.ID)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.lookupUser(r.Context(), r.PathValue("userId"))
-	if err != nil {
-		return err
-	}
-	now := s.now().UTC()
-	u.Deleted = &now
-	if err := s.store.UpdateUser(r.Context(), u); err != nil {
-		return storeErr(err, u.ID)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (s *Server) listUserAssignments(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.lookupUser(r.Context(), r.PathValue("userId"))
-	if err != nil {
-		return err
-	}
-	return s.listAssignmentsOf(w, r, "users('"+u.ID+"')/appRoleAssignments", u.ID)
 }

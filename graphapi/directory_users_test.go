@@ -401,10 +401,10 @@ func FuzzDecodeUser(f *testing.F) {
 	f.Add([]byte(`[]`), true)
 	f.Add([]byte(`null`), false)
 	f.Fuzz(func(t *testing.T, raw []byte, create bool) {
-		d, err := decodeUser(raw, create)
+		d, err := userSpec.decode(raw, create)
 		if err != nil {
 			if _, ok := err.(*Error); !ok {
-				t.Fatalf("decodeUser error %T %v is not an *Error", err, err)
+				t.Fatalf("userSpec.decode error %T %v is not an *Error", err, err)
 			}
 			return
 		}

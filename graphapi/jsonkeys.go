@@ -22,32 +22,24 @@ func findDuplicateKey(raw []byte) (name, where string, found bool) {
 	type frame struct {
 		object bool
 		keys   map[string]bool // lower-cased names seen; objects only
-		key    string          // the member being read (objects) or
-		index  int             // the element count (arrays)
 		inKey  bool            // an object expecting a name next
+		key    string          // the member being read (objects)
+		values int             // the values begun so far (arrays)
 	}
 	var stack []*frame
 	path := func() string {
 		var b strings.Builder
 		for _, f := range stack[:len(stack)-1] {
-			if f.object {
-				if b.Len() > 0 {
-					b.WriteByte('.')
-				}
-				b.WriteString(f.key)
-			} else {
-				b.WriteString("[" + strconv.Itoa(f.index-1) + "]")
+			if !f.object {
+				b.WriteString("[" + strconv.Itoa(f.values-1) + "]")
+				continue
 			}
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(f.key)
 		}
 		return b.String()
-	}
-	// valueDone moves the enclosing frame past one complete value.
-	valueDone := func() {
-		if n := len(stack); n > 0 {
-			if top := stack[n-1]; top.object {
-				top.inKey = true
-			}
-		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	for {
@@ -55,57 +47,47 @@ func findDuplicateKey(raw []byte) (name, where string, found bool) {
 		if err != nil {
 			return "", "", false
 		}
-		top := (*frame)(nil)
-		if n := len(stack); n > 0 {
-			top = stack[n-1]
-		}
-		if top != nil && top.object && top.inKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:len(stack)-1]
-				valueDone()
-				if len(stack) == 0 {
-					return "", "", false
-				}
-				continue
-			}
+		top := last(stack)
+		switch d, _ := tok.(json.Delim); {
+		case d == '}' || d == ']': // the decoder checks the nesting
+			stack = stack[:len(stack)-1]
+		case top != nil && top.inKey:
 			k, _ := tok.(string)
-			lk := strings.ToLower(k)
-			if top.keys[lk] {
+			if top.keys[strings.ToLower(k)] {
 				return k, path(), true
 			}
-			top.keys[lk] = true
+			top.keys[strings.ToLower(k)] = true
 			top.key, top.inKey = k, false
 			continue
-		}
-		if top != nil && !top.object {
-			if d, ok := tok.(json.Delim); ok && d == ']' {
-				stack = stack[:len(stack)-1]
-				valueDone()
-				if len(stack) == 0 {
-					return "", "", false
-				}
-				continue
+		case d == '{' || d == '[':
+			if top != nil {
+				top.values++
 			}
-			top.index++
-		}
-		switch tok {
-		case json.Delim('{'):
 			if len(stack) >= maxKeyDepth {
 				return "", "", false
 			}
-			stack = append(stack, &frame{object: true, keys: map[string]bool{}, inKey: true})
-		case json.Delim('['):
-			if len(stack) >= maxKeyDepth {
-				return "", "", false
+			stack = append(stack, &frame{object: d == '{', keys: map[string]bool{}, inKey: d == '{'})
+			continue
+		default: // a scalar
+			if top != nil {
+				top.values++
 			}
-			stack = append(stack, &frame{})
-		default: // a scalar value
-			valueDone()
-			if len(stack) == 0 {
-				return "", "", false
-			}
+		}
+		// A value is complete: an enclosing object expects a name next.
+		switch top := last(stack); {
+		case top == nil:
+			return "", "", false
+		case top.object:
+			top.inKey = true
 		}
 	}
+}
+
+func last[E any](s []*E) *E {
+	if len(s) == 0 {
+		return nil
+	}
+	return s[len(s)-1]
 }
 
 // duplicateKeyMessage says which property to send once.
