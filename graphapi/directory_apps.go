@@ -42,7 +42,8 @@ func (s *Server) applications() resource[store.Application] {
 }
 
 // servicePrincipals is the /servicePrincipals entity set; deleting one
-// deletes its application, jobs and assignments with it.
+// deletes its application and all that hangs off it (owners, assignments,
+// jobs, secrets, logs).
 func (s *Server) servicePrincipals() resource[store.ServicePrincipal] {
 	return resource[store.ServicePrincipal]{
 		set: "servicePrincipals", key: "spId", fields: spFields, view: spJSON,
