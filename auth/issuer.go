@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +24,7 @@ import (
 type Issuer struct {
 	key      *ecdsa.PrivateKey
 	kid      string
+	keyFile  string
 	tenantID string
 	tenantNS [16]byte
 	now      func() time.Time // injected by tests
@@ -39,7 +43,28 @@ func LoadOrCreateIssuer(dataDir string) (*Issuer, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	tb, err := loadOrCreateFile(dataDir, tenantIDFile, 0o644, func() ([]byte, error) {
+	return loadIssuer(dataDir, func(name string, perm fs.FileMode, create func() ([]byte, error)) ([]byte, error) {
+		return loadOrCreateFile(dataDir, name, perm, create)
+	})
+}
+
+// LoadIssuer loads the issuer kept in dataDir and creates nothing: a
+// directory without a signing key or tenant id is an error wrapping
+// fs.ErrNotExist. It suits tools that must mint tokens a server already
+// accepts, where a new key would only mint tokens nobody accepts.
+func LoadIssuer(dataDir string) (*Issuer, error) {
+	return loadIssuer(dataDir, func(name string, _ fs.FileMode, _ func() ([]byte, error)) ([]byte, error) {
+		return os.ReadFile(filepath.Join(dataDir, name))
+	})
+}
+
+// readFile returns the contents of the data directory's file name; it may
+// create the file (mode perm) with the output of create.
+type readFile func(name string, perm fs.FileMode, create func() ([]byte, error)) ([]byte, error)
+
+// loadIssuer reads the issuer's files in dataDir through read.
+func loadIssuer(dataDir string, read readFile) (*Issuer, error) {
+	tb, err := read(tenantIDFile, 0o644, func() ([]byte, error) {
 		id, err := newGUID()
 		return []byte(id + "\n"), err
 	})
@@ -54,7 +79,7 @@ func LoadOrCreateIssuer(dataDir string) (*Issuer, error) {
 	if tid == PersonalTenantID {
 		return nil, fmt.Errorf("load tenant id: %s holds the personal-account tenant, which is not a work tenant", tenantIDFile)
 	}
-	kb, err := loadOrCreateFile(dataDir, signingKeyFile, 0o600, newSigningKeyPEM)
+	kb, err := read(signingKeyFile, 0o600, newSigningKeyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("load signing key: %w", err)
 	}
@@ -62,8 +87,15 @@ func LoadOrCreateIssuer(dataDir string) (*Issuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load signing key %s: %w", signingKeyFile, err)
 	}
-	return &Issuer{key: key, kid: thumbprint(&key.PublicKey), tenantID: tid, tenantNS: ns, now: time.Now}, nil
+	keyFile, err := filepath.Abs(filepath.Join(dataDir, signingKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	return &Issuer{key: key, kid: thumbprint(&key.PublicKey), keyFile: keyFile, tenantID: tid, tenantNS: ns, now: time.Now}, nil
 }
+
+// KeyFile returns the absolute path of the signing key file.
+func (iss *Issuer) KeyFile() string { return iss.keyFile }
 
 // TenantID returns the tenant the issuer mints tokens for.
 func (iss *Issuer) TenantID() string { return iss.tenantID }
@@ -201,6 +233,29 @@ func (iss *Issuer) MintUser(upn string, scopes []string, directoryRoles []string
 		c["wids"] = wids
 	}
 	return iss.sign(c, ttl)
+}
+
+// ApplicationPermissions returns, sorted, the application permissions
+// (claim "roles") Authorize gives a meaning to; other names grant nothing.
+func ApplicationPermissions() []string {
+	out := append(DelegatedPermissions(), permOwnedBy) // OwnedBy is application-only
+	slices.Sort(out)
+	return out
+}
+
+// DelegatedPermissions returns, sorted, the delegated permissions (claim
+// "scp") Authorize gives a meaning to.
+func DelegatedPermissions() []string {
+	var out []string
+	for _, r := range rules {
+		for _, p := range r.perms {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func checkNames(what string, names []string) error {

@@ -5,9 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -283,5 +286,71 @@ func TestDerivedIDs(t *testing.T) {
 	dns, _ := parseGUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
 	if got := nameGUID(dns, "www.example.com"); got != "2ed6657d-e927-568b-95e1-2665a8aea6a2" {
 		t.Errorf("nameGUID = %s, want the RFC 9562 vector", got)
+	}
+}
+
+func TestLoadIssuerCreatesNothing(t *testing.T) {
+	empty := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "nope")
+	for _, dir := range []string{empty, missing} {
+		if _, err := LoadIssuer(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("LoadIssuer(%s) = %v, want fs.ErrNotExist", dir, err)
+		}
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Errorf("LoadIssuer wrote %v", entries)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadIssuer created %s", missing)
+	}
+
+	made, err := LoadOrCreateIssuer(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadIssuer(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.KeyID() != made.KeyID() || loaded.TenantID() != made.TenantID() {
+		t.Errorf("LoadIssuer found another issuer: kid %s/%s", loaded.KeyID(), made.KeyID())
+	}
+	if want := filepath.Join(empty, "signing-key.pem"); loaded.KeyFile() != want || !filepath.IsAbs(loaded.KeyFile()) {
+		t.Errorf("KeyFile = %q, want %q", loaded.KeyFile(), want)
+	}
+	// A relative data directory still gives an absolute key file.
+	t.Chdir(empty)
+	rel, err := LoadIssuer(".")
+	if err != nil || rel.KeyFile() != filepath.Join(empty, "signing-key.pem") {
+		t.Errorf("LoadIssuer(.) KeyFile = %v, %v", rel, err)
+	}
+}
+
+func TestPermissionNames(t *testing.T) {
+	app, delegated := ApplicationPermissions(), DelegatedPermissions()
+	for _, list := range [][]string{app, delegated} {
+		if !slices.IsSorted(list) || len(slices.Compact(slices.Clone(list))) != len(list) {
+			t.Errorf("not sorted and unique: %v", list)
+		}
+		for _, p := range []string{"Synchronization.ReadWrite.All", "Synchronization.Read.All", "User.Read.All", "Directory.ReadWrite.All", "AuditLog.Read.All"} {
+			if !slices.Contains(list, p) {
+				t.Errorf("%s missing from %v", p, list)
+			}
+		}
+	}
+	if !slices.Contains(app, "Application.ReadWrite.OwnedBy") || slices.Contains(delegated, "Application.ReadWrite.OwnedBy") {
+		t.Errorf("Application.ReadWrite.OwnedBy is an application permission only: app %v, delegated %v", app, delegated)
+	}
+	// Every permission listed opens some operation.
+	for _, p := range app {
+		opens := false
+		for op := range rules {
+			if Authorize(Principal{Roles: []string{p}}, op, true) == nil {
+				opens = true
+			}
+		}
+		if !opens {
+			t.Errorf("application permission %s opens nothing", p)
+		}
 	}
 }

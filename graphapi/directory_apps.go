@@ -18,17 +18,40 @@ import (
 // service principals, their owners and app role assignments.
 
 func (s *Server) routesApps(mux *http.ServeMux) {
+	sps := s.servicePrincipals()
 	s.route(mux, "POST /applicationTemplates/{templateId}/instantiate", auth.AppWrite, s.instantiate)
-	s.route(mux, "GET /applications/{appObjectId}", auth.AppRead, s.getApplication)
-	s.route(mux, "GET /servicePrincipals", auth.AppRead, s.listServicePrincipals)
-	s.route(mux, "GET /servicePrincipals/{spId}", auth.AppRead, s.getServicePrincipal)
-	s.route(mux, "DELETE /servicePrincipals/{spId}", auth.AppWrite, s.deleteServicePrincipal)
+	s.route(mux, "GET /applications/{appObjectId}", auth.AppRead, s.applications().get)
+	s.route(mux, "GET /servicePrincipals", auth.AppRead, sps.list)
+	s.route(mux, "GET /servicePrincipals/{spId}", auth.AppRead, sps.get)
+	s.route(mux, "DELETE /servicePrincipals/{spId}", auth.AppWrite, sps.delete)
 	s.route(mux, "GET /servicePrincipals/{spId}/owners", auth.AppRead, s.listOwners)
 	s.route(mux, "POST /servicePrincipals/{spId}/owners/$ref", auth.AppWrite, s.addOwner)
 	s.route(mux, "GET /servicePrincipals/{spId}/appRoleAssignedTo", auth.AppRoleAssignmentRead, s.listAssignedTo)
 	s.route(mux, "POST /servicePrincipals/{spId}/appRoleAssignedTo", auth.AppRoleAssignmentWrite, s.createAssignment)
 	s.route(mux, "GET /servicePrincipals/{spId}/appRoleAssignedTo/{assignmentId}", auth.AppRoleAssignmentRead, s.getAssignment)
 	s.route(mux, "DELETE /servicePrincipals/{spId}/appRoleAssignedTo/{assignmentId}", auth.AppRoleAssignmentWrite, s.deleteAssignment)
+}
+
+// applications is the /applications entity set (read-only: applications
+// are made by instantiating a template).
+func (s *Server) applications() resource[store.Application] {
+	return resource[store.Application]{
+		set: "applications", key: "appObjectId", fields: appFields, view: appJSON,
+		find: s.lookupApplication,
+	}
+}
+
+// servicePrincipals is the /servicePrincipals entity set; deleting one
+// deletes its application and all that hangs off it (owners, assignments,
+// jobs, secrets, logs).
+func (s *Server) servicePrincipals() resource[store.ServicePrincipal] {
+	return resource[store.ServicePrincipal]{
+		set: "servicePrincipals", key: "spId", fields: spFields, view: spJSON,
+		find: s.lookupServicePrincipal, fetch: s.store.ListServicePrincipals,
+		remove: func(ctx context.Context, sp store.ServicePrincipal) error {
+			return storeErr(s.store.DeleteServicePrincipal(ctx, sp.ID), sp.ID)
+		},
+	}
 }
 
 // nonGalleryTemplateID is the template Graph instantiates custom
@@ -157,13 +180,13 @@ func (s *Server) instantiate(w http.ResponseWriter, r *http.Request) error {
 		return notFound("Resource '%s' does not exist or one of its queried reference-property objects are not present. The only application template is %s (non-gallery application).",
 			r.PathValue("templateId"), nonGalleryTemplateID)
 	}
-	var raw json.RawMessage
-	if err := decodeJSON(w, r, &raw); err != nil {
+	raw, err := readBody(w, r)
+	if err != nil {
 		return err
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
-		return dirBadRequest(`The request body must be a JSON object: {"displayName": "..."}.`)
+	body, err := decodeObject(raw, `: {"displayName": "..."}`)
+	if err != nil {
+		return err
 	}
 	var name *string
 	for k, v := range body {
@@ -172,6 +195,11 @@ func (s *Server) instantiate(w http.ResponseWriter, r *http.Request) error {
 			if err := json.Unmarshal(v, &name); err != nil || name == nil || strings.TrimSpace(*name) == "" {
 				return invalidParam("Invalid value for parameter 'displayName': expected a non-empty string.")
 			}
+			for _, hint := range []string{rawTextProblem(v), controlProblem(*name, false), maxLen(256)(*name)} {
+				if hint != "" {
+					return invalidParam("Invalid value for parameter 'displayName': %s.", hint)
+				}
+			}
 		case strings.HasPrefix(k, "@"):
 		default:
 			return invalidParam("The parameter '%s' in the request payload is not a valid parameter for the operation 'instantiate'; only displayName is.", k)
@@ -179,9 +207,6 @@ func (s *Server) instantiate(w http.ResponseWriter, r *http.Request) error {
 	}
 	if name == nil {
 		return invalidParam("Parameter 'displayName' is required.")
-	}
-	if len(*name) > 256 {
-		return invalidParam("Invalid value for parameter 'displayName': it is longer than the limit of 256 characters.")
 	}
 	now := s.now().UTC().Truncate(time.Second)
 	app := store.Application{ID: s.newID(), AppID: s.newID(), DisplayName: *name, Created: now}
@@ -203,68 +228,19 @@ func (s *Server) instantiate(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-func (s *Server) getApplication(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseSelect(r, appFields)
-	if err != nil {
-		return err
-	}
-	key := r.PathValue("appObjectId")
-	var app store.Application
+// lookupApplication resolves an application object id or the alternate
+// key appId=... .
+func (s *Server) lookupApplication(ctx context.Context, key string) (store.Application, error) {
+	id := key
 	if appID, ok := strings.CutPrefix(key, "appId="); ok {
-		sp, err := s.store.GetServicePrincipalByAppID(r.Context(), appID)
+		sp, err := s.store.GetServicePrincipalByAppID(ctx, appID)
 		if err != nil {
-			return storeErr(err, key)
+			return store.Application{}, storeErr(err, key)
 		}
-		key = sp.ApplicationID
+		id = sp.ApplicationID
 	}
-	app, err = s.store.GetApplication(r.Context(), key)
-	if err != nil {
-		return storeErr(err, key)
-	}
-	return writeEntity(w, r, http.StatusOK, "applications", q, appJSON(app))
-}
-
-func (s *Server) listServicePrincipals(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, spFields)
-	if err != nil {
-		return err
-	}
-	p, err := q.list(func(after string, limit int) ([]map[string]any, error) {
-		sps, err := s.store.ListServicePrincipals(r.Context(), store.ListOptions{After: after, Limit: limit})
-		out := make([]map[string]any, len(sps))
-		for i, sp := range sps {
-			out[i] = spJSON(sp)
-		}
-		return out, err
-	})
-	if err != nil {
-		return err
-	}
-	return writeCollection(w, r, "servicePrincipals", q, p)
-}
-
-func (s *Server) getServicePrincipal(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseSelect(r, spFields)
-	if err != nil {
-		return err
-	}
-	sp, err := s.lookupServicePrincipal(r.Context(), r.PathValue("spId"))
-	if err != nil {
-		return err
-	}
-	return writeEntity(w, r, http.StatusOK, "servicePrincipals", q, spJSON(sp))
-}
-
-func (s *Server) deleteServicePrincipal(w http.ResponseWriter, r *http.Request) error {
-	sp, err := s.lookupServicePrincipal(r.Context(), r.PathValue("spId"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteServicePrincipal(r.Context(), sp.ID); err != nil {
-		return storeErr(err, sp.ID)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	app, err := s.store.GetApplication(ctx, id)
+	return app, storeErr(err, id)
 }
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -414,11 +390,7 @@ func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	var raw json.RawMessage
-	if err := decodeJSON(w, r, &raw); err != nil {
-		return err
-	}
-	d, err := assignmentSpec.decode(raw, true)
+	d, err := decodeBody(w, r, assignmentSpec, true)
 	if err != nil {
 		return err
 	}

@@ -17,17 +17,41 @@ import (
 // parsing of @odata.id references shared with service principal owners.
 
 func (s *Server) routesGroups(mux *http.ServeMux) {
-	s.route(mux, "GET /groups", auth.GroupRead, s.listGroups)
+	groups := s.groups()
+	s.route(mux, "GET /groups", auth.GroupRead, groups.list)
 	s.route(mux, "POST /groups", auth.GroupWrite, s.createGroup)
-	s.route(mux, "GET /groups/{groupId}", auth.GroupRead, s.getGroup)
-	s.route(mux, "PATCH /groups/{groupId}", auth.GroupWrite, s.updateGroup)
-	s.route(mux, "DELETE /groups/{groupId}", auth.GroupWrite, s.deleteGroup)
+	s.route(mux, "GET /groups/{groupId}", auth.GroupRead, groups.get)
+	s.route(mux, "PATCH /groups/{groupId}", auth.GroupWrite, groups.update)
+	s.route(mux, "DELETE /groups/{groupId}", auth.GroupWrite, groups.delete)
 	s.route(mux, "GET /groups/{groupId}/members", auth.GroupRead, s.listMembers)
 	s.route(mux, "POST /groups/{groupId}/members/$ref", auth.GroupMemberWrite, s.addMember)
 	s.route(mux, "DELETE /groups/{groupId}/members/{memberId}/$ref", auth.GroupMemberWrite, s.removeMember)
 	// DELETE /groups/{id}/members/$ref?$id={url} is the other form Graph takes.
 	s.route(mux, "DELETE /groups/{groupId}/members/$ref", auth.GroupMemberWrite, s.removeMember)
-	s.route(mux, "GET /groups/{groupId}/appRoleAssignments", auth.GroupRead, s.listGroupAssignments)
+	s.route(mux, "GET /groups/{groupId}/appRoleAssignments", auth.GroupRead, assignmentsOf(s, groups, func(g store.Group) string { return g.ID }))
+}
+
+// groups is the /groups entity set.
+func (s *Server) groups() resource[store.Group] {
+	return resource[store.Group]{
+		set: "groups", key: "groupId", fields: groupFields, view: groupJSON,
+		find: s.lookupGroup, fetch: s.store.ListGroups,
+		spec: groupSpec,
+		apply: func(g *store.Group, d decoded) error {
+			if len(d.binds) > 0 {
+				return dirBadRequest("members@odata.bind is only accepted when creating a group; use POST /groups/{id}/members/$ref.")
+			}
+			if v, ok := d.props["displayName"].(string); ok {
+				g.DisplayName = v
+			}
+			g.Props = applyProps(g.Props, d, "displayName")
+			return nil
+		},
+		save: func(ctx context.Context, g store.Group) error {
+			return storeErr(s.store.UpdateGroup(ctx, g), g.ID)
+		},
+		softDelete: func(g *store.Group) { g.Deleted = s.deletedNow() },
+	}
 }
 
 func checkGroupTypes(v any) string {
@@ -48,7 +72,7 @@ var groupSpec = newObjectSpec(objectSpec{
 		"mailEnabled":     {kind: kindBool, required: true},
 		"mailNickname":    {kind: kindString, required: true, check: checkMailNickname},
 		"securityEnabled": {kind: kindBool, required: true},
-		"description":     {kind: kindString, check: maxLen(1024)},
+		"description":     {kind: kindString, multiline: true, check: maxLen(1024)},
 		"groupTypes":      {kind: kindStrings, check: checkGroupTypes},
 	},
 	readOnly: []string{"id", "createdDateTime", "deletedDateTime"},
@@ -93,11 +117,7 @@ func (s *Server) lookupGroup(ctx context.Context, id string) (store.Group, error
 const maxBinds = 20
 
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
-	var raw json.RawMessage
-	if err := decodeJSON(w, r, &raw); err != nil {
-		return err
-	}
-	d, err := groupSpec.decode(raw, true)
+	d, err := decodeBody(w, r, groupSpec, true)
 	if err != nil {
 		return err
 	}
@@ -128,78 +148,6 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return writeEntity(w, r, http.StatusCreated, "groups", query{}, groupJSON(g))
-}
-
-func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseSelect(r, groupFields)
-	if err != nil {
-		return err
-	}
-	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
-	if err != nil {
-		return err
-	}
-	return writeEntity(w, r, http.StatusOK, "groups", q, groupJSON(g))
-}
-
-func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, groupFields)
-	if err != nil {
-		return err
-	}
-	p, err := q.list(func(after string, limit int) ([]map[string]any, error) {
-		groups, err := s.store.ListGroups(r.Context(), store.ListOptions{After: after, Limit: limit})
-		out := make([]map[string]any, len(groups))
-		for i, g := range groups {
-			out[i] = groupJSON(g)
-		}
-		return out, err
-	})
-	if err != nil {
-		return err
-	}
-	return writeCollection(w, r, "groups", q, p)
-}
-
-func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
-	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
-	if err != nil {
-		return err
-	}
-	var raw json.RawMessage
-	if err := decodeJSON(w, r, &raw); err != nil {
-		return err
-	}
-	d, err := groupSpec.decode(raw, false)
-	if err != nil {
-		return err
-	}
-	if len(d.binds) > 0 {
-		return dirBadRequest("members@odata.bind is only accepted when creating a group; use POST /groups/{id}/members/$ref.")
-	}
-	if v, ok := d.props["displayName"].(string); ok {
-		g.DisplayName = v
-	}
-	g.Props = applyProps(g.Props, d, "displayName")
-	if err := s.store.UpdateGroup(r.Context(), g); err != nil {
-		return storeErr(err, g.ID)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
-	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
-	if err != nil {
-		return err
-	}
-	now := s.now().UTC()
-	g.Deleted = &now
-	if err := s.store.UpdateGroup(r.Context(), g); err != nil {
-		return storeErr(err, g.ID)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 // memberFields are the properties of a members collection (users and groups).
@@ -282,13 +230,13 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 
 // decodeRef reads {"@odata.id": "..."}.
 func decodeRef(w http.ResponseWriter, r *http.Request) (string, error) {
-	var raw json.RawMessage
-	if err := decodeJSON(w, r, &raw); err != nil {
+	raw, err := readBody(w, r)
+	if err != nil {
 		return "", err
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
-		return "", dirBadRequest(`The request body must be a JSON object: {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}.`)
+	body, err := decodeObject(raw, `: {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}`)
+	if err != nil {
+		return "", err
 	}
 	var ref string
 	for k, v := range body {
@@ -397,12 +345,4 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-func (s *Server) listGroupAssignments(w http.ResponseWriter, r *http.Request) error {
-	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
-	if err != nil {
-		return err
-	}
-	return s.listAssignmentsOf(w, r, "groups('"+g.ID+"')/appRoleAssignments", g.ID)
 }

@@ -401,15 +401,27 @@ func FuzzDecodeUser(f *testing.F) {
 	f.Add([]byte(`[]`), true)
 	f.Add([]byte(`null`), false)
 	f.Fuzz(func(t *testing.T, raw []byte, create bool) {
-		d, err := decodeUser(raw, create)
+		d, err := userSpec.decode(raw, create)
 		if err != nil {
 			if _, ok := err.(*Error); !ok {
-				t.Fatalf("decodeUser error %T %v is not an *Error", err, err)
+				t.Fatalf("userSpec.decode error %T %v is not an *Error", err, err)
 			}
 			return
 		}
 		if _, ok := d.props["passwordProfile"]; ok {
 			t.Fatal("passwordProfile kept")
+		}
+		if name, _, dup := findDuplicateKey(raw); dup {
+			t.Fatalf("accepted a body naming %q twice", name)
+		}
+		for name, v := range d.props {
+			multiline := userSpec.props[name].multiline
+			if hint := controlProblem(v, multiline); hint != "" {
+				t.Fatalf("accepted %s = %q: %s", name, v, hint)
+			}
+		}
+		if upn, ok := d.props["userPrincipalName"].(string); ok && !upnByReference(upn) {
+			t.Fatalf("accepted userPrincipalName %q", upn)
 		}
 		if create {
 			for _, req := range []string{"accountEnabled", "displayName", "mailNickname", "userPrincipalName"} {

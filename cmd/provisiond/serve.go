@@ -37,7 +37,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.audience, "audience", "", "required token audience with --oidc-issuer")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.targetNetworks, "target-networks", "", "CIDR[,CIDR...]: the only networks provisiond may call for a job's target (default: all but link-local and provisiond's own address)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
 	var level slog.Level
@@ -66,6 +66,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("provisiond listening", "addr", ln.Addr().String(), "data", c.data)
+	log.Info("token signing key", "data", filepath.Dir(app.issuer.KeyFile()), "kid", app.issuer.KeyID(), "file", app.issuer.KeyFile())
 	select {
 	case err := <-errc:
 		return err

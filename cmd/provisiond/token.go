@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,23 +14,44 @@ import (
 )
 
 // token mints a bearer token that a server using the same data directory
-// accepts, and prints only the token.
+// accepts, and prints only the token. It refuses permission and directory
+// role names provisiond does not know (a typo would only mint a token that
+// gets 403s), and a data directory without a signing key unless --init says
+// to create one (a new key would mint tokens no running server accepts).
 func token(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	data := fs.String("data", "./provisiond-data", "data directory (holds the signing key)")
+	data := fs.String("data", "./provisiond-data", "data directory of the server that is to accept the token (holds the signing key)")
+	initKey := fs.Bool("init", false, "create a signing key and tenant id in --data if it holds none")
 	app := fs.String("app", "", "application name: mint an application token")
-	roles := fs.String("roles", "", "application permissions, comma-separated (e.g. Synchronization.ReadWrite.All)")
+	roles := fs.String("roles", "", "application permissions, comma-separated: "+strings.Join(auth.ApplicationPermissions(), ", "))
 	user := fs.String("user", "", "user principal name: mint a delegated token")
-	scopes := fs.String("scopes", "", "delegated permissions, comma-separated")
-	dirRoles := fs.String("directory-roles", "", `directory roles, comma-separated (e.g. "Application Administrator")`)
+	scopes := fs.String("scopes", "", "delegated permissions, comma-separated: "+strings.Join(auth.DelegatedPermissions(), ", "))
+	dirRoles := fs.String("directory-roles", "", "directory roles, comma-separated: "+strings.Join(auth.DirectoryRoleNames(), ", "))
 	ttl := fs.Duration("ttl", time.Hour, "token lifetime")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
 	if (*app == "") == (*user == "") {
-		return errors.New("token: give exactly one of --app NAME or --user UPN")
+		return errors.New("token: give exactly one of --app NAME or --user UPN (see provisiond token --help)")
 	}
-	iss, err := auth.LoadOrCreateIssuer(*data)
+	if *app != "" && (*scopes != "" || *dirRoles != "") {
+		return errors.New("token: --scopes and --directory-roles go with --user; an --app token takes --roles")
+	}
+	if *user != "" && *roles != "" {
+		return errors.New("token: --roles goes with --app; a --user token takes --scopes and --directory-roles")
+	}
+	if err := known("--roles", "application permission", split(*roles), auth.ApplicationPermissions()); err != nil {
+		return err
+	}
+	if err := known("--scopes", "delegated permission", split(*scopes), auth.DelegatedPermissions()); err != nil {
+		return err
+	}
+	for _, n := range split(*dirRoles) {
+		if _, ok := auth.DirectoryRoleID(n); !ok { // a name or a template id
+			return unknown("--directory-roles", "directory role", n, auth.DirectoryRoleNames())
+		}
+	}
+	iss, err := loadIssuer(*data, *initKey)
 	if err != nil {
 		return err
 	}
@@ -43,6 +66,35 @@ func token(args []string, out io.Writer) error {
 	}
 	_, err = fmt.Fprintln(out, tok)
 	return err
+}
+
+// loadIssuer loads the issuer in dir, creating it only when create is set.
+func loadIssuer(dir string, create bool) (*auth.Issuer, error) {
+	if create {
+		return auth.LoadOrCreateIssuer(dir)
+	}
+	iss, err := auth.LoadIssuer(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("token: %s is not the data directory of a provisiond server (%v): give --data the directory of the server that is to accept the token, or add --init to create a new signing key there", dir, err)
+	}
+	return iss, err
+}
+
+// known refuses names not in valid (compared ignoring case, as Authorize
+// does).
+func known(flagName, what string, names, valid []string) error {
+	for _, n := range names {
+		if !slices.ContainsFunc(valid, func(v string) bool { return strings.EqualFold(v, n) }) {
+			return unknown(flagName, what, n, valid)
+		}
+	}
+	return nil
+}
+
+// unknown is the error for a name provisiond does not know, listing the
+// valid ones.
+func unknown(flagName, what, name string, valid []string) error {
+	return fmt.Errorf("token: %s: unknown %s %q; valid ones are: %s", flagName, what, name, strings.Join(valid, ", "))
 }
 
 func split(s string) []string {

@@ -1,0 +1,137 @@
+package graphapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"provisiond/store"
+)
+
+// This file holds the one get/list/update/delete implementation the
+// directory's entity sets (users, groups, applications, service
+// principals) share; each declares a resource with only what differs.
+
+// resource describes one directory entity set of objects of type T.
+type resource[T any] struct {
+	set    string                 // entity set, also the context URL fragment: "users"
+	key    string                 // the path wildcard naming one object: "userId"
+	fields fields                 // what $select and $filter may name
+	view   func(T) map[string]any // the Graph representation
+	// find resolves the key in the URL; a missing object is the API's 404.
+	find func(ctx context.Context, key string) (T, error)
+	// fetch lists objects in id order (store.ListOptions); nil: no listing.
+	fetch func(ctx context.Context, o store.ListOptions) ([]T, error)
+
+	// Writable resources declare how a validated PATCH body changes an
+	// object and how it is stored.
+	spec  objectSpec
+	apply func(v *T, d decoded) error
+	save  func(ctx context.Context, v T) error
+	// Deletable resources declare one of: remove, which deletes an object,
+	// or softDelete, which marks it deleted before it is saved (the
+	// provisioning source still sees it, to deprovision it).
+	remove     func(ctx context.Context, v T) error
+	softDelete func(v *T)
+}
+
+// get serves GET /{set}/{key} with $select.
+func (res resource[T]) get(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseSelect(r, res.fields)
+	if err != nil {
+		return err
+	}
+	v, err := res.find(r.Context(), r.PathValue(res.key))
+	if err != nil {
+		return err
+	}
+	return writeEntity(w, r, http.StatusOK, res.set, q, res.view(v))
+}
+
+// list serves GET /{set} with $select, $filter, $top, $count and paging.
+func (res resource[T]) list(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r, res.fields)
+	if err != nil {
+		return err
+	}
+	p, err := q.list(func(after string, limit int) ([]map[string]any, error) {
+		vs, err := res.fetch(r.Context(), store.ListOptions{After: after, Limit: limit})
+		out := make([]map[string]any, len(vs))
+		for i, v := range vs {
+			out[i] = res.view(v)
+		}
+		return out, err
+	})
+	if err != nil {
+		return err
+	}
+	return writeCollection(w, r, res.set, q, p)
+}
+
+// update serves PATCH /{set}/{key}: 204 once the object is stored.
+func (res resource[T]) update(w http.ResponseWriter, r *http.Request) error {
+	v, err := res.find(r.Context(), r.PathValue(res.key))
+	if err != nil {
+		return err
+	}
+	d, err := decodeBody(w, r, res.spec, false)
+	if err != nil {
+		return err
+	}
+	if err := res.apply(&v, d); err != nil {
+		return err
+	}
+	if err := res.save(r.Context(), v); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// delete serves DELETE /{set}/{key}: 204.
+func (res resource[T]) delete(w http.ResponseWriter, r *http.Request) error {
+	v, err := res.find(r.Context(), r.PathValue(res.key))
+	if err != nil {
+		return err
+	}
+	if res.softDelete != nil {
+		res.softDelete(&v)
+		err = res.save(r.Context(), v)
+	} else {
+		err = res.remove(r.Context(), v)
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// assignmentsOf serves GET /{set}/{key}/appRoleAssignments: the app role
+// assignments the object (a user or a group) holds.
+func assignmentsOf[T any](s *Server, res resource[T], id func(T) string) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v, err := res.find(r.Context(), r.PathValue(res.key))
+		if err != nil {
+			return err
+		}
+		return s.listAssignmentsOf(w, r, res.set+"('"+id(v)+"')/appRoleAssignments", id(v))
+	}
+}
+
+// decodeBody reads a directory request body and validates it against spec.
+func decodeBody(w http.ResponseWriter, r *http.Request, spec objectSpec, create bool) (decoded, error) {
+	raw, err := readBody(w, r)
+	if err != nil {
+		return decoded{}, err
+	}
+	return spec.decode(raw, create)
+}
+
+// readBody reads a JSON request body (gzip or plain) as is, for the
+// directory's own decoders.
+func readBody(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
+	var raw json.RawMessage
+	err := decodeJSON(w, r, &raw)
+	return raw, err
+}
