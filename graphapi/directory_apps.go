@@ -229,7 +229,7 @@ func (s *Server) listServicePrincipals(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	p, err := q.list(func(after string, limit int) ([]map[string]any, error) {
+	p, err := q.List(func(after string, limit int) ([]map[string]any, error) {
 		sps, err := s.store.ListServicePrincipals(r.Context(), store.ListOptions{After: after, Limit: limit})
 		out := make([]map[string]any, len(sps))
 		for i, sp := range sps {
@@ -335,7 +335,7 @@ func (s *Server) listOwners(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeCollection(w, r, "directoryObjects", q, q.apply(items))
+	return writeCollection(w, r, "directoryObjects", q, q.Apply(items))
 }
 
 // assignmentJSON is the Graph representation of an app role assignment.
@@ -476,7 +476,7 @@ func (s *Server) listAssignedTo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeCollection(w, r, "servicePrincipals('"+sp.ID+"')/appRoleAssignedTo", q, q.apply(items))
+	return writeCollection(w, r, "servicePrincipals('"+sp.ID+"')/appRoleAssignedTo", q, q.Apply(items))
 }
 
 // listAssignmentsOf writes the assignments held by one user or group.
@@ -494,7 +494,7 @@ func (s *Server) listAssignmentsOf(w http.ResponseWriter, r *http.Request, fragm
 	if err != nil {
 		return err
 	}
-	return writeCollection(w, r, fragment, q, q.apply(items))
+	return writeCollection(w, r, fragment, q, q.Apply(items))
 }
 
 // lookupAssignment finds an assignment of the service principal in the URL.

@@ -147,7 +147,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := q.list(func(after string, limit int) ([]map[string]any, error) {
+	p, err := q.List(func(after string, limit int) ([]map[string]any, error) {
 		groups, err := s.store.ListGroups(r.Context(), store.ListOptions{After: after, Limit: limit})
 		out := make([]map[string]any, len(groups))
 		for i, g := range groups {
@@ -277,7 +277,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeCollection(w, r, "directoryObjects", q, q.apply(items))
+	return writeCollection(w, r, "directoryObjects", q, q.Apply(items))
 }
 
 // decodeRef reads {"@odata.id": "..."}.

@@ -130,7 +130,7 @@ func (o objectSpec) decodeProp(d *decoded, key string, rawVal json.RawMessage) e
 		return nil
 	}
 	if got := jsonType(v); !kindAccepts(spec.kind, v) {
-		return dirBadRequest("Invalid value for property '%s': expected %s, got a JSON %s.", name, spec.kind.edm(), got)
+		return dirBadRequest("Invalid value for property '%s': expected %s, got a JSON %s.", name, spec.kind.EDM(), got)
 	}
 	if spec.check != nil {
 		if hint := spec.check(v); hint != "" {
@@ -507,7 +507,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := q.list(func(after string, limit int) ([]map[string]any, error) {
+	p, err := q.List(func(after string, limit int) ([]map[string]any, error) {
 		users, err := s.store.ListUsers(r.Context(), store.ListOptions{After: after, Limit: limit})
 		out := make([]map[string]any, len(users))
 		for i, u := range users {

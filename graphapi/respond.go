@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"provisiond/auth"
+	"provisiond/graphapi/odata"
 )
 
 // maxBody caps request bodies; a schema PUT is the largest legitimate one.
@@ -36,12 +37,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // writeError writes err as a Graph error envelope. Errors that are not
-// *Error (or an auth error) are internal: logged, and shown as a generic 500.
+// *Error (or an odata or auth error) are internal: logged, and shown as a
+// generic 500.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ge *Error
+	var oe *odata.Error
 	var ae *auth.Error
 	switch {
 	case errors.As(err, &ge):
+	case errors.As(err, &oe):
+		ge = &Error{Status: http.StatusBadRequest, Code: oe.Code, Message: oe.Message}
 	case errors.As(err, &ae):
 		ge = &Error{Status: ae.Status, Code: ae.Code, Message: ae.Message}
 		if ae.Status == http.StatusUnauthorized {

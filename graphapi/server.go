@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"provisiond/auth"
+	"provisiond/graphapi/odata"
 	"provisiond/store"
 )
 
@@ -65,6 +66,34 @@ func New(cfg Config) *Server {
 	})
 	s.h = s.requestIDs(s.logRequests(normalize(graphErrors(s, mux))))
 	return s
+}
+
+// paths are the segment names routes are registered with; requests may
+// spell them in any case, as Graph's URLs allow.
+var paths = odata.NewPaths(
+	"v1.0", "users", "groups", "members", "$ref", "servicePrincipals", "applications",
+	"applicationTemplates", "instantiate", "owners", "appRoleAssignedTo", "appRoleAssignments",
+	"synchronization", "jobs", "templates", "schema", "secrets", "provisionOnDemand",
+	"validateCredentials", "start", "pause", "restart", "filterOperators", "functions",
+	"parseExpression", "directories", "discover", "bulkUpload", "acquireAccessToken",
+	"auditLogs", "provisioning", "$metadata", "$count", "memberOf",
+)
+
+// normalizePath rewrites an OData path into the plain form the mux routes
+// (odata.Paths.Normalize).
+func normalizePath(p string) string { return paths.Normalize(p) }
+
+// normalize applies normalizePath before routing.
+func normalize(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if np := normalizePath(r.URL.Path); np != r.URL.Path {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = np
+			r2.URL.RawPath = ""
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP implements http.Handler.

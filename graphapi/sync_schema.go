@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"provisiond/expr"
+	"provisiond/graphapi/odata"
 	"provisiond/schema"
 	"provisiond/store"
 )
@@ -204,7 +205,7 @@ func (y *Sync) listProvisioningLogs(w http.ResponseWriter, r *http.Request) erro
 	after := ""
 	if tok := q.Get("$skiptoken"); tok != "" {
 		var err error
-		if after, err = decodeSkipToken(tok); err != nil {
+		if after, err = odata.DecodeSkipToken(tok); err != nil {
 			return err
 		}
 	}
@@ -218,7 +219,7 @@ func (y *Sync) listProvisioningLogs(w http.ResponseWriter, r *http.Request) erro
 	}
 	resp := map[string]any{"@odata.context": contextURL(r, "auditLogs/provisioning"), "value": out}
 	if len(logs) == top {
-		resp["@odata.nextLink"] = nextLink(r, encodeSkipToken(logs[len(logs)-1].ID))
+		resp["@odata.nextLink"] = nextLink(r, odata.EncodeSkipToken(logs[len(logs)-1].ID))
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }
