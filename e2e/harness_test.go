@@ -23,6 +23,7 @@ import (
 	"provisiond/directory"
 	"provisiond/engine"
 	"provisiond/graphapi"
+	"provisiond/graphapi/odata/odatatest"
 	"provisiond/secrets"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
@@ -49,6 +50,10 @@ type env struct {
 	userSeq int
 	// lastKey and lastValue are the raw strings of the last onDemand answer.
 	lastKey, lastValue string
+	// contexts are the @odata.context URLs answered, checked against
+	// $metadata when the test ends (so that fetching it does not shift
+	// the ids golden tests compare).
+	contexts map[string]string // context → the request that got it
 }
 
 type options struct {
@@ -122,9 +127,22 @@ func newEnv(t testing.TB, o options) *env {
 			OnDemand: o.limit,
 		},
 	})
-	srv := httptest.NewServer(h)
+	// The server runs as `serve` runs it: its http.Server limits, and
+	// Graph errors for what net/http answers by itself.
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = h.HTTPServer(graphapi.Limits{})
+	srv.Listener = h.Listener(srv.Listener)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
+	t.Cleanup(func() {
+		var c odatatest.Checker
+		for ctx, req := range e.contexts {
+			if err := c.Check(ctx); err != nil {
+				t.Errorf("%s: %v", req, err)
+			}
+		}
+	})
 	e.token, err = iss.MintApp("e2e-admin", []string{"Synchronization.ReadWrite.All", "Directory.ReadWrite.All",
 		"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "AuditLog.Read.All"}, time.Hour)
 	if err != nil {
@@ -173,6 +191,14 @@ func (e *env) send(method, path string, body any, token string) (int, map[string
 	raw, _ := io.ReadAll(resp.Body)
 	var m map[string]any
 	_ = json.Unmarshal(raw, &m)
+	if ctx, ok := m["@odata.context"].(string); ok {
+		e.mu.Lock()
+		if e.contexts == nil {
+			e.contexts = map[string]string{}
+		}
+		e.contexts[ctx] = method + " " + path
+		e.mu.Unlock()
+	}
 	return resp.StatusCode, m, string(raw)
 }
 

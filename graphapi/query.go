@@ -85,9 +85,9 @@ func writeEntity(w http.ResponseWriter, r *http.Request, status int, fragment st
 	return writeJSON(w, status, out)
 }
 
-// nextLink is the request URL with $skiptoken replaced by token.
+// nextLink is the request URL, on the service's origin, with $skiptoken
+// replaced by token.
 func nextLink(r *http.Request, token string) string {
-	origin := strings.TrimSuffix(contextURL(r, ""), "/v1.0/$metadata#")
 	vals, _ := url.ParseQuery(r.URL.RawQuery)
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(vals)) {
@@ -99,7 +99,7 @@ func nextLink(r *http.Request, token string) string {
 		}
 	}
 	parts = append(parts, "$skiptoken="+url.QueryEscape(token))
-	return origin + r.URL.Path + "?" + strings.Join(parts, "&")
+	return origin(r) + r.URL.Path + "?" + strings.Join(parts, "&")
 }
 
 func queryEscapeKey(k string) string {

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"provisiond/auth"
@@ -28,6 +30,8 @@ import (
 type serveConfig struct {
 	addr, data, limit, oidcIssuer, audience, logLevel string
 	demo                                              bool
+	publicURL                                         string
+	trustProxy                                        bool
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
@@ -40,8 +44,17 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.oidcIssuer, "oidc-issuer", "", "accept tokens from this OpenID Connect issuer instead of the embedded one")
 	fs.StringVar(&c.audience, "audience", "", "required token audience with --oidc-issuer")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.publicURL, "public-url", "", "the URL clients reach the service at, such as https://graph.example.com: the base of @odata.context and @odata.nextLink (default: the listen address)")
+	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "without --public-url, build links from X-Forwarded-Proto, -Host and -Prefix; only behind a proxy that sets them")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if c.publicURL != "" {
+		u, err := parsePublicURL(c.publicURL)
+		if err != nil {
+			return fmt.Errorf("--public-url: %w", err)
+		}
+		c.publicURL = u
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -65,9 +78,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	srv := &http.Server{Handler: app.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := app.handler.HTTPServer(graphapi.Limits{})
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(app.handler.Listener(ln)) }()
 	log.Info("provisiond listening", "addr", ln.Addr().String(), "data", c.data)
 	select {
 	case err := <-errc:
@@ -87,7 +100,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 type app struct {
 	store   store.Store
 	issuer  *auth.Issuer
-	handler http.Handler
+	handler *graphapi.Server
 	demo    *demoTarget
 	baseURL string
 }
@@ -141,10 +154,12 @@ func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, lo
 	}
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
 	a.handler = graphapi.New(graphapi.Config{
-		Store:  st,
-		Auth:   authn,
-		Logger: log,
-		Extra:  extra,
+		Store:      st,
+		Auth:       authn,
+		Logger:     log,
+		Extra:      extra,
+		PublicURL:  c.publicURL,
+		TrustProxy: c.trustProxy,
 		Sync: &graphapi.Sync{
 			Engine:   engine.New(engine.Config{State: st, NewID: graphapi.NewUUID, Logger: log}),
 			Secrets:  box,
@@ -184,4 +199,22 @@ func connectors(st store.Store, hc *http.Client, log *slog.Logger) graphapi.Conn
 		}
 		return nil, nil, fmt.Errorf("no connector is registered for template %q", templateID)
 	}
+}
+
+// parsePublicURL checks --public-url: an absolute http(s) URL, optionally
+// with a path prefix, without query or fragment. It returns it without a
+// trailing slash.
+func parsePublicURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", err
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("%q must start with https:// or http://", s)
+	case u.Host == "" || u.User != nil:
+		return "", fmt.Errorf("%q must name a host, without user info", s)
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", fmt.Errorf("%q must not have a query or a fragment", s)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
 }
