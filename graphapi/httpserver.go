@@ -68,6 +68,8 @@ func (s *Server) HTTPServer(l Limits) *http.Server {
 
 // writeDeadline gives each response d to be written, counted from the
 // first byte, so a client that stops reading cannot hold the connection.
+// (net/http lifts it once the response is done, before the next request
+// on the connection.)
 func writeDeadline(d time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: d}, r)

@@ -3,11 +3,13 @@ package graphapi
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +222,70 @@ func FuzzParseCanned(f *testing.F) {
 		status, _, ok := parseCanned(p)
 		if ok && (status < 400 || status > 599) {
 			t.Fatalf("parseCanned(%q) matched status %d", p, status)
+		}
+	})
+}
+
+// TestWriteDeadline: a client that stops reading is cut off by the write
+// deadline; the deadline, counted per response, does not leak into the
+// next request on a keep-alive connection (its 100 Continue included).
+func TestWriteDeadline(t *testing.T) {
+	written := make(chan error, 1)
+	flood := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 1<<20)
+		var err error
+		for i := 0; i < 1<<10 && err == nil; i++ { // at most 1 GiB
+			_, err = w.Write(chunk)
+		}
+		written <- err
+	})
+	a := newAPITest(t, func(c *Config) { c.Extra = map[string]http.Handler{"/flood": flood} })
+	addr := listen(t, a, Limits{WriteTimeout: time.Second})
+
+	t.Run("client stops reading", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /flood HTTP/1.1\r\nHost: graph.test\r\n\r\n") // and never read
+		select {
+		case err := <-written:
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("handler write ended with %v, want the write deadline", err)
+			}
+		case <-time.After(30 * time.Second): // a guard against hanging, not a measurement: the assertion is on the error
+			c.Close()
+			t.Errorf("handler write ended with %v, want the write deadline", <-written)
+		}
+	})
+	t.Run("keep-alive after the deadline", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		roundTrip := func(req string) *http.Response {
+			t.Helper()
+			io.WriteString(c, req)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("%.40q: %v", req, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp
+		}
+		roundTrip("GET /v1.0/users HTTP/1.1\r\nHost: graph.test\r\n\r\n")
+		time.Sleep(1500 * time.Millisecond) // past the first response's write deadline
+		body := `{"accountEnabled":true,"displayName":"K","mailNickname":"k","userPrincipalName":"k@contoso.test","passwordProfile":{"password":"xWwvJ]6NMw+bWH-d"}}`
+		io.WriteString(c, fmt.Sprintf("POST /v1.0/users HTTP/1.1\r\nHost: graph.test\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body)))
+		if cont, err := http.ReadResponse(br, nil); err != nil || cont.StatusCode != http.StatusContinue {
+			t.Fatalf("want 100 Continue, got %v %v", cont, err)
+		}
+		if resp := roundTrip(body); resp.StatusCode != http.StatusCreated {
+			t.Errorf("second request on the connection: %d", resp.StatusCode)
 		}
 	})
 }
