@@ -29,6 +29,7 @@ func TestOnDemandBadInput(t *testing.T) {
 	}{
 		{"malformed JSON", path, `{"parameters": [`, 400, "BadRequest", []string{"not valid JSON"}},
 		{"empty body", path, ``, 400, "BadRequest", []string{"empty"}},
+		{"duplicate key", path, `{"parameters":[{"ruleId":"` + e.ruleID + `","ruleId":"other","subjects":[]}]}`, 400, "BadRequest", []string{"ruleId"}},
 		{"wrong JSON type", path, `{"parameters": "x"}`, 400, "BadRequest", []string{"parameters"}},
 		{"missing parameters", path, `{}`, 400, "RequestParameterInvalid", []string{"parameters"}},
 		{"missing subjects", path, map[string]any{"parameters": []any{map[string]any{"ruleId": e.ruleID}}}, 400, "RequestParameterInvalid", []string{"subjects"}},

@@ -20,6 +20,8 @@ import (
 	"provisiond/cmd/provisiond/wiring"
 	"provisiond/connector/scim/scimserver"
 	"provisiond/connector/scim/scimtest"
+	"provisiond/graphapi"
+	"provisiond/graphapi/odata/odatatest"
 	"provisiond/ids"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
@@ -46,6 +48,10 @@ type env struct {
 	userSeq int
 	// lastKey and lastValue are the raw strings of the last onDemand answer.
 	lastKey, lastValue string
+	// contexts are the @odata.context URLs answered, checked against
+	// $metadata when the test ends (so that fetching it does not shift
+	// the ids golden tests compare).
+	contexts map[string]string // context → the request that got it
 }
 
 type options struct {
@@ -93,15 +99,29 @@ func newEnv(t testing.TB, o options) *env {
 		t.Cleanup(ts.Close)
 		e.scimURL = ts.URL
 	}
-	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, OnDemand: o.limit, Interactive: o.interactive, Now: now, NewID: newID, Logger: log})
+	// The server runs as `serve` runs it: production wiring (its own address
+	// guarded against as a target), its http.Server limits, and Graph errors
+	// for what net/http answers by itself.
+	srv := httptest.NewUnstartedServer(nil)
+	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, OnDemand: o.limit, Interactive: o.interactive,
+		Self: "http://" + srv.Listener.Addr().String(), Now: now, NewID: newID, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := w.Handler
 	e.issuer = w.Issuer
-	srv := httptest.NewServer(h)
+	srv.Config = w.Handler.HTTPServer(graphapi.Limits{})
+	srv.Listener = w.Handler.Listener(srv.Listener)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
+	t.Cleanup(func() {
+		var c odatatest.Checker
+		for ctx, req := range e.contexts {
+			if err := c.Check(ctx); err != nil {
+				t.Errorf("%s: %v", req, err)
+			}
+		}
+	})
 	e.token, err = w.Issuer.MintApp("e2e-admin", []string{"Synchronization.ReadWrite.All", "Directory.ReadWrite.All",
 		"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "AuditLog.Read.All"}, time.Hour)
 	if err != nil {
@@ -150,6 +170,14 @@ func (e *env) send(method, path string, body any, token string) (int, map[string
 	raw, _ := io.ReadAll(resp.Body)
 	var m map[string]any
 	_ = json.Unmarshal(raw, &m)
+	if ctx, ok := m["@odata.context"].(string); ok {
+		e.mu.Lock()
+		if e.contexts == nil {
+			e.contexts = map[string]string{}
+		}
+		e.contexts[ctx] = method + " " + path
+		e.mu.Unlock()
+	}
 	return resp.StatusCode, m, string(raw)
 }
 

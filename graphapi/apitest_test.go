@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"provisiond/auth"
+	"provisiond/graphapi/odata/odatatest"
 	"provisiond/store/sqlstore"
 )
 
@@ -74,6 +75,9 @@ type apiTest struct {
 	http  *httptest.Server
 	store *sqlstore.Store
 	auth  *fakeAuth
+	// contexts checks every @odata.context on this server against its
+	// $metadata.
+	contexts *odatatest.Checker
 }
 
 // newAPITest starts a server; configure adjusts the Config (to add a Sync,
@@ -93,7 +97,7 @@ func newAPITest(t *testing.T, configure ...func(*Config)) *apiTest {
 	srv := New(cfg)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &apiTest{t: t, srv: srv, http: hs, store: st, auth: fa}
+	return &apiTest{t: t, srv: srv, http: hs, store: st, auth: fa, contexts: &odatatest.Checker{Client: hs.Client()}}
 }
 
 // reqOpt adjusts a request before it is sent.
@@ -185,6 +189,16 @@ func (a *apiTest) call(method, path string, body any, opts ...reqOpt) response {
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		a.t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	var ctx struct {
+		Context string `json:"@odata.context"`
+	}
+	// Contexts on another origin (a configured public URL) are the
+	// business of the tests that configure it.
+	if json.Unmarshal(b, &ctx) == nil && strings.HasPrefix(ctx.Context, a.http.URL+"/") {
+		if err := a.contexts.Check(ctx.Context); err != nil {
+			a.t.Errorf("%s %s: %v", method, path, err)
+		}
 	}
 	return response{status: res.StatusCode, header: res.Header, body: b}
 }

@@ -311,7 +311,7 @@ func (s *Server) listOwners(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeCollection(w, r, "directoryObjects", q, q.apply(items))
+	return writeCollection(w, r, "directoryObjects", q, q.Apply(items))
 }
 
 // assignmentJSON is the Graph representation of an app role assignment.
@@ -448,7 +448,7 @@ func (s *Server) listAssignedTo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeCollection(w, r, "servicePrincipals('"+sp.ID+"')/appRoleAssignedTo", q, q.apply(items))
+	return writeCollection(w, r, "servicePrincipals('"+sp.ID+"')/appRoleAssignedTo", q, q.Apply(items))
 }
 
 // listAssignmentsOf writes the assignments held by one user or group.
@@ -466,7 +466,7 @@ func (s *Server) listAssignmentsOf(w http.ResponseWriter, r *http.Request, fragm
 	if err != nil {
 		return err
 	}
-	return writeCollection(w, r, fragment, q, q.apply(items))
+	return writeCollection(w, r, fragment, q, q.Apply(items))
 }
 
 // lookupAssignment finds an assignment of the service principal in the URL.

@@ -146,7 +146,7 @@ func (o objectSpec) decodeProp(d *decoded, key string, rawVal json.RawMessage) e
 		return nil
 	}
 	if got := jsonType(v); !kindAccepts(spec.kind, v) {
-		return dirBadRequest("Invalid value for property '%s': expected %s, got a JSON %s.", name, spec.kind.edm(), got)
+		return dirBadRequest("Invalid value for property '%s': expected %s, got a JSON %s.", name, spec.kind.EDM(), got)
 	}
 	if spec.check != nil {
 		if hint := spec.check(v); hint != "" {

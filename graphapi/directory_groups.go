@@ -225,7 +225,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeCollection(w, r, "directoryObjects", q, q.apply(items))
+	return writeCollection(w, r, "directoryObjects", q, q.Apply(items))
 }
 
 // decodeRef reads {"@odata.id": "..."}.

@@ -177,5 +177,5 @@ func TestGroupMembers(t *testing.T) {
 
 // sortByID orders items by id, the order collections are listed in.
 func sortByID(items []map[string]any) []map[string]any {
-	return query{top: maxPageSize}.apply(items).items
+	return query{Top: maxPageSize}.Apply(items).Items
 }

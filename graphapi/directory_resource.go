@@ -54,7 +54,7 @@ func (res resource[T]) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := q.list(func(after string, limit int) ([]map[string]any, error) {
+	p, err := q.List(func(after string, limit int) ([]map[string]any, error) {
 		vs, err := res.fetch(r.Context(), store.ListOptions{After: after, Limit: limit})
 		out := make([]map[string]any, len(vs))
 		for i, v := range vs {

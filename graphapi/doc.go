@@ -7,5 +7,10 @@
 // ({"error":{"code","message","innerError":{...}}}) with the right status.
 // A normalising middleware makes routing as forgiving as Graph's: OData key
 // syntax (servicePrincipals('id')), case-insensitive segment names, trailing
-// slashes and bound-function parentheses (functions()).
+// slashes and bound-function parentheses (functions()); package odata parses
+// those paths and the query options. Links (@odata.context, nextLink) are
+// built on the configured public URL, never on the Host header, and point
+// into the CSDL served at /v1.0/$metadata. HTTPServer and Listener run the
+// API with connection limits and Graph errors even for what net/http
+// answers by itself.
 package graphapi

@@ -16,9 +16,22 @@ type Error struct {
 	Message string
 	// Header holds extra response headers (Retry-After, WWW-Authenticate).
 	Header http.Header
+	// Cause is the store, connector or decoding error behind the answer,
+	// for errors.Is/As and the service log. Its text is never sent to the
+	// caller: only Message is.
+	Cause error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 func errorf(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
@@ -42,13 +55,18 @@ func conflict(format string, args ...any) *Error {
 	return errorf(http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", format, args...)
 }
 
-// storeErr turns a store sentinel into an API error describing what.
+// storeErr turns a store sentinel into an API error describing what,
+// caused by err.
 func storeErr(err error, what string) error {
+	var e *Error
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return notFound("Resource '%s' does not exist or one of its queried reference-property objects are not present.", what)
+		e = notFound("Resource '%s' does not exist or one of its queried reference-property objects are not present.", what)
 	case errors.Is(err, store.ErrConflict):
-		return conflict("Another object with the same value for property %s already exists.", what)
+		e = conflict("Another object with the same value for property %s already exists.", what)
+	default:
+		return err
 	}
-	return err
+	e.Cause = err
+	return e
 }

@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"provisiond/auth"
+	"provisiond/graphapi/odata"
 )
 
 // maxBody caps request bodies; a schema PUT is the largest legitimate one.
@@ -35,13 +37,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return err
 }
 
-// writeError writes err as a Graph error envelope. Errors that are not
-// *Error (or an auth error) are internal: logged, and shown as a generic 500.
+// writeError writes err as a Graph error envelope. An *Error shows its
+// Message (never its Cause); an odata or auth error is a 4xx of its own;
+// anything else is internal: logged, and shown as a generic 500.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ge *Error
+	var oe *odata.Error
 	var ae *auth.Error
 	switch {
 	case errors.As(err, &ge):
+		if ge.Status >= 500 {
+			s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", ge.Status, "err", err)
+		}
+	case errors.As(err, &oe):
+		ge = &Error{Status: http.StatusBadRequest, Code: oe.Code, Message: oe.Message}
 	case errors.As(err, &ae):
 		ge = &Error{Status: ae.Status, Code: ae.Code, Message: ae.Message}
 		if ae.Status == http.StatusUnauthorized {
@@ -56,16 +65,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Add(k, v)
 		}
 	}
-	body := map[string]any{"error": map[string]any{
-		"code":    ge.Code,
-		"message": ge.Message,
+	_ = writeJSON(w, ge.Status, s.envelope(ge, w.Header()))
+}
+
+// envelope is Graph's error body for e; h holds the response's request ids.
+func (s *Server) envelope(e *Error, h http.Header) map[string]any {
+	return map[string]any{"error": map[string]any{
+		"code":    e.Code,
+		"message": e.Message,
 		"innerError": map[string]string{
 			"date":              s.now().UTC().Format("2006-01-02T15:04:05"),
-			"request-id":        w.Header().Get("request-id"),
-			"client-request-id": w.Header().Get("client-request-id"),
+			"request-id":        h.Get("request-id"),
+			"client-request-id": h.Get("client-request-id"),
 		},
 	}}
-	_ = writeJSON(w, ge.Status, body)
 }
 
 // decodeJSON reads the request body into v. It accepts gzip bodies (the
@@ -76,10 +89,15 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than %d bytes.", maxBody)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return &Error{Status: http.StatusRequestTimeout, Code: "RequestTimeout", Cause: err,
+				Message: "The request body did not arrive in time; send it without pauses.",
+				Header:  http.Header{"Connection": {"close"}}}
 		}
-		return badRequest("Could not read the request body: %v.", err)
+		return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "Could not read the request body; send it again.", Cause: err}
 	}
 	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
 		zr, err := gzip.NewReader(bytes.NewReader(raw))
@@ -98,21 +116,30 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("The request body is empty; send a JSON object.")
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return badRequest("The request body is not valid JSON: %v (at byte %d).", se, se.Offset)
-		case errors.As(err, &te):
-			field := te.Field
-			if field == "" {
-				field = "(body)"
-			}
-			return badRequest("Invalid value for property '%s': expected %s, got JSON %s.", field, te.Type, te.Value)
-		}
-		return badRequest("The request body could not be read: %v.", err)
+		return jsonError(err)
 	}
-	return nil
+	// A property named twice is ambiguous: refuse it rather than keep one.
+	return checkDuplicateKeys(raw)
+}
+
+// jsonError explains a decoding error in terms of the JSON and of Graph's
+// types: the Go types the body decodes into are not the caller's concern.
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var pe *time.ParseError
+	switch {
+	case errors.As(err, &se):
+		return badRequest("The request body is not valid JSON: %v (at byte %d).", se, se.Offset)
+	case errors.As(err, &te) && te.Field == "":
+		return badRequest("The request body must be a JSON object, not %s.", jsonKind(te.Value))
+	case errors.As(err, &te):
+		return badRequest("Invalid value for property '%s': expected %s, got %s.", te.Field, edmName(te.Type, te.Field), jsonKind(te.Value))
+	case errors.As(err, &pe):
+		return badRequest("Invalid Edm.DateTimeOffset value '%s': use ISO 8601, such as 2026-01-02T03:04:05Z.", strings.Trim(pe.Value, `"`))
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Cause: err,
+		Message: "The request body does not match the shape of the resource; a date-time property, for one, takes an ISO 8601 string."}
 }
 
 // requestIDs sets request-id and client-request-id on every response.
@@ -154,12 +181,12 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // contextURL is the @odata.context value for a fragment such as
-// "servicePrincipals('x')/synchronization/jobs/$entity".
+// "servicePrincipals('x')/synchronization/jobs/$entity", on the service's
+// origin (see origin.go).
 func contextURL(r *http.Request, fragment string) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/v1.0/$metadata#" + fragment
+	return origin(r) + "/v1.0/$metadata#" + fragment
 }

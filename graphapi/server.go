@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"provisiond/auth"
+	"provisiond/graphapi/odata"
 	"provisiond/store"
 )
 
@@ -26,6 +27,14 @@ type Config struct {
 	// Extra is mounted outside /v1.0 without authentication (the demo SCIM
 	// app, the web pages); nil for none.
 	Extra map[string]http.Handler
+	// PublicURL is the origin clients reach the service at, such as
+	// https://graph.example.com or https://example.com/graph: the base of
+	// @odata.context and @odata.nextLink. Empty means the address each
+	// connection was accepted on.
+	PublicURL string
+	// TrustProxy honours X-Forwarded-Proto, -Host and -Prefix when
+	// PublicURL is empty; set it only behind a proxy that sets them.
+	TrustProxy bool
 }
 
 // Server serves the Graph-compatible API.
@@ -37,11 +46,15 @@ type Server struct {
 	now   func() time.Time
 	newID func() string
 	h     http.Handler
+
+	publicURL  string
+	trustProxy bool
 }
 
 // New builds a Server from cfg.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, auth: cfg.Auth, sync: cfg.Sync, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID}
+	s := &Server{store: cfg.Store, auth: cfg.Auth, sync: cfg.Sync, log: cfg.Logger, now: cfg.Now, newID: cfg.NewID,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trustProxy: cfg.TrustProxy}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -52,6 +65,9 @@ func New(cfg Config) *Server {
 		s.newID = NewUUID
 	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1.0/$metadata", serveMetadata)
+	s.route(mux, "GET /users/$count", auth.UserRead, s.countUsers)
+	s.route(mux, "GET /groups/$count", auth.GroupRead, s.countGroups)
 	s.routesDirectory(mux)
 	if s.sync != nil {
 		s.sync.srv = s
@@ -63,8 +79,61 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, notFound("Resource not found for the segment '%s'.", lastSegment(r.URL.Path)))
 	})
-	s.h = s.requestIDs(s.logRequests(normalize(graphErrors(s, mux))))
+	// checkRequest looks at the normalized path: key syntax can spell a
+	// dot segment too (users('..') is users/..).
+	s.h = s.requestIDs(s.logRequests(normalize(s.checkRequest(s.withOrigin(graphErrors(s, mux))))))
 	return s
+}
+
+// maxURLBytes caps the request target (path and query); longer ones get
+// 414. Request line and headers together are capped by
+// Limits.MaxHeaderBytes, whose 431 net/http writes (see httpserver.go).
+const maxURLBytes = 16 << 10
+
+// checkRequest refuses, with a Graph error, request targets the router
+// must not see: over maxURLBytes, not a path, or with dot or empty
+// segments (which http.ServeMux would answer with a redirect).
+func (s *Server) checkRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.RequestURI) > maxURLBytes {
+			s.writeError(w, r, errorf(http.StatusRequestURITooLong, "RequestUriTooLong",
+				"The request URL is %d bytes long; the limit is %d. Page with $top and @odata.nextLink, or filter on fewer values.", len(r.RequestURI), maxURLBytes))
+			return
+		}
+		if err := odata.CheckPath(r.URL.Path); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// paths are the segment names routes are registered with; requests may
+// spell them in any case, as Graph's URLs allow.
+var paths = odata.NewPaths(
+	"v1.0", "users", "groups", "members", "$ref", "servicePrincipals", "applications",
+	"applicationTemplates", "instantiate", "owners", "appRoleAssignedTo", "appRoleAssignments",
+	"synchronization", "jobs", "templates", "schema", "secrets", "provisionOnDemand",
+	"validateCredentials", "start", "pause", "restart", "filterOperators", "functions",
+	"parseExpression", "directories", "discover", "bulkUpload", "acquireAccessToken",
+	"auditLogs", "provisioning", "$metadata", "$count", "memberOf",
+)
+
+// normalizePath rewrites an OData path into the plain form the mux routes
+// (odata.Paths.Normalize).
+func normalizePath(p string) string { return paths.Normalize(p) }
+
+// normalize applies normalizePath before routing.
+func normalize(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if np := normalizePath(r.URL.Path); np != r.URL.Path {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = np
+			r2.URL.RawPath = ""
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP implements http.Handler.

@@ -3,11 +3,12 @@ package graphapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"provisiond/expr"
+	"provisiond/graphapi/odata"
 	"provisiond/schema"
 	"provisiond/store"
 )
@@ -35,7 +36,7 @@ func (y *Sync) functions(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, function{ID: f.Name, Name: f.Name, Parameters: ps})
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"@odata.context": contextURL(r, "functions"), "value": out})
+	return writeJSON(w, http.StatusOK, map[string]any{"@odata.context": contextURL(r, "Collection(microsoft.graph.attributeMappingFunctionSchema)"), "value": out})
 }
 
 func (y *Sync) filterOperators(w http.ResponseWriter, r *http.Request) error {
@@ -53,7 +54,7 @@ func (y *Sync) filterOperators(w http.ResponseWriter, r *http.Request) error {
 	for _, o := range schema.Operators() {
 		out = append(out, op{o.Name, o.Name, o.Arity, o.MultivaluedComparisonType, o.SupportedAttributeTypes})
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"@odata.context": contextURL(r, "filterOperators"), "value": out})
+	return writeJSON(w, http.StatusOK, map[string]any{"@odata.context": contextURL(r, "Collection(microsoft.graph.filterOperatorSchema)"), "value": out})
 }
 
 // schemaOwner checks the job or template in the path exists.
@@ -181,44 +182,52 @@ func jsonToValue(raw json.RawMessage) (expr.Value, error) {
 	return expr.Str(s), err
 }
 
+// logFields are the properties of a provisioning log (the event the engine
+// records, with its id, job and service principal).
+var logFields = newFields("microsoft.graph.provisioningObjectSummary", map[string]kind{
+	"id": kindString, "jobId": kindString, "servicePrincipalId": kindString, "action": kindString,
+	"changeId": kindString, "endTime": kindString, "reportableIdentifier": kindString, "startTime": kindString,
+	"modifiedProperties": kindObject, "provisioningSteps": kindObject, "statusInfo": kindObject,
+	"sourceIdentity": kindObject, "sourceSystem": kindObject, "targetIdentity": kindObject, "targetSystem": kindObject,
+}, false)
+
 // listProvisioningLogs serves GET /auditLogs/provisioning, newest first,
-// optionally for one job: $filter=jobId eq '<jobId>'.
+// with $select, $top, paging and, to read one job's logs,
+// $filter=jobId eq '<jobId>'.
 func (y *Sync) listProvisioningLogs(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	top := 100
-	if t := q.Get("$top"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > 1000 {
-			return badRequest("$top must be an integer from 1 to 1000, got '%s'.", t)
-		}
-		top = n
-	}
-	jobID := ""
-	if f := strings.TrimSpace(q.Get("$filter")); f != "" {
-		rest, ok := strings.CutPrefix(f, "jobId eq '")
-		if !ok || !strings.HasSuffix(rest, "'") || len(rest) < 2 {
-			return badRequest("Unsupported $filter '%s'; provisioning logs support jobId eq '<jobId>'.", f)
-		}
-		jobID = strings.ReplaceAll(rest[:len(rest)-1], "''", "'")
-	}
-	after := ""
-	if tok := q.Get("$skiptoken"); tok != "" {
-		var err error
-		if after, err = decodeSkipToken(tok); err != nil {
-			return err
-		}
-	}
-	logs, err := y.srv.store.ListProvisioningLogs(r.Context(), jobID, store.ListOptions{Limit: top, After: after})
+	q, err := parseQuery(r, logFields)
 	if err != nil {
 		return err
 	}
-	out := make([]json.RawMessage, len(logs))
+	if q.Count {
+		return badRequest("$count is not supported on auditLogs/provisioning; page through the logs with @odata.nextLink.")
+	}
+	jobID := ""
+	for _, c := range q.Filter {
+		id, ok := c.Val.(string)
+		if c.Prop != "jobId" || c.Prefix || !ok || jobID != "" {
+			return badRequest("Unsupported $filter; provisioning logs support jobId eq '<jobId>'.")
+		}
+		jobID = id
+	}
+	logs, err := y.srv.store.ListProvisioningLogs(r.Context(), jobID, store.ListOptions{Limit: q.Size(), After: q.After})
+	if err != nil {
+		return err
+	}
+	out := make([]any, len(logs))
 	for i, l := range logs {
 		out[i] = logJSON(l)
+		if q.Select != nil {
+			var m map[string]any
+			if err := json.Unmarshal(logJSON(l), &m); err != nil {
+				return fmt.Errorf("provisioning log %s: %w", l.ID, err)
+			}
+			out[i] = q.Project(m)
+		}
 	}
-	resp := map[string]any{"@odata.context": contextURL(r, "auditLogs/provisioning"), "value": out}
-	if len(logs) == top {
-		resp["@odata.nextLink"] = nextLink(r, encodeSkipToken(logs[len(logs)-1].ID))
+	resp := map[string]any{"@odata.context": contextURL(r, "auditLogs/provisioning"+q.SelectSuffix()), "value": out}
+	if len(logs) == q.Size() {
+		resp["@odata.nextLink"] = nextLink(r, odata.EncodeSkipToken(logs[len(logs)-1].ID))
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }

@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"provisiond/auth"
 	"provisiond/cmd/provisiond/wiring"
+	"provisiond/graphapi"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
 	"provisiond/throttle"
@@ -23,7 +26,8 @@ import (
 type serveConfig struct {
 	addr, data, limit, oidcIssuer, audience, logLevel string
 	demo                                              bool
-	targetNetworks                                    string
+	targetNetworks, publicURL                         string
+	trustProxy                                        bool
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
@@ -37,8 +41,17 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.audience, "audience", "", "required token audience with --oidc-issuer")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.targetNetworks, "target-networks", "", "CIDR[,CIDR...]: the only networks provisiond may call for a job's target (default: all but link-local and provisiond's own address)")
+	fs.StringVar(&c.publicURL, "public-url", "", "the URL clients reach the service at, such as https://graph.example.com: the base of @odata.context and @odata.nextLink (default: the listen address)")
+	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "without --public-url, build links from X-Forwarded-Proto, -Host and -Prefix; only behind a proxy that sets them")
 	if err := parseFlags(fs, args, out); err != nil {
 		return err
+	}
+	if c.publicURL != "" {
+		u, err := parsePublicURL(c.publicURL)
+		if err != nil {
+			return fmt.Errorf("--public-url: %w", err)
+		}
+		c.publicURL = u
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -62,9 +75,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	srv := &http.Server{Handler: app.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := app.handler.HTTPServer(graphapi.Limits{})
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(app.handler.Listener(ln)) }()
 	log.Info("provisiond listening", "addr", ln.Addr().String(), "data", c.data)
 	log.Info("token signing key", "data", filepath.Dir(app.issuer.KeyFile()), "kid", app.issuer.KeyID(), "file", app.issuer.KeyFile())
 	select {
@@ -85,7 +98,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 type app struct {
 	store   store.Store
 	issuer  *auth.Issuer
-	handler http.Handler
+	handler *graphapi.Server
 	demo    *demoTarget
 	baseURL string
 }
@@ -122,10 +135,29 @@ func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, lo
 		DataDir: c.data, OIDCIssuer: c.oidcIssuer, Audience: c.audience,
 		OnDemand: limiter, Logger: log,
 		TargetNetworks: c.targetNetworks, Self: baseURL,
+		PublicURL: c.publicURL, TrustProxy: c.trustProxy,
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.issuer, a.handler = w.Issuer, w.Handler
 	return a, nil
+}
+
+// parsePublicURL checks --public-url: an absolute http(s) URL, optionally
+// with a path prefix, without query or fragment. It returns it without a
+// trailing slash.
+func parsePublicURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", err
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("%q must start with https:// or http://", s)
+	case u.Host == "" || u.User != nil:
+		return "", fmt.Errorf("%q must name a host, without user info", s)
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", fmt.Errorf("%q must not have a query or a fragment", s)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
 }

@@ -45,8 +45,12 @@ type Config struct {
 	// Self is provisiond's own base URL (http://host:port), which targets
 	// may never point at.
 	Self string
-	// Extra mounts handlers beside /v1.0 (the demo SCIM app).
+	// Extra mounts handlers beside /v1.0.
 	Extra map[string]http.Handler
+	// PublicURL is the base URL clients use; links are built from it.
+	// TrustProxy builds them from X-Forwarded-* when PublicURL is empty.
+	PublicURL  string
+	TrustProxy bool
 	// Interactive overrides the budget of provisionOnDemand and
 	// validateCredentials (jobs.InteractiveTimeout); tests shorten it.
 	Interactive time.Duration
@@ -61,7 +65,7 @@ type App struct {
 	Store   store.Store
 	Issuer  *auth.Issuer
 	Jobs    *jobs.Service
-	Handler http.Handler
+	Handler *graphapi.Server
 }
 
 // Wire builds the service over an open store.
@@ -105,6 +109,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	})
 	h := graphapi.New(graphapi.Config{
 		Store: st, Auth: authn, Logger: log, Extra: c.Extra, Now: c.Now, NewID: newID,
+		PublicURL: c.PublicURL, TrustProxy: c.TrustProxy,
 		Sync: &graphapi.Sync{Jobs: js, OnDemand: c.OnDemand},
 	})
 	return &App{Store: st, Issuer: iss, Jobs: js, Handler: h}, nil

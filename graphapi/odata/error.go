@@ -1,0 +1,28 @@
+package odata
+
+import "fmt"
+
+// Error is a query or path the caller must fix: a 400 with a Graph error
+// code (BadRequest, Request_BadRequest or Request_UnsupportedQuery) and a
+// message that says what to change.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(format string, args ...any) *Error {
+	return errorf("BadRequest", format, args...)
+}
+
+// unsupported is Graph's "Unsupported query." error naming the part.
+func unsupported(format string, args ...any) *Error {
+	return errorf("Request_UnsupportedQuery",
+		"Unsupported query. In $filter, %s. Supported: <property> eq <'string'|true|false|null>, startswith(<property>,'<prefix>'), joined by 'and'.",
+		fmt.Sprintf(format, args...))
+}

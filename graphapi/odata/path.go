@@ -1,0 +1,82 @@
+package odata
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Paths rewrites OData resource paths into the plain form a router
+// matches, as forgiving as Graph's URLs are.
+type Paths struct {
+	canonical map[string]string // lower-cased segment → registered spelling
+}
+
+// NewPaths returns a Paths that case-folds the given segment names to the
+// spelling they are routed with (serviceprincipals → servicePrincipals).
+func NewPaths(segments ...string) Paths {
+	m := make(map[string]string, len(segments))
+	for _, s := range segments {
+		m[strings.ToLower(s)] = s
+	}
+	return Paths{canonical: m}
+}
+
+// keySegment matches OData key syntax in one segment: name('key'),
+// name(alt='key') and the empty call of a bound function: name().
+var keySegment = regexp.MustCompile(`^([A-Za-z$][A-Za-z0-9]*)\((?:([A-Za-z]+)=)?(?:'((?:[^']|'')*)')?\)$`)
+
+// Normalize rewrites p: seg('k') → seg/k, seg(alt='k') → seg/alt=k,
+// seg() → seg; known segment names case-folded; trailing slash dropped.
+func (ps Paths) Normalize(p string) string {
+	p = strings.TrimRight(p, "/")
+	if p == "" {
+		return "/"
+	}
+	parts := strings.Split(p, "/")
+	out := make([]string, 0, len(parts)+2)
+	for _, seg := range parts {
+		if m := keySegment.FindStringSubmatch(seg); m != nil {
+			out = append(out, ps.fold(m[1]))
+			key := strings.ReplaceAll(m[3], "''", "'")
+			switch {
+			case m[2] != "":
+				out = append(out, m[2]+"="+key)
+			case strings.Contains(seg, "'"):
+				out = append(out, key)
+			}
+			continue
+		}
+		out = append(out, ps.fold(seg))
+	}
+	if joined := strings.TrimRight(strings.Join(out, "/"), "/"); joined != "" {
+		return joined
+	}
+	return "/"
+}
+
+func (ps Paths) fold(seg string) string {
+	if c, ok := ps.canonical[strings.ToLower(seg)]; ok {
+		return c
+	}
+	return seg
+}
+
+// CheckPath refuses what a router would otherwise redirect or resolve
+// outside the API: a path not starting with '/', a '.' or '..' segment
+// (also when percent-encoded: p is the decoded path) and an empty segment
+// ('//') before the last.
+func CheckPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return badRequest("The request path '%s' is not a resource path; it must start with '/'.", p)
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		switch {
+		case seg == "." || seg == "..":
+			return badRequest("The request path must not contain '.' or '..' segments; send the resource path itself, such as /v1.0/users/{id}.")
+		case seg == "" && i < len(segs)-1:
+			return badRequest("The request path has an empty segment ('//'); remove the extra '/'.")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package odata
+
+import (
+	"strings"
+	"testing"
+)
+
+var testPaths = NewPaths("v1.0", "users", "servicePrincipals", "synchronization", "jobs", "schema", "functions", "$count")
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                       "/",
+		"/":                                      "/",
+		"/v1.0/USERS/":                           "/v1.0/users",
+		"/v1.0/users/$COUNT":                     "/v1.0/users/$count",
+		"/v1.0/servicePrincipals('a')":           "/v1.0/servicePrincipals/a",
+		"/v1.0/servicePrincipals(appId='x''y')/": "/v1.0/servicePrincipals/appId=x'y",
+		"/v1.0/serviceprincipals('a')/synchronization/jobs('b')/schema/functions()": "/v1.0/servicePrincipals/a/synchronization/jobs/b/schema/functions",
+		"/v1.0/Unknown": "/v1.0/Unknown",
+	} {
+		if got := testPaths.Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCheckPath(t *testing.T) {
+	for p, want := range map[string]string{
+		"/v1.0/users":                  "",
+		"/v1.0/users/":                 "",
+		"/":                            "",
+		"/v1.0/users/../../etc/passwd": "'.' or '..'",
+		"/v1.0/./users":                "'.' or '..'",
+		"/v1.0/users/..":               "'.' or '..'",
+		"/v1.0//users":                 "empty segment",
+		"*":                            "must start with '/'",
+		"":                             "must start with '/'",
+	} {
+		err := CheckPath(p)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("CheckPath(%q) = %v, want nil", p, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("CheckPath(%q) = %v, want an error containing %q", p, err, want)
+		}
+	}
+}
+
+// FuzzNormalizePath: normalizing never panics and is idempotent, and a
+// normalized path CheckPath accepts has no dot segment.
+func FuzzNormalizePath(f *testing.F) {
+	for _, s := range []string{"/v1.0/servicePrincipals('a')/synchronization/jobs('b')/schema/functions()",
+		"/v1.0/servicePrincipals(appId='x''y')/", "/v1.0/USERS/", "/", "", "/a(", "/a('", "/a()()"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		once := testPaths.Normalize(p)
+		if twice := testPaths.Normalize(once); twice != once && !strings.Contains(once, "(") {
+			t.Fatalf("not idempotent: %q → %q → %q", p, once, twice)
+		}
+		if CheckPath(once) == nil {
+			for seg := range strings.SplitSeq(once, "/") {
+				if seg == "." || seg == ".." {
+					t.Fatalf("CheckPath accepted %q (from %q)", once, p)
+				}
+			}
+		}
+	})
+}

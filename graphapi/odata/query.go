@@ -1,0 +1,156 @@
+package odata
+
+import (
+	"encoding/base64"
+	"maps"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Page sizes: Graph's default and its largest $top.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 999
+)
+
+// Query is a parsed set of OData query options.
+type Query struct {
+	Top    int      // page size; 0 means DefaultPageSize
+	After  string   // from $skiptoken: continue after this id
+	Select []string // canonical property names; nil means every property
+	Filter []Cond   // all must hold
+	Count  bool     // $count=true
+}
+
+// Cond is one $filter clause.
+type Cond struct {
+	Prop   string
+	Prefix bool // startswith(Prop, Val) rather than Prop eq Val
+	Val    any  // string, bool or nil
+}
+
+// Parse parses the raw query string of a collection request against the
+// properties f of its items. Options without a '$' are ignored.
+func Parse(rawQuery string, f Fields) (Query, error) {
+	return parse(rawQuery, f, true)
+}
+
+// ParseEntity parses the raw query string of a single-entity request,
+// where only $select is meaningful.
+func ParseEntity(rawQuery string, f Fields) (Query, error) {
+	return parse(rawQuery, f, false)
+}
+
+func parse(raw string, f Fields, collection bool) (Query, error) {
+	var q Query
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return q, badRequest("The query string is malformed: %v.", err)
+	}
+	seen := map[string]bool{}
+	for _, key := range slices.Sorted(maps.Keys(vals)) {
+		if !strings.HasPrefix(key, "$") {
+			continue
+		}
+		name := strings.ToLower(key)
+		if seen[name] || len(vals[key]) > 1 {
+			return q, badRequest("Query option '%s' was specified more than once; give it once.", key)
+		}
+		seen[name] = true
+		v := vals[key][0]
+		switch {
+		case name == "$select":
+			if q.Select, err = parseSelectList(v, f); err != nil {
+				return q, err
+			}
+		case !collection && (name == "$top" || name == "$filter" || name == "$count" || name == "$skiptoken"):
+			return q, badRequest("Query option '%s' is not allowed on a single entity; only $select is.", key)
+		case name == "$top":
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 || n > MaxPageSize {
+				return q, errorf("Request_BadRequest",
+					"Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", v, MaxPageSize)
+			}
+			q.Top = n
+		case name == "$filter":
+			if q.Filter, err = parseFilter(v, f); err != nil {
+				return q, err
+			}
+		case name == "$count":
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "true":
+				q.Count = true
+			case "false":
+			default:
+				return q, badRequest("Invalid value '%s' for $count; use true or false.", v)
+			}
+		case name == "$skiptoken":
+			if q.After, err = DecodeSkipToken(v); err != nil {
+				return q, err
+			}
+		case name == "$orderby" || name == "$expand" || name == "$search" || name == "$skip" || name == "$format":
+			return q, badRequest("Query option '%s' is not supported by this service; supported are $select, $filter, $top, $count and $skiptoken.", key)
+		default:
+			return q, badRequest("Query option '%s' is not supported; supported are $select, $filter, $top, $count and $skiptoken.", key)
+		}
+	}
+	return q, nil
+}
+
+func parseSelectList(v string, f Fields) ([]string, error) {
+	sel := []string{}
+	for part := range strings.SplitSeq(v, ",") {
+		name := strings.TrimSpace(part)
+		if name == "" {
+			return nil, badRequest("Invalid $select '%s': property names must be separated by single commas.", v)
+		}
+		c, _, ok := f.Lookup(name)
+		if !ok {
+			e := f.noSuchProperty(name)
+			e.Message = "Parsing OData Select and Expand failed: " + e.Message
+			return nil, e
+		}
+		if !slices.Contains(sel, c) {
+			sel = append(sel, c)
+		}
+	}
+	return sel, nil
+}
+
+// skipTokenPrefix versions the otherwise opaque $skiptoken.
+const skipTokenPrefix = "k1:"
+
+// EncodeSkipToken is the opaque $skiptoken of the page after the item
+// with id afterID.
+func EncodeSkipToken(afterID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(skipTokenPrefix + afterID))
+}
+
+// DecodeSkipToken returns the id EncodeSkipToken encoded.
+func DecodeSkipToken(v string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	id, ok := strings.CutPrefix(string(b), skipTokenPrefix)
+	if err != nil || !ok || id == "" || !utf8.ValidString(id) {
+		return "", badRequest("The $skiptoken value is not valid; follow the @odata.nextLink of the previous page unchanged.")
+	}
+	return id, nil
+}
+
+// Size is the page size.
+func (q Query) Size() int {
+	if q.Top > 0 {
+		return q.Top
+	}
+	return DefaultPageSize
+}
+
+// SelectSuffix is the context URL's "(a,b)" for $select, or "".
+func (q Query) SelectSuffix() string {
+	if q.Select == nil {
+		return ""
+	}
+	return "(" + strings.Join(q.Select, ",") + ")"
+}
