@@ -240,4 +240,14 @@ func TestTargetAddressGuard(t *testing.T) {
 	if status != http.StatusBadRequest || !strings.Contains(errMessage(m), "link-local") {
 		t.Errorf("provisionOnDemand: status %d, message %q; want 400 saying link-local", status, errMessage(m))
 	}
+
+	// provisiond's own API is not a target either: nothing of /v1.0 leaks
+	// into the message.
+	e.do("PUT", "/servicePrincipals/"+e.spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "BaseAddress", "value": e.url + "/v1.0"}, {"key": "SecretToken", "value": e.token}}}, 204)
+	status, m, _ = e.send("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/validateCredentials",
+		map[string]any{"useSavedCredentials": true}, e.token)
+	if msg := errMessage(m); status != http.StatusBadRequest || !strings.Contains(msg, "own") || strings.Contains(msg, "odata") {
+		t.Errorf("validateCredentials against provisiond itself: status %d, message %q; want 400 naming its own address", status, msg)
+	}
 }

@@ -41,17 +41,7 @@ func TestServeDemo(t *testing.T) {
 	go func() {
 		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--data", dir, "--demo", "--log-level", "error"}, &out)
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "provisionOnDemand") {
-		if time.Now().After(deadline) {
-			t.Fatalf("demo did not print its instructions: %s", out.String())
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended: %v\n%s", err, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitFor(t, done, out.String, "provisionOnDemand")
 	text := out.String()
 	token := regexp.MustCompile(`(?m)^export TOKEN=(ey[\w.-]+)$`).FindStringSubmatch(text)
 	url := regexp.MustCompile(`(http://\S+/provisionOnDemand)`).FindStringSubmatch(text)
@@ -98,13 +88,7 @@ func TestServeDemo(t *testing.T) {
 	go func() {
 		done2 <- serve(ctx2, []string{"--addr", "127.0.0.1:0", "--data", dir, "--demo", "--log-level", "error"}, &out2)
 	}()
-	for !strings.Contains(out2.String(), "provisionOnDemand") {
-		select {
-		case err := <-done2:
-			t.Fatalf("second serve ended: %v\n%s", err, out2.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitFor(t, done2, out2.String, "provisionOnDemand")
 	cancel2()
 	<-done2
 }
@@ -251,17 +235,7 @@ func TestServeLogsKey(t *testing.T) {
 		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--data", dir, "--log-level", "info"}, io.Discard)
 	}()
 	read := func() string { b, _ := os.ReadFile(logFile.Name()); return string(b) }
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(read(), "provisiond listening") {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not log that it listens: %s", read())
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended: %v\n%s", err, read())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitFor(t, done, read, "provisiond listening")
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve: %v", err)
@@ -279,6 +253,22 @@ func TestServeLogsKey(t *testing.T) {
 	for _, want := range []string{"kid=" + iss.KeyID(), "file=" + iss.KeyFile(), "data=" + filepath.Dir(iss.KeyFile())} {
 		if !strings.Contains(line, want) {
 			t.Errorf("key log line %q lacks %q", line, want)
+		}
+	}
+}
+
+// waitFor polls read until it contains want, failing the test when serve
+// ends first or after 20 seconds.
+func waitFor(t *testing.T, done <-chan error, read func() string, want string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for !strings.Contains(read(), want) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, read())
+		case <-deadline:
+			t.Fatalf("serve did not print %q within 20s:\n%s", want, read())
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // startDemo runs `provisiond serve --demo` with extra args and returns
@@ -29,16 +28,7 @@ func startDemo(t *testing.T, args ...string) (base, token string) {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	deadline := time.After(20 * time.Second)
-	for !strings.Contains(out.String(), "provisionOnDemand") {
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended: %v\n%s", err, out.String())
-		case <-deadline:
-			t.Fatalf("demo did not print its instructions: %s", out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitFor(t, done, out.String, "provisionOnDemand")
 	tok := regexp.MustCompile(`(?m)^export TOKEN=(ey[\w.-]+)$`).FindStringSubmatch(out.String())
 	url := regexp.MustCompile(`(http://[^/\s]+)/v1.0/`).FindStringSubmatch(out.String())
 	if tok == nil || url == nil {

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // demoServer runs `provisiond serve --demo` with extra flags and returns
@@ -22,16 +21,7 @@ func demoServer(t *testing.T, args ...string) (base, token, spID, scimURL string
 		done <- serve(ctx, append([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--demo", "--log-level", "error"}, args...), &out)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.After(20 * time.Second)
-	for !strings.Contains(out.String(), "provisionOnDemand") {
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended: %v\n%s", err, out.String())
-		case <-deadline:
-			t.Fatalf("demo did not print its instructions: %s", out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitFor(t, done, out.String, "provisionOnDemand")
 	m := regexp.MustCompile(`(?s)service principal (\S+), job.*SCIM app:\s+(\S+).*export TOKEN=(\S+)\s.*?(http://[^/\s]+)/v1.0`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("cannot read the demo's instructions:\n%s", out.String())

