@@ -1,7 +1,7 @@
 // Command provisiond is a self-hosted identity provisioning service that
 // speaks the Microsoft Graph synchronization API.
 //
-//	provisiond serve [--addr 127.0.0.1:8080] [--data DIR] [--demo]
+//	provisiond serve [--addr 127.0.0.1:8080] [--data DIR] [--demo] [--public-url URL] [--target-networks CIDRS]
 //	provisiond token [--data DIR] [--init] --app NAME --roles ROLE[,ROLE...]
 //	provisiond token [--data DIR] [--init] --user UPN --scopes S[,S...] --directory-roles NAME[,NAME...]
 //
@@ -32,7 +32,8 @@ func main() {
 // synopses are the usage lines of each command, for --help.
 var synopses = map[string]string{
 	"serve": `provisiond serve [--addr 127.0.0.1:8080] [--data ./provisiond-data] [--demo] [--ondemand-limit 5/10s]
-                   [--oidc-issuer URL --audience AUD] [--log-level info]`,
+                   [--oidc-issuer URL --audience AUD] [--public-url URL] [--trust-proxy]
+                   [--target-networks CIDR[,CIDR...]] [--log-level info]`,
 	"token": `provisiond token [--data ./provisiond-data] [--init] --app NAME --roles ROLE[,ROLE...] [--ttl 1h]
   provisiond token [--data ./provisiond-data] [--init] --user UPN --scopes SCOPE[,SCOPE...]
                    [--directory-roles "Application Administrator"[,...]] [--ttl 1h]`,
