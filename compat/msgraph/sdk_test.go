@@ -61,7 +61,7 @@ func startDemo(t *testing.T) (base, token string) {
 		if tok, ok := strings.CutPrefix(line, "export TOKEN="); ok {
 			token = tok
 		}
-		if m := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/demo/scim/v2`).FindStringSubmatch(line); m != nil && base == "" {
+		if m := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/v1\.0/`).FindStringSubmatch(line); m != nil && base == "" {
 			base = m[1]
 		}
 		if strings.Contains(line, "provisionOnDemand") {
