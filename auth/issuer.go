@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"provisiond/ids"
 )
 
 // Issuer is provisiond's embedded token issuer: a signing key and a tenant
@@ -65,8 +67,7 @@ type readFile func(name string, perm fs.FileMode, create func() ([]byte, error))
 // loadIssuer reads the issuer's files in dataDir through read.
 func loadIssuer(dataDir string, read readFile) (*Issuer, error) {
 	tb, err := read(tenantIDFile, 0o644, func() ([]byte, error) {
-		id, err := newGUID()
-		return []byte(id + "\n"), err
+		return []byte(ids.NewUUID() + "\n"), nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load tenant id: %w", err)

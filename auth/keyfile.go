@@ -150,17 +150,6 @@ func thumbprint(pub *ecdsa.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// newGUID returns a random (version 4) GUID.
-func newGUID() (string, error) {
-	var u [16]byte
-	if _, err := rand.Read(u[:]); err != nil {
-		return "", err
-	}
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return formatGUID(u), nil
-}
-
 // nameGUID returns the name-based (version 5, SHA-1) GUID of name in the
 // namespace ns, as RFC 9562 defines it.
 func nameGUID(ns [16]byte, name string) string {

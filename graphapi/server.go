@@ -10,6 +10,7 @@ import (
 
 	"provisiond/auth"
 	"provisiond/graphapi/odata"
+	"provisiond/ids"
 	"provisiond/store"
 )
 
@@ -62,7 +63,7 @@ func New(cfg Config) *Server {
 		s.now = time.Now
 	}
 	if s.newID == nil {
-		s.newID = NewUUID
+		s.newID = ids.NewUUID
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1.0/$metadata", serveMetadata)
