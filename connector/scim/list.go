@@ -17,7 +17,8 @@ var _ connector.Lister = (*Client)(nil)
 // /ServiceProviderConfig's filter.maxResults). The token is the startIndex
 // of the next page. A server may answer fewer resources than asked for:
 // the next page starts after those it did answer, and the listing ends at
-// totalResults. Objects are as Get returns them: groups with their
+// totalResults. One that answers more (a server that does not page and
+// answers everything) gives them all on the page. Objects are as Get returns them: groups with their
 // members, read as the profile's MembershipRead says (with userFilter, the
 // page is read without members and each group's members with one more
 // listing).
@@ -76,10 +77,9 @@ func (c *Client) List(ctx context.Context, objectType, token string, pageSize in
 		return connector.Page{}, incompatible(http.MethodGet, what, resp,
 			fmt.Sprintf("no resources, but totalResults is %d (the server does not page)", lr.total))
 	}
-	resources := lr.resources[:min(len(lr.resources), pageSize)]
 	var page connector.Page
 	seen := map[string]bool{}
-	for _, r := range resources {
+	for _, r := range lr.resources {
 		id, _ := scalarString(r["id"])
 		if id == "" {
 			return connector.Page{}, incompatible(http.MethodGet, what, resp, "a resource has no id")
@@ -95,7 +95,7 @@ func (c *Client) List(ctx context.Context, objectType, token string, pageSize in
 		}
 		page.Objects = append(page.Objects, connector.Object{ID: id, Type: typ, Attrs: Flatten(r)})
 	}
-	if next := start + len(resources); next <= lr.total {
+	if next := start + len(lr.resources); next <= lr.total {
 		page.Next = strconv.Itoa(next)
 	}
 	return page, nil
