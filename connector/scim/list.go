@@ -18,10 +18,10 @@ var _ connector.Lister = (*Client)(nil)
 // of the next page. A server may answer fewer resources than asked for:
 // the next page starts after those it did answer, and the listing ends at
 // totalResults. One that answers more (a server that does not page and
-// answers everything) gives them all on the page. Objects are as Get returns them: groups with their
-// members, read as the profile's MembershipRead says (with userFilter, the
-// page is read without members and each group's members with one more
-// listing).
+// answers everything) gives them all on the page. Objects are as Get
+// returns them: groups with their members, read as the profile's
+// MembershipRead says (with userFilter, the page is read without members
+// and each group's members with one more listing).
 //
 // startIndex is an offset, so a resource created or deleted during a
 // listing can shift the others: one may then be listed twice or not at
