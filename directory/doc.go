@@ -2,5 +2,7 @@
 // presents the store's users and groups with Entra's attribute names
 // (objectId, userPrincipalName, IsSoftDeleted, appRoleAssignments, ...) and
 // answers whether an object is assigned to a job's application, directly or
-// through a directly assigned group (nested groups do not count).
+// through a directly assigned group (nested groups do not count). It lists
+// users and groups page by page (connector.Lister), ordered by id, for
+// cycles that read everything in scope.
 package directory

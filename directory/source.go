@@ -47,6 +47,13 @@ type Source struct {
 	spID string
 }
 
+var (
+	_ connector.Source          = (*Source)(nil)
+	_ connector.Entitler        = (*Source)(nil)
+	_ connector.StateAttributer = (*Source)(nil)
+	_ connector.Lister          = (*Source)(nil)
+)
+
 // NewSource returns a Source whose entitlements are assignments to spID.
 func NewSource(st store.Store, spID string) *Source { return &Source{st: st, spID: spID} }
 
@@ -90,7 +97,56 @@ func (s *Source) Get(ctx context.Context, objectType, id string) (connector.Obje
 		}
 		return s.group(ctx, g)
 	}
-	return connector.Object{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("unknown object type %q (want User or Group)", objectType)}
+	return connector.Object{}, unknownType(objectType)
+}
+
+// List implements connector.Lister: users or groups ordered by id,
+// soft-deleted ones included (as Get shows them, so a cycle sees the
+// deletion), each as Get returns it. The token is the id of the last object
+// of the previous page, so an object that exists for the whole listing is
+// listed exactly once whatever else changes meanwhile.
+func (s *Source) List(ctx context.Context, objectType, token string, pageSize int) (connector.Page, error) {
+	if pageSize < 1 {
+		return connector.Page{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("page size %d: want at least 1", pageSize)}
+	}
+	// One more than a page says whether another follows.
+	opt := store.ListOptions{After: token, Limit: pageSize + 1, IncludeDeleted: true}
+	switch {
+	case strings.EqualFold(objectType, connector.TypeUser):
+		users, err := s.st.ListUsers(ctx, opt)
+		if err != nil {
+			return connector.Page{}, err
+		}
+		return page(ctx, users, pageSize, s.user)
+	case strings.EqualFold(objectType, connector.TypeGroup):
+		groups, err := s.st.ListGroups(ctx, opt)
+		if err != nil {
+			return connector.Page{}, err
+		}
+		return page(ctx, groups, pageSize, s.group)
+	}
+	return connector.Page{}, unknownType(objectType)
+}
+
+// page shows the first pageSize records; a record beyond them means
+// another page follows the last one shown.
+func page[R any](ctx context.Context, recs []R, pageSize int, show func(context.Context, R) (connector.Object, error)) (connector.Page, error) {
+	var p connector.Page
+	for _, r := range recs[:min(len(recs), pageSize)] {
+		obj, err := show(ctx, r)
+		if err != nil {
+			return connector.Page{}, err
+		}
+		p.Objects = append(p.Objects, obj)
+	}
+	if len(recs) > pageSize {
+		p.Next = p.Objects[pageSize-1].ID
+	}
+	return p, nil
+}
+
+func unknownType(objectType string) error {
+	return &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("unknown object type %q (want User or Group)", objectType)}
 }
 
 func (s *Source) user(ctx context.Context, u store.User) (connector.Object, error) {

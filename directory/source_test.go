@@ -181,3 +181,57 @@ func TestGraphProperties(t *testing.T) {
 		})
 	}
 }
+
+// TestListWhileChanging: the token is an id, so users that exist for the
+// whole listing are listed once, whatever is created or purged meanwhile;
+// a user soft-deleted meanwhile is listed as such.
+func TestListWhileChanging(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			st := b.open(t)
+			mk := func(id string) {
+				if err := st.CreateUser(ctx, store.User{ID: id, UserPrincipalName: id + "@example.com", AccountEnabled: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, id := range []string{"u1", "u2", "u3", "u4", "u5"} {
+				mk(id)
+			}
+			src := directory.NewSource(st, mkApp(t, st, "App"))
+			page, err := src.List(ctx, "User", "", 2)
+			if err != nil || page.Next != "u2" {
+				t.Fatalf("List(first page) = %+v, %v; want token u2", page, err)
+			}
+			var got []string
+			for _, o := range page.Objects {
+				got = append(got, o.ID)
+			}
+			if err := st.PurgeUser(ctx, "u1"); err != nil {
+				t.Fatal(err)
+			}
+			mk("u0") // sorts before the token: not listed
+			mk("u9")
+			u3, _ := st.GetUser(ctx, "u3")
+			now := time.Now()
+			u3.Deleted = &now
+			if err := st.UpdateUser(ctx, u3); err != nil {
+				t.Fatal(err)
+			}
+			for token := page.Next; token != ""; token = page.Next {
+				if page, err = src.List(ctx, "User", token, 2); err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range page.Objects {
+					got = append(got, o.ID)
+					if o.ID == "u3" && !o.SoftDeleted {
+						t.Errorf("u3 listed %+v, want it soft-deleted", o)
+					}
+				}
+			}
+			if want := []string{"u1", "u2", "u3", "u4", "u5", "u9"}; !slices.Equal(got, want) {
+				t.Errorf("listed %v, want %v", got, want)
+			}
+		})
+	}
+}

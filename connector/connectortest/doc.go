@@ -7,12 +7,16 @@
 // attribute names of Entra's default user and group mappings (userName,
 // name.givenName, emails[type eq "work"].value, the enterprise extension,
 // members) and gives every object a random suffix, so it can run against a
-// long-lived server.
+// long-lived server. A target that is a connector.Lister must list each of
+// the users and groups it made exactly once, two per page, as Get returns
+// them (groups with their members).
 //
 // RunSource is the connector.Source suite. It describes a small directory
 // (SourceData: users, groups, nested groups, app role assignments to the
 // application and to another one) that the caller stores in a fresh backend,
 // then checks Get (attributes, soft deletion, members, KindNotFound) and
 // Entitlement (direct and group assignments, nested groups not counting,
-// roles without duplicates) the way the built-in directory answers them.
+// roles without duplicates) the way the built-in directory answers them,
+// and, for a connector.Lister, that paging at several page sizes lists
+// every user and group once, soft-deleted ones included, as Get returns it.
 package connectortest

@@ -1,6 +1,7 @@
 package connectortest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -119,6 +120,7 @@ func RunSource(t *testing.T, setup func(t *testing.T, d SourceData) (connector.S
 	run("GetMissing", testSourceGetMissing)
 	run("Entitlement", testSourceEntitlement)
 	run("ResultsAreCopies", testSourceCopies)
+	run("List", testSourceList)
 }
 
 // sourceGet returns the object, failing the test on an error or an object
@@ -285,4 +287,28 @@ func testSourceCopies(t *testing.T, s connector.Source, ids map[string]string) {
 	if slices.Contains(sourceGet(t, s, connector.TypeGroup, ids["eng"]).Attrs["members"], "changed") {
 		t.Error("changing a returned group changed the source")
 	}
+}
+
+// testSourceList pages through every user and group, soft-deleted ones
+// included, at several page sizes: each is listed once, as Get returns it.
+func testSourceList(t *testing.T, s connector.Source, ids map[string]string) {
+	l, ok := s.(connector.Lister)
+	if !ok {
+		t.Skipf("%T does not list (not a connector.Lister)", s)
+	}
+	users, groups := map[string]string{}, map[string]string{}
+	for _, u := range sourceData.Users {
+		users[ids[u.Key]] = "user " + u.Key
+	}
+	for _, g := range sourceData.Groups {
+		groups[ids[g.Key]] = "group " + g.Key
+	}
+	getter := func(typ string) func(t *testing.T, id string) connector.Object {
+		return func(t *testing.T, id string) connector.Object { return sourceGet(t, s, typ, id) }
+	}
+	for _, size := range []int{1, 3, len(users), 100} {
+		checkListed(t, fmt.Sprintf("users, pageSize %d", size), listAll(t, l, "user", size), users, true, getter(connector.TypeUser))
+		checkListed(t, fmt.Sprintf("groups, pageSize %d", size), listAll(t, l, "GROUP", size), groups, true, getter(connector.TypeGroup))
+	}
+	checkListRefuses(t, l)
 }

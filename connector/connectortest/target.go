@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -44,6 +45,7 @@ func RunTarget(t *testing.T, newTarget func(t *testing.T) connector.Target) {
 	t.Run("DeleteUser", func(t *testing.T) { testDelete(t, newTarget(t)) })
 	t.Run("DuplicateUserName", func(t *testing.T) { testDuplicate(t, newTarget(t)) })
 	t.Run("Groups", func(t *testing.T) { testGroups(t, newTarget(t)) })
+	t.Run("List", func(t *testing.T) { testList(t, newTarget(t)) })
 }
 
 // suffix returns a random tag that keeps names unique per run.
@@ -306,4 +308,54 @@ func testGroups(t *testing.T, target connector.Target) {
 		t.Errorf("members after no-op changes = %v, want %v", got, want)
 	}
 	update(t, target, connector.TypeGroup, g.ID, connector.Attributes{"displayName": {name + " renamed"}})
+}
+
+// testList creates users and groups with members and pages through them
+// two at a time: each is listed once, as Get returns it (groups with their
+// members), and under its own type only. The target may hold other objects.
+func testList(t *testing.T, target connector.Target) {
+	l, ok := target.(connector.Lister)
+	if !ok {
+		t.Skipf("%T does not list (not a connector.Lister)", target)
+	}
+	mw, ok := target.(connector.MemberWriter)
+	if !ok {
+		t.Fatalf("%T does not implement connector.MemberWriter; group targets must", target)
+	}
+	users, groups := map[string]string{}, map[string]string{}
+	var userIDs []string
+	for i := range 5 {
+		u := create(t, target, connector.TypeUser, NewUserAttrs())
+		users[u.ID] = fmt.Sprintf("user %d", i+1)
+		userIDs = append(userIDs, u.ID)
+	}
+	for i, n := range []int{0, 1, 3} { // members per group
+		s := suffix()
+		g := create(t, target, connector.TypeGroup, connector.Attributes{"displayName": {"CT List " + s}, "externalId": {"grp-" + s}})
+		groups[g.ID] = fmt.Sprintf("group %d (%d members)", i+1, n)
+		if err := mw.AddMembers(t.Context(), g.ID, userIDs[:n]); err != nil {
+			t.Fatalf("AddMembers = %v", err)
+		}
+		if got := members(t, target, g.ID); len(got) != n {
+			t.Fatalf("group %d has members %v, want %d", i+1, got, n)
+		}
+	}
+	getter := func(typ string) func(t *testing.T, id string) connector.Object {
+		return func(t *testing.T, id string) connector.Object { return get(t, target, typ, id) }
+	}
+	listedUsers := listAll(t, l, "user", 2)
+	checkListed(t, "users", listedUsers, users, false, getter(connector.TypeUser))
+	listedGroups := listAll(t, l, "GROUP", 2)
+	checkListed(t, "groups", listedGroups, groups, false, getter(connector.TypeGroup))
+	for _, o := range listedUsers {
+		if _, ok := groups[o.ID]; ok {
+			t.Errorf("List(User) returned %s", groups[o.ID])
+		}
+	}
+	for _, o := range listedGroups {
+		if _, ok := users[o.ID]; ok {
+			t.Errorf("List(Group) returned %s", users[o.ID])
+		}
+	}
+	checkListRefuses(t, l)
 }

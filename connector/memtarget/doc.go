@@ -3,7 +3,8 @@
 // flat attributes the engine writes, found by any attribute (names and
 // values compared ignoring case, except the case-exact externalId), unique
 // userNames (a duplicate is KindConflict), membership changed only through
-// AddMembers and RemoveMembers, and deleted users leaving their groups.
+// AddMembers and RemoveMembers, deleted users leaving their groups, and
+// listings (connector.Lister) ordered by id with the last id as the token.
 //
 // It passes connectortest.RunTarget, so engine tests written against it
 // hold for real targets. Tests can make calls fail with any connector error

@@ -26,6 +26,7 @@ const (
 	OpDelete        Op = "Delete"
 	OpAddMembers    Op = "AddMembers"
 	OpRemoveMembers Op = "RemoveMembers"
+	OpList          Op = "List"
 )
 
 // Call is one call made to a Target, with its arguments.
@@ -39,6 +40,8 @@ type Call struct {
 	Attribute, Value string               // Find
 	Attrs            connector.Attributes // Create, Update
 	MemberIDs        []string             // AddMembers, RemoveMembers
+	Token            string               // List
+	PageSize         int                  // List
 }
 
 // Options configure a Target.
@@ -61,7 +64,11 @@ type Target struct {
 	calls   []Call
 }
 
-var _ connector.Target = (*Target)(nil)
+var (
+	_ connector.Target       = (*Target)(nil)
+	_ connector.MemberWriter = (*Target)(nil)
+	_ connector.Lister       = (*Target)(nil)
+)
 
 // object is a stored user or group.
 type object struct {
@@ -294,6 +301,37 @@ func (t *Target) Get(ctx context.Context, objectType, id string) (connector.Obje
 		return connector.Object{}, err
 	}
 	return o.view(id), nil
+}
+
+// List implements connector.Lister: the objects of the type ordered by id,
+// pageSize at a time. The token is the id of the last object of the
+// previous page, so an object that exists for the whole listing is listed
+// exactly once whatever else is created or deleted meanwhile.
+func (t *Target) List(ctx context.Context, objectType, token string, pageSize int) (connector.Page, error) {
+	err := t.begin(Call{Op: OpList, Type: objectType, Token: token, PageSize: pageSize})
+	defer t.mu.Unlock()
+	if err != nil {
+		return connector.Page{}, err
+	}
+	typ, err := canonical(objectType)
+	if err != nil {
+		return connector.Page{}, err
+	}
+	if pageSize < 1 {
+		return connector.Page{}, invalid("page size %d: want at least 1", pageSize)
+	}
+	var page connector.Page
+	for _, id := range slices.Sorted(maps.Keys(t.objects)) {
+		if o := t.objects[id]; o.typ != typ || (token != "" && id <= token) {
+			continue
+		}
+		if len(page.Objects) == pageSize {
+			page.Next = page.Objects[pageSize-1].ID
+			break
+		}
+		page.Objects = append(page.Objects, t.objects[id].view(id))
+	}
+	return page, nil
 }
 
 // identity is the attribute every object of the type needs, unique among

@@ -81,6 +81,10 @@ func TestFailNext(t *testing.T) {
 			_, err := tg.Get(t.Context(), "User", f.user)
 			return err
 		}, nil},
+		{memtarget.OpList, func(tg *memtarget.Target, f fixture) error {
+			_, err := tg.List(t.Context(), "User", "", 10)
+			return err
+		}, nil},
 		{memtarget.OpCreate, func(tg *memtarget.Target, f fixture) error {
 			_, err := tg.Create(t.Context(), "User", user("new"))
 			return err
@@ -308,4 +312,59 @@ func TestSemantics(t *testing.T) {
 	if again, _ := tg.Get(ctx, "User", grace.ID); again.Attrs["title"] != nil {
 		t.Errorf("changing a returned object changed the target: %v", again.Attrs)
 	}
+}
+
+// TestListWhileChanging: the token is an id, so objects that exist for the
+// whole listing are listed once, whatever is created and deleted meanwhile.
+func TestListWhileChanging(t *testing.T) {
+	ctx := t.Context()
+	tg := memtarget.New(memtarget.Options{NewID: counter()}) // id-1 … id-6 sort as made
+	var made []string
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		u, err := tg.Create(ctx, "User", user(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, u.ID)
+	}
+	page, err := tg.List(ctx, "User", "", 2)
+	if err != nil || page.Next != made[1] {
+		t.Fatalf("List(first page) = %+v, %v; want token %s", page, err, made[1])
+	}
+	got := ids(page.Objects)
+	// Deleting a listed user and creating one (its id sorts last) does not
+	// shift the rest.
+	if err := tg.Delete(ctx, "User", made[0]); err != nil {
+		t.Fatal(err)
+	}
+	late, err := tg.Create(ctx, "User", user("late"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for token := page.Next; token != ""; token = page.Next {
+		if page, err = tg.List(ctx, "User", token, 2); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ids(page.Objects)...)
+	}
+	if want := append(slices.Clone(made), late.ID); !slices.Equal(got, want) {
+		t.Errorf("listed %v, want %v", got, want)
+	}
+	var lists []memtarget.Call
+	for _, c := range tg.Calls() {
+		if c.Op == memtarget.OpList {
+			lists = append(lists, c)
+		}
+	}
+	if want := (memtarget.Call{Op: memtarget.OpList, Type: "User", Token: made[1], PageSize: 2}); len(lists) < 2 || !cmp.Equal(lists[1], want) {
+		t.Errorf("List calls logged = %+v, want the second to be %+v", lists, want)
+	}
+}
+
+func ids(objs []connector.Object) []string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, o.ID)
+	}
+	return out
 }

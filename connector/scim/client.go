@@ -246,6 +246,9 @@ func decodeResource(method, path string, resp *response) (map[string]any, string
 type listResponse struct {
 	total     int
 	resources []map[string]any
+	// startIndex is the index of the first resource as the server says it,
+	// 0 when it does not.
+	startIndex int
 }
 
 func decodeList(method, path string, resp *response) (listResponse, error) {
@@ -282,6 +285,13 @@ func decodeList(method, path string, resp *response) (listResponse, error) {
 			return listResponse{}, incompatible(method, path, resp, "totalResults is not a count")
 		}
 		lr.total = int(v)
+	}
+	if n, ok := scimjson.Lookup(m, "startIndex"); ok {
+		if num, ok := n.(json.Number); ok {
+			if v, err := num.Int64(); err == nil && v > 0 && v < 1<<31 {
+				lr.startIndex = int(v)
+			}
+		}
 	}
 	return lr, nil
 }

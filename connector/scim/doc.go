@@ -44,6 +44,16 @@
 // (`emails.value eq` for `emails[type eq "work"].value eq`) and then as a
 // listing.
 //
+// # Listing
+//
+// List (connector.Lister) pages through /Users or /Groups with startIndex
+// and count (RFC 7644 §3.4.2.4); the token is the next startIndex. It
+// takes the page size the server answers with (and filter.maxResults),
+// ends at totalResults, answers a page asked past the end with an empty
+// last page (SCIMMY would answer the first page again), and shows groups'
+// members as Get does: from the listing, or with ScimMembershipRead
+// userFilter one member query per group.
+//
 // # Resilience
 //
 // Transient failures (network errors, timeouts, 408, 429, 5xx) are retried

@@ -210,9 +210,18 @@ func (c *Client) readGroup(ctx context.Context, id string) (map[string]any, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := c.addGroupMembers(ctx, g, id); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// addGroupMembers sets the members of g, the group id read without them,
+// to those groupMembers reads.
+func (c *Client) addGroupMembers(ctx context.Context, g map[string]any, id string) error {
 	ids, err := c.groupMembers(ctx, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	delete(g, scimjson.Key(g, "members"))
 	if len(ids) > 0 {
@@ -222,7 +231,7 @@ func (c *Client) readGroup(ctx context.Context, id string) (map[string]any, erro
 		}
 		g["members"] = list
 	}
-	return g, nil
+	return nil
 }
 
 // groupMembers reads a group's member ids for servers that hide members on
