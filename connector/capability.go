@@ -64,7 +64,13 @@ type Page struct {
 // Lister lists every object of a type in pages. A target that lists lets a
 // cycle match in memory instead of one query per object.
 type Lister interface {
-	// List returns the page that token (empty for the first) starts.
+	// List returns the page that token (empty for the first) starts, with
+	// objects as Get returns them. pageSize must be at least 1 (else
+	// KindInvalid); a page may hold fewer objects, or, from a server that
+	// does not page, more. Next is empty only on the last page. Tokens may
+	// be offsets: an object created or deleted during a listing may be
+	// listed twice or missed, so callers dedupe by id and never take
+	// "absent from a listing" as proof of a deletion.
 	List(ctx context.Context, objectType, token string, pageSize int) (Page, error)
 }
 
