@@ -13,8 +13,12 @@ type Job struct {
 	Status             Status
 	Schedule           Schedule
 	Settings           []byte // JSON array of keyValuePair
-	Created            time.Time
-	Updated            time.Time
+	// Watermark is how far the job's cycles have read its source's change
+	// feed: the source's own opaque string (connector.ChangeFeed); empty
+	// before the first cycle.
+	Watermark string
+	Created   time.Time
+	Updated   time.Time
 }
 
 // ScheduleState says whether a job's cycles run on its schedule.

@@ -12,6 +12,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: a record with that key or unique value exists already.
 	ErrConflict = errors.New("already exists")
+	// ErrChangesPruned: changes after the sequence number asked for were
+	// pruned, so the feed can no longer say everything that changed since;
+	// the reader must start over with a full (initial) cycle.
+	ErrChangesPruned = errors.New("changes pruned")
 )
 
 // User is a directory user. Props holds the Graph properties other than the
@@ -87,6 +91,27 @@ type ProvisioningLog struct {
 	Data               []byte
 }
 
+// The object types a Change names.
+const (
+	ChangeUser  = "User"
+	ChangeGroup = "Group"
+)
+
+// Change is one entry of the directory's change feed: the user or group
+// ObjectID (may have) changed. The feed says which objects to look at
+// again, not what changed in them.
+type Change struct {
+	// Seq orders the feed: strictly increasing, never reused.
+	Seq        int64
+	ObjectType string // ChangeUser or ChangeGroup
+	ObjectID   string
+	// Deleted is true when the object was hard-deleted (purged). A soft
+	// delete or a restore is a plain change: the object is still there.
+	Deleted bool
+	// At is when the change was recorded.
+	At time.Time
+}
+
 // ListOptions narrows and pages a listing.
 type ListOptions struct {
 	// Limit caps the records returned; 0 means no cap.
@@ -100,6 +125,25 @@ type ListOptions struct {
 // Store is everything provisiond keeps. Every method is safe for concurrent
 // use, and every write is atomic: it either happens whole or not at all.
 // Lists are ordered by ID.
+//
+// Every directory write records, in the same transaction, a Change for
+// each user and group it may have changed, so that an incremental cycle
+// reads only what changed since its watermark:
+//   - CreateUser, UpdateUser (soft delete and restore included), CreateGroup,
+//     UpdateGroup: the object;
+//   - PurgeUser, PurgeGroup: the object, Deleted; then the groups it was a
+//     direct member of (their members changed); then, for a group, its direct
+//     member users (their entitlement through it is gone);
+//   - AddMember, RemoveMember: the group, then the member if it is a user
+//     (its entitlement through the group changed; a group's does not, as
+//     groups are entitled by direct assignment only);
+//   - CreateAppRoleAssignment, DeleteAppRoleAssignment: the principal, then,
+//     for a group, its direct member users (their app roles changed).
+//
+// Several objects of one kind come in id order. A write that fails records
+// nothing. Other writes (applications, jobs, anchors, logs) record nothing;
+// DeleteServicePrincipal neither, though its assignments go with it, as the
+// jobs that would read those changes go with it too.
 type Store interface {
 	// CreateUser fails with ErrConflict when the ID or the
 	// userPrincipalName (case-insensitively) is taken.
@@ -131,6 +175,29 @@ type Store interface {
 	ListMembers(ctx context.Context, groupID string) ([]string, error)
 	// ListMemberOf returns the ids of the groups memberID belongs to directly.
 	ListMemberOf(ctx context.Context, memberID string) ([]string, error)
+
+	// ListChanges returns the changes with Seq > after, in Seq order, at
+	// most limit of them (limit <= 0: no cap). ErrChangesPruned if a change
+	// with Seq > after was pruned.
+	ListChanges(ctx context.Context, after int64, limit int) ([]Change, error)
+	// LastChangeSeq returns the Seq of the newest change ever recorded,
+	// pruned or not; 0 if none. An initial cycle reads it before it lists,
+	// and continues incrementally from there.
+	LastChangeSeq(ctx context.Context) (int64, error)
+	// PruneChanges deletes the changes with Seq < before (no reader needs
+	// them any more); ListChanges then refuses an after < before-1 with
+	// ErrChangesPruned. before beyond the newest change prunes every change
+	// and nothing recorded later.
+	PruneChanges(ctx context.Context, before int64) error
+	// Subscribe returns a channel that receives a value after directory
+	// writes, and a function that cancels the subscription (the channel is
+	// never closed). Signals coalesce: the channel holds at most one, and a
+	// signal may stand for many writes, so a subscriber reads the feed from
+	// its watermark when woken. A write's signal is sent after it commits
+	// and before it returns; it never blocks the write. Only writes made
+	// through this Store value signal: another process writing the same
+	// database does not, so readers still poll on a schedule.
+	Subscribe() (<-chan struct{}, func())
 
 	// CreateServicePrincipal stores an application and its service
 	// principal together; ErrConflict if either id or appId is taken.

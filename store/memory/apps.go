@@ -145,6 +145,7 @@ func (s *Store) CreateAppRoleAssignment(_ context.Context, a store.AppRoleAssign
 	}
 	a.Created = norm(a.Created)
 	s.assignments[a.ID] = a
+	s.recordAssignment(a)
 	return nil
 }
 
@@ -185,9 +186,11 @@ func (s *Store) listAssignments(keep func(store.AppRoleAssignment) bool) []store
 func (s *Store) DeleteAppRoleAssignment(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.assignments[id]; !ok {
+	a, ok := s.assignments[id]
+	if !ok {
 		return fail(store.ErrNotFound, "delete app role assignment", id)
 	}
 	delete(s.assignments, id)
+	s.recordAssignment(a)
 	return nil
 }

@@ -48,6 +48,7 @@ func (s *Store) CreateUser(_ context.Context, u store.User) error {
 	}
 	s.users[u.ID] = rec
 	s.upns[upnKey(u.UserPrincipalName)] = u.ID
+	s.record(store.ChangeUser, u.ID, false)
 	return nil
 }
 
@@ -91,6 +92,7 @@ func (s *Store) UpdateUser(_ context.Context, u store.User) error {
 	delete(s.upns, upnKey(old.u.UserPrincipalName))
 	s.upns[upnKey(u.UserPrincipalName)] = u.ID
 	s.users[u.ID] = rec
+	s.record(store.ChangeUser, u.ID, false)
 	return nil
 }
 
@@ -124,9 +126,14 @@ func (s *Store) PurgeUser(_ context.Context, id string) error {
 	if !ok {
 		return fail(store.ErrNotFound, "purge user", id)
 	}
+	groups := s.groupsOf(id)
 	delete(s.users, id)
 	delete(s.upns, upnKey(rec.u.UserPrincipalName))
 	s.forget(id)
+	s.record(store.ChangeUser, id, true)
+	for _, g := range groups {
+		s.record(store.ChangeGroup, g, false)
+	}
 	return nil
 }
 
@@ -177,6 +184,7 @@ func (s *Store) CreateGroup(_ context.Context, g store.Group) error {
 		return fail(store.ErrConflict, "create group", g.ID)
 	}
 	s.groups[g.ID] = rec
+	s.record(store.ChangeGroup, g.ID, false)
 	return nil
 }
 
@@ -203,6 +211,7 @@ func (s *Store) UpdateGroup(_ context.Context, g store.Group) error {
 		return fail(store.ErrNotFound, "update group", g.ID)
 	}
 	s.groups[g.ID] = rec
+	s.record(store.ChangeGroup, g.ID, false)
 	return nil
 }
 
@@ -235,6 +244,13 @@ func (s *Store) PurgeGroup(_ context.Context, id string) error {
 	if _, ok := s.groups[id]; !ok {
 		return fail(store.ErrNotFound, "purge group", id)
 	}
+	s.record(store.ChangeGroup, id, true)
+	for _, g := range s.groupsOf(id) {
+		if g != id { // a group in itself is gone, not changed
+			s.record(store.ChangeGroup, g, false)
+		}
+	}
+	s.recordMemberUsers(id)
 	delete(s.groups, id)
 	delete(s.members, id)
 	s.forget(id)
@@ -257,6 +273,7 @@ func (s *Store) AddMember(_ context.Context, groupID, memberID string) error {
 		return fail(store.ErrConflict, "add member", groupID, memberID)
 	}
 	ms[memberID] = true
+	s.recordMembership(groupID, memberID)
 	return nil
 }
 
@@ -268,7 +285,16 @@ func (s *Store) RemoveMember(_ context.Context, groupID, memberID string) error 
 		return fail(store.ErrNotFound, "remove member", groupID, memberID)
 	}
 	delete(s.members[groupID], memberID)
+	s.recordMembership(groupID, memberID)
 	return nil
+}
+
+// recordMembership records the changes of adding or removing a member.
+func (s *Store) recordMembership(groupID, memberID string) {
+	s.record(store.ChangeGroup, groupID, false)
+	if _, ok := s.users[memberID]; ok {
+		s.record(store.ChangeUser, memberID, false)
+	}
 }
 
 // ListMembers implements store.Store.
@@ -282,11 +308,5 @@ func (s *Store) ListMembers(_ context.Context, groupID string) ([]string, error)
 func (s *Store) ListMemberOf(_ context.Context, memberID string) ([]string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	of := set{}
-	for g, ms := range s.members {
-		if ms[memberID] {
-			of[g] = true
-		}
-	}
-	return of.sorted(), nil
+	return s.groupsOf(memberID), nil
 }

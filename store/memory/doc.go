@@ -6,5 +6,6 @@
 // the microsecond, Props and job statuses are copied through JSON (so they
 // decode to the same types), and every record handed in or out is a copy.
 // One mutex guards everything; UpdateJob calls its fn under it, so fn must
-// not call the Store.
+// not call the Store. Directory writes append to the change feed under it
+// too, so a write and its changes are seen together or not at all.
 package memory

@@ -34,6 +34,13 @@ type Store struct {
 	secrets map[string][]byte                     // service principal id → sealed
 	anchors map[string]map[anchorKey]store.Anchor // job id → anchors
 	logs    map[string]store.ProvisioningLog
+
+	// The change feed: changes in Seq order, the last Seq given and the
+	// Seq below which changes were pruned.
+	changes      []store.Change
+	lastSeq      int64
+	prunedBefore int64
+	changed      store.Notifier
 }
 
 var _ store.Store = (*Store)(nil)

@@ -145,8 +145,14 @@ func scanAssignment(sc interface{ Scan(...any) error }) (store.AppRoleAssignment
 // resource_id reports a missing resource; the unique key on (resource_id,
 // principal_id, app_role_id) a duplicate grant.
 func (s *Store) CreateAppRoleAssignment(ctx context.Context, a store.AppRoleAssignment) error {
-	_, err := s.exec(ctx, `INSERT INTO app_role_assignments (`+assignmentCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		a.ID, a.AppRoleID, a.PrincipalID, a.PrincipalType, a.ResourceID, micros(a.Created))
+	err := s.directoryWrite(ctx, func(w writeTx) error {
+		_, err := w.exec(ctx, `INSERT INTO app_role_assignments (`+assignmentCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+			a.ID, a.AppRoleID, a.PrincipalID, a.PrincipalType, a.ResourceID, micros(a.Created))
+		if err != nil {
+			return err
+		}
+		return recordAssignment(ctx, w, a.PrincipalType, a.PrincipalID)
+	})
 	if err != nil {
 		return s.fail(err, "create app role assignment", a.ID)
 	}
@@ -190,10 +196,15 @@ func (s *Store) ListAppRoleAssignmentsOf(ctx context.Context, principalID string
 
 // DeleteAppRoleAssignment implements store.Store.
 func (s *Store) DeleteAppRoleAssignment(ctx context.Context, id string) error {
-	res, err := s.exec(ctx, `DELETE FROM app_role_assignments WHERE id = ?`, id)
-	if err == nil {
-		err = mustAffect(res)
-	}
+	err := s.directoryWrite(ctx, func(w writeTx) error {
+		var principalID, principalType string
+		err := w.tx.QueryRowContext(ctx, s.d.rebind(`DELETE FROM app_role_assignments WHERE id = ?
+			RETURNING principal_id, principal_type`), id).Scan(&principalID, &principalType)
+		if err != nil {
+			return err
+		}
+		return recordAssignment(ctx, w, principalType, principalID)
+	})
 	if err != nil {
 		return s.fail(err, "delete app role assignment", id)
 	}

@@ -37,10 +37,16 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	if err != nil {
 		return s.fail(err, "create user", u.ID)
 	}
-	_, err = s.exec(ctx, `INSERT INTO users (id, upn, upn_key, account_enabled, props, created, deleted)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.UserPrincipalName, upnKey(u.UserPrincipalName), u.AccountEnabled, props,
-		micros(u.Created), nullMicros(u.Deleted))
+	err = s.directoryWrite(ctx, func(w writeTx) error {
+		_, err := w.exec(ctx, `INSERT INTO users (id, upn, upn_key, account_enabled, props, created, deleted)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.UserPrincipalName, upnKey(u.UserPrincipalName), u.AccountEnabled, props,
+			micros(u.Created), nullMicros(u.Deleted))
+		if err != nil {
+			return err
+		}
+		return record(ctx, w, store.ChangeUser, u.ID, false)
+	})
 	if err != nil {
 		return s.fail(err, "create user", u.ID)
 	}
@@ -79,13 +85,19 @@ func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	if err != nil {
 		return s.fail(err, "update user", u.ID)
 	}
-	res, err := s.exec(ctx, `UPDATE users SET upn = ?, upn_key = ?, account_enabled = ?, props = ?,
-		created = ?, deleted = ? WHERE id = ?`,
-		u.UserPrincipalName, upnKey(u.UserPrincipalName), u.AccountEnabled, props,
-		micros(u.Created), nullMicros(u.Deleted), u.ID)
-	if err == nil {
-		err = mustAffect(res)
-	}
+	err = s.directoryWrite(ctx, func(w writeTx) error {
+		res, err := w.exec(ctx, `UPDATE users SET upn = ?, upn_key = ?, account_enabled = ?, props = ?,
+			created = ?, deleted = ? WHERE id = ?`,
+			u.UserPrincipalName, upnKey(u.UserPrincipalName), u.AccountEnabled, props,
+			micros(u.Created), nullMicros(u.Deleted), u.ID)
+		if err == nil {
+			err = mustAffect(res)
+		}
+		if err != nil {
+			return err
+		}
+		return record(ctx, w, store.ChangeUser, u.ID, false)
+	})
 	if err != nil {
 		return s.fail(err, "update user", u.ID)
 	}
@@ -109,8 +121,18 @@ func (s *Store) ListUsers(ctx context.Context, opt store.ListOptions) ([]store.U
 
 // PurgeUser implements store.Store.
 func (s *Store) PurgeUser(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(w writeTx) error {
-		return purgeDirectoryObject(ctx, w, `DELETE FROM users WHERE id = ?`, id)
+	err := s.directoryWrite(ctx, func(w writeTx) error {
+		groups, err := groupsOf(ctx, w, id)
+		if err != nil {
+			return err
+		}
+		if err := purgeDirectoryObject(ctx, w, `DELETE FROM users WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if err := record(ctx, w, store.ChangeUser, id, true); err != nil {
+			return err
+		}
+		return recordAll(ctx, w, store.ChangeGroup, groups)
 	})
 	if err != nil {
 		return s.fail(err, "purge user", id)
@@ -162,9 +184,15 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
 	if err != nil {
 		return s.fail(err, "create group", g.ID)
 	}
-	_, err = s.exec(ctx, `INSERT INTO groups (id, display_name, props, created, deleted)
-		VALUES (?, ?, ?, ?, ?)`,
-		g.ID, g.DisplayName, props, micros(g.Created), nullMicros(g.Deleted))
+	err = s.directoryWrite(ctx, func(w writeTx) error {
+		_, err := w.exec(ctx, `INSERT INTO groups (id, display_name, props, created, deleted)
+			VALUES (?, ?, ?, ?, ?)`,
+			g.ID, g.DisplayName, props, micros(g.Created), nullMicros(g.Deleted))
+		if err != nil {
+			return err
+		}
+		return record(ctx, w, store.ChangeGroup, g.ID, false)
+	})
 	if err != nil {
 		return s.fail(err, "create group", g.ID)
 	}
@@ -190,12 +218,18 @@ func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
 	if err != nil {
 		return s.fail(err, "update group", g.ID)
 	}
-	res, err := s.exec(ctx, `UPDATE groups SET display_name = ?, props = ?, created = ?, deleted = ?
-		WHERE id = ?`,
-		g.DisplayName, props, micros(g.Created), nullMicros(g.Deleted), g.ID)
-	if err == nil {
-		err = mustAffect(res)
-	}
+	err = s.directoryWrite(ctx, func(w writeTx) error {
+		res, err := w.exec(ctx, `UPDATE groups SET display_name = ?, props = ?, created = ?, deleted = ?
+			WHERE id = ?`,
+			g.DisplayName, props, micros(g.Created), nullMicros(g.Deleted), g.ID)
+		if err == nil {
+			err = mustAffect(res)
+		}
+		if err != nil {
+			return err
+		}
+		return record(ctx, w, store.ChangeGroup, g.ID, false)
+	})
 	if err != nil {
 		return s.fail(err, "update group", g.ID)
 	}
@@ -219,8 +253,25 @@ func (s *Store) ListGroups(ctx context.Context, opt store.ListOptions) ([]store.
 
 // PurgeGroup implements store.Store.
 func (s *Store) PurgeGroup(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(w writeTx) error {
-		return purgeDirectoryObject(ctx, w, `DELETE FROM groups WHERE id = ?`, id)
+	err := s.directoryWrite(ctx, func(w writeTx) error {
+		groups, err := groupsOf(ctx, w, id)
+		if err != nil {
+			return err
+		}
+		users, err := memberUsers(ctx, w, id)
+		if err != nil {
+			return err
+		}
+		if err := purgeDirectoryObject(ctx, w, `DELETE FROM groups WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if err := record(ctx, w, store.ChangeGroup, id, true); err != nil {
+			return err
+		}
+		if err := recordAll(ctx, w, store.ChangeGroup, groups); err != nil {
+			return err
+		}
+		return recordAll(ctx, w, store.ChangeUser, users)
 	})
 	if err != nil {
 		return s.fail(err, "purge group", id)
@@ -231,7 +282,13 @@ func (s *Store) PurgeGroup(ctx context.Context, id string) error {
 // AddMember implements store.Store. The foreign key on group_id reports a
 // missing group.
 func (s *Store) AddMember(ctx context.Context, groupID, memberID string) error {
-	_, err := s.exec(ctx, `INSERT INTO group_members (group_id, member_id) VALUES (?, ?)`, groupID, memberID)
+	err := s.directoryWrite(ctx, func(w writeTx) error {
+		_, err := w.exec(ctx, `INSERT INTO group_members (group_id, member_id) VALUES (?, ?)`, groupID, memberID)
+		if err != nil {
+			return err
+		}
+		return recordMembership(ctx, w, groupID, memberID)
+	})
 	if err != nil {
 		return s.fail(err, "add member", groupID, memberID)
 	}
@@ -240,10 +297,16 @@ func (s *Store) AddMember(ctx context.Context, groupID, memberID string) error {
 
 // RemoveMember implements store.Store.
 func (s *Store) RemoveMember(ctx context.Context, groupID, memberID string) error {
-	res, err := s.exec(ctx, `DELETE FROM group_members WHERE group_id = ? AND member_id = ?`, groupID, memberID)
-	if err == nil {
-		err = mustAffect(res)
-	}
+	err := s.directoryWrite(ctx, func(w writeTx) error {
+		res, err := w.exec(ctx, `DELETE FROM group_members WHERE group_id = ? AND member_id = ?`, groupID, memberID)
+		if err == nil {
+			err = mustAffect(res)
+		}
+		if err != nil {
+			return err
+		}
+		return recordMembership(ctx, w, groupID, memberID)
+	})
 	if err != nil {
 		return s.fail(err, "remove member", groupID, memberID)
 	}

@@ -16,6 +16,13 @@
 //     the field names store.Status's json tags give;
 //   - userPrincipalName uniqueness uses a lower-cased copy (upn_key) with a
 //     UNIQUE index, lower-cased in Go so every database folds alike;
+//   - the change feed is the changes table, its seq an AUTOINCREMENT key;
+//     each directory write inserts its changes in its own transaction, so
+//     a write and its changes commit or roll back together. Seqs are
+//     given, and commit, in order because SQLite runs one write
+//     transaction at a time; a database whose writers run in parallel
+//     must serialise the inserts into changes (a lock) to keep that true,
+//     else a reader could see seq n+1 before n commits and move past n;
 //   - cascades (service principal → application, owners, assignments, jobs,
 //     secrets; job → anchors, logs; group → memberships) are foreign keys
 //     with ON DELETE CASCADE. Memberships and assignments point to a user or

@@ -11,7 +11,7 @@ import (
 )
 
 const jobCols = `id, service_principal_id, template_id, schema_json, status, schedule_interval,
-	schedule_state, schedule_expiration, settings_json, created, updated`
+	schedule_state, schedule_expiration, settings_json, watermark, created, updated`
 
 func scanJob(sc interface{ Scan(...any) error }) (store.Job, error) {
 	var (
@@ -21,7 +21,7 @@ func scanJob(sc interface{ Scan(...any) error }) (store.Job, error) {
 		created, updated int64
 	)
 	err := sc.Scan(&j.ID, &j.ServicePrincipalID, &j.TemplateID, &j.Schema, &status, &j.Schedule.Interval,
-		&j.Schedule.State, &expiration, &j.Settings, &created, &updated)
+		&j.Schedule.State, &expiration, &j.Settings, &j.Watermark, &created, &updated)
 	if err != nil {
 		return store.Job{}, err
 	}
@@ -40,7 +40,7 @@ func jobRow(j store.Job) ([]any, error) {
 		return nil, fmt.Errorf("encode status of job %s: %w", j.ID, err)
 	}
 	return []any{j.ID, j.ServicePrincipalID, j.TemplateID, j.Schema, string(status), j.Schedule.Interval,
-		j.Schedule.State, nullMicros(j.Schedule.Expiration), j.Settings, micros(j.Created), micros(j.Updated)}, nil
+		j.Schedule.State, nullMicros(j.Schedule.Expiration), j.Settings, j.Watermark, micros(j.Created), micros(j.Updated)}, nil
 }
 
 // CreateJob implements store.Store. The foreign key on
@@ -48,7 +48,7 @@ func jobRow(j store.Job) ([]any, error) {
 func (s *Store) CreateJob(ctx context.Context, j store.Job) error {
 	row, err := jobRow(j)
 	if err == nil {
-		_, err = s.exec(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row...)
+		_, err = s.exec(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row...)
 	}
 	if err != nil {
 		return s.fail(err, "create job", j.ID)
@@ -107,7 +107,7 @@ func (s *Store) UpdateJob(ctx context.Context, spID, jobID string, fn func(*stor
 			return err
 		}
 		_, err = w.exec(ctx, `UPDATE jobs SET template_id = ?, schema_json = ?, status = ?, schedule_interval = ?,
-			schedule_state = ?, schedule_expiration = ?, settings_json = ?, created = ?, updated = ?
+			schedule_state = ?, schedule_expiration = ?, settings_json = ?, watermark = ?, created = ?, updated = ?
 			WHERE id = ? AND service_principal_id = ?`, append(row[2:], jobID, spID)...)
 		if err != nil {
 			return err

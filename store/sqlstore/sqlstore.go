@@ -31,6 +31,8 @@ type Store struct {
 	rstmts, wstmts sync.Map // string → *sql.Stmt
 	closeOnce      sync.Once
 	closeErr       error
+	// changed signals directory writes to subscribers.
+	changed store.Notifier
 }
 
 var _ store.Store = (*Store)(nil)
@@ -168,8 +170,8 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 // writeTx is a write transaction. On SQLite it holds the only writer
 // connection, so nothing in it may use s.wdb: its statements are not taken
 // from the cache (preparing one needs a free connection). Transactions
-// serve the rare multi-statement writes; the frequent writes are single
-// prepared statements.
+// serve the multi-statement writes (directory writes, which record their
+// changes, among them); the others are single prepared statements.
 type writeTx struct {
 	s  *Store
 	tx *sql.Tx
@@ -177,6 +179,10 @@ type writeTx struct {
 
 func (w writeTx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return w.tx.ExecContext(ctx, w.s.d.rebind(query), args...)
+}
+
+func (w writeTx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return w.tx.QueryContext(ctx, w.s.d.rebind(query), args...)
 }
 
 // inTx runs fn in a write transaction, committing when fn returns nil.

@@ -372,3 +372,156 @@ func FuzzJobStatus(f *testing.F) {
 		}
 	})
 }
+
+// TestChangesInWriteTransaction: a directory write and the changes it
+// records commit or roll back together. A trigger makes recording a change
+// of "boom" fail, as a crash or a full disk would; every write that would
+// record one must leave no trace, even when it recorded other changes
+// before, and signal nothing.
+func TestChangesInWriteTransaction(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	app, sp := store.Application{ID: "app", AppID: "appid"}, store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CreateServicePrincipal(ctx, app, sp))
+	boom := store.User{ID: "boom", UserPrincipalName: "boom@example.com"}
+	must(s.CreateUser(ctx, boom))
+	must(s.CreateUser(ctx, store.User{ID: "u1", UserPrincipalName: "u1@example.com"}))
+	must(s.CreateGroup(ctx, store.Group{ID: "g1"}))
+	must(s.CreateGroup(ctx, store.Group{ID: "g2"}))
+	must(s.AddMember(ctx, "g2", "boom"))
+	_, err := s.wdb.ExecContext(ctx, `CREATE TRIGGER fail_boom BEFORE INSERT ON changes
+		WHEN NEW.object_id = 'boom' BEGIN SELECT RAISE(ABORT, 'recording the change failed'); END`)
+	must(err)
+	before, err := s.LastChangeSeq(ctx)
+	must(err)
+	ch, stop := s.Subscribe()
+	defer stop()
+
+	renamed := boom
+	renamed.UserPrincipalName = "renamed@example.com"
+	for _, tt := range []struct {
+		what  string
+		write func() error
+	}{
+		{"create a user with a taken upn (the write itself fails)", func() error {
+			return s.CreateUser(ctx, store.User{ID: "u2", UserPrincipalName: "U1@example.com"})
+		}},
+		{"update the user", func() error { return s.UpdateUser(ctx, renamed) }},
+		{"purge the user", func() error { return s.PurgeUser(ctx, "boom") }},
+		{"add the user to g1 (g1's change is recorded first)", func() error { return s.AddMember(ctx, "g1", "boom") }},
+		{"remove the user from g2", func() error { return s.RemoveMember(ctx, "g2", "boom") }},
+		{"assign the user", func() error {
+			return s.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: "a1", AppRoleID: "r", PrincipalID: "boom",
+				PrincipalType: "User", ResourceID: "sp"})
+		}},
+		{"assign g2 (g2's change, then its member's)", func() error {
+			return s.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: "a2", AppRoleID: "r", PrincipalID: "g2",
+				PrincipalType: "Group", ResourceID: "sp"})
+		}},
+		{"purge g2 (g2's change, then its member's)", func() error { return s.PurgeGroup(ctx, "g2") }},
+	} {
+		if err := tt.write(); err == nil {
+			t.Errorf("%s: succeeded, want an error", tt.what)
+		}
+		select {
+		case <-ch:
+			t.Errorf("%s: signalled a change", tt.what)
+		default:
+		}
+	}
+
+	if cs, err := s.ListChanges(ctx, before, 0); err != nil || len(cs) != 0 {
+		t.Errorf("changes after the failed writes = %+v, %v; want none", cs, err)
+	}
+	if n, err := s.LastChangeSeq(ctx); err != nil || n != before {
+		t.Errorf("LastChangeSeq = %d, %v; want %d", n, err, before)
+	}
+	if _, err := s.GetUser(ctx, "u2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("get u2: err = %v, want ErrNotFound", err)
+	}
+	if got, err := s.GetUser(ctx, "boom"); err != nil || got.UserPrincipalName != boom.UserPrincipalName {
+		t.Errorf("user boom = %+v, %v; want it unchanged", got, err)
+	}
+	if of, err := s.ListMemberOf(ctx, "boom"); err != nil || fmt.Sprint(of) != "[g2]" {
+		t.Errorf("groups of boom = %v, %v; want [g2]", of, err)
+	}
+	for _, id := range []string{"a1", "a2"} {
+		if _, err := s.GetAppRoleAssignment(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("get assignment %s: err = %v, want ErrNotFound", id, err)
+		}
+	}
+	if _, err := s.GetGroup(ctx, "g2"); err != nil {
+		t.Errorf("get g2: %v, want it kept", err)
+	}
+}
+
+// TestMigrateChanges opens a database as 0002 left it: 0003 starts the
+// feed with the users, then the groups, already there, and gives jobs an
+// empty watermark.
+func TestMigrateChanges(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`}
+	for v, name := range []string{"0001_init.sql", "0002_job_status.sql"} {
+		b, err := migrationFS.ReadFile("migrations/sqlite/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs = append(qs, string(b), fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, v+1))
+	}
+	qs = append(qs,
+		`INSERT INTO users (id, upn, upn_key, account_enabled, props, created) VALUES ('u2', 'b', 'b', 1, '{}', 0), ('u1', 'a', 'a', 1, '{}', 0)`,
+		`INSERT INTO groups (id, display_name, props, created) VALUES ('g1', 'G', '{}', 0)`,
+		`INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`,
+		`INSERT INTO jobs (id, service_principal_id, template_id, created, updated) VALUES ('j1', 'sp', 'scim', 1, 2)`,
+	)
+	for _, q := range qs {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	before := time.Now().Add(-time.Second) // the migration stamps whole seconds
+	s, err := OpenSQLite(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("open (migrate): %v", err)
+	}
+	defer s.Close()
+	cs, err := s.ListChanges(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, c := range cs {
+		got = append(got, fmt.Sprintf("%d %s %s %v", c.Seq, c.ObjectType, c.ObjectID, c.Deleted))
+		if c.At.Before(before) || c.At.After(time.Now()) {
+			t.Errorf("change %d recorded at %v, not at the migration", i, c.At)
+		}
+	}
+	if want := []string{"1 User u1 false", "2 User u2 false", "3 Group g1 false"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("changes after migration = %q, want %q", got, want)
+	}
+	j, err := s.GetJob(ctx, "sp", "j1")
+	if err != nil || j.Watermark != "" {
+		t.Errorf("job after migration = %+v, %v; want an empty watermark", j, err)
+	}
+	if err := s.CreateGroup(ctx, store.Group{ID: "g2"}); err != nil {
+		t.Fatal(err)
+	}
+	if cs, err := s.ListChanges(ctx, 3, 0); err != nil || len(cs) != 1 || cs[0].Seq != 4 {
+		t.Errorf("changes after the seeded ones = %+v, %v; want seq 4", cs, err)
+	}
+}

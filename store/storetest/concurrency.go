@@ -185,4 +185,19 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	if len(ms) != workers*perWorker || len(anchors) != workers*perWorker || len(logs) != workers*perWorker {
 		t.Errorf("members %d, anchors %d, logs %d; want %d each", len(ms), len(anchors), len(logs), workers*perWorker)
 	}
+
+	// Every write recorded its changes, in the order each worker wrote:
+	// the user created, updated, added to g (g, then the user).
+	perUser := map[string][]change{}
+	for _, c := range changesAfter(t, s, 0) { // checks that seqs strictly increase
+		if c.ObjectType == store.ChangeUser {
+			perUser[c.ObjectID] = append(perUser[c.ObjectID], change{c.ObjectType, c.ObjectID, c.Deleted})
+		}
+	}
+	if len(perUser) != workers*perWorker {
+		t.Errorf("changes name %d users, want %d", len(perUser), workers*perWorker)
+	}
+	for id, cs := range perUser {
+		same(t, cs, users(id, id, id), "changes of user %s", id)
+	}
 }

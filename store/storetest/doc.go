@@ -13,5 +13,9 @@
 // errors (matched with errors.Is), cascades, ordering and keyset paging,
 // concurrent writers, atomic job updates (concurrent UpdateJob calls on one
 // job all land), the typed job status and schedule, and that times
-// round-trip at least to the microsecond in UTC. It also pins down what the contract leaves implicit; see Run.
+// round-trip at least to the microsecond in UTC, and the change feed: the
+// exact changes each kind of directory write records (none for a failed
+// write), strictly increasing seqs, paging, pruning, job watermarks and
+// the signal Subscribe gives. It also pins down what the contract leaves
+// implicit; see Run.
 package storetest

@@ -61,6 +61,12 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ProvisioningLogPaging", testProvisioningLogPaging},
 		{"TimesRoundTrip", testTimesRoundTrip},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ChangesRecorded", testChangesRecorded},
+		{"ChangesFailedWrites", testChangesFailedWrites},
+		{"ListChangesPaging", testListChangesPaging},
+		{"PruneChanges", testPruneChanges},
+		{"Subscribe", testSubscribe},
+		{"JobWatermark", testJobWatermark},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,6 +151,7 @@ func newJob(spID, id string) store.Job {
 		Status:             store.Status{Code: store.StatusNotConfigured},
 		Schedule:           store.Schedule{Interval: "PT40M", State: store.ScheduleDisabled},
 		Settings:           []byte(`[{"key":"k","value":"v"}]`),
+		Watermark:          "17",
 		Created:            at(4),
 		Updated:            at(5),
 	}
