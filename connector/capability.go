@@ -84,6 +84,14 @@ type Change struct {
 // ChangeFeed reports the changes made to a source after a watermark. The
 // watermark is the source's own opaque string (a sequence number, an LDAP
 // syncrepl cookie, an AD DirSync cookie); empty means from the beginning.
+//
+// Changes returns at most max changes (max must be at least 1, else
+// KindInvalid), oldest first, and the watermark after the last one
+// returned, or the watermark given when there are none. Reading from a
+// watermark again replays the same changes. A watermark the source cannot
+// continue from (one it never gave, or one whose following changes it no
+// longer keeps) is KindInvalid: the caller starts over with a full cycle.
+// An object may appear in several changes; Get reads its current state.
 type ChangeFeed interface {
 	Changes(ctx context.Context, watermark string, max int) (changes []Change, next string, err error)
 }

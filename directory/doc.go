@@ -4,5 +4,6 @@
 // answers whether an object is assigned to a job's application, directly or
 // through a directly assigned group (nested groups do not count). It lists
 // users and groups page by page (connector.Lister), ordered by id, for
-// cycles that read everything in scope.
+// cycles that read everything in scope, and reports the store's change feed
+// (connector.ChangeFeed, the watermark a decimal seq) for incremental ones.
 package directory

@@ -52,6 +52,7 @@ var (
 	_ connector.Entitler        = (*Source)(nil)
 	_ connector.StateAttributer = (*Source)(nil)
 	_ connector.Lister          = (*Source)(nil)
+	_ connector.ChangeFeed      = (*Source)(nil)
 )
 
 // NewSource returns a Source whose entitlements are assignments to spID.
@@ -107,7 +108,7 @@ func (s *Source) Get(ctx context.Context, objectType, id string) (connector.Obje
 // listed exactly once whatever else changes meanwhile.
 func (s *Source) List(ctx context.Context, objectType, token string, pageSize int) (connector.Page, error) {
 	if pageSize < 1 {
-		return connector.Page{}, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("page size %d: want at least 1", pageSize)}
+		return connector.Page{}, invalid("page size %d: want at least 1", pageSize)
 	}
 	// One more than a page says whether another follows.
 	opt := store.ListOptions{After: token, Limit: pageSize + 1, IncludeDeleted: true}
@@ -145,8 +146,67 @@ func page[R any](ctx context.Context, recs []R, pageSize int, show func(context.
 	return p, nil
 }
 
+// Changes implements connector.ChangeFeed over the store's change feed:
+// the watermark is the seq of the last change returned, in decimal. A
+// watermark the store never gave, or whose following changes were pruned,
+// is KindInvalid, so the cycle starts over instead of skipping changes.
+func (s *Source) Changes(ctx context.Context, watermark string, max int) ([]connector.Change, string, error) {
+	if max < 1 {
+		return nil, "", invalid("max %d: want at least 1", max)
+	}
+	after, err := parseWatermark(watermark)
+	if err != nil {
+		return nil, "", err
+	}
+	cs, err := s.st.ListChanges(ctx, after, max)
+	if errors.Is(err, store.ErrChangesPruned) {
+		return nil, "", invalid("watermark %s: the changes after it were pruned; run a full cycle", watermark)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if len(cs) == 0 {
+		// Past the newest change: from another database, or one restored
+		// from an older backup, whose future changes would be skipped.
+		last, err := s.st.LastChangeSeq(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		if after > last {
+			return nil, "", invalid("watermark %s is past the newest change (%d); run a full cycle", watermark, last)
+		}
+		return nil, watermark, nil
+	}
+	out := make([]connector.Change, len(cs))
+	for i, c := range cs {
+		typ := connector.TypeUser
+		if c.ObjectType == store.ChangeGroup {
+			typ = connector.TypeGroup
+		}
+		out[i] = connector.Change{ObjectType: typ, ID: c.ObjectID, Deleted: c.Deleted}
+	}
+	return out, strconv.FormatInt(cs[len(cs)-1].Seq, 10), nil
+}
+
+// parseWatermark reads a watermark Changes gave: a seq in canonical
+// decimal (no sign, no leading zeros), or empty for the beginning.
+func parseWatermark(w string) (int64, error) {
+	if w == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(w, 10, 64)
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != w {
+		return 0, invalid("watermark %q: want the decimal change number a previous call returned, or empty to start from the beginning", w)
+	}
+	return n, nil
+}
+
+func invalid(format string, args ...any) error {
+	return &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf(format, args...)}
+}
+
 func unknownType(objectType string) error {
-	return &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("unknown object type %q (want User or Group)", objectType)}
+	return invalid("unknown object type %q (want User or Group)", objectType)
 }
 
 func (s *Source) user(ctx context.Context, u store.User) (connector.Object, error) {

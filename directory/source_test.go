@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -234,4 +235,114 @@ func TestListWhileChanging(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestChanges: the feed's watermark is the decimal seq of the last change
+// returned; writes after a watermark are read from it; a watermark that is
+// not one the source gave, or is behind a prune, is KindInvalid.
+func TestChanges(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			st := b.open(t)
+			src := directory.NewSource(st, mkApp(t, st, "App"))
+			changes := func(watermark string, max int) ([]connector.Change, string) {
+				t.Helper()
+				cs, next, err := src.Changes(ctx, watermark, max)
+				if err != nil {
+					t.Fatalf("Changes(%q, %d) = %v", watermark, max, err)
+				}
+				return cs, next
+			}
+			want := func(watermark string, max int, wantNext string, want ...connector.Change) {
+				t.Helper()
+				cs, next := changes(watermark, max)
+				if d := cmp.Diff(want, cs); d != "" || next != wantNext {
+					t.Errorf("Changes(%q, %d): next %q, want %q; changes (-want +got):\n%s", watermark, max, next, wantNext, d)
+				}
+			}
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			user := func(id string) connector.Change { return connector.Change{ObjectType: connector.TypeUser, ID: id} }
+			group := func(id string) connector.Change { return connector.Change{ObjectType: connector.TypeGroup, ID: id} }
+
+			want("", 10, "") // nothing yet: the watermark given
+			must(st.CreateUser(ctx, store.User{ID: "u1", UserPrincipalName: "u1@example.com"}))
+			must(st.CreateGroup(ctx, store.Group{ID: "g1"}))
+			must(st.AddMember(ctx, "g1", "u1"))
+			want("", 2, "2", user("u1"), group("g1"))
+			want("2", 2, "4", group("g1"), user("u1"))
+			want("4", 2, "4")
+			want("", 10, "4", user("u1"), group("g1"), group("g1"), user("u1"))
+
+			// An incremental read takes up where the last one ended.
+			must(st.PurgeUser(ctx, "u1"))
+			want("4", 10, "6", connector.Change{ObjectType: connector.TypeUser, ID: "u1", Deleted: true}, group("g1"))
+			want("6", 10, "6")
+
+			for _, w := range []string{"abc", "-1", "+1", "01", " 1", "1 ", "1.0", "1e3", "0x1", "99999999999999999999"} {
+				if _, _, err := src.Changes(ctx, w, 10); connector.KindOf(err) != connector.KindInvalid {
+					t.Errorf("Changes(watermark %q): err = %v, want KindInvalid", w, err)
+				}
+			}
+			for _, w := range []string{"7", "1000"} {
+				if _, _, err := src.Changes(ctx, w, 10); connector.KindOf(err) != connector.KindInvalid {
+					t.Errorf("Changes(watermark %q, past the newest change 6): err = %v, want KindInvalid", w, err)
+				}
+			}
+			if _, _, err := src.Changes(ctx, "", 0); connector.KindOf(err) != connector.KindInvalid {
+				t.Errorf("Changes(max 0): err = %v, want KindInvalid", err)
+			}
+
+			// Behind a prune the feed cannot say what changed: KindInvalid,
+			// so the cycle starts over rather than skipping changes.
+			must(st.PruneChanges(ctx, 4))
+			for _, w := range []string{"", "0", "2"} {
+				if _, _, err := src.Changes(ctx, w, 10); connector.KindOf(err) != connector.KindInvalid {
+					t.Errorf("Changes(watermark %q, pruned): err = %v, want KindInvalid", w, err)
+				}
+			}
+			want("3", 1, "4", user("u1"))
+		})
+	}
+}
+
+// FuzzChangesWatermark: any watermark is either read as a seq the source
+// could have given, canonical decimal, or refused as KindInvalid; never a
+// panic, never another error.
+func FuzzChangesWatermark(f *testing.F) {
+	for _, w := range []string{"", "0", "1", "3", "4", "01", "-1", "+2", "abc", "9223372036854775807", "9223372036854775808", "1\x00"} {
+		f.Add(w, 2)
+	}
+	st := memory.New()
+	ctx := context.Background()
+	for _, id := range []string{"u1", "u2", "u3"} {
+		if err := st.CreateUser(ctx, store.User{ID: id, UserPrincipalName: id + "@example.com"}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	src := directory.NewSource(st, "sp")
+	f.Fuzz(func(t *testing.T, w string, max int) {
+		cs, next, err := src.Changes(ctx, w, max)
+		if err != nil {
+			if connector.KindOf(err) != connector.KindInvalid {
+				t.Fatalf("Changes(%q, %d): err = %v, want KindInvalid or none", w, max, err)
+			}
+			return
+		}
+		n, perr := strconv.ParseInt(w, 10, 64)
+		if w != "" && (perr != nil || strconv.FormatInt(n, 10) != w || n < 0 || n > 3) {
+			t.Fatalf("Changes accepted watermark %q", w)
+		}
+		if max < 1 || len(cs) > max || len(cs) != min(max, 3-int(n)) {
+			t.Fatalf("Changes(%q, %d) returned %d changes", w, max, len(cs))
+		}
+		if want := strconv.FormatInt(n+int64(len(cs)), 10); len(cs) > 0 && next != want || len(cs) == 0 && next != w {
+			t.Fatalf("Changes(%q, %d) returned watermark %q", w, max, next)
+		}
+	})
 }

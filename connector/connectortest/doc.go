@@ -18,5 +18,9 @@
 // Entitlement (direct and group assignments, nested groups not counting,
 // roles without duplicates) the way the built-in directory answers them,
 // and, for a connector.Lister, that paging at several page sizes lists
-// every user and group once, soft-deleted ones included, as Get returns it.
+// every user and group once, soft-deleted ones included, as Get returns it;
+// for a connector.ChangeFeed, that the feed from the beginning names every
+// user and group, pages alike at any size, replays from every watermark it
+// gave, ends with the watermark given, and refuses a max below 1 and a
+// watermark it never gave (KindInvalid).
 package connectortest

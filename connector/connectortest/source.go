@@ -121,6 +121,7 @@ func RunSource(t *testing.T, setup func(t *testing.T, d SourceData) (connector.S
 	run("Entitlement", testSourceEntitlement)
 	run("ResultsAreCopies", testSourceCopies)
 	run("List", testSourceList)
+	run("ChangeFeed", testSourceChangeFeed)
 }
 
 // sourceGet returns the object, failing the test on an error or an object
