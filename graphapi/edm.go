@@ -37,6 +37,8 @@ var edmTypes = map[reflect.Type]string{
 	reflect.TypeFor[schema.AttributeDefinition](): "microsoft.graph.attributeDefinition",
 	reflect.TypeFor[schema.ReferencedObject]():    "microsoft.graph.referencedObject",
 	reflect.TypeFor[secrets.Pair]():               "microsoft.graph.synchronizationSecretKeyStringValuePair",
+	reflect.TypeFor[durationText]():               "Edm.Duration",
+	reflect.TypeFor[schedulePatch]():              "microsoft.graph.synchronizationSchedule",
 }
 
 // edmProperties name the complex type of a property by its JSON name, for
@@ -49,6 +51,7 @@ var edmProperties = map[string]string{
 	"testInputObject":            "microsoft.graph.expressionInputObject",
 	"properties":                 "microsoft.graph.stringKeyObjectValuePair",
 	"synchronizationJobSettings": "microsoft.graph.keyValuePair",
+	"criteria":                   "microsoft.graph.synchronizationJobRestartCriteria",
 }
 
 // anObject is the name of a complex type edmName does not know.

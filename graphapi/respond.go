@@ -85,41 +85,51 @@ func (s *Server) envelope(e *Error, h http.Header) map[string]any {
 // msgraph SDKs compress every body) and plain JSON mislabelled as gzip (one
 // SDK resends plain JSON after a 429 with the header still set).
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	present, err := decodeOptionalJSON(w, r, v)
+	if err == nil && !present {
+		return badRequest("The request body is empty; send a JSON object.")
+	}
+	return err
+}
+
+// decodeOptionalJSON is decodeJSON for a body that may be absent: an
+// empty one leaves v alone and reports false.
+func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any) (present bool, err error) {
 	body := http.MaxBytesReader(w, r.Body, maxBody)
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
-			return errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than %d bytes.", maxBody)
+			return false, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than %d bytes.", maxBody)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return &Error{Status: http.StatusRequestTimeout, Code: "RequestTimeout", Cause: err,
+			return false, &Error{Status: http.StatusRequestTimeout, Code: "RequestTimeout", Cause: err,
 				Message: "The request body did not arrive in time; send it without pauses.",
 				Header:  http.Header{"Connection": {"close"}}}
 		}
-		return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "Could not read the request body; send it again.", Cause: err}
+		return false, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "Could not read the request body; send it again.", Cause: err}
 	}
 	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
 		zr, err := gzip.NewReader(bytes.NewReader(raw))
 		if err != nil {
-			return badRequest("The request body is not valid gzip: %v.", err)
+			return false, badRequest("The request body is not valid gzip: %v.", err)
 		}
 		raw, err = io.ReadAll(io.LimitReader(zr, maxBody+1))
 		if err != nil {
-			return badRequest("The request body is not valid gzip: %v.", err)
+			return false, badRequest("The request body is not valid gzip: %v.", err)
 		}
 		if len(raw) > maxBody {
-			return errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The decompressed request body is larger than %d bytes.", maxBody)
+			return false, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The decompressed request body is larger than %d bytes.", maxBody)
 		}
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return badRequest("The request body is empty; send a JSON object.")
+		return false, nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return jsonError(err)
+		return false, jsonError(err)
 	}
 	// A property named twice is ambiguous: refuse it rather than keep one.
-	return checkDuplicateKeys(raw)
+	return true, checkDuplicateKeys(raw)
 }
 
 // jsonError explains a decoding error in terms of the JSON and of Graph's

@@ -42,6 +42,9 @@ func (y *Sync) routes(mux *http.ServeMux) {
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/schema/parseExpression", auth.SyncWrite, y.parseExpression)
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/validateCredentials", auth.SyncWrite, y.validateCredentials)
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/provisionOnDemand", auth.SyncWrite, y.provisionOnDemand)
+	s.route(mux, "POST "+sp+"/jobs/{jobId}/start", auth.SyncWrite, y.startJob)
+	s.route(mux, "POST "+sp+"/jobs/{jobId}/pause", auth.SyncWrite, y.pauseJob)
+	s.route(mux, "POST "+sp+"/jobs/{jobId}/restart", auth.SyncWrite, y.restartJob)
 	s.route(mux, "PUT "+sp+"/secrets", auth.SyncWrite, y.putSecrets)
 	s.route(mux, "GET /auditLogs/provisioning", auth.AuditLogRead, y.listProvisioningLogs)
 }

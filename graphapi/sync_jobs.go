@@ -160,7 +160,8 @@ func (y *Sync) createJob(w http.ResponseWriter, r *http.Request) error {
 // patchJob updates a job's synchronizationJobSettings: each name sent
 // replaces that setting, a null value removes it, others stay. Settings
 // select connector behaviour such as the SCIM target profile; a value the
-// connector cannot use is refused with 400.
+// connector cannot use is refused with 400. It also sets schedule.interval
+// (see schedulePatch).
 func (y *Sync) patchJob(w http.ResponseWriter, r *http.Request) error {
 	sp, j, err := y.job(r)
 	if err != nil {
@@ -168,21 +169,39 @@ func (y *Sync) patchJob(w http.ResponseWriter, r *http.Request) error {
 	}
 	var body struct {
 		Settings *[]keyValuePair `json:"synchronizationJobSettings"`
+		Schedule *schedulePatch  `json:"schedule"`
 	}
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	if body.Settings == nil {
-		return badRequest("Only synchronizationJobSettings can be changed: {\"synchronizationJobSettings\":[{\"name\":\"...\",\"value\":\"...\"}]}.")
+	if body.Settings == nil && body.Schedule == nil {
+		return badRequest("Only synchronizationJobSettings and schedule.interval can be changed: {\"synchronizationJobSettings\":[{\"name\":\"...\",\"value\":\"...\"}]} or {\"schedule\":{\"interval\":\"PT40M\"}}.")
 	}
-	for i, kv := range *body.Settings {
-		if kv.Name == "" {
-			return badRequest("synchronizationJobSettings[%d].name is required.", i)
+	var interval string
+	if body.Schedule != nil {
+		if interval, err = body.Schedule.check(); err != nil {
+			return err
+		}
+	}
+	if body.Settings != nil {
+		for i, kv := range *body.Settings {
+			if kv.Name == "" {
+				return badRequest("synchronizationJobSettings[%d].name is required.", i)
+			}
 		}
 	}
 	// Merge into the settings as stored now, in one update, so that
 	// concurrent PATCHes of other settings are not lost.
 	updated, err := y.srv.store.UpdateJob(r.Context(), sp.ID, j.ID, func(j *store.Job) error {
+		j.Updated = y.srv.now().UTC()
+		if body.Schedule != nil {
+			if err := body.Schedule.apply(j, interval); err != nil {
+				return err
+			}
+		}
+		if body.Settings == nil {
+			return nil
+		}
 		var kvs []keyValuePair
 		_ = json.Unmarshal(j.Settings, &kvs)
 		for _, kv := range *body.Settings {
@@ -213,7 +232,6 @@ func (y *Sync) patchJob(w http.ResponseWriter, r *http.Request) error {
 		if err := y.Jobs.CheckSettings(*j, settings); err != nil {
 			return badRequest("The job settings are invalid: %v.", err)
 		}
-		j.Updated = y.srv.now().UTC()
 		return nil
 	})
 	if err != nil {
@@ -227,10 +245,9 @@ func (y *Sync) deleteJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := y.srv.store.DeleteJob(r.Context(), sp.ID, j.ID); err != nil {
+	if err := y.Jobs.Delete(r.Context(), sp.ID, j.ID); err != nil { // stops its cycles first
 		return storeErr(err, j.ID)
 	}
-	y.Jobs.Forget(j.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

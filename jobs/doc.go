@@ -6,6 +6,9 @@
 // calls), and the engine.Job built from them.
 //
 // HTTP handlers call it for provisionOnDemand and validateCredentials;
-// scheduled cycles will call it the same way. Connectors are built by the
+// scheduled cycles will call it the same way. It also owns a job's
+// lifecycle (start, pause, restart, delete): each is one atomic store
+// update of the job's schedule and status, then a word to the Scheduler
+// that runs the cycles. Connectors are built by the
 // registries cmd/provisiond fills in, keyed by the schema's directory names.
 package jobs

@@ -13,6 +13,7 @@ import (
 
 	"provisiond/connector"
 	"provisiond/engine"
+	"provisiond/keylock"
 	"provisiond/schema"
 	"provisiond/secrets"
 	"provisiond/store"
@@ -32,6 +33,11 @@ type Options struct {
 	Logger   *slog.Logger
 	// Interactive overrides InteractiveTimeout (tests).
 	Interactive time.Duration
+	// Scheduler runs the cycles of started jobs; nil = none: start, pause
+	// and restart only change the jobs' state.
+	Scheduler Scheduler
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 }
 
 // Service runs synchronization jobs' work for the API (and, later, for
@@ -43,6 +49,11 @@ type Service struct {
 	reg         Registry
 	log         *slog.Logger
 	interactive time.Duration
+	sched       Scheduler
+	now         func() time.Time
+	// lifecycle serialises start, pause, restart and delete per job, so
+	// that the scheduler hears of them in the order the store saw them.
+	lifecycle keylock.Locks
 
 	mu       sync.Mutex
 	compiled map[string]compiledJob     // job id → compiled schema
@@ -65,12 +76,16 @@ type connectorEntry struct {
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{store: o.Store, box: o.Secrets, engine: o.Engine, reg: o.Registry, log: o.Logger,
-		interactive: o.Interactive, compiled: map[string]compiledJob{}, conns: map[string]*connectorEntry{}}
+		interactive: o.Interactive, sched: o.Scheduler, now: o.Now,
+		compiled: map[string]compiledJob{}, conns: map[string]*connectorEntry{}}
 	if s.interactive <= 0 {
 		s.interactive = InteractiveTimeout
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	return s
 }

@@ -1,6 +1,10 @@
 package store
 
-import "time"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Job is a synchronization job. Schema and Settings are stored as the JSON
 // the schema package and the API produce; Status and Schedule are typed
@@ -83,6 +87,70 @@ type Status struct {
 	SteadyStateLastAchieved            time.Time    `json:"steadyStateLastAchievedTime"`
 	SynchronizedEntryCountByType       []EntryCount `json:"synchronizedEntryCountByType"` // e.g. "user to User": 12
 	TroubleshootingURL                 string       `json:"troubleshootingUrl"`
+
+	// ResetPending is provisiond's own, never shown by the API: what
+	// restarts asked the next cycle to reset and no cycle has done yet.
+	// A cycle clears the flags it honours (ResetPending &^= done) in the
+	// update that records its start, so a restart during a cycle waits
+	// for the next one.
+	ResetPending ResetScope `json:"resetPending,omitempty"`
+}
+
+// ResetScope is a set of synchronizationJobRestartScope flags, with
+// Graph's member values (a stored format).
+type ResetScope uint32
+
+// The synchronizationJobRestartScope members.
+const (
+	ResetNone ResetScope = 0
+	// ResetConnectorDataStore forgets the job's anchors: the links between
+	// source and target objects, which the next cycle finds again by
+	// matching.
+	ResetConnectorDataStore ResetScope = 1
+	// ResetEscrows drops the objects waiting to be retried.
+	ResetEscrows ResetScope = 2
+	// ResetWatermark makes the next cycle an initial one: every object in
+	// scope is evaluated again.
+	ResetWatermark ResetScope = 4
+	// ResetQuarantineState lifts the job's quarantine.
+	ResetQuarantineState ResetScope = 8
+	// ResetFull is the four above (not ResetForceDeletes).
+	ResetFull ResetScope = 15
+	// ResetForceDeletes lets the deletes the accidental-deletion threshold
+	// held back go through.
+	ResetForceDeletes ResetScope = 32
+)
+
+// resetNames are the members in Graph's order, Full before its parts so
+// that String prefers it.
+var resetNames = []struct {
+	f    ResetScope
+	name string
+}{
+	{ResetFull, "Full"}, {ResetConnectorDataStore, "ConnectorDataStore"}, {ResetEscrows, "Escrows"},
+	{ResetWatermark, "Watermark"}, {ResetQuarantineState, "QuarantineState"}, {ResetForceDeletes, "ForceDeletes"},
+}
+
+// String writes r as Graph's flags do, comma-separated in member order
+// ("Escrows,Watermark"; "Full" for all four of its parts; "None" for
+// none).
+// Bits that are no member are written as a number.
+func (r ResetScope) String() string {
+	var names []string
+	left := r
+	for _, n := range resetNames {
+		if left&n.f == n.f {
+			names = append(names, n.name)
+			left &^= n.f
+		}
+	}
+	if left != 0 {
+		names = append(names, strconv.FormatUint(uint64(left), 10))
+	}
+	if names == nil {
+		return "None"
+	}
+	return strings.Join(names, ",")
 }
 
 // Execution is one cycle's record (Graph's synchronizationTaskExecution).

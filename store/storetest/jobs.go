@@ -88,6 +88,7 @@ func fullStatus(zone *time.Location) store.Status {
 		SteadyStateLastAchieved:      when(61),
 		SynchronizedEntryCountByType: []store.EntryCount{{Key: "user to User", Value: 12}, {Key: "group to Group", Value: 0}},
 		TroubleshootingURL:           "https://example.com/help",
+		ResetPending:                 store.ResetWatermark | store.ResetForceDeletes,
 	}
 }
 

@@ -106,6 +106,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		Registry:    Registry(st, hc, guard, log),
 		Logger:      log,
 		Interactive: c.Interactive,
+		Now:         c.Now,
 	})
 	h := graphapi.New(graphapi.Config{
 		Store: st, Auth: authn, Logger: log, Extra: c.Extra, Now: c.Now, NewID: newID,
