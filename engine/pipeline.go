@@ -499,6 +499,7 @@ func (r *run) update(ctx context.Context, target connector.Object, deprovision b
 		return r.fail(ctx, StepExport, err), nil
 	}
 	set := connector.Attributes{}
+	var mods []ModifiedProperty
 	for _, n := range want.names {
 		have := target.Attrs[n]
 		if sameValues(have, want.vals[n]) {
@@ -514,7 +515,7 @@ func (r *run) update(ctx context.Context, target connector.Object, deprovision b
 			}
 			old = &o
 		}
-		r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: n, OldValue: old, NewValue: &v})
+		mods = append(mods, ModifiedProperty{DisplayName: n, OldValue: old, NewValue: &v})
 	}
 	if err := r.link(ctx, target.ID); err != nil {
 		return nil, err
@@ -529,6 +530,8 @@ func (r *run) update(ctx context.Context, target connector.Object, deprovision b
 		r.skipStep("ObjectUpdateNotAllowed", msg)
 		return r.finish(StatusSkipped, ActionOther, "ObjectUpdateNotAllowed", msg, ""), nil
 	}
+	// Only what is (or, in a dry run, would be) written is modified.
+	r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, mods...)
 	if !r.dry {
 		if err := r.job.Target.Update(ctx, r.om.Mapping.TargetObjectName, target.ID, set); err != nil {
 			return r.fail(ctx, StepExport, err), nil
