@@ -132,10 +132,12 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 	return out, nil
 }
 
-// member is a member of a group request, resolved to its object mapping.
+// member is a member of a group request, resolved to its object mapping,
+// and its source object once imported.
 type member struct {
-	om *schema.CompiledObject
-	id string
+	om  *schema.CompiledObject
+	id  string
+	src connector.Object
 }
 
 // unit is the work of one request, whose objects are locked.
