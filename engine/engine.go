@@ -120,7 +120,7 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 	var out *Outcome
 	switch {
 	case gone:
-		out, err = u.gone(ctx, om, req.ObjectID)
+		out, err = u.gone(ctx, om, req.ObjectID, ahead)
 	case isGroup:
 		out, err = u.group(ctx, om, src, members, ahead)
 	default:

@@ -304,25 +304,6 @@ func (f *fixture) loggedEvent(changeID string) (engine.Event, bool) {
 	return engine.Event{}, false
 }
 
-// targetAttrs returns the target object's attributes, nil if it is absent.
-func (f *fixture) targetAttrs(typ, id string) connector.Attributes {
-	for _, o := range f.tgt.Objects(typ) {
-		if o.ID == id {
-			return o.Attrs
-		}
-	}
-	return nil
-}
-
-// targetIDs lists the ids of the target objects of a type.
-func (f *fixture) targetObjects(typ string) []string {
-	out := []string{}
-	for _, o := range f.tgt.Objects(typ) {
-		out = append(out, o.ID)
-	}
-	return out
-}
-
 // summary is what a case pins of an outcome: status, action, code, each
 // step as name/type/status, and the modified property names.
 type summary struct {

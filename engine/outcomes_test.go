@@ -1,9 +1,12 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -11,6 +14,7 @@ import (
 	"provisiond/engine"
 	"provisiond/schema"
 	"provisiond/store"
+	"provisiond/store/memory"
 )
 
 // userCase is one user request and the state it meets.
@@ -117,7 +121,13 @@ func TestUserOutcomes(t *testing.T) {
 			before: func(f *fixture) string { return f.user("ann", nil) },
 			want:   summary{engine.StatusSkipped, engine.ActionOther, "NotEffectivelyEntitled", []string{stImport, stOutOfScope, stSkip}, nil},
 			target: none,
-			check:  scoping(map[string]string{"Assigned": "False", "IsActive": "True", "IsEffectivelyEntitledForProvisioning": "False"}, "1) This object is not assigned to the application."),
+			check: func(t *testing.T, f *fixture, out *engine.Outcome) {
+				scoping(map[string]string{"Assigned": "False", "IsActive": "True", "IsEffectivelyEntitledForProvisioning": "False"},
+					"1) This object is not assigned to the application.")(t, f, out)
+				if calls := f.tgt.Calls()[f.calls:]; len(calls) != 0 {
+					t.Errorf("target calls %v, want none for an object never provisioned and out of scope", calls)
+				}
+			},
 		},
 		{
 			name: "not entitled: disabled",
@@ -437,6 +447,17 @@ func TestUserOutcomes(t *testing.T) {
 			},
 			want:   summary{engine.StatusSuccess, engine.ActionDelete, "", []string{stGone, stMatched, stDelete}, nil},
 			writes: []string{"Delete User t1"}, targetID: "t1", anchor: "", target: none,
+			check: func(t *testing.T, f *fixture, out *engine.Outcome) {
+				// One read of the target object, before the delete: none
+				// after it, by a read ahead still under way.
+				var calls []string
+				for _, c := range f.tgt.Calls()[f.calls:] {
+					calls = append(calls, string(c.Op)+" "+c.ID)
+				}
+				if d := cmp.Diff([]string{"Get t1", "Delete t1"}, calls); d != "" {
+					t.Errorf("target calls (-want +got):\n%s", d)
+				}
+			},
 		},
 		{
 			name: "hard-deleted: gone from the target too",
@@ -575,4 +596,47 @@ func category(t *testing.T, out *engine.Outcome, want string) {
 	if c := out.Event.StatusInfo.ErrorCategory; c == nil || *c != want {
 		t.Errorf("errorCategory %v, want %s", c, want)
 	}
+}
+
+// meeting is the memory store whose first two GetAnchor calls wait for
+// each other: the import's and the read ahead's, so the read ahead is sure
+// to find the anchor before anything is deleted.
+type meeting struct {
+	*memory.Store
+	calls atomic.Int32
+	both  chan struct{}
+}
+
+func (s *meeting) GetAnchor(ctx context.Context, jobID, sourceType, sourceID string) (store.Anchor, error) {
+	n := s.calls.Add(1)
+	if n == 2 {
+		close(s.both)
+	}
+	if n <= 2 {
+		<-s.both
+	}
+	return s.Store.GetAnchor(ctx, jobID, sourceType, sourceID)
+}
+
+// TestHardDeletedReadsTargetOnce: the hard-deleted path works from the
+// anchor and target object read ahead, so the target object is read once,
+// before it is deleted, and nothing reads it after.
+func TestHardDeletedReadsTargetOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, nil)
+		id := created(f, "ann")
+		must(t, f.st.PurgeUser(t.Context(), id))
+		f.useState(&meeting{Store: f.st, both: make(chan struct{})})
+		f.mark()
+		if out := f.process(userReq(id)); out.Action != engine.ActionDelete {
+			t.Fatalf("outcome %s/%s %s, want Delete", out.Status, out.Action, out.Code)
+		}
+		var calls []string
+		for _, c := range f.tgt.Calls()[f.calls:] {
+			calls = append(calls, string(c.Op)+" "+c.ID)
+		}
+		if d := cmp.Diff([]string{"Get t1", "Delete t1"}, calls); d != "" {
+			t.Errorf("target calls (-want +got):\n%s", d)
+		}
+	})
 }
