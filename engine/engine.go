@@ -120,7 +120,7 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 	var out *Outcome
 	switch {
 	case gone:
-		out, err = u.gone(ctx, om, req.ObjectID)
+		out, err = u.gone(ctx, om, req.ObjectID, ahead)
 	case isGroup:
 		out, err = u.group(ctx, om, src, members, ahead)
 	default:
@@ -132,10 +132,12 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 	return out, nil
 }
 
-// member is a member of a group request, resolved to its object mapping.
+// member is a member of a group request, resolved to its object mapping,
+// and its source object once imported.
 type member struct {
-	om *schema.CompiledObject
-	id string
+	om  *schema.CompiledObject
+	id  string
+	src connector.Object
 }
 
 // unit is the work of one request, whose objects are locked.

@@ -10,20 +10,25 @@ import (
 
 // gone handles a source object that no longer exists (hard deleted) but
 // was provisioned: its target object is deleted when the object mapping
-// allows Delete.
-func (u *unit) gone(ctx context.Context, om *schema.CompiledObject, sourceID string) (*Outcome, error) {
+// allows Delete. The anchor and the target object it names are the ones
+// read ahead: read again, the read ahead would race with the delete.
+func (u *unit) gone(ctx context.Context, om *schema.CompiledObject, sourceID string, ahead func() linked) (*Outcome, error) {
 	job := u.job
 	src := connector.Object{ID: sourceID, Type: om.Mapping.SourceObjectName, Attrs: connector.Attributes{}}
 	r := u.newRun(ctx, om, src)
-	anchor, err := u.e.state.GetAnchor(ctx, job.ID, om.Mapping.SourceObjectName, sourceID)
-	if err != nil {
-		return nil, fmt.Errorf("read anchor: %w", err)
+	l := ahead()
+	if l.err != nil {
+		return nil, fmt.Errorf("read anchor: %w", l.err)
+	}
+	if !l.has {
+		// Unlinked since it was found gone: there is nothing to delete.
+		return nil, &NotFoundError{ObjectType: om.Mapping.SourceObjectName, ID: sourceID, Source: job.Source.Name()}
 	}
 	d := Details{}
 	d.Add("objectId", sourceID)
 	r.step("EntryImportDelete", StepImport, StatusSuccess,
 		fmt.Sprintf("The %s '%s' no longer exists in %s (hard-deleted)", r.kind, sourceID, job.Source.Name()), d)
-	target, err := job.Target.Get(ctx, om.Mapping.TargetObjectName, anchor.TargetID)
+	target, err := l.target, l.targetErr
 	var out *Outcome
 	switch {
 	case connector.IsNotFound(err):

@@ -15,6 +15,15 @@ import (
 // object, and removes listed members that left the source group. The
 // group's event lists one step per member.
 func (u *unit) group(ctx context.Context, om *schema.CompiledObject, src connector.Object, members []member, ahead func() linked) (*Outcome, error) {
+	// Members are imported before anything is written, so a request naming
+	// one that does not exist is refused having changed nothing.
+	for i := range members {
+		m := &members[i]
+		var err error
+		if m.src, _, err = u.read(ctx, m.om, m.id, true); err != nil {
+			return nil, err
+		}
+	}
 	r := u.newRun(ctx, om, src)
 	r.ahead = ahead
 	out, err := r.pipeline(ctx)
@@ -153,12 +162,8 @@ func actionAfterMembers(action Action) Action {
 	return ActionUpdate
 }
 
-// member provisions one listed member through its own object mapping (the
-// request locked it already) and returns its outcome.
+// member provisions one listed member (imported already) through its own
+// object mapping (the request locked it already) and returns its outcome.
 func (r *run) member(ctx context.Context, m member) (*Outcome, error) {
-	src, _, err := r.u.read(ctx, m.om, m.id, true)
-	if err != nil {
-		return nil, err
-	}
-	return r.u.object(ctx, m.om, src, nil)
+	return r.u.object(ctx, m.om, m.src, nil)
 }

@@ -494,11 +494,16 @@ func (r *run) update(ctx context.Context, target connector.Object, deprovision b
 	if deprovision && !slices.ContainsFunc(r.om.Attrs, func(ca *schema.CompiledAttr) bool { return ca.Disables }) {
 		return r.remove(ctx, target)
 	}
+	export := "EntryExportUpdate"
+	if deprovision {
+		export = "EntryExportUpdateSoftDelete"
+	}
 	want, err := r.desired(ctx, false, deprovision)
 	if err != nil {
-		return r.fail(ctx, StepExport, err), nil
+		return r.failAs(ctx, export, StepExport, err), nil
 	}
 	set := connector.Attributes{}
+	var mods []ModifiedProperty
 	for _, n := range want.names {
 		have := target.Attrs[n]
 		if sameValues(have, want.vals[n]) {
@@ -514,7 +519,7 @@ func (r *run) update(ctx context.Context, target connector.Object, deprovision b
 			}
 			old = &o
 		}
-		r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: n, OldValue: old, NewValue: &v})
+		mods = append(mods, ModifiedProperty{DisplayName: n, OldValue: old, NewValue: &v})
 	}
 	if err := r.link(ctx, target.ID); err != nil {
 		return nil, err
@@ -529,9 +534,11 @@ func (r *run) update(ctx context.Context, target connector.Object, deprovision b
 		r.skipStep("ObjectUpdateNotAllowed", msg)
 		return r.finish(StatusSkipped, ActionOther, "ObjectUpdateNotAllowed", msg, ""), nil
 	}
+	// Only what is (or, in a dry run, would be) written is modified.
+	r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, mods...)
 	if !r.dry {
 		if err := r.job.Target.Update(ctx, r.om.Mapping.TargetObjectName, target.ID, set); err != nil {
-			return r.fail(ctx, StepExport, err), nil
+			return r.failAs(ctx, export, StepExport, err), nil
 		}
 	}
 	d := Details{}
@@ -566,7 +573,7 @@ func (r *run) remove(ctx context.Context, target connector.Object) (*Outcome, er
 	}
 	if !r.dry {
 		if err := r.job.Target.Delete(ctx, r.om.Mapping.TargetObjectName, target.ID); err != nil && !connector.IsNotFound(err) {
-			return r.fail(ctx, StepExport, err), nil
+			return r.failAs(ctx, "EntryExportDelete", StepExport, err), nil
 		}
 		if err := r.unlink(ctx); err != nil {
 			return nil, fmt.Errorf("delete anchor: %w", err)
@@ -643,9 +650,25 @@ func equalValue(a, b string) bool {
 	return isBool(a) && isBool(b) && strings.EqualFold(a, b)
 }
 
-// fail ends the run with a failure in the given step type. The outcome
-// keeps the connector error's kind and RetryAfter.
+// fail ends the run with a failure in the given step type, named after it
+// (an export without a target object is an add, with one an update). The
+// outcome keeps the connector error's kind and RetryAfter.
 func (r *run) fail(ctx context.Context, stepType StepType, err error) *Outcome {
+	name := "EntryExportAdd"
+	switch stepType {
+	case StepMatching:
+		name = "EntryImport"
+	case StepExport:
+		if r.ev.TargetIdentity.ID != "" {
+			name = "EntryExportUpdate"
+		}
+	}
+	return r.failAs(ctx, name, stepType, err)
+}
+
+// failAs is fail with the failed step's name given: a failed disable or
+// delete is logged as such.
+func (r *run) failAs(ctx context.Context, name string, stepType StepType, err error) *Outcome {
 	code, category := "InternalError", "Failure"
 	var ce *connector.Error
 	var me *mappingError
@@ -677,15 +700,6 @@ func (r *run) fail(ctx context.Context, stepType StepType, err error) *Outcome {
 		code, kind = "Timeout", connector.KindTransient
 		took := r.e.now().Sub(time.Time(r.ev.StartTime)).Round(100 * time.Millisecond)
 		msg = fmt.Sprintf("%s did not answer in time: the call's deadline passed after %s. %s", r.job.Target.Name(), took, msg)
-	}
-	name := "EntryExportAdd"
-	switch stepType {
-	case StepMatching:
-		name = "EntryImport"
-	case StepExport:
-		if r.ev.TargetIdentity.ID != "" {
-			name = "EntryExportUpdate"
-		}
 	}
 	r.step(name, stepType, StatusFailure, msg, Details{})
 	out := r.finish(StatusFailure, ActionOther, code, msg, category)
