@@ -131,6 +131,10 @@ func (s *Service) onDemandError(err error) error {
 		return invalid("links.members: the member '%s' has objectTypeName '%s'; members of a group subject must be users.", me.Member.ObjectID, me.Member.ObjectType)
 	case errors.As(err, &be):
 		return &Error{Busy: true, Message: fmt.Sprintf("The request gave up waiting: another provisioning call is working on the same objects (%v). Retry when it has finished.", be.Err)}
+	case errors.Is(err, context.DeadlineExceeded):
+		// The budget ran out before the object could be read, typically
+		// after waiting for another call on the same object.
+		return &Error{Busy: true, Message: fmt.Sprintf("The request ran out of its %s budget before it could read the object (%v). Retry when other calls on it have finished.", s.interactive, err)}
 	}
 	return err // the source's or the store's failure: the service's own
 }
