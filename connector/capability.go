@@ -94,6 +94,9 @@ type Change struct {
 // An object may appear in several changes; Get reads its current state.
 type ChangeFeed interface {
 	Changes(ctx context.Context, watermark string, max int) (changes []Change, next string, err error)
+	// Head returns the watermark of the latest change: a reader that
+	// starts there sees only what changes afterwards.
+	Head(ctx context.Context) (string, error)
 }
 
 // MemberWriter changes a target group's membership by member ids in the

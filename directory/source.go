@@ -146,6 +146,15 @@ func page[R any](ctx context.Context, recs []R, pageSize int, show func(context.
 	return p, nil
 }
 
+// Head implements connector.ChangeFeed: the watermark of the newest change.
+func (s *Source) Head(ctx context.Context) (string, error) {
+	seq, err := s.st.LastChangeSeq(ctx)
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(seq, 10), nil
+}
+
 // Changes implements connector.ChangeFeed over the store's change feed:
 // the watermark is the seq of the last change returned, in decimal. A
 // watermark the store never gave, or whose following changes were pruned,

@@ -34,6 +34,7 @@ type env struct {
 	url     string
 	token   string
 	st      store.Store
+	app     *wiring.App
 	issuer  *auth.Issuer
 	scimURL string
 	scimTok string
@@ -104,11 +105,19 @@ func newEnv(t testing.TB, o options) *env {
 	// for what net/http answers by itself.
 	srv := httptest.NewUnstartedServer(nil)
 	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, OnDemand: o.limit, Interactive: o.interactive,
-		Self: "http://" + srv.Listener.Addr().String(), Now: now, NewID: newID, Logger: log})
+		Self: "http://" + srv.Listener.Addr().String(), Now: now, NewID: newID, Logger: log, SchedulerDB: st.SchedulerDB()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.issuer = w.Issuer
+	if err := w.Runner.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = w.Runner.Shutdown(sctx)
+	})
+	e.issuer, e.app = w.Issuer, w
 	srv.Config = w.Handler.HTTPServer(graphapi.Limits{})
 	srv.Listener = w.Handler.Listener(srv.Listener)
 	srv.Start()

@@ -19,6 +19,7 @@ type State interface {
 	GetAnchor(ctx context.Context, jobID, sourceType, sourceID string) (store.Anchor, error)
 	PutAnchor(ctx context.Context, a store.Anchor) error
 	DeleteAnchor(ctx context.Context, jobID, sourceType, sourceID string) error
+	GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (store.Anchor, error)
 	AddProvisioningLog(ctx context.Context, l store.ProvisioningLog) error
 }
 
@@ -57,6 +58,8 @@ type Job struct {
 	SkipOutOfScopeDeletions bool
 	Source                  connector.Source
 	Target                  connector.Target
+	// CycleID names the cycle the job's events belong to ("" on demand).
+	CycleID string
 }
 
 // Request names one unit of work: a source object and, for a group, the
@@ -65,6 +68,12 @@ type Request struct {
 	ObjectType string // the source object type, as the rule's object mapping names it
 	ObjectID   string
 	Members    []Request
+	// AllMembers (for a group) reconciles its whole membership, as a cycle
+	// does: every source member the job has provisioned is added, and a
+	// target member the job provisioned that is no longer a source member
+	// is removed; members the job never provisioned are left alone. Members
+	// are not provisioned by the request itself.
+	AllMembers bool
 	// DryRun runs every step with the target read but never written: no
 	// target write, no anchor change, no provisioning log. The export step
 	// says what would have been done.
@@ -108,7 +117,10 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 		return nil, &BusyError{Err: err}
 	}
 	defer unlock()
-	u := &unit{e: e, job: job, dry: req.DryRun}
+	if req.AllMembers && (!isGroup || len(req.Members) > 0) {
+		return nil, &MemberError{Member: req, Reason: MembersOfNonGroup}
+	}
+	u := &unit{e: e, job: job, dry: req.DryRun, allMembers: req.AllMembers}
 	// The target object the anchor names is read while the source is: the
 	// target's round trip, not the sum of both, is what the caller waits for.
 	ahead := u.readLinked(ctx, om, req.ObjectID)
@@ -142,9 +154,10 @@ type member struct {
 
 // unit is the work of one request, whose objects are locked.
 type unit struct {
-	e   *Engine
-	job *Job
-	dry bool
+	e          *Engine
+	job        *Job
+	dry        bool
+	allMembers bool
 }
 
 // read imports a source object. gone reports a hard-deleted object that was

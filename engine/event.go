@@ -22,6 +22,8 @@ type Event struct {
 	SourceSystem         System             `json:"sourceSystem"`
 	TargetIdentity       Identity           `json:"targetIdentity"`
 	TargetSystem         System             `json:"targetSystem"`
+	// CycleID is the cycle that produced the event; empty on demand.
+	CycleID string `json:"cycleId,omitempty"`
 }
 
 // ModifiedProperty is one target attribute written (or, on failure,

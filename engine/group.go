@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"provisiond/connector"
 	"provisiond/schema"
@@ -30,7 +31,12 @@ func (u *unit) group(ctx context.Context, om *schema.CompiledObject, src connect
 	if err != nil {
 		return nil, err
 	}
-	if len(members) > 0 {
+	switch {
+	case u.allMembers:
+		if out, err = r.allMembers(ctx, out); err != nil {
+			return nil, err
+		}
+	case len(members) > 0:
 		if out, err = r.members(ctx, out, members); err != nil {
 			return nil, err
 		}
@@ -166,4 +172,99 @@ func actionAfterMembers(action Action) Action {
 // object mapping (the request locked it already) and returns its outcome.
 func (r *run) member(ctx context.Context, m member) (*Outcome, error) {
 	return r.u.object(ctx, m.om, m.src, nil)
+}
+
+// allMembers reconciles the group's whole membership in the target with
+// the source's: members are users the job provisioned (they have anchors).
+// It removes only target members the job provisioned, as Entra does, so
+// members added in the target by other means stay.
+func (r *run) allMembers(ctx context.Context, res *Outcome) (*Outcome, error) {
+	groupID := res.TargetID
+	if groupID == "" || res.Status == StatusFailure || res.Action == ActionDisable || res.Action == ActionDelete {
+		return r.refinish(res), nil
+	}
+	uom := r.userMapping()
+	mw, canWrite := r.job.Target.(connector.MemberWriter)
+	if uom == nil || !canWrite {
+		return r.refinish(res), nil // nothing to reconcile members with
+	}
+	var current []string
+	if !(r.dry && res.Action == ActionCreate) {
+		obj, err := r.job.Target.Get(ctx, r.om.Mapping.TargetObjectName, groupID)
+		if err != nil {
+			return r.fail(ctx, StepExport, err), nil
+		}
+		current = obj.Attrs["members"]
+	}
+	desired := map[string]bool{}
+	for _, m := range r.src.Attrs["members"] {
+		a, err := r.e.state.GetAnchor(ctx, r.job.ID, uom.Mapping.SourceObjectName, m)
+		switch {
+		case err == nil:
+			desired[a.TargetID] = true
+		case !isStoreNotFound(err):
+			return nil, fmt.Errorf("read member anchor: %w", err)
+		}
+	}
+	var add, remove []string
+	for t := range desired {
+		if !slices.Contains(current, t) {
+			add = append(add, t)
+		}
+	}
+	for _, t := range current {
+		if desired[t] {
+			continue
+		}
+		_, err := r.e.state.GetAnchorByTarget(ctx, r.job.ID, uom.Mapping.TargetObjectName, t)
+		switch {
+		case err == nil:
+			remove = append(remove, t)
+		case !isStoreNotFound(err):
+			return nil, fmt.Errorf("read member anchor: %w", err)
+		}
+	}
+	slices.Sort(add)
+	slices.Sort(remove)
+	if len(add)+len(remove) == 0 {
+		return r.refinish(res), nil
+	}
+	var err error
+	if !r.dry && len(add) > 0 {
+		err = mw.AddMembers(ctx, groupID, add)
+	}
+	if !r.dry && err == nil && len(remove) > 0 {
+		err = mw.RemoveMembers(ctx, groupID, remove)
+	}
+	d := Details{}
+	d.Add("MembersAdded", strconv.Itoa(len(add)))
+	d.Add("MembersRemoved", strconv.Itoa(len(remove)))
+	if err != nil {
+		r.step("EntryExportUpdate", StepExport, StatusFailure, fmt.Sprintf("Membership of %s '%s' could not be changed: %v", r.kind, r.id, err), d)
+		out := r.fail(ctx, StepExport, err)
+		out.TargetID = groupID
+		return out, nil
+	}
+	for _, t := range add {
+		r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: "members", NewValue: &t})
+	}
+	for _, t := range remove {
+		r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: "members", OldValue: &t})
+	}
+	r.step("EntryExportUpdate", StepExport, StatusSuccess, r.did(
+		fmt.Sprintf("Membership of %s '%s' in %s: %d added, %d removed", r.kind, r.id, r.job.Target.Name(), len(add), len(remove)),
+		fmt.Sprintf("Membership of %s '%s' in %s: %d would be added, %d removed", r.kind, r.id, r.job.Target.Name(), len(add), len(remove))), d)
+	out := r.finish(StatusSuccess, actionAfterMembers(res.Action), "", "", "")
+	out.TargetID = groupID
+	return out, nil
+}
+
+// userMapping is the rule's object mapping for users (members are users).
+func (r *run) userMapping() *schema.CompiledObject {
+	for _, om := range r.job.Rule.Objects {
+		if om.Mapping.Enabled && connector.ClassOf(r.job.Source, om.Mapping.SourceObjectName) == connector.ClassUser {
+			return om
+		}
+	}
+	return nil
 }

@@ -47,6 +47,7 @@ func (u *unit) newRun(ctx context.Context, om *schema.CompiledObject, src connec
 		SourceSystem:       System{Name: job.Source.Name(), Details: nullJSON},
 		TargetIdentity:     Identity{Type: om.Mapping.TargetObjectName, Details: nullJSON},
 		TargetSystem:       System{Name: job.Target.Name(), Details: nullJSON},
+		CycleID:            job.CycleID,
 	}
 	if dn, ok := src.Attrs.Get("displayName"); ok {
 		r.ev.SourceIdentity.DisplayName = &dn

@@ -251,6 +251,10 @@ type Store interface {
 	PutAnchor(ctx context.Context, a Anchor) error
 	GetAnchor(ctx context.Context, jobID, sourceType, sourceID string) (Anchor, error)
 	DeleteAnchor(ctx context.Context, jobID, sourceType, sourceID string) error
+	// GetAnchorByTarget returns the anchor of a job that links to the
+	// target object (targetType, targetID); ErrNotFound when none does.
+	// It tells objects the job provisioned from objects it never touched.
+	GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (Anchor, error)
 	ListAnchors(ctx context.Context, jobID string) ([]Anchor, error)
 
 	AddProvisioningLog(ctx context.Context, l ProvisioningLog) error

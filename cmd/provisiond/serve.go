@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"provisiond/auth"
 	"provisiond/cmd/provisiond/wiring"
 	"provisiond/graphapi"
+	"provisiond/jobs"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
 	"provisiond/throttle"
@@ -75,6 +77,12 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
+	// Started jobs go on where they were: cycles run until shutdown and
+	// resume on the next start.
+	if err := app.runner.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := app.handler.HTTPServer(graphapi.Limits{})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(app.handler.Listener(ln)) }()
@@ -91,7 +99,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return app.runner.Shutdown(shutdownCtx)
 }
 
 // app is a wired provisiond.
@@ -99,6 +107,7 @@ type app struct {
 	store   store.Store
 	issuer  *auth.Issuer
 	handler *graphapi.Server
+	runner  *jobs.Runner[*sql.Tx]
 	demo    *demoTarget
 	baseURL string
 }
@@ -108,7 +117,7 @@ func newApp(ctx context.Context, c serveConfig, baseURL string, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	a, err := wire(ctx, st, c, baseURL, log)
+	a, err := wire(ctx, st, st.SchedulerDB(), c, baseURL, log)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -118,7 +127,7 @@ func newApp(ctx context.Context, c serveConfig, baseURL string, log *slog.Logger
 
 // wire builds the service over an open store (see package wiring) and
 // prepares the demo SCIM app when asked.
-func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, log *slog.Logger) (*app, error) {
+func wire(ctx context.Context, st store.Store, schedulerDB *sql.DB, c serveConfig, baseURL string, log *slog.Logger) (*app, error) {
 	var limiter *throttle.Limiter
 	n, per, err := throttle.ParseLimit(c.limit)
 	if err != nil {
@@ -136,11 +145,12 @@ func wire(ctx context.Context, st store.Store, c serveConfig, baseURL string, lo
 		OnDemand: limiter, Logger: log,
 		TargetNetworks: c.targetNetworks, Self: baseURL,
 		PublicURL: c.publicURL, TrustProxy: c.trustProxy,
+		SchedulerDB: schedulerDB,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.issuer, a.handler = w.Issuer, w.Handler
+	a.issuer, a.handler, a.runner = w.Issuer, w.Handler, w.Runner
 	return a, nil
 }
 

@@ -186,6 +186,28 @@ func (s *Store) GetAnchor(_ context.Context, jobID, sourceType, sourceID string)
 	return a, nil
 }
 
+// GetAnchorByTarget implements store.Store. A scan: the memory store is
+// for tests.
+func (s *Store) GetAnchorByTarget(_ context.Context, jobID, targetType, targetID string) (store.Anchor, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var found []store.Anchor
+	for _, a := range s.anchors[jobID] {
+		if a.TargetType == targetType && a.TargetID == targetID {
+			found = append(found, a)
+		}
+	}
+	if len(found) == 0 {
+		return store.Anchor{}, fail(store.ErrNotFound, "get anchor by target", jobID, targetType, targetID)
+	}
+	// Several source objects linked to one target object cannot happen
+	// through the engine; answer deterministically anyway.
+	slices.SortFunc(found, func(a, b store.Anchor) int {
+		return cmp.Or(cmp.Compare(a.SourceType, b.SourceType), cmp.Compare(a.SourceID, b.SourceID))
+	})
+	return found[0], nil
+}
+
 // DeleteAnchor implements store.Store.
 func (s *Store) DeleteAnchor(_ context.Context, jobID, sourceType, sourceID string) error {
 	s.mu.Lock()

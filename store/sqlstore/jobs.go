@@ -202,6 +202,20 @@ func (s *Store) GetAnchor(ctx context.Context, jobID, sourceType, sourceID strin
 	return a, nil
 }
 
+// GetAnchorByTarget implements store.Store.
+func (s *Store) GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (store.Anchor, error) {
+	st, err := s.stmt(ctx, s.rdb, &s.rstmts, `SELECT `+anchorCols+` FROM anchors
+		WHERE job_id = ? AND target_type = ? AND target_id = ? ORDER BY source_type, source_id LIMIT 1`)
+	if err != nil {
+		return store.Anchor{}, s.fail(err, "get anchor by target", jobID, targetType, targetID)
+	}
+	a, err := scanAnchor(st.QueryRowContext(ctx, jobID, targetType, targetID))
+	if err != nil {
+		return store.Anchor{}, s.fail(err, "get anchor by target", jobID, targetType, targetID)
+	}
+	return a, nil
+}
+
 // DeleteAnchor implements store.Store.
 func (s *Store) DeleteAnchor(ctx context.Context, jobID, sourceType, sourceID string) error {
 	res, err := s.exec(ctx, `DELETE FROM anchors WHERE job_id = ? AND source_type = ? AND source_id = ?`,

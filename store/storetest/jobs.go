@@ -433,6 +433,21 @@ func testAnchors(t *testing.T, s store.Store) {
 	ok(t, err, "list anchors of j2")
 	same(t, list, []store.Anchor{other}, "anchors of j2")
 
+	byTarget, err := s.GetAnchorByTarget(ctx, j1.ID, c.TargetType, "scim-2")
+	ok(t, err, "get anchor by target")
+	same(t, byTarget, c, "anchor of j1 linking to scim-2")
+	byTarget, err = s.GetAnchorByTarget(ctx, j1.ID, "Group", "sg")
+	ok(t, err, "get group anchor by target")
+	same(t, byTarget, g, "anchor of j1 linking to group sg")
+	for _, tt := range []struct{ job, typ, id, what string }{
+		{j1.ID, c.TargetType, "nope", "an unlinked target object"},
+		{j1.ID, "Group", "scim-2", "a target id of another type"},
+		{j2.ID, c.TargetType, "scim-2", "a target object another job links"},
+	} {
+		_, err = s.GetAnchorByTarget(ctx, tt.job, tt.typ, tt.id)
+		isErr(t, err, store.ErrNotFound, "get anchor by target: %s", tt.what)
+	}
+
 	ok(t, s.DeleteAnchor(ctx, j1.ID, "User", "u1"), "delete anchor")
 	_, err = s.GetAnchor(ctx, j1.ID, "User", "u1")
 	isErr(t, err, store.ErrNotFound, "get deleted anchor")

@@ -6,6 +6,7 @@ package wiring
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 	"net/netip"
 	"net/url"
 	"time"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"provisiond/auth"
 	"provisiond/connector"
@@ -51,6 +54,9 @@ type Config struct {
 	// TrustProxy builds them from X-Forwarded-* when PublicURL is empty.
 	PublicURL  string
 	TrustProxy bool
+	// SchedulerDB is the database River keeps scheduled cycles in (the
+	// SQLite store's, see sqlstore.Store.SchedulerDB); nil: no cycles.
+	SchedulerDB *sql.DB
 	// Interactive overrides the budget of provisionOnDemand and
 	// validateCredentials (jobs.InteractiveTimeout); tests shorten it.
 	Interactive time.Duration
@@ -66,6 +72,9 @@ type App struct {
 	Issuer  *auth.Issuer
 	Jobs    *jobs.Service
 	Handler *graphapi.Server
+	// Runner runs started jobs' cycles; nil without a SchedulerDB. Start
+	// it after Wire, shut it down before closing the store.
+	Runner *jobs.Runner[*sql.Tx]
 }
 
 // Wire builds the service over an open store.
@@ -108,12 +117,18 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		Interactive: c.Interactive,
 		Now:         c.Now,
 	})
+	var runner *jobs.Runner[*sql.Tx]
+	if c.SchedulerDB != nil {
+		if runner, err = jobs.NewRunner(ctx, riversqlite.New(c.SchedulerDB), js, st, jobs.RunnerOptions{Logger: log}); err != nil {
+			return nil, err
+		}
+	}
 	h := graphapi.New(graphapi.Config{
 		Store: st, Auth: authn, Logger: log, Extra: c.Extra, Now: c.Now, NewID: newID,
 		PublicURL: c.PublicURL, TrustProxy: c.TrustProxy,
 		Sync: &graphapi.Sync{Jobs: js, OnDemand: c.OnDemand},
 	})
-	return &App{Store: st, Issuer: iss, Jobs: js, Handler: h}, nil
+	return &App{Store: st, Issuer: iss, Jobs: js, Handler: h, Runner: runner}, nil
 }
 
 // Registry is the table of connectors provisiond ships, keyed by the

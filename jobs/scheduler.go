@@ -1,0 +1,288 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"provisiond/isoduration"
+	"provisiond/keylock"
+	"provisiond/store"
+)
+
+// cycleArgs is the River job that runs one cycle of a synchronization job.
+type cycleArgs struct {
+	SPID  string `json:"sp"`
+	JobID string `json:"job"`
+}
+
+func (cycleArgs) Kind() string { return "provisiond_cycle" }
+
+// changeDelay is how long the scheduler waits after a directory write
+// before it starts the cycles it affects, so a burst of writes becomes one
+// cycle.
+const changeDelay = 300 * time.Millisecond
+
+// Runner runs scheduled cycles with River on the store's database: a cycle
+// is a River job, so a started job survives restarts and crashes, and the
+// same code runs on SQLite and on PostgreSQL.
+type Runner[TTx any] struct {
+	svc    *Service
+	st     store.Store
+	client *river.Client[TTx]
+	log    *slog.Logger
+
+	locks   keylock.Locks // one cycle at a time per job
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // job id → its running cycle
+	queued  map[string]bool               // job id → a cycle due now waits to start
+	changed chan struct{}
+}
+
+// RunnerOptions tune a Runner.
+type RunnerOptions struct {
+	// Workers is how many jobs' cycles run at once (default 4).
+	Workers int
+	Logger  *slog.Logger
+}
+
+// NewRunner migrates River's tables on driver's database and returns a
+// Runner; Start starts it. The Runner becomes the Service's Scheduler.
+func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc *Service, st store.Store, o RunnerOptions) (*Runner[TTx], error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("scheduler: migrate: %w", err)
+	}
+	r := &Runner[TTx]{svc: svc, st: st, log: log, running: map[string]context.CancelFunc{}, queued: map[string]bool{}, changed: make(chan struct{}, 1)}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &cycleWorker[TTx]{r: r})
+	n := o.Workers
+	if n <= 0 {
+		n = 4
+	}
+	r.client, err = river.NewClient(driver, &river.Config{
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
+		Workers: workers,
+		Logger:  log,
+		// A cycle left running by a crashed process is picked up again
+		// soon; one that is still running is not run twice (locks).
+		RescueStuckJobsAfter: time.Minute,
+		// SQLite has no LISTEN/NOTIFY: poll often, so a change reaches
+		// its cycle in about a second.
+		FetchPollInterval: 200 * time.Millisecond,
+		FetchCooldown:     50 * time.Millisecond,
+		JobTimeout:        -1, // cycles end on their own or when paused
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	svc.sched = r
+	return r, nil
+}
+
+// Start runs the scheduler until ctx ends or Stop: it resumes every started
+// job and watches for directory changes.
+func (r *Runner[TTx]) Start(ctx context.Context) error {
+	if err := r.client.Start(ctx); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	if err := r.resume(ctx); err != nil {
+		return err
+	}
+	go r.watch(ctx)
+	return nil
+}
+
+// Shutdown stops running cycles (they resume on the next start) and the
+// River client.
+func (r *Runner[TTx]) Shutdown(ctx context.Context) error {
+	return r.client.StopAndCancel(ctx)
+}
+
+// resume schedules a cycle now for every started job: what was scheduled
+// or running when the process stopped goes on.
+func (r *Runner[TTx]) resume(ctx context.Context) error {
+	return r.eachActive(ctx, func(j store.Job) error {
+		return r.Schedule(ctx, j.ServicePrincipalID, j.ID, time.Now())
+	})
+}
+
+func (r *Runner[TTx]) eachActive(ctx context.Context, f func(store.Job) error) error {
+	sps, err := r.st.ListServicePrincipals(ctx, store.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	for _, sp := range sps {
+		jobs, err := r.st.ListJobs(ctx, sp.ID)
+		if err != nil {
+			return fmt.Errorf("scheduler: %w", err)
+		}
+		for _, j := range jobs {
+			if j.Schedule.State == store.ScheduleActive {
+				if err := f(j); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Changed tells the scheduler that a source changed: every started job
+// runs an incremental cycle about a second later. It never blocks. Writes
+// to the directory through the store are noticed without it.
+func (r *Runner[TTx]) Changed() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runner[TTx]) watch(ctx context.Context) {
+	writes, unsubscribe := r.st.Subscribe()
+	defer unsubscribe()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.changed:
+		case <-writes:
+		}
+		// Debounce: a burst of writes becomes one cycle. The cycle is
+		// inserted ready to run (River moves scheduled jobs only every few
+		// seconds).
+		timer := time.NewTimer(changeDelay)
+	burst:
+		for {
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			case <-r.changed:
+			case <-writes:
+			case <-timer.C:
+				break burst
+			}
+		}
+		at := time.Now()
+		if err := r.eachActive(ctx, func(j store.Job) error {
+			return r.Schedule(ctx, j.ServicePrincipalID, j.ID, at)
+		}); err != nil && ctx.Err() == nil {
+			r.log.Warn("scheduling change-driven cycles failed", "err", err)
+		}
+	}
+}
+
+// Schedule implements Scheduler.
+func (r *Runner[TTx]) Schedule(ctx context.Context, spID, jobID string, at time.Time) error {
+	opts := &river.InsertOpts{}
+	if at.After(time.Now()) {
+		// A later cycle (the interval): one per job and second.
+		opts.ScheduledAt = at
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByPeriod: time.Second}
+	} else {
+		// A cycle due now is inserted available (River makes scheduled
+		// jobs available only every few seconds), and only when none is
+		// already waiting to start: one queued behind the running one is
+		// enough to pick up every change.
+		r.mu.Lock()
+		if r.queued[jobID] {
+			r.mu.Unlock()
+			return nil
+		}
+		r.queued[jobID] = true
+		r.mu.Unlock()
+	}
+	if _, err := r.client.Insert(ctx, cycleArgs{SPID: spID, JobID: jobID}, opts); err != nil {
+		r.mu.Lock()
+		delete(r.queued, jobID)
+		r.mu.Unlock()
+		return fmt.Errorf("schedule a cycle of %s: %w", jobID, err)
+	}
+	return nil
+}
+
+// Stop implements Scheduler: the job's running cycle stops at the next
+// object boundary. Cycles scheduled later find the job not active and do
+// nothing.
+func (r *Runner[TTx]) Stop(_ context.Context, _, jobID string) error {
+	r.mu.Lock()
+	cancel := r.running[jobID]
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	return nil
+}
+
+// errStopped marks a cycle stopped by Stop (pause, delete).
+var errStopped = errors.New("stopped")
+
+type cycleWorker[TTx any] struct {
+	river.WorkerDefaults[cycleArgs]
+	r *Runner[TTx]
+}
+
+func (w *cycleWorker[TTx]) Work(ctx context.Context, job *river.Job[cycleArgs]) error {
+	return w.r.run(ctx, job.Args)
+}
+
+// run runs one cycle and schedules the next one after the job's interval.
+func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
+	r.mu.Lock()
+	delete(r.queued, a.JobID) // from now on, a change needs another cycle
+	r.mu.Unlock()
+	unlock, err := r.locks.Lock(ctx, a.JobID)
+	if err != nil {
+		return err // shutting down: River runs it again after the restart
+	}
+	defer unlock()
+	cctx, cancel := context.WithCancelCause(ctx)
+	r.mu.Lock()
+	r.running[a.JobID] = func() { cancel(errStopped) }
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.running, a.JobID)
+		r.mu.Unlock()
+		cancel(nil)
+	}()
+	err = r.svc.RunCycle(cctx, a.SPID, a.JobID)
+	switch {
+	case errors.Is(err, ErrNotActive), errors.Is(err, errStopped), errors.Is(context.Cause(cctx), errStopped):
+		return nil // paused or deleted: no next cycle until started again
+	case ctx.Err() != nil:
+		return ctx.Err() // shutting down: run again after the restart
+	case err != nil:
+		r.log.Warn("cycle failed", "job", a.JobID, "err", err)
+	}
+	j, gerr := r.st.GetJob(ctx, a.SPID, a.JobID)
+	if gerr != nil || j.Schedule.State != store.ScheduleActive {
+		return nil
+	}
+	return r.Schedule(ctx, a.SPID, a.JobID, time.Now().Add(Interval(j.Schedule)))
+}
+
+// Interval is the time between a job's cycles: its schedule's interval, or
+// DefaultInterval when it has none.
+func Interval(s store.Schedule) time.Duration {
+	d, err := isoduration.Parse(s.Interval)
+	if err != nil || d <= 0 || d > 24*time.Hour*365 {
+		return DefaultInterval
+	}
+	return d
+}
