@@ -59,6 +59,8 @@ type options struct {
 	scimmy bool
 	limit  *throttle.Limiter
 	fixed  bool // deterministic time and ids (golden tests)
+	// disrupt slows or breaks requests to the in-process SCIM server.
+	disrupt func(r *http.Request) scimtest.Disruption
 	// interactive shortens the budget of provisionOnDemand and
 	// validateCredentials (default: the production 30 s).
 	interactive time.Duration
@@ -95,7 +97,7 @@ func newEnv(t testing.TB, o options) *env {
 		e.scimURL, e.scimTok = scimtest.StartSCIMMY(t)
 	} else {
 		e.scimTok = "scim-test-token"
-		e.scimSrv = scimtest.NewServer(scimtest.Options{Options: scimserver.Options{Token: e.scimTok}})
+		e.scimSrv = scimtest.NewServer(scimtest.Options{Options: scimserver.Options{Token: e.scimTok}, Disrupt: o.disrupt})
 		ts := httptest.NewServer(e.scimSrv)
 		t.Cleanup(ts.Close)
 		e.scimURL = ts.URL

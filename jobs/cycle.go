@@ -30,6 +30,7 @@ var ErrNotActive = errors.New("the job is not active")
 // reports them.
 type counts struct {
 	imported, entitled, exported, escrowed, skipped atomic.Int64
+	seen                                            atomic.Int64 // objects read from the source so far
 }
 
 func (c *counts) add(out *engine.Outcome) {
@@ -83,6 +84,8 @@ func (s *Service) RunCycle(ctx context.Context, spID, jobID string) error {
 	}
 	c := &cycle{s: s, sp: sp, j: j, id: ids.NewUUID(), began: s.now()}
 	s.log.Info("cycle started", "job", j.ID, "cycle", c.id, "initial", j.Watermark == "")
+	stopProgress := c.reportProgress(ctx)
+	defer stopProgress() // on an early return; finish stops it first
 	watermark, runErr := j.Watermark, error(nil)
 	for _, rule := range comp.Rules {
 		job, err := s.Runtime(ctx, sp, j, rule)
@@ -96,6 +99,7 @@ func (s *Service) RunCycle(ctx context.Context, spID, jobID string) error {
 			break
 		}
 	}
+	stopProgress() // before finish clears the progress
 	return c.finish(ctx, watermark, runErr)
 }
 
@@ -162,12 +166,20 @@ func ordered(job *engine.Job) []*schema.CompiledObject {
 	return oms
 }
 
-// initial reads every object of every mapped type and processes it.
+// initial reads every object of every mapped type and processes it. The
+// target is read once first, so matching costs no query per object.
 func (c *cycle) initial(ctx context.Context, job *engine.Job) error {
 	lister, ok := job.Source.(connector.Lister)
 	if !ok {
 		return fmt.Errorf("%s cannot list its objects, so the job cannot run cycles", job.Source.Name())
 	}
+	listed, err := listTarget(ctx, job)
+	if err != nil {
+		return fmt.Errorf("%w: read %s: %v", errTargetDown, job.Target.Name(), err)
+	}
+	full := *job
+	full.Target = listed
+	job = &full
 	for _, om := range ordered(job) {
 		var ids []string
 		token := ""
@@ -179,6 +191,7 @@ func (c *cycle) initial(ctx context.Context, job *engine.Job) error {
 			for _, o := range page.Objects {
 				ids = append(ids, o.ID)
 			}
+			c.n.seen.Add(int64(len(page.Objects)))
 			if err := c.process(ctx, job, om, ids); err != nil {
 				return err
 			}
@@ -234,6 +247,7 @@ func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector
 				add(connector.TypeUser, m)
 			}
 		}
+		c.n.seen.Add(int64(len(seen)))
 		for _, om := range ordered(job) {
 			if err := c.process(ctx, job, om, byType[strings.ToLower(om.Mapping.SourceObjectName)]); err != nil {
 				return watermark, err
@@ -307,6 +321,40 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// progressEvery is how often a running cycle records its progress.
+const progressEvery = time.Second
+
+// reportProgress records the cycle's progress in the job's status every
+// progressEvery until the returned function is called: objects processed
+// of objects read so far.
+func (c *cycle) reportProgress(ctx context.Context) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			p := store.Progress{CompletedUnits: c.n.imported.Load(), TotalUnits: c.n.seen.Load(), Units: "objects", Observed: c.s.now()}
+			_, err := c.s.store.UpdateJob(ctx, c.j.ServicePrincipalID, c.j.ID, func(job *store.Job) error {
+				job.Status.Progress = []store.Progress{p}
+				return nil
+			})
+			if err != nil && ctx.Err() == nil {
+				c.s.log.Warn("recording cycle progress failed", "job", c.j.ID, "err", err)
+			}
+		}
+	})
+	var once sync.Once
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
 }
 
 // cycleObjectTimeout bounds one object's work in a cycle (every attempt
@@ -391,10 +439,7 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 	if err != nil {
 		return fmt.Errorf("record cycle: %w", err)
 	}
-	if interrupted {
-		return runErr
-	}
-	return nil
+	return runErr
 }
 
 // linkedByType counts the objects a job has provisioned, by type pair

@@ -229,6 +229,9 @@ func (r *Runner[TTx]) Stop(_ context.Context, _, jobID string) error {
 	return nil
 }
 
+// targetRetry is how soon a cycle cut short by a failing target runs again.
+const targetRetry = time.Minute
+
 // errStopped marks a cycle stopped by Stop (pause, delete).
 var errStopped = errors.New("stopped")
 
@@ -274,7 +277,13 @@ func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
 	if gerr != nil || j.Schedule.State != store.ScheduleActive {
 		return nil
 	}
-	return r.Schedule(ctx, a.SPID, a.JobID, time.Now().Add(Interval(j.Schedule)))
+	next := Interval(j.Schedule)
+	if errors.Is(err, errTargetDown) {
+		// The target failed transiently: try again soon rather than after
+		// the whole interval, but without hammering it.
+		next = min(next, targetRetry)
+	}
+	return r.Schedule(ctx, a.SPID, a.JobID, time.Now().Add(next))
 }
 
 // Interval is the time between a job's cycles: its schedule's interval, or
