@@ -75,15 +75,21 @@ func startDemo(t *testing.T) (base, token string) {
 	return base, token
 }
 
-func TestGraphSDKProvisionOnDemand(t *testing.T) {
+// demoClient starts the demo and returns an SDK client pointed at it.
+func demoClient(t *testing.T) *msgraphsdk.GraphServiceClient {
+	t.Helper()
 	base, token := startDemo(t)
-	ctx := context.Background()
 	adapter, err := msgraphsdk.NewGraphRequestAdapter(absauth.NewBaseBearerTokenAuthenticationProvider(staticToken(token)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	adapter.SetBaseUrl(base + "/v1.0")
-	client := msgraphsdk.NewGraphServiceClient(adapter)
+	return msgraphsdk.NewGraphServiceClient(adapter)
+}
+
+func TestGraphSDKProvisionOnDemand(t *testing.T) {
+	client := demoClient(t)
+	ctx := context.Background()
 
 	// Directory reads through the SDK: $filter on users and service principals.
 	filter := "userPrincipalName eq 'adele@demo.provisiond.local'"
@@ -97,20 +103,9 @@ func TestGraphSDKProvisionOnDemand(t *testing.T) {
 	}
 	userID := *us.GetValue()[0].GetId()
 
-	spFilter := "displayName eq 'Demo SCIM App'"
-	sps, err := client.ServicePrincipals().Get(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Filter: &spFilter}})
-	if err != nil || len(sps.GetValue()) != 1 {
-		t.Fatalf("service principals: %v", describe(err))
-	}
-	sp := client.ServicePrincipals().ByServicePrincipalId(*sps.GetValue()[0].GetId()).Synchronization()
-
-	jobs, err := sp.Jobs().Get(ctx, nil)
-	if err != nil || len(jobs.GetValue()) != 1 {
-		t.Fatalf("jobs: %v", describe(err))
-	}
-	job := sp.Jobs().BySynchronizationJobId(*jobs.GetValue()[0].GetId())
-	if code := jobs.GetValue()[0].GetStatus().GetCode(); code == nil || *code != models.NOTRUN_SYNCHRONIZATIONSTATUSCODE {
+	jobs, listed := demoJob(ctx, t, client)
+	job := jobs.BySynchronizationJobId(*listed.GetId())
+	if code := listed.GetStatus().GetCode(); code == nil || *code != models.NOTRUN_SYNCHRONIZATIONSTATUSCODE {
 		t.Errorf("job status code = %v, want NotRun", code)
 	}
 
@@ -167,6 +162,24 @@ func TestGraphSDKProvisionOnDemand(t *testing.T) {
 	if !errors.As(err, &oe) || oe.ResponseStatusCode != 400 || *oe.GetErrorEscaped().GetCode() != "RequestParameterInvalid" {
 		t.Errorf("bad rule: %v", describe(err))
 	}
+}
+
+// demoJob finds the demo's service principal and returns its jobs'
+// request builder and its one job as listed.
+func demoJob(ctx context.Context, t *testing.T, client *msgraphsdk.GraphServiceClient) (*serviceprincipals.ItemSynchronizationJobsRequestBuilder, models.SynchronizationJobable) {
+	t.Helper()
+	spFilter := "displayName eq 'Demo SCIM App'"
+	sps, err := client.ServicePrincipals().Get(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Filter: &spFilter}})
+	if err != nil || len(sps.GetValue()) != 1 {
+		t.Fatalf("service principals: %v", describe(err))
+	}
+	jobs := client.ServicePrincipals().ByServicePrincipalId(*sps.GetValue()[0].GetId()).Synchronization().Jobs()
+	list, err := jobs.Get(ctx, nil)
+	if err != nil || len(list.GetValue()) != 1 {
+		t.Fatalf("jobs: %v", describe(err))
+	}
+	return jobs, list.GetValue()[0]
 }
 
 func describe(err error) string {
