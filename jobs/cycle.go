@@ -17,7 +17,8 @@ import (
 	"provisiond/store"
 )
 
-// CycleWorkers is how many objects of one job a cycle processes at once.
+// CycleWorkers is how many objects of one job a cycle processes at once,
+// by default.
 const CycleWorkers = 8
 
 // cyclePage is how many objects a cycle reads from a source at a time.
@@ -285,7 +286,7 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 	}
 	// Objects finish under their own deadline, not the cycle's context.
 	objCtx := context.WithoutCancel(ctx)
-	for range min(CycleWorkers, len(objIDs)) {
+	for range min(c.s.workers, len(objIDs)) {
 		wg.Go(func() {
 			for id := range work {
 				octx, cancel := context.WithTimeout(objCtx, cycleObjectTimeout)

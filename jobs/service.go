@@ -38,6 +38,9 @@ type Options struct {
 	Scheduler Scheduler
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// CycleWorkers is how many objects a job's cycle processes at once
+	// (0: CycleWorkers).
+	CycleWorkers int
 }
 
 // Service runs synchronization jobs' work for the API (and, later, for
@@ -51,6 +54,7 @@ type Service struct {
 	interactive time.Duration
 	sched       Scheduler
 	now         func() time.Time
+	workers     int
 	// lifecycle serialises start, pause, restart and delete per job, so
 	// that the scheduler hears of them in the order the store saw them.
 	lifecycle keylock.Locks
@@ -86,6 +90,10 @@ func New(o Options) *Service {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.workers = o.CycleWorkers
+	if s.workers <= 0 {
+		s.workers = CycleWorkers
 	}
 	return s
 }

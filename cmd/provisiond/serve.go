@@ -30,6 +30,8 @@ type serveConfig struct {
 	demo                                              bool
 	targetNetworks, publicURL                         string
 	trustProxy                                        bool
+	targetRate                                        float64
+	cycleWorkers                                      int
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
@@ -43,10 +45,18 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.audience, "audience", "", "required token audience with --oidc-issuer")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.targetNetworks, "target-networks", "", "CIDR[,CIDR...]: the only networks provisiond may call for a job's target (default: all but link-local and provisiond's own address)")
+	fs.Float64Var(&c.targetRate, "target-rate", 0, "at most this many requests per second to one job's target (0: no cap; every job slows down while its target answers 429 or 5xx)")
+	fs.IntVar(&c.cycleWorkers, "cycle-workers", 8, "objects one job's cycle processes at once")
 	fs.StringVar(&c.publicURL, "public-url", "", "the URL clients reach the service at, such as https://graph.example.com: the base of @odata.context and @odata.nextLink (default: the listen address)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "without --public-url, build links from X-Forwarded-Proto, -Host and -Prefix; only behind a proxy that sets them")
 	if err := parseFlags(fs, args, out); err != nil {
 		return err
+	}
+	if c.targetRate < 0 {
+		return fmt.Errorf("--target-rate %v: want requests per second, 0 for no cap", c.targetRate)
+	}
+	if c.cycleWorkers < 1 || c.cycleWorkers > 256 {
+		return fmt.Errorf("--cycle-workers %d: want 1 to 256", c.cycleWorkers)
 	}
 	if c.publicURL != "" {
 		u, err := parsePublicURL(c.publicURL)
@@ -146,6 +156,7 @@ func wire(ctx context.Context, st store.Store, schedulerDB *sql.DB, c serveConfi
 		TargetNetworks: c.targetNetworks, Self: baseURL,
 		PublicURL: c.publicURL, TrustProxy: c.trustProxy,
 		SchedulerDB: schedulerDB,
+		TargetRate:  c.targetRate, CycleWorkers: c.cycleWorkers,
 	})
 	if err != nil {
 		return nil, err

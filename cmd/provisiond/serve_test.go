@@ -84,3 +84,14 @@ func TestServeRejectsBadPublicURL(t *testing.T) {
 		}
 	}
 }
+
+func TestServeRejectsBadPacing(t *testing.T) {
+	for _, tc := range []struct{ flag, value string }{
+		{"--target-rate", "-1"}, {"--cycle-workers", "0"}, {"--cycle-workers", "1000"},
+	} {
+		err := serve(context.Background(), []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), tc.flag, tc.value}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.flag) {
+			t.Errorf("%s %s: error %v, want one naming the flag", tc.flag, tc.value, err)
+		}
+	}
+}

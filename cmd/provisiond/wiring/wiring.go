@@ -26,6 +26,7 @@ import (
 	"provisiond/ids"
 	"provisiond/jobs"
 	"provisiond/netguard"
+	"provisiond/pacer"
 	"provisiond/schema"
 	"provisiond/secrets"
 	"provisiond/store"
@@ -45,6 +46,13 @@ type Config struct {
 	// be in; empty allows all but what provisiond never calls (link-local
 	// addresses, its own listen address).
 	TargetNetworks string
+	// TargetRate caps the requests per second provisiond sends to one
+	// job's target (0: no cap); every job also slows down while its target
+	// answers 429 or 5xx.
+	TargetRate float64
+	// CycleWorkers is how many objects one job's cycle processes at once
+	// (0: jobs.CycleWorkers).
+	CycleWorkers int
 	// Self is provisiond's own base URL (http://host:port), which targets
 	// may never point at.
 	Self string
@@ -109,13 +117,14 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		return nil, err
 	}
 	js := jobs.New(jobs.Options{
-		Store:       st,
-		Secrets:     box,
-		Engine:      engine.New(engine.Config{State: st, Now: c.Now, NewID: newID}),
-		Registry:    Registry(st, hc, guard, log),
-		Logger:      log,
-		Interactive: c.Interactive,
-		Now:         c.Now,
+		Store:        st,
+		Secrets:      box,
+		Engine:       engine.New(engine.Config{State: st, Now: c.Now, NewID: newID}),
+		Registry:     Registry(st, hc, guard, c.TargetRate, log),
+		Logger:       log,
+		Interactive:  c.Interactive,
+		Now:          c.Now,
+		CycleWorkers: c.CycleWorkers,
 	})
 	var runner *jobs.Runner[*sql.Tx]
 	if c.SchedulerDB != nil {
@@ -134,7 +143,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 // Registry is the table of connectors provisiond ships, keyed by the
 // schema's directory names: the built-in directory as a source, SCIM 2.0
 // applications as targets.
-func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, log *slog.Logger) jobs.Registry {
+func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, targetRate float64, log *slog.Logger) jobs.Registry {
 	return jobs.Registry{
 		Sources: map[string]jobs.SourceFactory{
 			schema.DirectoryEntra: func(_ context.Context, c jobs.Config) (connector.Source, error) {
@@ -152,7 +161,10 @@ func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, log *slog.
 				if err != nil {
 					return nil, err
 				}
-				return scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal(), HTTPClient: hc, Guard: guard, Logger: log, Profile: profile})
+				// One pacer per connector, and so per job: each job's target
+				// gets its own pace.
+				paced := &http.Client{Transport: pacer.New(hc.Transport, targetRate), CheckRedirect: hc.CheckRedirect}
+				return scim.New(scim.Config{BaseAddress: base.Reveal(), SecretToken: tok.Reveal(), HTTPClient: paced, Guard: guard, Logger: log, Profile: profile})
 			},
 		},
 		CheckSettings: map[string]func(map[string]string) error{
