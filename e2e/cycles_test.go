@@ -84,6 +84,20 @@ func TestCycleInitialThenIncremental(t *testing.T) {
 		if st.Code != store.StatusActive || st.SteadyStateLastAchieved.IsZero() || st.LastSuccessfulExecutionWithExports == nil {
 			t.Errorf("status = %+v; want Active, steady state reached, a successful execution with exports", st)
 		}
+		wantCounts := []store.EntryCount{{Key: "group to Group", Value: 1}, {Key: "user to User", Value: 3}}
+		if !slices.Equal(st.SynchronizedEntryCountByType, wantCounts) {
+			t.Errorf("synchronizedEntryCountByType = %v, want %v", st.SynchronizedEntryCountByType, wantCounts)
+		}
+		// Every event of the cycle is logged with its cycleId.
+		logs := e.do("GET", "/auditLogs/provisioning?$select=cycleId", nil, 200)["value"].([]any)
+		if len(logs) != 5 {
+			t.Errorf("%d provisioning logs after the initial cycle, want 5 (one per object)", len(logs))
+		}
+		for _, l := range logs {
+			if id := l.(map[string]any)["cycleId"]; id != le.ActivityIdentifier {
+				t.Errorf("log cycleId = %v, want the cycle's %s", id, le.ActivityIdentifier)
+			}
+		}
 
 		// Nothing changed: an incremental cycle imports nothing.
 		st = e.cycle(t)

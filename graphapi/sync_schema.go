@@ -186,7 +186,7 @@ func jsonToValue(raw json.RawMessage) (expr.Value, error) {
 // records, with its id, job and service principal).
 var logFields = newFields("microsoft.graph.provisioningObjectSummary", map[string]kind{
 	"id": kindString, "jobId": kindString, "servicePrincipalId": kindString, "action": kindString,
-	"changeId": kindString, "endTime": kindString, "reportableIdentifier": kindString, "startTime": kindString,
+	"changeId": kindString, "cycleId": kindString, "endTime": kindString, "reportableIdentifier": kindString, "startTime": kindString,
 	"modifiedProperties": kindObject, "provisioningSteps": kindObject, "statusInfo": kindObject,
 	"sourceIdentity": kindObject, "sourceSystem": kindObject, "targetIdentity": kindObject, "targetSystem": kindObject,
 }, false)
