@@ -316,3 +316,97 @@ func (e *env) someUser(t *testing.T) string {
 	us := e.do("GET", "/users?$top=1", nil, 200)["value"].([]any)
 	return us[0].(map[string]any)["id"].(string)
 }
+
+// restart with each resetScope does what Graph documents, carried out by the
+// cycle it starts: Watermark re-evaluates everything, Escrows alone does
+// not, Full (and ConnectorDataStore) also forget the links, which the full
+// cycle finds again without duplicating anything.
+func TestRestartScopes(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	var ids []string
+	for i := range 4 {
+		id, _ := e.user("Restart", fmt.Sprintf("User%d", i))
+		e.assign(id)
+		ids = append(ids, id)
+	}
+	jobPath := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID
+	lastID := ""
+	// nextCycle waits for a cycle after the last one seen and returns it.
+	nextCycle := func(what string) map[string]any {
+		t.Helper()
+		var le map[string]any
+		waitFor(t, what, func() bool {
+			st := e.do("GET", jobPath, nil, 200)["status"].(map[string]any)
+			le, _ = st["lastSuccessfulExecution"].(map[string]any)
+			return le != nil && le["activityIdentifier"] != lastID
+		})
+		lastID = le["activityIdentifier"].(string)
+		return le
+	}
+	e.do("POST", jobPath+"/start", nil, 204)
+	if le := nextCycle("the initial cycle"); le["countImported"] != float64(4) {
+		t.Fatalf("initial cycle imported %v, want 4", le["countImported"])
+	}
+	anchors := func() int {
+		as, err := e.st.ListAnchors(context.Background(), e.jobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(as)
+	}
+	// matchedBy says how the cycle's events found their target objects.
+	matchedBy := func(cycleID string) map[string]int {
+		n := map[string]int{}
+		for _, l := range e.do("GET", "/auditLogs/provisioning?$top=100", nil, 200)["value"].([]any) {
+			l := l.(map[string]any)
+			if l["cycleId"] != cycleID {
+				continue
+			}
+			for _, st := range l["provisioningSteps"].([]any) {
+				d := fmt.Sprint(st.(map[string]any)["description"])
+				if i := strings.Index(d, "(matched by "); i >= 0 {
+					n[strings.TrimSuffix(d[i+len("(matched by "):], ")")]++
+				}
+			}
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		scope    string
+		imported float64
+		matched  map[string]int
+	}{
+		{"Escrows", 0, map[string]int{}},                                        // nothing held back: an ordinary incremental cycle
+		{"Watermark", 4, map[string]int{"anchor": 4}},                           // everything again
+		{"Watermark, Escrows, QuarantineState", 4, map[string]int{"anchor": 4}}, // the portal's restart
+		{"Full", 4, map[string]int{"userName": 4}},                              // and the links are rebuilt
+		{"ConnectorDataStore", 4, map[string]int{"userName": 4}},
+		{"None", 0, map[string]int{}},
+		{"ForceDeletes", 0, map[string]int{}},
+	} {
+		e.do("POST", jobPath+"/restart", map[string]any{"criteria": map[string]any{"resetScope": tc.scope}}, 204)
+		le := nextCycle("the cycle after restart " + tc.scope)
+		if le["countImported"] != tc.imported {
+			t.Errorf("restart %q: the next cycle imported %v, want %v", tc.scope, le["countImported"], tc.imported)
+		}
+		if got := matchedBy(lastID); fmt.Sprint(got) != fmt.Sprint(tc.matched) {
+			t.Errorf("restart %q: events matched %v, want %v", tc.scope, got, tc.matched)
+		}
+		if n := anchors(); n != 4 {
+			t.Errorf("restart %q: %d anchors after the cycle, want 4 (links rebuilt)", tc.scope, n)
+		}
+		if n := len(e.scimFind("Users", "active", "true")); n != 4 {
+			t.Errorf("restart %q: %d SCIM users, want 4 (no duplicates)", tc.scope, n)
+		}
+	}
+	// An empty body is the portal's restart: a full cycle.
+	e.do("POST", jobPath+"/restart", nil, 204)
+	if le := nextCycle("the cycle after an empty restart"); le["countImported"] != float64(4) {
+		t.Errorf("empty restart: the next cycle imported %v, want 4", le["countImported"])
+	}
+	status, m, _ := e.send("POST", jobPath+"/restart", map[string]any{"criteria": map[string]any{"resetScope": "Watermark, Everything"}}, e.token)
+	if status != 400 || !strings.Contains(errMessage(m), "Everything") {
+		t.Errorf("unknown resetScope: %d %v, want 400 naming it", status, m)
+	}
+}
