@@ -14,6 +14,7 @@ import (
 	"provisiond/connector"
 	"provisiond/engine"
 	"provisiond/keylock"
+	"provisiond/metrics"
 	"provisiond/schema"
 	"provisiond/secrets"
 	"provisiond/store"
@@ -38,6 +39,8 @@ type Options struct {
 	Scheduler Scheduler
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Metrics records cycles and provisionOnDemand calls; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // Service runs synchronization jobs' work for the API (and, later, for
@@ -51,6 +54,7 @@ type Service struct {
 	interactive time.Duration
 	sched       Scheduler
 	now         func() time.Time
+	metrics     *metrics.Metrics
 	// lifecycle serialises start, pause, restart and delete per job, so
 	// that the scheduler hears of them in the order the store saw them.
 	lifecycle keylock.Locks
@@ -87,6 +91,7 @@ func New(o Options) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.metrics = o.Metrics
 	return s
 }
 

@@ -20,6 +20,7 @@ import (
 	"provisiond/cmd/provisiond/wiring"
 	"provisiond/graphapi"
 	"provisiond/jobs"
+	"provisiond/metrics"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
 	"provisiond/throttle"
@@ -30,6 +31,7 @@ type serveConfig struct {
 	demo                                              bool
 	targetNetworks, publicURL                         string
 	trustProxy                                        bool
+	metrics                                           bool
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
@@ -45,6 +47,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.targetNetworks, "target-networks", "", "CIDR[,CIDR...]: the only networks provisiond may call for a job's target (default: all but link-local and provisiond's own address)")
 	fs.StringVar(&c.publicURL, "public-url", "", "the URL clients reach the service at, such as https://graph.example.com: the base of @odata.context and @odata.nextLink (default: the listen address)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "without --public-url, build links from X-Forwarded-Proto, -Host and -Prefix; only behind a proxy that sets them")
+	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without authentication: keep that path off public networks")
 	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
@@ -137,6 +140,10 @@ func wire(ctx context.Context, st store.Store, schedulerDB *sql.DB, c serveConfi
 		limiter = throttle.New(n, per, nil)
 	}
 	a := &app{store: st, baseURL: baseURL}
+	var m *metrics.Metrics
+	if c.metrics {
+		m = metrics.New(log)
+	}
 	if c.demo {
 		a.demo = newDemoTarget()
 	}
@@ -145,7 +152,7 @@ func wire(ctx context.Context, st store.Store, schedulerDB *sql.DB, c serveConfi
 		OnDemand: limiter, Logger: log,
 		TargetNetworks: c.targetNetworks, Self: baseURL,
 		PublicURL: c.publicURL, TrustProxy: c.trustProxy,
-		SchedulerDB: schedulerDB,
+		SchedulerDB: schedulerDB, Metrics: m,
 	})
 	if err != nil {
 		return nil, err
