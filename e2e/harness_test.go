@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"provisiond/graphapi"
 	"provisiond/graphapi/odata/odatatest"
 	"provisiond/ids"
+	"provisiond/metrics"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
 	"provisiond/throttle"
@@ -64,6 +66,14 @@ type options struct {
 	// interactive shortens the budget of provisionOnDemand and
 	// validateCredentials (default: the production 30 s).
 	interactive time.Duration
+	// manualCycles leaves the scheduler stopped: cycles run only when the
+	// test runs them, so counts are exact.
+	manualCycles bool
+	// disrupt is the in-process SCIM server's fault injection.
+	disrupt func(*http.Request) scimtest.Disruption
+	// log receives provisiond's info log (nil: discarded); it must be
+	// safe for concurrent writes.
+	log io.Writer
 }
 
 // fakeClock advances 1 ms on every reading, from a fixed start.
@@ -80,7 +90,11 @@ func (s *seqIDs) New() string { return fmt.Sprintf("00000000-0000-4000-8000-%012
 func newEnv(t testing.TB, o options) *env {
 	t.Helper()
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logTo := o.log
+	if logTo == nil {
+		logTo = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(logTo, nil))
 	dir := t.TempDir()
 	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "provisiond.db"), log)
 	if err != nil {
@@ -107,12 +121,15 @@ func newEnv(t testing.TB, o options) *env {
 	// for what net/http answers by itself.
 	srv := httptest.NewUnstartedServer(nil)
 	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, OnDemand: o.limit, Interactive: o.interactive,
-		Self: "http://" + srv.Listener.Addr().String(), Now: now, NewID: newID, Logger: log, SchedulerDB: st.SchedulerDB()})
+		Self: "http://" + srv.Listener.Addr().String(), Now: now, NewID: newID, Logger: log, SchedulerDB: st.SchedulerDB(),
+		Metrics: metrics.New(log)}) // on, as serve has it by default
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Runner.Start(context.Background()); err != nil {
-		t.Fatal(err)
+	if !o.manualCycles {
+		if err := w.Runner.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -287,6 +304,39 @@ func (e *env) scimGet(resource, id string) map[string]any {
 
 func urlEscape(s string) string {
 	return strings.NewReplacer("%", "%25", " ", "%20", `"`, "%22", "&", "%26", "+", "%2B", "#", "%23").Replace(s)
+}
+
+// scrape GETs /metrics without a token, as Prometheus does, and returns
+// its samples keyed by series as exposed (`name{label="value",...}`,
+// labels in name order) and the raw text.
+func (e *env) scrape(t *testing.T) (map[string]float64, string) {
+	t.Helper()
+	resp, err := http.Get(e.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET /metrics: %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+	}
+	samples := map[string]float64{}
+	for line := range strings.Lines(string(raw)) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ') // label values may hold spaces
+		if i < 0 {
+			t.Fatalf("GET /metrics: malformed sample %q", line)
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("GET /metrics: malformed sample %q: %v", line, err)
+		}
+		samples[line[:i]] = v
+	}
+	return samples, string(raw)
 }
 
 func mustJSONString(v any) string {

@@ -301,6 +301,7 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 					continue
 				}
 				c.n.add(out)
+				c.s.metrics.ObjectProcessed(c.j.ID, string(out.Status), string(out.Action))
 				if out.Status == engine.StatusFailure && out.Kind == connector.KindTransient {
 					fail(fmt.Errorf("%w: %s", errTargetDown, out.Message))
 				}
@@ -436,7 +437,9 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 		return nil
 	})
 	c.s.log.Info("cycle ended", "job", c.j.ID, "cycle", c.id, "state", exec.State, "imported", exec.CountImported,
+		"entitled", exec.CountEntitled, "skipped", c.n.skipped.Load(),
 		"exported", exec.CountExported, "escrowed", exec.CountEscrowed, "took", ended.Sub(c.began), "err", runErr)
+	c.s.metrics.CycleEnded(c.j.ID, c.j.Watermark == "", cycleState(exec, interrupted), ended.Sub(c.began))
 	if err != nil {
 		return fmt.Errorf("record cycle: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"provisiond/connector"
 	"provisiond/engine"
@@ -52,7 +53,8 @@ type keyDetails struct {
 
 // ProvisionOnDemand provisions one subject of a job now, within the
 // interactive budget. A request the caller must fix is an *Error.
-func (s *Service) ProvisionOnDemand(ctx context.Context, sp store.ServicePrincipal, j store.Job, req OnDemand) (*OnDemandResult, error) {
+func (s *Service) ProvisionOnDemand(ctx context.Context, sp store.ServicePrincipal, j store.Job, req OnDemand) (res *OnDemandResult, err error) {
+	defer func(begin time.Time) { s.observeOnDemand(begin, res, err) }(time.Now())
 	comp, err := s.Compiled(j)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"provisiond/connector"
 	"provisiond/engine"
 	"provisiond/keylock"
+	"provisiond/metrics"
 	"provisiond/schema"
 	"provisiond/secrets"
 	"provisiond/store"
@@ -41,6 +42,8 @@ type Options struct {
 	// CycleWorkers is how many objects a job's cycle processes at once
 	// (0: CycleWorkers).
 	CycleWorkers int
+	// Metrics records cycles and provisionOnDemand calls; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // Service runs synchronization jobs' work for the API (and, later, for
@@ -55,6 +58,7 @@ type Service struct {
 	sched       Scheduler
 	now         func() time.Time
 	workers     int
+	metrics     *metrics.Metrics
 	// lifecycle serialises start, pause, restart and delete per job, so
 	// that the scheduler hears of them in the order the store saw them.
 	lifecycle keylock.Locks
@@ -95,6 +99,7 @@ func New(o Options) *Service {
 	if s.workers <= 0 {
 		s.workers = CycleWorkers
 	}
+	s.metrics = o.Metrics
 	return s
 }
 

@@ -20,6 +20,7 @@ import (
 	"provisiond/cmd/provisiond/wiring"
 	"provisiond/graphapi"
 	"provisiond/jobs"
+	"provisiond/metrics"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
 	"provisiond/throttle"
@@ -32,6 +33,7 @@ type serveConfig struct {
 	trustProxy                                        bool
 	targetRate                                        float64
 	cycleWorkers                                      int
+	metrics                                           bool
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
@@ -49,6 +51,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&c.cycleWorkers, "cycle-workers", 8, "objects one job's cycle processes at once")
 	fs.StringVar(&c.publicURL, "public-url", "", "the URL clients reach the service at, such as https://graph.example.com: the base of @odata.context and @odata.nextLink (default: the listen address)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "without --public-url, build links from X-Forwarded-Proto, -Host and -Prefix; only behind a proxy that sets them")
+	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without authentication: keep that path off public networks")
 	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
@@ -147,6 +150,10 @@ func wire(ctx context.Context, st store.Store, schedulerDB *sql.DB, c serveConfi
 		limiter = throttle.New(n, per, nil)
 	}
 	a := &app{store: st, baseURL: baseURL}
+	var m *metrics.Metrics
+	if c.metrics {
+		m = metrics.New(log)
+	}
 	if c.demo {
 		a.demo = newDemoTarget()
 	}
@@ -155,8 +162,8 @@ func wire(ctx context.Context, st store.Store, schedulerDB *sql.DB, c serveConfi
 		OnDemand: limiter, Logger: log,
 		TargetNetworks: c.targetNetworks, Self: baseURL,
 		PublicURL: c.publicURL, TrustProxy: c.trustProxy,
-		SchedulerDB: schedulerDB,
-		TargetRate:  c.targetRate, CycleWorkers: c.cycleWorkers,
+		SchedulerDB: schedulerDB, Metrics: m,
+		TargetRate: c.targetRate, CycleWorkers: c.cycleWorkers,
 	})
 	if err != nil {
 		return nil, err

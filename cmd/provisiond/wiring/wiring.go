@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 	"provisiond/graphapi"
 	"provisiond/ids"
 	"provisiond/jobs"
+	"provisiond/metrics"
 	"provisiond/netguard"
 	"provisiond/pacer"
 	"provisiond/schema"
@@ -58,6 +60,10 @@ type Config struct {
 	Self string
 	// Extra mounts handlers beside /v1.0.
 	Extra map[string]http.Handler
+	// Metrics, when set, records cycles, provisionOnDemand calls and
+	// target requests, and is served at GET /metrics (unauthenticated, for
+	// Prometheus); nil: no metrics and no /metrics.
+	Metrics *metrics.Metrics
 	// PublicURL is the base URL clients use; links are built from it.
 	// TrustProxy builds them from X-Forwarded-* when PublicURL is empty.
 	PublicURL  string
@@ -116,6 +122,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	hc.Transport = c.Metrics.Transport(hc.Transport)
 	js := jobs.New(jobs.Options{
 		Store:        st,
 		Secrets:      box,
@@ -125,15 +132,25 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		Interactive:  c.Interactive,
 		Now:          c.Now,
 		CycleWorkers: c.CycleWorkers,
+		Metrics:      c.Metrics,
 	})
 	var runner *jobs.Runner[*sql.Tx]
 	if c.SchedulerDB != nil {
 		if runner, err = jobs.NewRunner(ctx, riversqlite.New(c.SchedulerDB), js, st, jobs.RunnerOptions{Logger: log}); err != nil {
 			return nil, err
 		}
+		c.Metrics.QueueDepth(runner.QueueDepth)
+	}
+	extra := c.Extra
+	if c.Metrics != nil {
+		extra = maps.Clone(c.Extra)
+		if extra == nil {
+			extra = map[string]http.Handler{}
+		}
+		extra["GET /metrics"] = c.Metrics.Handler()
 	}
 	h := graphapi.New(graphapi.Config{
-		Store: st, Auth: authn, Logger: log, Extra: c.Extra, Now: c.Now, NewID: newID,
+		Store: st, Auth: authn, Logger: log, Extra: extra, Now: c.Now, NewID: newID,
 		PublicURL: c.PublicURL, TrustProxy: c.TrustProxy,
 		Sync: &graphapi.Sync{Jobs: js, OnDemand: c.OnDemand},
 	})
