@@ -69,8 +69,6 @@ type options struct {
 	// manualCycles leaves the scheduler stopped: cycles run only when the
 	// test runs them, so counts are exact.
 	manualCycles bool
-	// disrupt is the in-process SCIM server's fault injection.
-	disrupt func(*http.Request) scimtest.Disruption
 	// log receives provisiond's info log (nil: discarded); it must be
 	// safe for concurrent writes.
 	log io.Writer
