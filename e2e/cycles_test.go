@@ -167,6 +167,27 @@ func TestCycleFollowsDirectoryChanges(t *testing.T) {
 		e.do("DELETE", "/servicePrincipals/"+e.spID+"/appRoleAssignedTo/"+assignment, nil, 204)
 		waitFor(t, "an unassignment", func() bool { return e.scimFind("Users", "userName", otherUPN)[0]["active"] == false })
 
+		// A group's membership follows by itself: a member added, then
+		// removed (and, no longer entitled, disabled).
+		gname := "Followers " + e.jobID[len(e.jobID)-6:]
+		team := e.group(gname)
+		e.assign(team)
+		waitFor(t, "a new group", func() bool { return len(e.scimFind("Groups", "displayName", gname)) == 1 })
+		gid := e.scimFind("Groups", "displayName", gname)[0]["id"].(string)
+		joiner, joinerUPN := e.user("Mary", "Jackson")
+		e.do("POST", "/groups/"+team+"/members/$ref", map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + joiner}, 204)
+		groupMembers := func() int {
+			ms, _ := e.scimGet("Groups", gid)["members"].([]any)
+			return len(ms)
+		}
+		waitFor(t, "a member added to the group", func() bool {
+			return len(e.scimFind("Users", "userName", joinerUPN)) == 1 && groupMembers() == 1
+		})
+		e.do("DELETE", "/groups/"+team+"/members/"+joiner+"/$ref", nil, 204)
+		waitFor(t, "a member removed from the group", func() bool {
+			return groupMembers() == 0 && e.scimFind("Users", "userName", joinerUPN)[0]["active"] == false
+		})
+
 		// Paused: a change stays in the directory.
 		e.do("POST", jobPath+"/pause", nil, 204)
 		if code := e.do("GET", jobPath, nil, 200)["status"].(map[string]any)["code"]; code != "Paused" {
