@@ -126,10 +126,10 @@ func crashDuringInitialCycle(t *testing.T, bin string, slow *slowCreates, scimUR
 		d.start()
 	}
 	api = d.client()
-	// Each kill came right after a create took effect, inside the delay of
-	// its answer: the replays had creates to match, not to repeat.
-	if n := slow.lost.Load(); n < 3 {
-		t.Errorf("the kills lost the answers to %d creates that took effect, want at least one per kill", n)
+	// The kills came right after creates took effect, inside the delay of
+	// their answers: the replays had creates to match, not to repeat.
+	if n := slow.lost.Load(); n == 0 {
+		t.Errorf("the kills lost no answers to creates that took effect: nothing tested that a replay matches them")
 	} else {
 		t.Logf("the kills lost the answers to %d creates that took effect", n)
 	}
