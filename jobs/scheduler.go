@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"provisiond/isoduration"
 	"provisiond/keylock"
@@ -191,7 +192,12 @@ func (r *Runner[TTx]) watch(ctx context.Context) {
 func (r *Runner[TTx]) Schedule(ctx context.Context, spID, jobID string, at time.Time) error {
 	opts := &river.InsertOpts{}
 	if at.After(time.Now()) {
-		// A later cycle (the interval): one per job and second.
+		// A later cycle (the interval) replaces the job's others: those
+		// left by the cycles before a restart or a pause would each go on
+		// scheduling their own next cycle.
+		if err := r.cancelLater(ctx, jobID); err != nil {
+			return err
+		}
 		opts.ScheduledAt = at
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByPeriod: time.Second}
 	} else {
@@ -214,6 +220,28 @@ func (r *Runner[TTx]) Schedule(ctx context.Context, spID, jobID string, at time.
 		return fmt.Errorf("schedule a cycle of %s: %w", jobID, err)
 	}
 	return nil
+}
+
+// cancelLater cancels the job's cycles scheduled for later.
+func (r *Runner[TTx]) cancelLater(ctx context.Context, jobID string) error {
+	// args ->> 'job' reads the same in SQLite and PostgreSQL.
+	params := river.NewJobListParams().Kinds(cycleArgs{}.Kind()).States(rivertype.JobStateScheduled).
+		Where("args ->> 'job' = @job", river.NamedArgs{"job": jobID}).First(100)
+	for {
+		res, err := r.client.JobList(ctx, params)
+		if err != nil {
+			return fmt.Errorf("list the scheduled cycles of %s: %w", jobID, err)
+		}
+		for _, row := range res.Jobs {
+			if _, err := r.client.JobCancel(ctx, row.ID); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+				return fmt.Errorf("cancel a scheduled cycle of %s: %w", jobID, err)
+			}
+		}
+		if len(res.Jobs) < 100 {
+			return nil
+		}
+		params = params.After(res.LastCursor)
+	}
 }
 
 // Stop implements Scheduler: the job's running cycle stops at the next
