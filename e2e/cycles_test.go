@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"slices"
@@ -430,4 +431,31 @@ func TestRestartScopes(t *testing.T) {
 	if status != 400 || !strings.Contains(errMessage(m), "Everything") {
 		t.Errorf("unknown resetScope: %d %v, want 400 naming it", status, m)
 	}
+}
+
+// Pausing a job cancels the cycle scheduled for its interval: a paused job
+// has nothing left in the queue; starting it again schedules one.
+func TestPauseCancelsScheduledCycles(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	uid, _ := e.user("Annie", "Easley")
+	e.assign(uid)
+	jobPath := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID
+	scheduled := func() int {
+		t.Helper()
+		db := e.st.(interface{ SchedulerDB() *sql.DB }).SchedulerDB()
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'provisiond_cycle' AND state = 'scheduled' AND args ->> 'job' = ?`, e.jobID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	e.do("POST", jobPath+"/start", nil, 204)
+	waitFor(t, "the interval cycle to be scheduled", func() bool { return scheduled() == 1 })
+	e.do("POST", jobPath+"/pause", nil, 204)
+	if n := scheduled(); n != 0 {
+		t.Errorf("%d cycles scheduled after pause, want 0", n)
+	}
+	e.do("POST", jobPath+"/start", nil, 204)
+	waitFor(t, "a cycle to be scheduled again after start", func() bool { return scheduled() == 1 })
 }

@@ -245,16 +245,16 @@ func (r *Runner[TTx]) cancelLater(ctx context.Context, jobID string) error {
 }
 
 // Stop implements Scheduler: the job's running cycle stops at the next
-// object boundary. Cycles scheduled later find the job not active and do
-// nothing.
-func (r *Runner[TTx]) Stop(_ context.Context, _, jobID string) error {
+// object boundary and its later cycles are cancelled. (A cycle that starts
+// anyway finds the job not active and does nothing.)
+func (r *Runner[TTx]) Stop(ctx context.Context, _, jobID string) error {
 	r.mu.Lock()
 	cancel := r.running[jobID]
 	r.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
-	return nil
+	return r.cancelLater(ctx, jobID)
 }
 
 // targetRetry is how soon a cycle cut short by a failing target runs again.
