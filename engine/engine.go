@@ -74,6 +74,10 @@ type Request struct {
 	// is removed; members the job never provisioned are left alone. Members
 	// are not provisioned by the request itself.
 	AllMembers bool
+	// Object is the source object as the caller already read it (a
+	// cycle's listing, which reads objects as Get does); nil: the engine
+	// reads it. It must be the object ObjectType/ObjectID name.
+	Object *connector.Object
 	// DryRun runs every step with the target read but never written: no
 	// target write, no anchor change, no provisioning log. The export step
 	// says what would have been done.
@@ -125,8 +129,11 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 	// target's round trip, not the sum of both, is what the caller waits for.
 	ahead := u.readLinked(ctx, om, req.ObjectID)
 	defer ahead()
-	src, gone, err := u.read(ctx, om, req.ObjectID, false)
-	if err != nil {
+	var src connector.Object
+	gone := false
+	if req.Object != nil && req.Object.ID == req.ObjectID {
+		src = *req.Object
+	} else if src, gone, err = u.read(ctx, om, req.ObjectID, false); err != nil {
 		return nil, err
 	}
 	var out *Outcome

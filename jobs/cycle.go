@@ -182,21 +182,23 @@ func (c *cycle) initial(ctx context.Context, job *engine.Job) error {
 	full.Target = listed
 	job = &full
 	for _, om := range ordered(job) {
-		var ids []string
+		var items []item
 		token := ""
 		for {
 			page, err := lister.List(ctx, om.Mapping.SourceObjectName, token, cyclePage)
 			if err != nil {
 				return fmt.Errorf("list %s: %w", om.Mapping.SourceObjectName, err)
 			}
-			for _, o := range page.Objects {
-				ids = append(ids, o.ID)
+			for i := range page.Objects {
+				// The listing reads objects as Get does: the engine need
+				// not read them again.
+				items = append(items, item{id: page.Objects[i].ID, obj: &page.Objects[i]})
 			}
 			c.n.seen.Add(int64(len(page.Objects)))
-			if err := c.process(ctx, job, om, ids); err != nil {
+			if err := c.process(ctx, job, om, items); err != nil {
 				return err
 			}
-			ids = ids[:0]
+			items = items[:0]
 			if page.Next == "" {
 				break
 			}
@@ -223,13 +225,13 @@ func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector
 		// Each changed object once per batch; a group's change may change
 		// its members' entitlement (an assignment to the group), so its
 		// members are processed too.
-		byType := map[string][]string{}
+		byType := map[string][]item{}
 		seen := map[string]bool{}
 		add := func(typ, id string) {
 			k := strings.ToLower(typ) + "\x00" + id
 			if !seen[k] {
 				seen[k] = true
-				byType[strings.ToLower(typ)] = append(byType[strings.ToLower(typ)], id)
+				byType[strings.ToLower(typ)] = append(byType[strings.ToLower(typ)], item{id: id})
 			}
 		}
 		for _, ch := range changes {
@@ -265,15 +267,22 @@ func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector
 // are retried by the next cycle rather than counted as failed one by one.
 var errTargetDown = errors.New("the target is failing")
 
-// process runs the engine over ids with a bounded pool of workers. It
+// item is an object a cycle processes: its id, and the object when the
+// cycle read it already.
+type item struct {
+	id  string
+	obj *connector.Object
+}
+
+// process runs the engine over items with a bounded pool of workers. It
 // stops at the next object when ctx ends; an object in flight finishes,
 // so a pause never leaves half an export.
-func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.CompiledObject, objIDs []string) error {
-	if len(objIDs) == 0 {
+func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.CompiledObject, items []item) error {
+	if len(items) == 0 {
 		return nil
 	}
 	isGroup := connector.ClassOf(job.Source, om.Mapping.SourceObjectName) == connector.ClassGroup
-	work := make(chan string)
+	work := make(chan item)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
@@ -286,11 +295,12 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 	}
 	// Objects finish under their own deadline, not the cycle's context.
 	objCtx := context.WithoutCancel(ctx)
-	for range min(c.s.workers, len(objIDs)) {
+	for range min(c.s.workers, len(items)) {
 		wg.Go(func() {
-			for id := range work {
+			for it := range work {
+				id := it.id
 				octx, cancel := context.WithTimeout(objCtx, cycleObjectTimeout)
-				out, err := c.s.engine.Process(octx, job, engine.Request{ObjectType: om.Mapping.SourceObjectName, ObjectID: id, AllMembers: isGroup})
+				out, err := c.s.engine.Process(octx, job, engine.Request{ObjectType: om.Mapping.SourceObjectName, ObjectID: id, Object: it.obj, AllMembers: isGroup})
 				cancel()
 				var nf *engine.NotFoundError
 				switch {
@@ -308,14 +318,14 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 			}
 		})
 	}
-	for _, id := range objIDs {
+	for _, it := range items {
 		mu.Lock()
 		stop := firstErr != nil
 		mu.Unlock()
 		if stop || ctx.Err() != nil {
 			break
 		}
-		work <- id
+		work <- it
 	}
 	close(work)
 	wg.Wait()
