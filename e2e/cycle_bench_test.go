@@ -1,0 +1,705 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"provisiond/cmd/provisiond/wiring"
+	"provisiond/connector/scim/scimserver"
+	"provisiond/directory"
+	"provisiond/graphapi"
+	"provisiond/ids"
+	"provisiond/jobs"
+	"provisiond/netguard"
+	"provisiond/store"
+	"provisiond/store/sqlstore"
+)
+
+var (
+	cycleUsers   = flag.Int("cycle.users", 10000, "BenchmarkCycle: users in the assigned group (100000 for the large run)")
+	cycleRenames = flag.Int("cycle.renames", 5, "BenchmarkCycle: renames timed through the started job")
+	cycleProfile = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the initial cycle alone to this file")
+	cycleBudget  = flag.Duration("cycle.timeout", 0, "BenchmarkCycle: bound on each phase (seed, cycle, loader); 0 means 3 minutes per 10,000 users")
+)
+
+// BenchmarkCycle measures a started job against the in-process SCIM server
+// (scimserver), which runs in a process of its own as a real target would,
+// so that the CPU profile and the peak RSS are provisiond's alone. In one
+// run it prints, side by side:
+//
+//   - the initial cycle of -cycle.users users (default 10,000), all members
+//     of one assigned group: total time and objects/s;
+//   - a plain loader: the same user JSON the cycle POSTed (recorded by the
+//     target), POSTed to a fresh server by jobs.CycleWorkers goroutines
+//     over an HTTP client set up as provisiond's; and the ratio cycle time /
+//     loader time (the loader is the floor: one POST per user, no reads);
+//   - the peak RSS (VmHWM) of this process during the initial cycle, reset
+//     after the seed;
+//   - incremental: with the job started (POST .../start), how long a rename
+//     takes to be visible in the target (median of -cycle.renames), through
+//     the change-driven cycles.
+//
+// Every phase is bounded by -cycle.timeout. Run it once per invocation:
+//
+//	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x
+//	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x -cycle.users 100000 -timeout 3h
+//	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x -cycle.cpuprofile /tmp/cycle.prof
+//
+// The directory is seeded through the store, not HTTP, to keep the seed short.
+func BenchmarkCycle(b *testing.B) {
+	n := *cycleUsers
+	if n < 1 {
+		b.Fatalf("-cycle.users %d: want at least 1", n)
+	}
+	budget := *cycleBudget
+	if budget <= 0 {
+		budget = time.Duration((n+9999)/10000) * 3 * time.Minute
+	}
+	phase := func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), budget) }
+
+	target := startBenchTarget(b, true)
+	e := newCycleEnv(b, target)
+	e.setupApp()
+
+	ctx, cancel := phase()
+	seedStart := time.Now()
+	users, groupName := seedCycle(ctx, b, e.st, e.spID, n)
+	cancel()
+	seedTook := time.Since(seedStart)
+	_, err := e.st.UpdateJob(context.Background(), e.spID, e.jobID, func(j *store.Job) error {
+		j.Schedule.State = store.ScheduleActive
+		j.Schedule.Interval = "PT40M"
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	// The initial cycle, called directly so its time is the cycle's alone
+	// (the scheduler starts afterwards).
+	runtime.GC()
+	debug.FreeOSMemory()
+	baseRSS := procStatusKB(b, "VmRSS")
+	resetPeakRSS(b)
+	stopProfile := startCycleProfile(b)
+	ctx, cancel = phase()
+	cpu0, targetCPU0 := cpuTime(), target.cpu(b)
+	cycleStart := time.Now()
+	err = e.app.Jobs.RunCycle(ctx, e.spID, e.jobID)
+	cycleTook := time.Since(cycleStart)
+	cycleCPU, targetCPU := cpuTime()-cpu0, target.cpu(b)-targetCPU0
+	cancel()
+	stopProfile()
+	peakRSS := procStatusKB(b, "VmHWM")
+	if err != nil {
+		b.Fatalf("initial cycle of %d users (bound %v): %v", n, budget, err)
+	}
+	job, err := e.st.GetJob(context.Background(), e.spID, e.jobID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	le := job.Status.LastExecution
+	if le == nil || le.State != store.ExecutionSucceeded || le.CountExported != int64(n+1) {
+		b.Fatalf("initial cycle: %+v; want Succeeded with %d users and the group exported", le, n)
+	}
+	cycleTraffic := target.traffic(b)
+	if got := cycleTraffic.count("POST", "Users", http.StatusCreated); got != n {
+		b.Fatalf("the cycle created %d users in the target, want %d", got, n)
+	}
+	groups := e.scimFind("Groups", "displayName", groupName)
+	if len(groups) != 1 {
+		b.Fatalf("target groups named %q: %d, want 1", groupName, len(groups))
+	}
+	if ms, _ := e.scimGet("Groups", groups[0]["id"].(string))["members"].([]any); len(ms) != n {
+		b.Fatalf("target group has %d members, want %d", len(ms), n)
+	}
+
+	// The loader POSTs exactly what the cycle POSTed, to a fresh server.
+	bodies := target.posts(b)
+	fresh := startBenchTarget(b, false)
+	ctx, cancel = phase()
+	cpu0, freshCPU0 := cpuTime(), fresh.cpu(b)
+	loadStart := time.Now()
+	loadUsers(ctx, b, loaderClient(e.url), fresh, bodies, jobs.CycleWorkers)
+	loadTook := time.Since(loadStart)
+	loadCPU, freshCPU := cpuTime()-cpu0, fresh.cpu(b)-freshCPU0
+	cancel()
+	if got := fresh.traffic(b).count("POST", "Users", http.StatusCreated); got != n {
+		b.Fatalf("the loader created %d users, want %d", got, n)
+	}
+
+	renames := timeRenames(b, e, users[0], *cycleRenames)
+
+	objects := float64(le.CountImported)
+	ratio := cycleTook.Seconds() / loadTook.Seconds()
+	b.ReportMetric(cycleTook.Seconds(), "cycle-s")
+	b.ReportMetric(objects/cycleTook.Seconds(), "cycle-obj/s")
+	b.ReportMetric(loadTook.Seconds(), "loader-s")
+	b.ReportMetric(float64(n)/loadTook.Seconds(), "loader-obj/s")
+	b.ReportMetric(ratio, "cycle/loader")
+	b.ReportMetric(float64(median(renames).Microseconds())/1000, "rename-p50-ms")
+	b.ReportMetric(float64(peakRSS)/1024, "peakRSS-MB")
+
+	usersSpan, groupsSpan := cycleTraffic.span("Users"), cycleTraffic.span("Groups")
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "BenchmarkCycle: %d users in one assigned group, GOMAXPROCS %d, %d cycle workers\n", n, runtime.GOMAXPROCS(0), jobs.CycleWorkers)
+	fmt.Fprintf(&sb, "  seed (store API)          %10s\n", seedTook.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "  initial cycle             %10s  %8.0f objects/s  (%d objects: users, then the group)\n", cycleTook.Round(time.Millisecond), objects/cycleTook.Seconds(), int(objects))
+	fmt.Fprintf(&sb, "    CPU                     provisiond %s, target %s\n", cycleCPU.Round(time.Millisecond), targetCPU.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "    target saw /Users for   %10s, /Groups for %s\n", usersSpan.Round(time.Millisecond), groupsSpan.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "    target requests (time serving them) %s\n", cycleTraffic)
+	fmt.Fprintf(&sb, "  plain loader (POST only)  %10s  %8.0f users/s\n", loadTook.Round(time.Millisecond), float64(n)/loadTook.Seconds())
+	fmt.Fprintf(&sb, "    CPU                     loader %s, target %s\n", loadCPU.Round(time.Millisecond), freshCPU.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "  ratio cycle / loader      %10.2f\n", ratio)
+	fmt.Fprintf(&sb, "  peak RSS during the cycle %7d MB  (%d MB before it)\n", peakRSS/1024, baseRSS/1024)
+	fmt.Fprintf(&sb, "  rename → visible          %10s median of %v\n", median(renames).Round(time.Millisecond), roundAll(renames))
+	// Printed, not logged: the testing package keeps only 10 lines of a
+	// benchmark's log.
+	fmt.Print(sb.String())
+}
+
+// newCycleEnv is a provisiond as newEnv wires it, over a SQLite store, with
+// the benchmark's target and without the cycle scheduler started.
+func newCycleEnv(b *testing.B, target *benchTarget) *env {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	dir := b.TempDir()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "provisiond.db"), log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	srv := httptest.NewUnstartedServer(nil)
+	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, Self: "http://" + srv.Listener.Addr().String(),
+		Logger: log, SchedulerDB: st.SchedulerDB()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.Config = w.Handler.HTTPServer(graphapi.Limits{})
+	srv.Listener = w.Handler.Listener(srv.Listener)
+	srv.Start()
+	b.Cleanup(srv.Close)
+	tok, err := w.Issuer.MintApp("bench-admin", []string{"Synchronization.ReadWrite.All", "Directory.ReadWrite.All",
+		"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"}, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &env{t: b, url: srv.URL, token: tok, st: st, app: w, issuer: w.Issuer, scimURL: target.url, scimTok: target.token}
+}
+
+// seedCycle creates n users, all members of one group assigned to spID,
+// and returns the users' ids and the group's name.
+func seedCycle(ctx context.Context, b *testing.B, st store.Store, spID string, n int) ([]string, string) {
+	now := time.Now().UTC().Truncate(time.Second)
+	name := "Bench group " + strconv.Itoa(n)
+	g := store.Group{ID: ids.NewUUID(), DisplayName: name, Created: now,
+		Props: map[string]any{"mailEnabled": false, "mailNickname": "bench", "securityEnabled": true}}
+	if err := st.CreateGroup(ctx, g); err != nil {
+		b.Fatal(err)
+	}
+	err := st.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: ids.NewUUID(), AppRoleID: directory.DefaultAppRoleID,
+		PrincipalID: g.ID, PrincipalType: "Group", ResourceID: spID, Created: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	users := make([]string, n)
+	for i := range users {
+		nick := fmt.Sprintf("bench.user.%06d", i)
+		u := store.User{ID: ids.NewUUID(), UserPrincipalName: nick + "@contoso.test", AccountEnabled: true, Created: now,
+			Props: map[string]any{"displayName": fmt.Sprintf("Bench User %d", i), "givenName": "Bench", "surname": "User " + strconv.Itoa(i),
+				"mailNickname": nick, "mail": nick + "@contoso.test"}}
+		if err := st.CreateUser(ctx, u); err != nil {
+			b.Fatalf("seed user %d of %d: %v", i, n, err)
+		}
+		if err := st.AddMember(ctx, g.ID, u.ID); err != nil {
+			b.Fatalf("seed member %d of %d: %v", i, n, err)
+		}
+		users[i] = u.ID
+	}
+	return users, name
+}
+
+// timeRenames renames a provisioned user k times with the job started and
+// returns, for each, the time from the PATCH until the target shows it.
+// Each rename starts once the cycle that carried the previous one ended.
+func timeRenames(b *testing.B, e *env, userID string, k int) []time.Duration {
+	ctx := context.Background()
+	// Paused first, so that the only cycle before the renames is the one
+	// start asks for (the scheduler resumes active jobs when it starts).
+	_, err := e.st.UpdateJob(ctx, e.spID, e.jobID, func(j *store.Job) error {
+		j.Schedule.State = store.SchedulePaused
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.app.Runner.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = e.app.Runner.Shutdown(sctx)
+	})
+	lastBegan := func() (time.Time, int64) {
+		j, err := e.st.GetJob(ctx, e.spID, e.jobID)
+		if err != nil || j.Status.LastExecution == nil {
+			return time.Time{}, 0
+		}
+		return j.Status.LastExecution.TimeBegan, j.Status.LastExecution.CountExported
+	}
+	started := time.Now()
+	e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/start", nil, 204)
+	within(b, 30*time.Second, "the started job's first cycle", func() bool { t, _ := lastBegan(); return t.After(started) })
+	a, err := e.st.GetAnchor(ctx, e.jobID, "User", userID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var took []time.Duration
+	for i := range k {
+		name := fmt.Sprintf("Bench User 0, renamed %d", i+1)
+		start := time.Now()
+		e.do("PATCH", "/users/"+userID, map[string]any{"displayName": name}, 204)
+		within(b, 15*time.Second, "rename "+strconv.Itoa(i+1), func() bool { return e.scimGet("Users", a.TargetID)["displayName"] == name })
+		took = append(took, time.Since(start))
+		within(b, 15*time.Second, "the cycle of rename "+strconv.Itoa(i+1), func() bool {
+			t, exported := lastBegan()
+			return t.After(start) && exported > 0
+		})
+	}
+	return took
+}
+
+// within polls ok every 5 ms until it holds, failing after d.
+func within(b *testing.B, d time.Duration, what string, ok func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			b.Fatalf("%s did not happen within %v", what, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// loaderClient is an HTTP client set up as the one provisiond's SCIM
+// targets get (wiring's targetClient): the network guard's transport with
+// 64 idle connections per host.
+func loaderClient(self string) *http.Client {
+	var own []netip.AddrPort
+	if u, err := url.Parse(self); err == nil {
+		if ap, err := netip.ParseAddrPort(u.Host); err == nil {
+			own = append(own, ap)
+		}
+	}
+	guard := netguard.New(nil, own...)
+	t := guard.Transport()
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: t, CheckRedirect: guard.CheckRedirect}
+}
+
+// loadUsers POSTs every body to the target's /Users with the headers the
+// SCIM client sends, workers at a time, reading each answer whole.
+func loadUsers(ctx context.Context, b *testing.B, hc *http.Client, t *benchTarget, bodies [][]byte, workers int) {
+	work := make(chan []byte)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for body := range work {
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url+"/Users", bytes.NewReader(body))
+				if err != nil {
+					errs <- err
+					return
+				}
+				req.Header.Set("Accept", "application/scim+json, application/json")
+				req.Header.Set("Content-Type", "application/scim+json")
+				req.Header.Set("Authorization", "Bearer "+t.token)
+				resp, err := hc.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				raw, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode != http.StatusCreated {
+					err = fmt.Errorf("POST /Users: %d %s", resp.StatusCode, raw)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+feed:
+	for _, body := range bodies {
+		select {
+		case work <- body:
+		case err := <-errs:
+			errs <- err
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatalf("loader: %v", err)
+	default:
+	}
+}
+
+// benchTargetEnv carries the bearer token to the target process; its
+// presence makes TestBenchTargetProcess serve.
+const benchTargetEnv = "PROVISIOND_BENCH_SCIM_TOKEN"
+
+// benchCaptureEnv makes the target process keep the bodies of the users
+// POSTed to it.
+const benchCaptureEnv = "PROVISIOND_BENCH_SCIM_CAPTURE"
+
+// benchTarget is a scimserver in a process of its own.
+type benchTarget struct {
+	url, token string // url: the SCIM base, …/scim/v2
+	admin      string // the target process's own endpoints (traffic, posts)
+}
+
+// startBenchTarget starts the test binary again as a SCIM target (see
+// TestBenchTargetProcess) and stops it when the benchmark ends. With
+// capture it keeps the user JSON POSTed to it, for posts.
+func startBenchTarget(b *testing.B, capture bool) *benchTarget {
+	tok := "bench-" + ids.NewUUID()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchTargetProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), benchTargetEnv+"="+tok)
+	if capture {
+		cmd.Env = append(cmd.Env, benchCaptureEnv+"=1")
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("start the SCIM target process: %v", err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
+				addr <- a
+			}
+		}
+	}()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); pw.Close(); close(exited) }()
+	b.Cleanup(func() {
+		stdin.Close() // the target exits when its stdin ends
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	select {
+	case a := <-addr:
+		return &benchTarget{url: "http://" + a + "/scim/v2", token: tok, admin: "http://" + a + "/bench"}
+	case <-exited:
+		b.Fatal("the SCIM target process exited before it listened")
+	case <-time.After(30 * time.Second):
+		b.Fatal("the SCIM target process did not listen within 30s")
+	}
+	return nil
+}
+
+func (t *benchTarget) get(b *testing.B, path string, v any) {
+	req, _ := http.NewRequest(http.MethodGet, t.admin+path, nil)
+	req.Header.Set("Authorization", "Bearer "+t.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		b.Fatalf("target %s: %v", path, err)
+	}
+}
+
+// traffic returns what the target has answered so far.
+func (t *benchTarget) traffic(b *testing.B) traffic {
+	var tr traffic
+	t.get(b, "/traffic", &tr)
+	return tr
+}
+
+// cpu returns the CPU time the target process has used.
+func (t *benchTarget) cpu(b *testing.B) time.Duration {
+	var d time.Duration
+	t.get(b, "/cpu", &d)
+	return d
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// posts returns the bodies of the users POSTed to a capturing target.
+func (t *benchTarget) posts(b *testing.B) [][]byte {
+	var raw []json.RawMessage
+	t.get(b, "/posts", &raw)
+	out := make([][]byte, len(raw))
+	for i, r := range raw {
+		out[i] = r
+	}
+	return out
+}
+
+// traffic counts a target's answers by "METHOD Resource status", with the
+// times (Unix ns) of the first and last.
+type traffic map[string]*trafficCount
+
+type trafficCount struct {
+	N           int
+	First, Last int64
+	Busy        int64 // ns spent serving them, summed
+}
+
+func trafficKey(method, resource string, status int) string {
+	return method + " " + resource + " " + strconv.Itoa(status)
+}
+
+func (tr traffic) count(method, resource string, status int) int {
+	if c := tr[trafficKey(method, resource, status)]; c != nil {
+		return c.N
+	}
+	return 0
+}
+
+// span is the time from the first to the last answer about resource.
+func (tr traffic) span(resource string) time.Duration {
+	var first, last int64
+	for k, c := range tr {
+		if strings.Fields(k)[1] != resource {
+			continue
+		}
+		if first == 0 || c.First < first {
+			first = c.First
+		}
+		last = max(last, c.Last)
+	}
+	return time.Duration(last - first)
+}
+
+func (tr traffic) String() string {
+	keys := make([]string, 0, len(tr))
+	for k := range tr {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s ×%d (%s)", k, tr[k].N, time.Duration(tr[k].Busy).Round(time.Millisecond))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// TestBenchTargetProcess is not a test of its own: it is the SCIM target
+// BenchmarkCycle runs in another process (the test binary started again
+// with benchTargetEnv set). It serves a scimserver at /scim/v2 and, at
+// /bench, the traffic it answered and the users POSTed to it, until its
+// stdin ends.
+func TestBenchTargetProcess(t *testing.T) {
+	tok := os.Getenv(benchTargetEnv)
+	if tok == "" {
+		t.Skip("the SCIM target process of BenchmarkCycle; it serves only when the benchmark starts it")
+	}
+	rec := &recordingTarget{srv: scimserver.New(scimserver.Options{Token: tok}), capture: os.Getenv(benchCaptureEnv) != "",
+		traffic: traffic{}}
+	mux := http.NewServeMux()
+	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", rec))
+	mux.HandleFunc("GET /bench/traffic", rec.serveTraffic)
+	mux.HandleFunc("GET /bench/posts", rec.servePosts)
+	mux.HandleFunc("GET /bench/cpu", func(w http.ResponseWriter, r *http.Request) {
+		if rec.authorized(w, r) {
+			_ = json.NewEncoder(w).Encode(cpuTime())
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Printf("listening %s\n", ln.Addr())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	_ = srv.Close()
+}
+
+// recordingTarget serves a scimserver and records its traffic.
+type recordingTarget struct {
+	srv     *scimserver.Server
+	capture bool
+
+	mu      sync.Mutex
+	traffic traffic
+	posts   []json.RawMessage
+}
+
+func (rt *recordingTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	resource, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	var body []byte
+	if rt.capture && r.Method == http.MethodPost && resource == "Users" {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	start := time.Now()
+	rt.srv.ServeHTTP(sw, r)
+	now := time.Now().UnixNano()
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	k := trafficKey(r.Method, resource, sw.status)
+	c := rt.traffic[k]
+	if c == nil {
+		c = &trafficCount{First: now}
+		rt.traffic[k] = c
+	}
+	c.N++
+	c.Last = now
+	c.Busy += now - start.UnixNano()
+	if body != nil && sw.status == http.StatusCreated {
+		rt.posts = append(rt.posts, body)
+	}
+}
+
+func (rt *recordingTarget) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if r.Header.Get("Authorization") != "Bearer "+os.Getenv(benchTargetEnv) {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
+
+func (rt *recordingTarget) serveTraffic(w http.ResponseWriter, r *http.Request) {
+	if rt.authorized(w, r) {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(rt.traffic)
+	}
+}
+
+func (rt *recordingTarget) servePosts(w http.ResponseWriter, r *http.Request) {
+	if rt.authorized(w, r) {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(rt.posts)
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// procStatusKB reads a kB field of /proc/self/status (VmRSS, VmHWM).
+func procStatusKB(b *testing.B, field string) int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatalf("peak RSS needs /proc: %v", err)
+	}
+	for line := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				b.Fatalf("/proc/self/status %s: %v", field, err)
+			}
+			return kb
+		}
+	}
+	b.Fatalf("/proc/self/status has no %s", field)
+	return 0
+}
+
+// resetPeakRSS makes VmHWM start again from the current RSS, so that it
+// measures the cycle and not the seed before it.
+func resetPeakRSS(b *testing.B) {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Fatalf("reset the peak RSS: %v", err)
+	}
+}
+
+// startCycleProfile starts the CPU profile of -cycle.cpuprofile, if asked
+// for, and returns what stops it.
+func startCycleProfile(b *testing.B) func() {
+	if *cycleProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(*cycleProfile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Fatalf("-cycle.cpuprofile (not with -cpuprofile): %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func roundAll(d []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(d))
+	for i, x := range d {
+		out[i] = x.Round(time.Millisecond)
+	}
+	return out
+}
