@@ -40,10 +40,11 @@ import (
 )
 
 var (
-	cycleUsers   = flag.Int("cycle.users", 10000, "BenchmarkCycle: users in the assigned group (100000 for the large run)")
-	cycleRenames = flag.Int("cycle.renames", 5, "BenchmarkCycle: renames timed through the started job")
-	cycleProfile = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the initial cycle alone to this file")
-	cycleBudget  = flag.Duration("cycle.timeout", 0, "BenchmarkCycle: bound on each phase (seed, cycle, loader); 0 means 3 minutes per 10,000 users")
+	cycleUsers       = flag.Int("cycle.users", 10000, "BenchmarkCycle: users in the assigned group (100000 for the large run)")
+	cycleRenames     = flag.Int("cycle.renames", 5, "BenchmarkCycle: renames timed through the started job")
+	cycleProfile     = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the initial cycle alone to this file")
+	cycleMatchLoader = flag.Bool("cycle.matchloader", true, "BenchmarkCycle: also run the loader that GETs by userName before each POST, as the cycle does")
+	cycleBudget      = flag.Duration("cycle.timeout", 0, "BenchmarkCycle: bound on each phase (seed, cycle, loader); 0 means 3 minutes per 10,000 users")
 )
 
 // BenchmarkCycle measures a started job against the in-process SCIM server
@@ -87,7 +88,7 @@ func BenchmarkCycle(b *testing.B) {
 
 	ctx, cancel := phase()
 	seedStart := time.Now()
-	users, groupName := seedCycle(ctx, b, e.st, e.spID, n)
+	users, groupID, groupName := seedCycle(ctx, b, e.st, e.spID, n)
 	cancel()
 	seedTook := time.Since(seedStart)
 	_, err := e.st.UpdateJob(context.Background(), e.spID, e.jobID, func(j *store.Job) error {
@@ -138,30 +139,30 @@ func BenchmarkCycle(b *testing.B) {
 		b.Fatalf("target group has %d members, want %d", len(ms), n)
 	}
 
-	// The loader POSTs exactly what the cycle POSTed, to a fresh server.
+	// The loaders send exactly what the cycle POSTed, each to a fresh server.
 	bodies := target.posts(b)
-	fresh := startBenchTarget(b, false)
-	ctx, cancel = phase()
-	cpu0, freshCPU0 := cpuTime(), fresh.cpu(b)
-	loadStart := time.Now()
-	loadUsers(ctx, b, loaderClient(e.url), fresh, bodies, jobs.CycleWorkers)
-	loadTook := time.Since(loadStart)
-	loadCPU, freshCPU := cpuTime()-cpu0, fresh.cpu(b)-freshCPU0
-	cancel()
-	if got := fresh.traffic(b).count("POST", "Users", http.StatusCreated); got != n {
-		b.Fatalf("the loader created %d users, want %d", got, n)
+	plain := runLoader(b, phase, e.url, bodies, false)
+	var matching loaded
+	if *cycleMatchLoader {
+		matching = runLoader(b, phase, e.url, bodies, true)
 	}
 
+	startJob(b, e)
 	renames := timeRenames(b, e, users[0], *cycleRenames)
+	join := timeJoin(b, e, groupID, budget)
 
 	objects := float64(le.CountImported)
-	ratio := cycleTook.Seconds() / loadTook.Seconds()
+	ratio := cycleTook.Seconds() / plain.took.Seconds()
 	b.ReportMetric(cycleTook.Seconds(), "cycle-s")
 	b.ReportMetric(objects/cycleTook.Seconds(), "cycle-obj/s")
-	b.ReportMetric(loadTook.Seconds(), "loader-s")
-	b.ReportMetric(float64(n)/loadTook.Seconds(), "loader-obj/s")
+	b.ReportMetric(plain.took.Seconds(), "loader-s")
+	b.ReportMetric(float64(n)/plain.took.Seconds(), "loader-obj/s")
 	b.ReportMetric(ratio, "cycle/loader")
+	if *cycleMatchLoader {
+		b.ReportMetric(cycleTook.Seconds()/matching.took.Seconds(), "cycle/match-loader")
+	}
 	b.ReportMetric(float64(median(renames).Microseconds())/1000, "rename-p50-ms")
+	b.ReportMetric(float64(join.Microseconds())/1000, "join-ms")
 	b.ReportMetric(float64(peakRSS)/1024, "peakRSS-MB")
 
 	usersSpan, groupsSpan := cycleTraffic.span("Users"), cycleTraffic.span("Groups")
@@ -171,12 +172,19 @@ func BenchmarkCycle(b *testing.B) {
 	fmt.Fprintf(&sb, "  initial cycle             %10s  %8.0f objects/s  (%d objects: users, then the group)\n", cycleTook.Round(time.Millisecond), objects/cycleTook.Seconds(), int(objects))
 	fmt.Fprintf(&sb, "    CPU                     provisiond %s, target %s\n", cycleCPU.Round(time.Millisecond), targetCPU.Round(time.Millisecond))
 	fmt.Fprintf(&sb, "    target saw /Users for   %10s, /Groups for %s\n", usersSpan.Round(time.Millisecond), groupsSpan.Round(time.Millisecond))
-	fmt.Fprintf(&sb, "    target requests (time serving them) %s\n", cycleTraffic)
-	fmt.Fprintf(&sb, "  plain loader (POST only)  %10s  %8.0f users/s\n", loadTook.Round(time.Millisecond), float64(n)/loadTook.Seconds())
-	fmt.Fprintf(&sb, "    CPU                     loader %s, target %s\n", loadCPU.Round(time.Millisecond), freshCPU.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "    target requests         %s\n", cycleTraffic)
+	fmt.Fprintf(&sb, "  plain loader (POST)       %10s  %8.0f users/s\n", plain.took.Round(time.Millisecond), float64(n)/plain.took.Seconds())
+	fmt.Fprintf(&sb, "    CPU                     loader %s, target %s\n", plain.cpu.Round(time.Millisecond), plain.targetCPU.Round(time.Millisecond))
 	fmt.Fprintf(&sb, "  ratio cycle / loader      %10.2f\n", ratio)
+	if *cycleMatchLoader {
+		fmt.Fprintf(&sb, "  matching loader (GET ?filter=userName eq, then POST, as the cycle does)\n")
+		fmt.Fprintf(&sb, "                            %10s  %8.0f users/s, ratio cycle / it %.2f\n", matching.took.Round(time.Millisecond),
+			float64(n)/matching.took.Seconds(), cycleTook.Seconds()/matching.took.Seconds())
+		fmt.Fprintf(&sb, "    CPU                     loader %s, target %s\n", matching.cpu.Round(time.Millisecond), matching.targetCPU.Round(time.Millisecond))
+	}
 	fmt.Fprintf(&sb, "  peak RSS during the cycle %7d MB  (%d MB before it)\n", peakRSS/1024, baseRSS/1024)
 	fmt.Fprintf(&sb, "  rename → visible          %10s median of %v\n", median(renames).Round(time.Millisecond), roundAll(renames))
+	fmt.Fprintf(&sb, "  join the %d-member group → its cycle ended %s\n", n, join.Round(time.Millisecond))
 	// Printed, not logged: the testing package keeps only 10 lines of a
 	// benchmark's log.
 	fmt.Print(sb.String())
@@ -212,8 +220,8 @@ func newCycleEnv(b *testing.B, target *benchTarget) *env {
 }
 
 // seedCycle creates n users, all members of one group assigned to spID,
-// and returns the users' ids and the group's name.
-func seedCycle(ctx context.Context, b *testing.B, st store.Store, spID string, n int) ([]string, string) {
+// and returns the users' ids and the group's id and name.
+func seedCycle(ctx context.Context, b *testing.B, st store.Store, spID string, n int) ([]string, string, string) {
 	now := time.Now().UTC().Truncate(time.Second)
 	name := "Bench group " + strconv.Itoa(n)
 	g := store.Group{ID: ids.NewUUID(), DisplayName: name, Created: now,
@@ -240,16 +248,15 @@ func seedCycle(ctx context.Context, b *testing.B, st store.Store, spID string, n
 		}
 		users[i] = u.ID
 	}
-	return users, name
+	return users, g.ID, name
 }
 
-// timeRenames renames a provisioned user k times with the job started and
-// returns, for each, the time from the PATCH until the target shows it.
-// Each rename starts once the cycle that carried the previous one ended.
-func timeRenames(b *testing.B, e *env, userID string, k int) []time.Duration {
+// startJob starts the job as a client does (POST .../start) with the
+// scheduler running, and waits for the cycle start asks for. The job is
+// paused first, so that this cycle is the only one (the scheduler resumes
+// active jobs when it starts).
+func startJob(b *testing.B, e *env) {
 	ctx := context.Background()
-	// Paused first, so that the only cycle before the renames is the one
-	// start asks for (the scheduler resumes active jobs when it starts).
 	_, err := e.st.UpdateJob(ctx, e.spID, e.jobID, func(j *store.Job) error {
 		j.Schedule.State = store.SchedulePaused
 		return nil
@@ -265,32 +272,79 @@ func timeRenames(b *testing.B, e *env, userID string, k int) []time.Duration {
 		defer cancel()
 		_ = e.app.Runner.Shutdown(sctx)
 	})
-	lastBegan := func() (time.Time, int64) {
-		j, err := e.st.GetJob(ctx, e.spID, e.jobID)
-		if err != nil || j.Status.LastExecution == nil {
-			return time.Time{}, 0
-		}
-		return j.Status.LastExecution.TimeBegan, j.Status.LastExecution.CountExported
-	}
 	started := time.Now()
 	e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/start", nil, 204)
-	within(b, 30*time.Second, "the started job's first cycle", func() bool { t, _ := lastBegan(); return t.After(started) })
-	a, err := e.st.GetAnchor(ctx, e.jobID, "User", userID)
+	within(b, 30*time.Second, "the started job's first cycle", func() bool { return lastExecution(b, e).TimeBegan.After(started) })
+}
+
+// lastExecution is the job's last finished cycle (zero before the first).
+func lastExecution(b *testing.B, e *env) store.Execution {
+	j, err := e.st.GetJob(context.Background(), e.spID, e.jobID)
 	if err != nil {
 		b.Fatal(err)
 	}
+	if j.Status.LastExecution == nil {
+		return store.Execution{}
+	}
+	return *j.Status.LastExecution
+}
+
+// targetID is the id in the target of a provisioned source object.
+func targetID(b *testing.B, e *env, sourceType, id string) string {
+	a, err := e.st.GetAnchor(context.Background(), e.jobID, sourceType, id)
+	if err != nil {
+		b.Fatalf("anchor of %s %s: %v", sourceType, id, err)
+	}
+	return a.TargetID
+}
+
+// timeRenames renames a provisioned user k times through the API, the job
+// started, and returns for each the time from the PATCH until the target
+// shows it. Each rename starts once the cycle that carried the previous
+// one ended.
+func timeRenames(b *testing.B, e *env, userID string, k int) []time.Duration {
+	tid := targetID(b, e, "User", userID)
 	var took []time.Duration
 	for i := range k {
 		name := fmt.Sprintf("Bench User 0, renamed %d", i+1)
 		start := time.Now()
 		e.do("PATCH", "/users/"+userID, map[string]any{"displayName": name}, 204)
-		within(b, 15*time.Second, "rename "+strconv.Itoa(i+1), func() bool { return e.scimGet("Users", a.TargetID)["displayName"] == name })
+		within(b, 15*time.Second, "rename "+strconv.Itoa(i+1), func() bool { return e.scimGet("Users", tid)["displayName"] == name })
 		took = append(took, time.Since(start))
 		within(b, 15*time.Second, "the cycle of rename "+strconv.Itoa(i+1), func() bool {
-			t, exported := lastBegan()
-			return t.After(start) && exported > 0
+			le := lastExecution(b, e)
+			return le.TimeBegan.After(start) && le.CountExported > 0
 		})
 	}
+	return took
+}
+
+// timeJoin adds a new user to the big group through the API, the job
+// started, and returns the time from the member POST until the end of the
+// cycle that made the user a member of the target group: the incremental
+// cost of a group of that size.
+func timeJoin(b *testing.B, e *env, groupID string, bound time.Duration) time.Duration {
+	uid, _ := e.user("Late", "Joiner")
+	created := time.Now()
+	within(b, 15*time.Second, "the cycle of the new user", func() bool { return lastExecution(b, e).TimeBegan.After(created) })
+	gid := targetID(b, e, "Group", groupID)
+	start := time.Now()
+	e.do("POST", "/groups/"+groupID+"/members/$ref", map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + uid}, 204)
+	var took time.Duration
+	seen := ""
+	within(b, bound, "the join", func() bool {
+		le := lastExecution(b, e)
+		if !le.TimeBegan.After(start) || le.ActivityIdentifier == seen {
+			return false
+		}
+		seen, took = le.ActivityIdentifier, le.TimeEnded.Sub(start)
+		a, err := e.st.GetAnchor(context.Background(), e.jobID, "User", uid)
+		if err != nil {
+			return false
+		}
+		ms, _ := e.scimGet("Groups", gid)["members"].([]any)
+		return slices.ContainsFunc(ms, func(m any) bool { mm, _ := m.(map[string]any); return mm["value"] == a.TargetID })
+	})
 	return took
 }
 
@@ -323,34 +377,83 @@ func loaderClient(self string) *http.Client {
 	return &http.Client{Transport: t, CheckRedirect: guard.CheckRedirect}
 }
 
+// loaded is what a loader run took: wall time, its own CPU and the
+// target's.
+type loaded struct{ took, cpu, targetCPU time.Duration }
+
+// runLoader sends bodies to a fresh target with loadUsers and checks that
+// it created every user.
+func runLoader(b *testing.B, phase func() (context.Context, context.CancelFunc), self string, bodies [][]byte, match bool) loaded {
+	t := startBenchTarget(b, false)
+	hc := loaderClient(self)
+	ctx, cancel := phase()
+	defer cancel()
+	cpu0, targetCPU0 := cpuTime(), t.cpu(b)
+	start := time.Now()
+	loadUsers(ctx, b, hc, t, bodies, jobs.CycleWorkers, match)
+	l := loaded{took: time.Since(start), cpu: cpuTime() - cpu0, targetCPU: t.cpu(b) - targetCPU0}
+	if got := t.traffic(b).count("POST", "Users", http.StatusCreated); got != len(bodies) {
+		b.Fatalf("the loader created %d users, want %d", got, len(bodies))
+	}
+	return l
+}
+
 // loadUsers POSTs every body to the target's /Users with the headers the
-// SCIM client sends, workers at a time, reading each answer whole.
-func loadUsers(ctx context.Context, b *testing.B, hc *http.Client, t *benchTarget, bodies [][]byte, workers int) {
-	work := make(chan []byte)
+// SCIM client sends, workers at a time, reading each answer whole. With
+// match, each POST follows a GET /Users?filter=userName eq "…" (the
+// cycle's matching read), whose answer must find nothing.
+func loadUsers(ctx context.Context, b *testing.B, hc *http.Client, t *benchTarget, bodies [][]byte, workers int, match bool) {
+	queries := make([]string, len(bodies))
+	if match {
+		for i, body := range bodies {
+			var u struct{ UserName string }
+			if err := json.Unmarshal(body, &u); err != nil || u.UserName == "" {
+				b.Fatalf("a captured user has no userName: %s", body)
+			}
+			queries[i] = url.Values{"filter": {`userName eq "` + u.UserName + `"`}}.Encode()
+		}
+	}
+	send := func(method, target string, body []byte, want int) error {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, rd)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Accept", "application/scim+json, application/json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/scim+json")
+		}
+		req.Header.Set("Authorization", "Bearer "+t.token)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != want {
+			err = fmt.Errorf("%s %s: %d %s", method, target, resp.StatusCode, raw)
+		}
+		if err == nil && method == http.MethodGet && !bytes.Contains(raw, []byte(`"totalResults":0`)) {
+			err = fmt.Errorf("GET %s found a user before it was created: %s", target, raw)
+		}
+		return err
+	}
+	work := make(chan int)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for body := range work {
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url+"/Users", bytes.NewReader(body))
-				if err != nil {
-					errs <- err
-					return
+			for i := range work {
+				if match {
+					if err := send(http.MethodGet, t.url+"/Users?"+queries[i], nil, http.StatusOK); err != nil {
+						errs <- err
+						return
+					}
 				}
-				req.Header.Set("Accept", "application/scim+json, application/json")
-				req.Header.Set("Content-Type", "application/scim+json")
-				req.Header.Set("Authorization", "Bearer "+t.token)
-				resp, err := hc.Do(req)
-				if err != nil {
-					errs <- err
-					return
-				}
-				raw, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err == nil && resp.StatusCode != http.StatusCreated {
-					err = fmt.Errorf("POST /Users: %d %s", resp.StatusCode, raw)
-				}
-				if err != nil {
+				if err := send(http.MethodPost, t.url+"/Users", bodies[i], http.StatusCreated); err != nil {
 					errs <- err
 					return
 				}
@@ -358,9 +461,9 @@ func loadUsers(ctx context.Context, b *testing.B, hc *http.Client, t *benchTarge
 		})
 	}
 feed:
-	for _, body := range bodies {
+	for i := range bodies {
 		select {
-		case work <- body:
+		case work <- i:
 		case err := <-errs:
 			errs <- err
 			break feed
@@ -493,7 +596,6 @@ type traffic map[string]*trafficCount
 type trafficCount struct {
 	N           int
 	First, Last int64
-	Busy        int64 // ns spent serving them, summed
 }
 
 func trafficKey(method, resource string, status int) string {
@@ -530,7 +632,7 @@ func (tr traffic) String() string {
 	slices.Sort(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s ×%d (%s)", k, tr[k].N, time.Duration(tr[k].Busy).Round(time.Millisecond))
+		parts[i] = fmt.Sprintf("%s ×%d", k, tr[k].N)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -585,7 +687,6 @@ func (rt *recordingTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	start := time.Now()
 	rt.srv.ServeHTTP(sw, r)
 	now := time.Now().UnixNano()
 	rt.mu.Lock()
@@ -598,7 +699,6 @@ func (rt *recordingTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.N++
 	c.Last = now
-	c.Busy += now - start.UnixNano()
 	if body != nil && sw.status == http.StatusCreated {
 		rt.posts = append(rt.posts, body)
 	}
