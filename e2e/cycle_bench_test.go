@@ -40,11 +40,12 @@ import (
 )
 
 var (
-	cycleUsers       = flag.Int("cycle.users", 10000, "BenchmarkCycle: users in the assigned group (100000 for the large run)")
-	cycleRenames     = flag.Int("cycle.renames", 5, "BenchmarkCycle: renames timed through the started job")
-	cycleProfile     = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the initial cycle alone to this file")
-	cycleMatchLoader = flag.Bool("cycle.matchloader", true, "BenchmarkCycle: also run the loader that GETs by userName before each POST, as the cycle does")
-	cycleBudget      = flag.Duration("cycle.timeout", 0, "BenchmarkCycle: bound on each phase (seed, cycle, loader); 0 means 3 minutes per 10,000 users")
+	cycleUsers         = flag.Int("cycle.users", 10000, "BenchmarkCycle: users in the assigned group (100000 for the large run)")
+	cycleRenames       = flag.Int("cycle.renames", 5, "BenchmarkCycle: renames timed through the started job")
+	cycleProfile       = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the initial cycle alone to this file")
+	cycleTargetProfile = flag.String("cycle.targetprofile", "", "BenchmarkCycle: write a CPU profile of the cycle's SCIM target process (the whole run) to this file")
+	cycleMatchLoader   = flag.Bool("cycle.matchloader", true, "BenchmarkCycle: also run the loader that GETs by userName before each POST, as the cycle does")
+	cycleBudget        = flag.Duration("cycle.timeout", 0, "BenchmarkCycle: bound on each phase (seed, cycle, loader); 0 means 3 minutes per 10,000 users")
 )
 
 // BenchmarkCycle measures a started job against the in-process SCIM server
@@ -82,7 +83,7 @@ func BenchmarkCycle(b *testing.B) {
 	}
 	phase := func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), budget) }
 
-	target := startBenchTarget(b, true)
+	target := startBenchTarget(b, true, *cycleTargetProfile)
 	e := newCycleEnv(b, target)
 	e.setupApp()
 
@@ -149,7 +150,7 @@ func BenchmarkCycle(b *testing.B) {
 
 	startJob(b, e)
 	renames := timeRenames(b, e, users[0], *cycleRenames)
-	join := timeJoin(b, e, groupID, budget)
+	join, joinCycle := timeJoin(b, e, groupID, budget)
 
 	objects := float64(le.CountImported)
 	ratio := cycleTook.Seconds() / plain.took.Seconds()
@@ -184,7 +185,8 @@ func BenchmarkCycle(b *testing.B) {
 	}
 	fmt.Fprintf(&sb, "  peak RSS during the cycle %7d MB  (%d MB before it)\n", peakRSS/1024, baseRSS/1024)
 	fmt.Fprintf(&sb, "  rename → visible          %10s median of %v\n", median(renames).Round(time.Millisecond), roundAll(renames))
-	fmt.Fprintf(&sb, "  join the %d-member group → its cycle ended %s\n", n, join.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "  join the %d-member group → its cycle ended %s (the cycle ran %s, imported %d, exported %d)\n", n, join.Round(time.Millisecond),
+		joinCycle.TimeEnded.Sub(joinCycle.TimeBegan).Round(time.Millisecond), joinCycle.CountImported, joinCycle.CountExported)
 	// Printed, not logged: the testing package keeps only 10 lines of a
 	// benchmark's log.
 	fmt.Print(sb.String())
@@ -321,23 +323,22 @@ func timeRenames(b *testing.B, e *env, userID string, k int) []time.Duration {
 
 // timeJoin adds a new user to the big group through the API, the job
 // started, and returns the time from the member POST until the end of the
-// cycle that made the user a member of the target group: the incremental
-// cost of a group of that size.
-func timeJoin(b *testing.B, e *env, groupID string, bound time.Duration) time.Duration {
+// cycle that made the user a member of the target group, and how long
+// that cycle ran: the incremental cost of a group of that size.
+func timeJoin(b *testing.B, e *env, groupID string, bound time.Duration) (took time.Duration, cycle store.Execution) {
 	uid, _ := e.user("Late", "Joiner")
 	created := time.Now()
 	within(b, 15*time.Second, "the cycle of the new user", func() bool { return lastExecution(b, e).TimeBegan.After(created) })
 	gid := targetID(b, e, "Group", groupID)
 	start := time.Now()
 	e.do("POST", "/groups/"+groupID+"/members/$ref", map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + uid}, 204)
-	var took time.Duration
 	seen := ""
 	within(b, bound, "the join", func() bool {
 		le := lastExecution(b, e)
 		if !le.TimeBegan.After(start) || le.ActivityIdentifier == seen {
 			return false
 		}
-		seen, took = le.ActivityIdentifier, le.TimeEnded.Sub(start)
+		seen, took, cycle = le.ActivityIdentifier, le.TimeEnded.Sub(start), le
 		a, err := e.st.GetAnchor(context.Background(), e.jobID, "User", uid)
 		if err != nil {
 			return false
@@ -345,7 +346,7 @@ func timeJoin(b *testing.B, e *env, groupID string, bound time.Duration) time.Du
 		ms, _ := e.scimGet("Groups", gid)["members"].([]any)
 		return slices.ContainsFunc(ms, func(m any) bool { mm, _ := m.(map[string]any); return mm["value"] == a.TargetID })
 	})
-	return took
+	return took, cycle
 }
 
 // within polls ok every 5 ms until it holds, failing after d.
@@ -384,7 +385,7 @@ type loaded struct{ took, cpu, targetCPU time.Duration }
 // runLoader sends bodies to a fresh target with loadUsers and checks that
 // it created every user.
 func runLoader(b *testing.B, phase func() (context.Context, context.CancelFunc), self string, bodies [][]byte, match bool) loaded {
-	t := startBenchTarget(b, false)
+	t := startBenchTarget(b, false, "")
 	hc := loaderClient(self)
 	ctx, cancel := phase()
 	defer cancel()
@@ -486,6 +487,10 @@ const benchTargetEnv = "PROVISIOND_BENCH_SCIM_TOKEN"
 // POSTed to it.
 const benchCaptureEnv = "PROVISIOND_BENCH_SCIM_CAPTURE"
 
+// benchProfileEnv names the file the target process writes its CPU
+// profile to.
+const benchProfileEnv = "PROVISIOND_BENCH_SCIM_CPUPROFILE"
+
 // benchTarget is a scimserver in a process of its own.
 type benchTarget struct {
 	url, token string // url: the SCIM base, …/scim/v2
@@ -494,13 +499,17 @@ type benchTarget struct {
 
 // startBenchTarget starts the test binary again as a SCIM target (see
 // TestBenchTargetProcess) and stops it when the benchmark ends. With
-// capture it keeps the user JSON POSTed to it, for posts.
-func startBenchTarget(b *testing.B, capture bool) *benchTarget {
+// capture it keeps the user JSON POSTed to it, for posts; with a profile
+// path, it writes its CPU profile there when it stops.
+func startBenchTarget(b *testing.B, capture bool, profile string) *benchTarget {
 	tok := "bench-" + ids.NewUUID()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchTargetProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), benchTargetEnv+"="+tok)
 	if capture {
 		cmd.Env = append(cmd.Env, benchCaptureEnv+"=1")
+	}
+	if profile != "" {
+		cmd.Env = append(cmd.Env, benchProfileEnv+"="+profile)
 	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -661,6 +670,17 @@ func TestBenchTargetProcess(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if path := os.Getenv(benchProfileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
