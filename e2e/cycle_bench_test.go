@@ -1,0 +1,553 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"provisiond/cmd/provisiond/wiring"
+	"provisiond/directory"
+	"provisiond/graphapi"
+	"provisiond/ids"
+	"provisiond/jobs"
+	"provisiond/netguard"
+	"provisiond/store"
+	"provisiond/store/sqlstore"
+)
+
+var (
+	cycleUsers         = flag.Int("cycle.users", 10000, "BenchmarkCycle: users in the assigned group (100000 for the large run)")
+	cycleRenames       = flag.Int("cycle.renames", 5, "BenchmarkCycle: renames timed through the started job")
+	cycleProfile       = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the initial cycle alone to this file")
+	cycleTargetProfile = flag.String("cycle.targetprofile", "", "BenchmarkCycle: write a CPU profile of the cycle's SCIM target process (the whole run) to this file")
+	cycleMatchLoader   = flag.Bool("cycle.matchloader", true, "BenchmarkCycle: also run the loader that GETs by userName before each POST, as the cycle does")
+	cycleBudget        = flag.Duration("cycle.timeout", 0, "BenchmarkCycle: bound on each phase (seed, cycle, loader); 0 means 3 minutes per 10,000 users")
+)
+
+// BenchmarkCycle measures a started job against the in-process SCIM server
+// (scimserver), which runs in a process of its own as a real target would,
+// so that the CPU profile and the peak RSS are provisiond's alone. In one
+// run it prints, side by side:
+//
+//   - the initial cycle of -cycle.users users (default 10,000), all members
+//     of one assigned group: total time, objects/s, and the CPU time of
+//     provisiond and of the target;
+//   - a plain loader: the same user JSON the cycle POSTed (recorded by the
+//     target), POSTed to a fresh server by jobs.CycleWorkers goroutines
+//     over an HTTP client set up as provisiond's, and the ratio cycle time /
+//     loader time (the loader is the floor: one POST per user, no reads);
+//   - a matching loader (-cycle.matchloader): the same, with the GET by
+//     userName the cycle sends before each create;
+//   - the peak RSS (VmHWM) of this process during the initial cycle, reset
+//     after the seed;
+//   - incremental, with the job started (POST .../start) and its cycles
+//     driven by directory changes: how long a rename takes to be visible
+//     in the target (median of -cycle.renames), and how long a new member
+//     of the big group takes to be in the target group.
+//
+// The directory is seeded through the store, not HTTP, to keep the seed
+// short. Every phase is bounded by -cycle.timeout. The server scans all its
+// users for every filtered GET and every POST, so its time per request
+// grows with its size and a run with N²: 10,000 users take about a minute
+// on two cores, 100,000 about an hour (hence the flags below). Run it once
+// per invocation:
+//
+//	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x
+//	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x -cycle.users 100000 -cycle.matchloader=false -cycle.timeout 90m -timeout 4h
+//	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x -cycle.cpuprofile /tmp/cycle.prof -o /tmp/e2e.test
+//	go tool pprof -top -cum -show '^provisiond/' /tmp/e2e.test /tmp/cycle.prof
+//
+// -cycle.cpuprofile profiles the initial cycle alone; go test's -cpuprofile
+// profiles the whole run (seed, loaders and incremental cycles too), and
+// -cycle.targetprofile the target process.
+func BenchmarkCycle(b *testing.B) {
+	n := *cycleUsers
+	if n < 1 {
+		b.Fatalf("-cycle.users %d: want at least 1", n)
+	}
+	budget := *cycleBudget
+	if budget <= 0 {
+		budget = time.Duration((n+9999)/10000) * 3 * time.Minute
+	}
+	phase := func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), budget) }
+
+	target := startBenchTarget(b, true, *cycleTargetProfile)
+	e := newCycleEnv(b, target)
+	e.setupApp()
+
+	ctx, cancel := phase()
+	seedStart := time.Now()
+	users, groupID, groupName := seedCycle(ctx, b, e.st, e.spID, n)
+	cancel()
+	seedTook := time.Since(seedStart)
+	_, err := e.st.UpdateJob(context.Background(), e.spID, e.jobID, func(j *store.Job) error {
+		j.Schedule.State = store.ScheduleActive
+		j.Schedule.Interval = "PT40M"
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	// The initial cycle, called directly so its time is the cycle's alone
+	// (the scheduler starts afterwards).
+	runtime.GC()
+	debug.FreeOSMemory()
+	baseRSS := procStatusKB(b, "VmRSS")
+	resetPeakRSS(b)
+	stopProfile := startCycleProfile(b)
+	ctx, cancel = phase()
+	cpu0, targetCPU0 := cpuTime(), target.cpu(b)
+	cycleStart := time.Now()
+	err = e.app.Jobs.RunCycle(ctx, e.spID, e.jobID)
+	cycleTook := time.Since(cycleStart)
+	cycleCPU, targetCPU := cpuTime()-cpu0, target.cpu(b)-targetCPU0
+	cancel()
+	stopProfile()
+	peakRSS := procStatusKB(b, "VmHWM")
+	if err != nil {
+		b.Fatalf("initial cycle of %d users (bound %v): %v", n, budget, err)
+	}
+	job, err := e.st.GetJob(context.Background(), e.spID, e.jobID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	le := job.Status.LastExecution
+	if le == nil || le.State != store.ExecutionSucceeded || le.CountExported != int64(n+1) {
+		b.Fatalf("initial cycle: %+v; want Succeeded with %d users and the group exported", le, n)
+	}
+	cycleTraffic := target.traffic(b)
+	if got := cycleTraffic.count("POST", "Users", http.StatusCreated); got != n {
+		b.Fatalf("the cycle created %d users in the target, want %d", got, n)
+	}
+	groups := e.scimFind("Groups", "displayName", groupName)
+	if len(groups) != 1 {
+		b.Fatalf("target groups named %q: %d, want 1", groupName, len(groups))
+	}
+	if ms, _ := e.scimGet("Groups", groups[0]["id"].(string))["members"].([]any); len(ms) != n {
+		b.Fatalf("target group has %d members, want %d", len(ms), n)
+	}
+
+	// The loaders send exactly what the cycle POSTed, each to a fresh server.
+	bodies := target.posts(b)
+	plain := runLoader(b, phase, e.url, bodies, false)
+	var matching loaded
+	if *cycleMatchLoader {
+		matching = runLoader(b, phase, e.url, bodies, true)
+	}
+
+	startJob(b, e)
+	renames := timeRenames(b, e, users[0], *cycleRenames)
+	join, joinCycle := timeJoin(b, e, groupID, budget)
+
+	objects := float64(le.CountImported)
+	ratio := cycleTook.Seconds() / plain.took.Seconds()
+	b.ReportMetric(cycleTook.Seconds(), "cycle-s")
+	b.ReportMetric(objects/cycleTook.Seconds(), "cycle-obj/s")
+	b.ReportMetric(plain.took.Seconds(), "loader-s")
+	b.ReportMetric(float64(n)/plain.took.Seconds(), "loader-obj/s")
+	b.ReportMetric(ratio, "cycle/loader")
+	if *cycleMatchLoader {
+		b.ReportMetric(cycleTook.Seconds()/matching.took.Seconds(), "cycle/match-loader")
+	}
+	b.ReportMetric(float64(median(renames).Microseconds())/1000, "rename-p50-ms")
+	b.ReportMetric(float64(join.Microseconds())/1000, "join-ms")
+	b.ReportMetric(float64(peakRSS)/1024, "peakRSS-MB")
+
+	usersSpan, groupsSpan := cycleTraffic.span("Users"), cycleTraffic.span("Groups")
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "BenchmarkCycle: %d users in one assigned group, GOMAXPROCS %d, %d cycle workers\n", n, runtime.GOMAXPROCS(0), jobs.CycleWorkers)
+	fmt.Fprintf(&sb, "  seed (store API)          %10s\n", seedTook.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "  initial cycle             %10s  %8.0f objects/s  (%d objects: users, then the group)\n", cycleTook.Round(time.Millisecond), objects/cycleTook.Seconds(), int(objects))
+	fmt.Fprintf(&sb, "    CPU                     provisiond %s, target %s\n", cycleCPU.Round(time.Millisecond), targetCPU.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "    target saw /Users for   %10s, /Groups for %s\n", usersSpan.Round(time.Millisecond), groupsSpan.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "    target requests         %s\n", cycleTraffic)
+	fmt.Fprintf(&sb, "  plain loader (POST)       %10s  %8.0f users/s\n", plain.took.Round(time.Millisecond), float64(n)/plain.took.Seconds())
+	fmt.Fprintf(&sb, "    CPU                     loader %s, target %s\n", plain.cpu.Round(time.Millisecond), plain.targetCPU.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "  ratio cycle / loader      %10.2f\n", ratio)
+	if *cycleMatchLoader {
+		fmt.Fprintf(&sb, "  matching loader (GET ?filter=userName eq, then POST, as the cycle does)\n")
+		fmt.Fprintf(&sb, "                            %10s  %8.0f users/s, ratio cycle / it %.2f\n", matching.took.Round(time.Millisecond),
+			float64(n)/matching.took.Seconds(), cycleTook.Seconds()/matching.took.Seconds())
+		fmt.Fprintf(&sb, "    CPU                     loader %s, target %s\n", matching.cpu.Round(time.Millisecond), matching.targetCPU.Round(time.Millisecond))
+	}
+	fmt.Fprintf(&sb, "  peak RSS during the cycle %7d MB  (%d MB before it)\n", peakRSS/1024, baseRSS/1024)
+	fmt.Fprintf(&sb, "  rename → visible          %10s median of %v\n", median(renames).Round(time.Millisecond), roundAll(renames))
+	fmt.Fprintf(&sb, "  join the %d-member group → its cycle ended %s (the cycle ran %s, imported %d, exported %d)\n", n, join.Round(time.Millisecond),
+		joinCycle.TimeEnded.Sub(joinCycle.TimeBegan).Round(time.Millisecond), joinCycle.CountImported, joinCycle.CountExported)
+	// Printed, not logged: the testing package keeps only 10 lines of a
+	// benchmark's log.
+	fmt.Print(sb.String())
+}
+
+// newCycleEnv is a provisiond as newEnv wires it, over a SQLite store, with
+// the benchmark's target and without the cycle scheduler started.
+func newCycleEnv(b *testing.B, target *benchTarget) *env {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	dir := b.TempDir()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "provisiond.db"), log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	srv := httptest.NewUnstartedServer(nil)
+	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, Self: "http://" + srv.Listener.Addr().String(),
+		Logger: log, SchedulerDB: st.SchedulerDB()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.Config = w.Handler.HTTPServer(graphapi.Limits{})
+	srv.Listener = w.Handler.Listener(srv.Listener)
+	srv.Start()
+	b.Cleanup(srv.Close)
+	tok, err := w.Issuer.MintApp("bench-admin", []string{"Synchronization.ReadWrite.All", "Directory.ReadWrite.All",
+		"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"}, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &env{t: b, url: srv.URL, token: tok, st: st, app: w, issuer: w.Issuer, scimURL: target.url, scimTok: target.token}
+}
+
+// seedCycle creates n users, all members of one group assigned to spID,
+// and returns the users' ids and the group's id and name.
+func seedCycle(ctx context.Context, b *testing.B, st store.Store, spID string, n int) ([]string, string, string) {
+	now := time.Now().UTC().Truncate(time.Second)
+	name := "Bench group " + strconv.Itoa(n)
+	g := store.Group{ID: ids.NewUUID(), DisplayName: name, Created: now,
+		Props: map[string]any{"mailEnabled": false, "mailNickname": "bench", "securityEnabled": true}}
+	if err := st.CreateGroup(ctx, g); err != nil {
+		b.Fatal(err)
+	}
+	err := st.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: ids.NewUUID(), AppRoleID: directory.DefaultAppRoleID,
+		PrincipalID: g.ID, PrincipalType: "Group", ResourceID: spID, Created: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	users := make([]string, n)
+	for i := range users {
+		nick := fmt.Sprintf("bench.user.%06d", i)
+		u := store.User{ID: ids.NewUUID(), UserPrincipalName: nick + "@contoso.test", AccountEnabled: true, Created: now,
+			Props: map[string]any{"displayName": fmt.Sprintf("Bench User %d", i), "givenName": "Bench", "surname": "User " + strconv.Itoa(i),
+				"mailNickname": nick, "mail": nick + "@contoso.test"}}
+		if err := st.CreateUser(ctx, u); err != nil {
+			b.Fatalf("seed user %d of %d: %v", i, n, err)
+		}
+		if err := st.AddMember(ctx, g.ID, u.ID); err != nil {
+			b.Fatalf("seed member %d of %d: %v", i, n, err)
+		}
+		users[i] = u.ID
+	}
+	return users, g.ID, name
+}
+
+// startJob starts the job as a client does (POST .../start) with the
+// scheduler running, and waits for the cycle start asks for. The job is
+// paused first, so that this cycle is the only one (the scheduler resumes
+// active jobs when it starts).
+func startJob(b *testing.B, e *env) {
+	ctx := context.Background()
+	_, err := e.st.UpdateJob(ctx, e.spID, e.jobID, func(j *store.Job) error {
+		j.Schedule.State = store.SchedulePaused
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.app.Runner.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = e.app.Runner.Shutdown(sctx)
+	})
+	started := time.Now()
+	e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/start", nil, 204)
+	within(b, 30*time.Second, "the started job's first cycle", func() bool { return lastExecution(b, e).TimeBegan.After(started) })
+}
+
+// lastExecution is the job's last finished cycle (zero before the first).
+func lastExecution(b *testing.B, e *env) store.Execution {
+	j, err := e.st.GetJob(context.Background(), e.spID, e.jobID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if j.Status.LastExecution == nil {
+		return store.Execution{}
+	}
+	return *j.Status.LastExecution
+}
+
+// targetID is the id in the target of a provisioned source object.
+func targetID(b *testing.B, e *env, sourceType, id string) string {
+	a, err := e.st.GetAnchor(context.Background(), e.jobID, sourceType, id)
+	if err != nil {
+		b.Fatalf("anchor of %s %s: %v", sourceType, id, err)
+	}
+	return a.TargetID
+}
+
+// timeRenames renames a provisioned user k times through the API, the job
+// started, and returns for each the time from the PATCH until the target
+// shows it. Each rename starts once the cycle that carried the previous
+// one ended.
+func timeRenames(b *testing.B, e *env, userID string, k int) []time.Duration {
+	tid := targetID(b, e, "User", userID)
+	var took []time.Duration
+	for i := range k {
+		name := fmt.Sprintf("Bench User 0, renamed %d", i+1)
+		start := time.Now()
+		e.do("PATCH", "/users/"+userID, map[string]any{"displayName": name}, 204)
+		within(b, 15*time.Second, "rename "+strconv.Itoa(i+1), func() bool { return e.scimGet("Users", tid)["displayName"] == name })
+		took = append(took, time.Since(start))
+		within(b, 15*time.Second, "the cycle of rename "+strconv.Itoa(i+1), func() bool {
+			le := lastExecution(b, e)
+			return le.TimeBegan.After(start) && le.CountExported > 0
+		})
+	}
+	return took
+}
+
+// timeJoin adds a new user to the big group through the API, the job
+// started, and returns the time from the member POST until the end of the
+// cycle that made the user a member of the target group, and how long
+// that cycle ran: the incremental cost of a group of that size.
+func timeJoin(b *testing.B, e *env, groupID string, bound time.Duration) (took time.Duration, cycle store.Execution) {
+	uid, _ := e.user("Late", "Joiner")
+	created := time.Now()
+	within(b, 15*time.Second, "the cycle of the new user", func() bool { return lastExecution(b, e).TimeBegan.After(created) })
+	gid := targetID(b, e, "Group", groupID)
+	start := time.Now()
+	e.do("POST", "/groups/"+groupID+"/members/$ref", map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + uid}, 204)
+	seen := ""
+	within(b, bound, "the join", func() bool {
+		le := lastExecution(b, e)
+		if !le.TimeBegan.After(start) || le.ActivityIdentifier == seen {
+			return false
+		}
+		seen, took, cycle = le.ActivityIdentifier, le.TimeEnded.Sub(start), le
+		a, err := e.st.GetAnchor(context.Background(), e.jobID, "User", uid)
+		if err != nil {
+			return false
+		}
+		ms, _ := e.scimGet("Groups", gid)["members"].([]any)
+		return slices.ContainsFunc(ms, func(m any) bool { mm, _ := m.(map[string]any); return mm["value"] == a.TargetID })
+	})
+	return took, cycle
+}
+
+// within polls ok every 5 ms until it holds, failing after d.
+func within(b *testing.B, d time.Duration, what string, ok func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			b.Fatalf("%s did not happen within %v", what, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// loaderClient is an HTTP client set up as the one provisiond's SCIM
+// targets get (wiring's targetClient): the network guard's transport with
+// 64 idle connections per host.
+func loaderClient(self string) *http.Client {
+	var own []netip.AddrPort
+	if u, err := url.Parse(self); err == nil {
+		if ap, err := netip.ParseAddrPort(u.Host); err == nil {
+			own = append(own, ap)
+		}
+	}
+	guard := netguard.New(nil, own...)
+	t := guard.Transport()
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: t, CheckRedirect: guard.CheckRedirect}
+}
+
+// loaded is what a loader run took: wall time, its own CPU and the
+// target's.
+type loaded struct{ took, cpu, targetCPU time.Duration }
+
+// runLoader sends bodies to a fresh target with loadUsers and checks that
+// it created every user.
+func runLoader(b *testing.B, phase func() (context.Context, context.CancelFunc), self string, bodies [][]byte, match bool) loaded {
+	t := startBenchTarget(b, false, "")
+	hc := loaderClient(self)
+	ctx, cancel := phase()
+	defer cancel()
+	cpu0, targetCPU0 := cpuTime(), t.cpu(b)
+	start := time.Now()
+	loadUsers(ctx, b, hc, t, bodies, jobs.CycleWorkers, match)
+	l := loaded{took: time.Since(start), cpu: cpuTime() - cpu0, targetCPU: t.cpu(b) - targetCPU0}
+	if got := t.traffic(b).count("POST", "Users", http.StatusCreated); got != len(bodies) {
+		b.Fatalf("the loader created %d users, want %d", got, len(bodies))
+	}
+	return l
+}
+
+// loadUsers POSTs every body to the target's /Users with the headers the
+// SCIM client sends, workers at a time, reading each answer whole. With
+// match, each POST follows a GET /Users?filter=userName eq "…" (the
+// cycle's matching read), whose answer must find nothing.
+func loadUsers(ctx context.Context, b *testing.B, hc *http.Client, t *benchTarget, bodies [][]byte, workers int, match bool) {
+	queries := make([]string, len(bodies))
+	if match {
+		for i, body := range bodies {
+			var u struct{ UserName string }
+			if err := json.Unmarshal(body, &u); err != nil || u.UserName == "" {
+				b.Fatalf("a captured user has no userName: %s", body)
+			}
+			queries[i] = url.Values{"filter": {`userName eq "` + u.UserName + `"`}}.Encode()
+		}
+	}
+	send := func(method, target string, body []byte, want int) error {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, rd)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Accept", "application/scim+json, application/json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/scim+json")
+		}
+		req.Header.Set("Authorization", "Bearer "+t.token)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != want {
+			err = fmt.Errorf("%s %s: %d %s", method, target, resp.StatusCode, raw)
+		}
+		if err == nil && method == http.MethodGet && !bytes.Contains(raw, []byte(`"totalResults":0`)) {
+			err = fmt.Errorf("GET %s found a user before it was created: %s", target, raw)
+		}
+		return err
+	}
+	work := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range work {
+				if match {
+					if err := send(http.MethodGet, t.url+"/Users?"+queries[i], nil, http.StatusOK); err != nil {
+						errs <- err
+						return
+					}
+				}
+				if err := send(http.MethodPost, t.url+"/Users", bodies[i], http.StatusCreated); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+feed:
+	for i := range bodies {
+		select {
+		case work <- i:
+		case err := <-errs:
+			errs <- err
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatalf("loader: %v", err)
+	default:
+	}
+}
+
+// procStatusKB reads a kB field of /proc/self/status (VmRSS, VmHWM).
+func procStatusKB(b *testing.B, field string) int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatalf("peak RSS needs /proc: %v", err)
+	}
+	for line := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				b.Fatalf("/proc/self/status %s: %v", field, err)
+			}
+			return kb
+		}
+	}
+	b.Fatalf("/proc/self/status has no %s", field)
+	return 0
+}
+
+// resetPeakRSS makes VmHWM start again from the current RSS, so that it
+// measures the cycle and not the seed before it.
+func resetPeakRSS(b *testing.B) {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Fatalf("reset the peak RSS: %v", err)
+	}
+}
+
+// startCycleProfile starts the CPU profile of -cycle.cpuprofile, if asked
+// for, and returns what stops it.
+func startCycleProfile(b *testing.B) func() {
+	if *cycleProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(*cycleProfile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Fatalf("-cycle.cpuprofile (not with -cpuprofile): %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func roundAll(d []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(d))
+	for i, x := range d {
+		out[i] = x.Round(time.Millisecond)
+	}
+	return out
+}
