@@ -20,6 +20,7 @@ type State interface {
 	PutAnchor(ctx context.Context, a store.Anchor) error
 	DeleteAnchor(ctx context.Context, jobID, sourceType, sourceID string) error
 	GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (store.Anchor, error)
+	ListAnchors(ctx context.Context, jobID string) ([]store.Anchor, error)
 	AddProvisioningLog(ctx context.Context, l store.ProvisioningLog) error
 }
 

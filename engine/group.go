@@ -196,32 +196,29 @@ func (r *run) allMembers(ctx context.Context, res *Outcome) (*Outcome, error) {
 		}
 		current = obj.Attrs["members"]
 	}
+	links, err := r.memberLinks(ctx, uom, r.src.Attrs["members"], current)
+	if err != nil {
+		return nil, err
+	}
 	desired := map[string]bool{}
 	for _, m := range r.src.Attrs["members"] {
-		a, err := r.e.state.GetAnchor(ctx, r.job.ID, uom.Mapping.SourceObjectName, m)
-		switch {
-		case err == nil:
-			desired[a.TargetID] = true
-		case !isStoreNotFound(err):
-			return nil, fmt.Errorf("read member anchor: %w", err)
+		if t, ok := links.targetOf[m]; ok {
+			desired[t] = true
 		}
+	}
+	inTarget := make(map[string]bool, len(current))
+	for _, t := range current {
+		inTarget[t] = true
 	}
 	var add, remove []string
 	for t := range desired {
-		if !slices.Contains(current, t) {
+		if !inTarget[t] {
 			add = append(add, t)
 		}
 	}
 	for _, t := range current {
-		if desired[t] {
-			continue
-		}
-		_, err := r.e.state.GetAnchorByTarget(ctx, r.job.ID, uom.Mapping.TargetObjectName, t)
-		switch {
-		case err == nil:
+		if !desired[t] && links.ours[t] {
 			remove = append(remove, t)
-		case !isStoreNotFound(err):
-			return nil, fmt.Errorf("read member anchor: %w", err)
 		}
 	}
 	slices.Sort(add)
@@ -229,7 +226,6 @@ func (r *run) allMembers(ctx context.Context, res *Outcome) (*Outcome, error) {
 	if len(add)+len(remove) == 0 {
 		return r.refinish(res), nil
 	}
-	var err error
 	if !r.dry && len(add) > 0 {
 		err = mw.AddMembers(ctx, groupID, add)
 	}
@@ -257,6 +253,62 @@ func (r *run) allMembers(ctx context.Context, res *Outcome) (*Outcome, error) {
 	out := r.finish(StatusSuccess, actionAfterMembers(res.Action), "", "", "")
 	out.TargetID = groupID
 	return out, nil
+}
+
+// memberLinks says, for a group's members, which target object each source
+// member is linked to, and which target members the job provisioned.
+type memberLinks struct {
+	targetOf map[string]string // source member id → target id
+	ours     map[string]bool   // target id → linked by the job
+}
+
+// bigGroup is from how many members on a group's links are read in one
+// listing of the job's anchors rather than one read per member.
+const bigGroup = 64
+
+func (r *run) memberLinks(ctx context.Context, uom *schema.CompiledObject, members, current []string) (memberLinks, error) {
+	l := memberLinks{targetOf: map[string]string{}, ours: map[string]bool{}}
+	if len(members)+len(current) >= bigGroup {
+		anchors, err := r.e.state.ListAnchors(ctx, r.job.ID)
+		if err != nil {
+			return l, fmt.Errorf("read member anchors: %w", err)
+		}
+		isMember := make(map[string]bool, len(members))
+		for _, m := range members {
+			isMember[m] = true
+		}
+		for _, a := range anchors {
+			if a.SourceType != uom.Mapping.SourceObjectName {
+				continue
+			}
+			if isMember[a.SourceID] {
+				l.targetOf[a.SourceID] = a.TargetID
+			}
+			if a.TargetType == uom.Mapping.TargetObjectName {
+				l.ours[a.TargetID] = true
+			}
+		}
+		return l, nil
+	}
+	for _, m := range members {
+		a, err := r.e.state.GetAnchor(ctx, r.job.ID, uom.Mapping.SourceObjectName, m)
+		switch {
+		case err == nil:
+			l.targetOf[m] = a.TargetID
+		case !isStoreNotFound(err):
+			return l, fmt.Errorf("read member anchor: %w", err)
+		}
+	}
+	for _, t := range current {
+		_, err := r.e.state.GetAnchorByTarget(ctx, r.job.ID, uom.Mapping.TargetObjectName, t)
+		switch {
+		case err == nil:
+			l.ours[t] = true
+		case !isStoreNotFound(err):
+			return l, fmt.Errorf("read member anchor: %w", err)
+		}
+	}
+	return l, nil
 }
 
 // userMapping is the rule's object mapping for users (members are users).

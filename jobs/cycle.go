@@ -222,9 +222,9 @@ func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector
 		if len(changes) == 0 {
 			return watermark, nil
 		}
-		// Each changed object once per batch; a group's change may change
-		// its members' entitlement (an assignment to the group), so its
-		// members are processed too.
+		// Each changed object once per batch. The feed names everything a
+		// write affects (assigning a group names its members too), so a
+		// group's change needs no expansion here.
 		byType := map[string][]item{}
 		seen := map[string]bool{}
 		add := func(typ, id string) {
@@ -236,19 +236,6 @@ func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector
 		}
 		for _, ch := range changes {
 			add(ch.ObjectType, ch.ID)
-			if ch.Deleted || connector.ClassOf(job.Source, ch.ObjectType) != connector.ClassGroup {
-				continue
-			}
-			g, err := job.Source.Get(ctx, ch.ObjectType, ch.ID)
-			if connector.IsNotFound(err) {
-				continue
-			}
-			if err != nil {
-				return watermark, fmt.Errorf("read group %s: %w", ch.ID, err)
-			}
-			for _, m := range g.Attrs["members"] {
-				add(connector.TypeUser, m)
-			}
 		}
 		c.n.seen.Add(int64(len(seen)))
 		for _, om := range ordered(job) {
