@@ -37,14 +37,11 @@ func (s *Server) validate(typ, id string, res map[string]any) error {
 	if !ok || strings.TrimSpace(str) == "" {
 		return badRequest("invalidValue", "%s is required and must be a string", key)
 	}
-	for _, other := range s.coll(typ).list() {
-		if s.opts.NoUniqueness {
-			break
-		}
-		oid, _ := other["id"].(string)
-		ov, _ := scimjson.Lookup(other, key)
-		if os, _ := ov.(string); oid != id && strings.EqualFold(os, str) {
-			return &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: fmt.Sprintf("%s '%s' is already in use", key, str)}
+	if !s.opts.NoUniqueness {
+		for oid := range s.coll(typ).holding(str) {
+			if oid != id {
+				return &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: fmt.Sprintf("%s '%s' is already in use", key, str)}
+			}
 		}
 	}
 	if a, ok := scimjson.Lookup(res, "active"); ok {
@@ -117,7 +114,7 @@ func (s *Server) create(c *call, typ string) (reply, error) {
 	}
 	id := ids.NewUUID()
 	s.stamp(c, typ, id, res, "")
-	s.coll(typ).put(id, res)
+	s.coll(typ).put(id, res, uniqueKey(typ))
 	out := deepCopy(s.present(typ, res, nil)).(map[string]any)
 	return reply{status: http.StatusCreated, body: out, location: out["meta"].(map[string]any)["location"].(string)}, nil
 }
@@ -214,7 +211,7 @@ func (s *Server) update(c *call, typ, id string, old, res map[string]any) error 
 		return err
 	}
 	s.stamp(c, typ, id, res, old["meta"].(map[string]any)["created"].(string))
-	s.coll(typ).put(id, res)
+	s.coll(typ).put(id, res, uniqueKey(typ))
 	return nil
 }
 

@@ -84,20 +84,51 @@ type Server struct {
 type collection struct {
 	byID  map[string]map[string]any
 	order []string
+	// byKey indexes the unique attribute (userName, displayName), lower
+	// case, so a create checks uniqueness without a scan.
+	byKey map[string]map[string]bool
+	key   map[string]string // id → its indexed value
 }
 
-func (c *collection) put(id string, r map[string]any) {
+// put stores r under id, indexing its value of the unique attribute key.
+func (c *collection) put(id string, r map[string]any, key string) {
 	if c.byID == nil {
-		c.byID = map[string]map[string]any{}
+		c.byID, c.byKey, c.key = map[string]map[string]any{}, map[string]map[string]bool{}, map[string]string{}
 	}
 	if _, ok := c.byID[id]; !ok {
 		c.order = append(c.order, id)
 	}
 	c.byID[id] = r
+	c.unindex(id)
+	v, _ := scimjson.Lookup(r, key)
+	if str, ok := v.(string); ok {
+		k := strings.ToLower(str)
+		if c.byKey[k] == nil {
+			c.byKey[k] = map[string]bool{}
+		}
+		c.byKey[k][id] = true
+		c.key[id] = k
+	}
+}
+
+func (c *collection) unindex(id string) {
+	if k, ok := c.key[id]; ok {
+		delete(c.byKey[k], id)
+		if len(c.byKey[k]) == 0 {
+			delete(c.byKey, k)
+		}
+		delete(c.key, id)
+	}
+}
+
+// holding returns the ids whose unique attribute equals value, ignoring case.
+func (c *collection) holding(value string) map[string]bool {
+	return c.byKey[strings.ToLower(value)]
 }
 
 func (c *collection) remove(id string) {
 	delete(c.byID, id)
+	c.unindex(id)
 	for i, x := range c.order {
 		if x == id {
 			c.order = append(c.order[:i:i], c.order[i+1:]...)
