@@ -2,7 +2,6 @@ package scim
 
 import (
 	"encoding/json"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -216,8 +215,10 @@ func parseBool(s string) (bool, bool) {
 
 func dedupe(v []string) []string {
 	out := v[:0:0]
+	seen := make(map[string]bool, len(v)) // groups have tens of thousands of members
 	for _, s := range v {
-		if !slices.Contains(out, s) {
+		if !seen[s] {
+			seen[s] = true
 			out = append(out, s)
 		}
 	}

@@ -135,8 +135,8 @@ func (c *Client) patchRemoveMembers(ctx context.Context, groupID, path string, i
 	if gerr != nil {
 		return err
 	}
-	have := Flatten(g)["members"]
-	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !slices.Contains(have, id) })
+	have := set(Flatten(g)["members"])
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !have[id] })
 	if len(ids) == 0 {
 		return nil
 	}
@@ -168,21 +168,21 @@ func (c *Client) putMembers(ctx context.Context, groupID, path string, add, remo
 	key := scimjson.Key(g, "members")
 	old, _ := g[key].([]any)
 	members := make([]any, 0, len(old)+len(add))
-	var have []string
+	gone, have := set(remove), map[string]bool{}
 	changed := false
 	for _, e := range old {
 		v := memberValue(e)
-		if slices.Contains(remove, v) {
+		if gone[v] {
 			changed = true
 			continue
 		}
 		members = append(members, e)
-		have = append(have, v)
+		have[v] = true
 	}
 	for _, id := range add {
-		if !slices.Contains(have, id) {
+		if !have[id] {
 			members = append(members, map[string]any{"value": id})
-			have = append(have, id)
+			have[id] = true
 			changed = true
 		}
 	}
@@ -272,6 +272,15 @@ func (c *Client) groupMembers(ctx context.Context, groupID string) ([]string, er
 }
 
 // cleanIDs drops empty and repeated ids.
+// set is ids as a set: groups have tens of thousands of members.
+func set(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
 func cleanIDs(ids []string) []string {
 	return dedupe(slices.DeleteFunc(slices.Clone(ids), func(s string) bool { return s == "" }))
 }
