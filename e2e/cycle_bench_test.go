@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,7 +28,6 @@ import (
 	"provisiond/graphapi"
 	"provisiond/ids"
 	"provisiond/jobs"
-	"provisiond/netguard"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
 )
@@ -368,21 +366,14 @@ func within(b *testing.B, d time.Duration, what string, ok func() bool) {
 	}
 }
 
-// loaderClient is an HTTP client set up as the one provisiond's SCIM
-// targets get (wiring's targetClient): the network guard's transport with
-// 64 idle connections per host.
+// loaderClient is the HTTP client provisiond's SCIM targets get
+// (wiring.TargetClient), so the loader and the cycle send alike.
 func loaderClient(self string) *http.Client {
-	var own []netip.AddrPort
-	if u, err := url.Parse(self); err == nil {
-		if ap, err := netip.ParseAddrPort(u.Host); err == nil {
-			own = append(own, ap)
-		}
+	_, hc, err := wiring.TargetClient("", self)
+	if err != nil {
+		panic(err) // no networks given: cannot fail
 	}
-	guard := netguard.New(nil, own...)
-	t := guard.Transport()
-	t.MaxIdleConnsPerHost = 64
-	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: t, CheckRedirect: guard.CheckRedirect}
+	return hc
 }
 
 // loaded is what a loader run took: wall time, its own CPU and the

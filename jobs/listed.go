@@ -72,12 +72,21 @@ func listTarget(ctx context.Context, job *engine.Job) (connector.Target, error) 
 
 func (lt *listedTarget) put(typ string, o connector.Object) {
 	lt.byID[typ+"\x00"+o.ID] = o
+	lt.index(typ, o.ID, o.Attrs)
+}
+
+// index records id under its values of the matching attributes.
+func (lt *listedTarget) index(typ, id string, attrs connector.Attributes) {
 	for _, a := range lt.attrs[typ] {
-		for _, v := range o.Attrs[a] {
-			k := typ + "\x00" + strings.ToLower(a) + "\x00" + strings.ToLower(v)
-			lt.byAttr[k] = append(lt.byAttr[k], o.ID)
+		for _, v := range attrs[a] {
+			k := attrKey(typ, a, v)
+			lt.byAttr[k] = append(lt.byAttr[k], id)
 		}
 	}
+}
+
+func attrKey(typ, attribute, value string) string {
+	return typ + "\x00" + strings.ToLower(attribute) + "\x00" + strings.ToLower(value)
 }
 
 // drop forgets an object the cycle wrote: the target knows its state.
@@ -99,7 +108,7 @@ func (lt *listedTarget) Find(ctx context.Context, objectType, attribute, value s
 	}
 	var hits []connector.Object
 	fresh := true
-	for _, id := range lt.byAttr[typ+"\x00"+strings.ToLower(attribute)+"\x00"+strings.ToLower(value)] {
+	for _, id := range lt.byAttr[attrKey(typ, attribute, value)] {
 		o, ok := lt.byID[typ+"\x00"+id]
 		if !ok {
 			fresh = false // written during the cycle: ask the target
@@ -131,14 +140,8 @@ func (lt *listedTarget) Get(ctx context.Context, objectType, id string) (connect
 func (lt *listedTarget) Create(ctx context.Context, objectType string, attrs connector.Attributes) (connector.Object, error) {
 	o, err := lt.Target.Create(ctx, objectType, attrs)
 	if err == nil {
-		typ := strings.ToLower(objectType)
 		lt.mu.Lock()
-		for _, a := range lt.attrs[typ] {
-			for _, v := range attrs[a] {
-				k := typ + "\x00" + strings.ToLower(a) + "\x00" + strings.ToLower(v)
-				lt.byAttr[k] = append(lt.byAttr[k], o.ID) // not in byID: Find asks the target
-			}
-		}
+		lt.index(strings.ToLower(objectType), o.ID, attrs) // not in byID: Find asks the target
 		lt.mu.Unlock()
 	}
 	return o, err

@@ -44,7 +44,6 @@ type Runner[TTx any] struct {
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // job id → its running cycle
 	queued  map[string]bool               // job id → a cycle due now waits to start
-	changed chan struct{}
 }
 
 // RunnerOptions tune a Runner.
@@ -68,7 +67,7 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("scheduler: migrate: %w", err)
 	}
-	r := &Runner[TTx]{svc: svc, st: st, log: log, running: map[string]context.CancelFunc{}, queued: map[string]bool{}, changed: make(chan struct{}, 1)}
+	r := &Runner[TTx]{svc: svc, st: st, log: log, running: map[string]context.CancelFunc{}, queued: map[string]bool{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &cycleWorker[TTx]{r: r})
 	n := o.Workers
@@ -143,16 +142,8 @@ func (r *Runner[TTx]) eachActive(ctx context.Context, f func(store.Job) error) e
 	return nil
 }
 
-// Changed tells the scheduler that a source changed: every started job
-// runs an incremental cycle about a second later. It never blocks. Writes
-// to the directory through the store are noticed without it.
-func (r *Runner[TTx]) Changed() {
-	select {
-	case r.changed <- struct{}{}:
-	default:
-	}
-}
-
+// watch starts an incremental cycle of every started job shortly after a
+// directory write (the store's Subscribe).
 func (r *Runner[TTx]) watch(ctx context.Context) {
 	writes, unsubscribe := r.st.Subscribe()
 	defer unsubscribe()
@@ -160,7 +151,6 @@ func (r *Runner[TTx]) watch(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-r.changed:
 		case <-writes:
 		}
 		// Debounce: a burst of writes becomes one cycle. The cycle is
@@ -173,7 +163,6 @@ func (r *Runner[TTx]) watch(ctx context.Context) {
 			case <-ctx.Done():
 				timer.Stop()
 				return
-			case <-r.changed:
 			case <-writes:
 			case <-timer.C:
 				break burst

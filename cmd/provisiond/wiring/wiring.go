@@ -118,7 +118,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, hc, err := targetClient(c.TargetNetworks, c.Self)
+	guard, hc, err := TargetClient(c.TargetNetworks, c.Self)
 	if err != nil {
 		return nil, err
 	}
@@ -193,11 +193,11 @@ func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, targetRate
 	}
 }
 
-// targetClient is the network guard for jobs' targets and the HTTP client
+// TargetClient is the network guard for jobs' targets and the HTTP client
 // that dials through it: provisiond never calls link-local addresses (cloud
 // metadata) nor its own listen address (self), and with networks set only
 // the networks listed.
-func targetClient(networks, self string) (*netguard.Guard, *http.Client, error) {
+func TargetClient(networks, self string) (*netguard.Guard, *http.Client, error) {
 	allow, err := netguard.ParseNetworks(networks)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--target-networks: %w", err)
