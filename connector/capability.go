@@ -106,3 +106,29 @@ type MemberWriter interface {
 	AddMembers(ctx context.Context, groupID string, memberIDs []string) error
 	RemoveMembers(ctx context.Context, groupID string, memberIDs []string) error
 }
+
+// Watcher tells a caller, within seconds, that a source has changed, so a
+// started job runs its incremental cycle at once instead of at its next
+// interval (LDAP syncrepl refreshAndPersist, AD's change notification).
+type Watcher interface {
+	// Watch blocks until ctx ends or the connection fails, calling changed
+	// (never concurrently) after changes. A returned error other than ctx's
+	// means the watch broke; the caller may watch again after a backoff.
+	// Missing a notification loses nothing: the change feed still has it.
+	Watch(ctx context.Context, changed func()) error
+}
+
+// AttributeInfo is one attribute a directory's own schema defines.
+type AttributeInfo struct {
+	Name string
+	// Type is a synchronization attributeType: String, Integer, Boolean,
+	// DateTime, Binary or Reference.
+	Type        string
+	Multivalued bool
+}
+
+// Discoverer reads a source's own schema (LDAP attribute types), which
+// directories/{id}/discover copies into the job's directory definition.
+type Discoverer interface {
+	Discover(ctx context.Context, objectType string) ([]AttributeInfo, error)
+}

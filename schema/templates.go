@@ -6,6 +6,12 @@ import "strings"
 const (
 	DirectoryEntra = "Azure Active Directory"
 	DirectorySCIM  = "customappsso"
+	// DirectoryAD is Active Directory as cloud sync's source
+	// (AD2AADProvisioning); DirectoryLDAP is an OpenLDAP-style directory
+	// (LDAP2AADProvisioning, provisiond's own). Their object types are
+	// "user" and "group", as cloud sync's are.
+	DirectoryAD   = "Active Directory"
+	DirectoryLDAP = "LDAP"
 )
 
 // SCIMUserRuleID is the id of the built-in scim template's only rule; it is
