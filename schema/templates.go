@@ -24,7 +24,7 @@ const enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 // Templates returns the built-in synchronization templates for an
 // application, freshly built so callers may modify them.
 func Templates(applicationID string) []Template {
-	return []Template{{
+	return append([]Template{{
 		ID:            "scim",
 		ApplicationID: applicationID,
 		Default:       true,
@@ -38,7 +38,7 @@ func Templates(applicationID string) []Template {
 			{Key: "ConfigurationFields", Value: `["BaseAddress","SecretToken"]`},
 		},
 		Schema: SCIMSchema(),
-	}}
+	}}, cloudSyncTemplates(applicationID)...)
 }
 
 // Template returns the built-in template with the given id.
