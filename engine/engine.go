@@ -137,6 +137,13 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 	} else if src, gone, err = u.read(ctx, om, req.ObjectID, false); err != nil {
 		return nil, err
 	}
+	if !gone && src.ID != req.ObjectID {
+		// The request named the object by another key than its id (an
+		// LDAP distinguished name): anchors are keyed by the id imported,
+		// so that both names address the same link.
+		ahead = u.readLinked(ctx, om, src.ID)
+		defer ahead()
+	}
 	var out *Outcome
 	switch {
 	case gone:

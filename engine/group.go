@@ -24,6 +24,9 @@ func (u *unit) group(ctx context.Context, om *schema.CompiledObject, src connect
 		if m.src, _, err = u.read(ctx, m.om, m.id, true); err != nil {
 			return nil, err
 		}
+		// Named by another key (an LDAP DN): anchors and membership
+		// speak of the id the source imported.
+		m.id = m.src.ID
 	}
 	r := u.newRun(ctx, om, src)
 	r.ahead = ahead

@@ -74,6 +74,9 @@ type Config struct {
 	// Interactive overrides the budget of provisionOnDemand and
 	// validateCredentials (jobs.InteractiveTimeout); tests shorten it.
 	Interactive time.Duration
+	// Sources adds source connectors beside those provisiond ships, keyed
+	// by directory name (tests: an in-memory Active Directory).
+	Sources map[string]jobs.SourceFactory
 	// Now and NewID are injected for reproducible tests (nil: real ones).
 	Now    func() time.Time
 	NewID  func() string
@@ -123,11 +126,13 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		return nil, err
 	}
 	hc.Transport = c.Metrics.Transport(hc.Transport)
+	reg := Registry(st, hc, guard, c.TargetRate, log)
+	maps.Copy(reg.Sources, c.Sources)
 	js := jobs.New(jobs.Options{
 		Store:        st,
 		Secrets:      box,
 		Engine:       engine.New(engine.Config{State: st, Now: c.Now, NewID: newID}),
-		Registry:     Registry(st, hc, guard, c.TargetRate, log),
+		Registry:     reg,
 		Logger:       log,
 		Interactive:  c.Interactive,
 		Now:          c.Now,
@@ -158,8 +163,8 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 }
 
 // Registry is the table of connectors provisiond ships, keyed by the
-// schema's directory names: the built-in directory as a source, SCIM 2.0
-// applications as targets.
+// schema's directory names: the built-in directory as a source and, for
+// cloud-sync jobs, as a target; SCIM 2.0 applications as targets.
 func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, targetRate float64, log *slog.Logger) jobs.Registry {
 	return jobs.Registry{
 		Sources: map[string]jobs.SourceFactory{
@@ -168,6 +173,9 @@ func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, targetRate
 			},
 		},
 		Targets: map[string]jobs.TargetFactory{
+			schema.DirectoryEntra: func(context.Context, jobs.Config) (connector.Target, error) {
+				return directory.NewTarget(st, nil, nil), nil
+			},
 			schema.DirectorySCIM: func(_ context.Context, c jobs.Config) (connector.Target, error) {
 				base, _ := secrets.Lookup(c.Secrets, "BaseAddress")
 				tok, _ := secrets.Lookup(c.Secrets, "SecretToken")
