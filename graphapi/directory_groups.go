@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"provisiond/auth"
+	"provisiond/connector"
 	"provisiond/store"
 )
 
@@ -38,6 +40,9 @@ func (s *Server) groups() resource[store.Group] {
 		find: s.lookupGroup, fetch: s.store.ListGroups,
 		spec: groupSpec,
 		apply: func(g *store.Group, d decoded) error {
+			if err := refuseMastered(connector.ClassGroup, g.Props, d); err != nil {
+				return err
+			}
 			if len(d.binds) > 0 {
 				return dirBadRequest("members@odata.bind is only accepted when creating a group; use POST /groups/{id}/members/$ref.")
 			}
@@ -75,12 +80,14 @@ var groupSpec = newObjectSpec(objectSpec{
 		"description":     {kind: kindString, multiline: true, check: maxLen(1024)},
 		"groupTypes":      {kind: kindStrings, check: checkGroupTypes},
 	},
-	readOnly: []string{"id", "createdDateTime", "deletedDateTime"},
+	readOnly: append([]string{"id", "createdDateTime", "deletedDateTime"}, onPremisesReadOnly...),
 	binds:    []string{"members"},
 })
 
 var groupFields = newFields("microsoft.graph.group", func() map[string]kind {
-	m := map[string]kind{"id": kindString, "createdDateTime": kindString}
+	m := map[string]kind{"id": kindString, "createdDateTime": kindString, "mail": kindString}
+	maps.Copy(m, onPremisesFields)
+	delete(m, "onPremisesUserPrincipalName")
 	for name, p := range groupSpec.props {
 		m[name] = p.kind
 	}

@@ -3,12 +3,15 @@ package graphapi
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"provisiond/auth"
+	"provisiond/connector"
+	"provisiond/directory"
 	"provisiond/store"
 )
 
@@ -36,6 +39,9 @@ func (s *Server) users() resource[store.User] {
 		find: s.lookupUser, fetch: s.store.ListUsers,
 		spec: userSpec,
 		apply: func(u *store.User, d decoded) error {
+			if err := refuseMastered(connector.ClassUser, u.Props, d); err != nil {
+				return err
+			}
 			if v, ok := d.props["userPrincipalName"].(string); ok {
 				u.UserPrincipalName = v
 			}
@@ -125,13 +131,45 @@ var userSpec = newObjectSpec(objectSpec{
 		"userType":                 {kind: kindString, check: checkUserType},
 		"onPremisesSamAccountName": {kind: kindString},
 	},
-	readOnly:   []string{"id", "createdDateTime", "deletedDateTime"},
+	readOnly:   append([]string{"id", "createdDateTime", "deletedDateTime"}, onPremisesReadOnly...),
 	extensions: true,
 })
+
+// onPremisesReadOnly are the properties only cloud sync writes: Graph
+// clients read and filter them, and may send them back unchanged.
+var onPremisesReadOnly = []string{"onPremisesSyncEnabled", "onPremisesLastSyncDateTime", "onPremisesDistinguishedName",
+	"onPremisesImmutableId", "onPremisesUserPrincipalName", "onPremisesSecurityIdentifier", "onPremisesDomainName",
+	"proxyAddresses"}
+
+// onPremisesFields are their kinds, for $select and $filter.
+var onPremisesFields = map[string]kind{
+	"onPremisesSyncEnabled": kindBool, "onPremisesLastSyncDateTime": kindString, "onPremisesDistinguishedName": kindString,
+	"onPremisesImmutableId": kindString, "onPremisesUserPrincipalName": kindString, "onPremisesSecurityIdentifier": kindString,
+	"onPremisesDomainName": kindString, "onPremisesSamAccountName": kindString, "proxyAddresses": kindStrings,
+}
+
+// errMastered is Graph's refusal to change a synced object's on-premises
+// properties.
+var errMastered = dirBadRequest("Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.")
+
+// refuseMastered refuses a change of a property cloud sync masters on an
+// object it synced; the other properties stay writable.
+func refuseMastered(class connector.Class, props map[string]any, d decoded) error {
+	if !directory.IsSynced(props) {
+		return nil
+	}
+	for name := range d.props {
+		if directory.SyncedProperty(class, name) {
+			return errMastered
+		}
+	}
+	return nil
+}
 
 // userFields are the user properties $select and $filter may name.
 var userFields = newFields("microsoft.graph.user", func() map[string]kind {
 	m := map[string]kind{"id": kindString, "createdDateTime": kindString}
+	maps.Copy(m, onPremisesFields)
 	for name, p := range userSpec.props {
 		if !p.transient {
 			m[name] = p.kind

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"provisiond/auth"
+	"provisiond/schema"
 	"provisiond/graphapi/odata"
 	"provisiond/ids"
 	"provisiond/store"
@@ -212,6 +213,12 @@ func (s *Server) authorize(r *http.Request, op auth.Op) (auth.Principal, error) 
 		if err := auth.RejectPersonal(p); err != nil {
 			return p, err
 		}
+	}
+	// A cloud-sync job writes the directory itself: delegated callers need
+	// the Hybrid Identity Administrator role rather than an application
+	// administrator's.
+	if op == auth.SyncWrite && schema.IsCloudSync(r.PathValue("jobId")) {
+		op = auth.SyncWriteCloudSync
 	}
 	// Instantiating an application creates something the caller will own.
 	owns := op == auth.AppWrite && r.PathValue("spId") == ""
