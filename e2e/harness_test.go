@@ -24,6 +24,7 @@ import (
 	"provisiond/graphapi"
 	"provisiond/graphapi/odata/odatatest"
 	"provisiond/ids"
+	"provisiond/jobs"
 	"provisiond/metrics"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
@@ -72,6 +73,9 @@ type options struct {
 	// log receives provisiond's info log (nil: discarded); it must be
 	// safe for concurrent writes.
 	log io.Writer
+	// sources registers source connectors beside those provisiond ships
+	// (an in-memory Active Directory).
+	sources map[string]jobs.SourceFactory
 }
 
 // fakeClock advances 1 ms on every reading, from a fixed start.
@@ -120,7 +124,7 @@ func newEnv(t testing.TB, o options) *env {
 	srv := httptest.NewUnstartedServer(nil)
 	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, OnDemand: o.limit, Interactive: o.interactive,
 		Self: "http://" + srv.Listener.Addr().String(), Now: now, NewID: newID, Logger: log, SchedulerDB: st.SchedulerDB(),
-		Metrics: metrics.New(log)}) // on, as serve has it by default
+		Metrics: metrics.New(log), Sources: o.sources}) // on, as serve has it by default
 	if err != nil {
 		t.Fatal(err)
 	}

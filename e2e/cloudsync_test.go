@@ -1,0 +1,322 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"provisiond/connector"
+	"provisiond/connector/adfake"
+	"provisiond/jobs"
+	"provisiond/schema"
+)
+
+// cloudSync is a cloud-sync job (AD2AADProvisioning) over an in-memory
+// Active Directory, beside the env's SCIM job on the same directory.
+type cloudSync struct {
+	e                  *env
+	ad                 *adfake.Source
+	spID, jobID, rule  string
+	jobPath, rulePaths string
+}
+
+func newCloudSync(t *testing.T, o options) *cloudSync {
+	ad := adfake.New(schema.DirectoryAD, "objectGUID")
+	o.sources = map[string]jobs.SourceFactory{
+		schema.DirectoryAD: func(context.Context, jobs.Config) (connector.Source, error) { return ad, nil },
+	}
+	e := newEnv(t, o)
+	e.setupApp()
+	c := &cloudSync{e: e, ad: ad}
+	inst := e.do("POST", "/applicationTemplates/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/instantiate", map[string]any{"displayName": "Cloud sync"}, 201)
+	c.spID = inst["servicePrincipal"].(map[string]any)["id"].(string)
+	job := e.do("POST", "/servicePrincipals/"+c.spID+"/synchronization/jobs", map[string]any{"templateId": schema.TemplateAD2AAD}, 201)
+	c.jobID = job["id"].(string)
+	c.jobPath = "/servicePrincipals/" + c.spID + "/synchronization/jobs/" + c.jobID
+	e.do("PUT", "/servicePrincipals/"+c.spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "Server", "value": "ldap://dc.corp.chicago.com"}, {"key": "UserName", "value": "CORP\\sync"},
+		{"key": "Password", "value": "secret"}, {"key": "Domain", "value": "corp.chicago.com"}}}, 204)
+	c.rule = e.do("GET", c.jobPath+"/schema", nil, 200)["synchronizationRules"].([]any)[0].(map[string]any)["id"].(string)
+	return c
+}
+
+const adeleDN = "CN=AdeleV,CN=Users,DC=corp,DC=chicago,DC=com"
+
+func adUser(guid, dn, sam, given, sn string) adfake.Entry {
+	upn := sam + "@chicago.com"
+	return adfake.Entry{ID: guid, DN: dn, Attrs: connector.Attributes{
+		"sAMAccountName": {sam}, "userPrincipalName": {upn}, "givenName": {given}, "sn": {sn},
+		"cn": {given + " " + sn}, "displayName": {given + " " + sn}, "mail": {upn}, "mailNickname": {sam},
+		"proxyAddresses":     {"SMTP:" + upn, "smtp:" + sam + "@corp.chicago.com"},
+		"objectSid":          {"S-1-5-21-3623811015-3361044348-30300820-" + sam[:1] + "1013"},
+		"userAccountControl": {"512"},
+	}}
+}
+
+func (c *cloudSync) onDemand(t *testing.T, id, typ string) (key, value map[string]any) {
+	t.Helper()
+	m := c.e.do("POST", c.jobPath+"/provisionOnDemand",
+		map[string]any{"parameters": []any{map[string]any{"ruleId": c.rule, "subjects": []any{map[string]any{"objectId": id, "objectTypeName": typ}}}}}, 200)
+	c.e.lastKey, c.e.lastValue = m["key"].(string), m["value"].(string)
+	if err := json.Unmarshal([]byte(c.e.lastKey), &key); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(c.e.lastValue), &value); err != nil {
+		t.Fatal(err)
+	}
+	return key, value
+}
+
+func stepNames(value map[string]any) []string {
+	var names []string
+	for _, s := range value["provisioningSteps"].([]any) {
+		names = append(names, s.(map[string]any)["name"].(string))
+	}
+	return names
+}
+
+func modified(value map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, p := range value["modifiedProperties"].([]any) {
+		m := p.(map[string]any)
+		v, _ := m["newValue"].(string)
+		out[m["displayName"].(string)] = v
+	}
+	return out
+}
+
+// directoryUsers returns the directory users $filter selects.
+func (c *cloudSync) directoryUsers(t *testing.T, filter string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, u := range c.e.do("GET", "/users?$filter="+url.QueryEscape(filter), nil, 200)["value"].([]any) {
+		out = append(out, u.(map[string]any))
+	}
+	return out
+}
+
+// Seed example 2 for real: an AD user on demand by its distinguished name
+// (any case, objectTypeName "user") is created in the directory with its
+// on-premises properties; again, by its GUID, nothing is to do; after an
+// LDAP modify exactly that property is updated. Graph may no longer change
+// what AD masters; an unknown DN is a 404, not a 5xx.
+func TestCloudSyncOnDemand(t *testing.T) {
+	c := newCloudSync(t, options{})
+	const guid = "1b17a238-048b-4b21-8133-ca8ae52c4173"
+	c.ad.Put(adUser(guid, adeleDN, "adelev", "Adele", "Vance"))
+
+	key, value := c.onDemand(t, "cn=adelev,cn=users,dc=corp,dc=chicago,dc=com", "user")
+	if key["result"] != "Success" || value["action"] != "Create" {
+		t.Fatalf("first on demand: key %v, action %v, steps %v", key, value["action"], stepNames(value))
+	}
+	if got := value["sourceSystem"].(map[string]any)["name"]; got != "Active Directory" {
+		t.Errorf("sourceSystem = %v, want Active Directory", got)
+	}
+	if got := value["targetSystem"].(map[string]any)["name"]; got != "Azure Active Directory" {
+		t.Errorf("targetSystem = %v, want Azure Active Directory", got)
+	}
+	if got := value["sourceIdentity"].(map[string]any)["id"]; got != guid {
+		t.Errorf("sourceIdentity.id = %v, want the objectGUID %s", got, guid)
+	}
+	mods := modified(value)
+	for name, want := range map[string]string{
+		"AccountEnabled": "True", "UserPrincipalName": "adelev@chicago.com", "Alias": "adelev",
+		"CommonName": "Adele Vance", "GivenName": "Adele", "Surname": "Vance", "OnPremisesDistinguishedName": adeleDN,
+		"OnPremisesSamAccountName": "adelev", "OnPremisesUserPrincipalName": "adelev@chicago.com",
+		"OnPremiseSecurityIdentifier": "S-1-5-21-3623811015-3361044348-30300820-a1013", "OnPremisesImmutableId": guid,
+	} {
+		if mods[name] != want {
+			t.Errorf("modifiedProperties[%s] = %q, want %q", name, mods[name], want)
+		}
+	}
+	users := c.directoryUsers(t, "onPremisesImmutableId eq '"+guid+"'")
+	if len(users) != 1 {
+		t.Fatalf("directory users with the immutable id: %d, want 1", len(users))
+	}
+	u := users[0]
+	for k, want := range map[string]any{
+		"userPrincipalName": "adelev@chicago.com", "onPremisesSyncEnabled": true, "onPremisesDistinguishedName": adeleDN,
+		"onPremisesDomainName": "corp.chicago.com", "onPremisesSamAccountName": "adelev", "accountEnabled": true,
+	} {
+		if u[k] != want {
+			t.Errorf("directory user %s = %v, want %v", k, u[k], want)
+		}
+	}
+	if _, ok := u["onPremisesLastSyncDateTime"].(string); !ok {
+		t.Errorf("onPremisesLastSyncDateTime = %v, want a time", u["onPremisesLastSyncDateTime"])
+	}
+	if n := len(c.directoryUsers(t, "onPremisesSyncEnabled eq true")); n != 1 {
+		t.Errorf("$filter=onPremisesSyncEnabled eq true: %d users, want 1", n)
+	}
+
+	key, value = c.onDemand(t, guid, "USER") // the anchor's other name
+	if key["result"] != "Skipped" || !slices.Contains(stepNames(value), "EntrySynchronizationSkip") {
+		t.Errorf("again by GUID: key %v, steps %v; want Skipped (RedundantExport)", key, stepNames(value))
+	}
+	if d := key["details"].(map[string]any); d["errorCode"] != "RedundantExport" {
+		t.Errorf("again by GUID: details %v, want RedundantExport", d)
+	}
+
+	c.ad.Modify(guid, connector.Attributes{"givenName": {"Adela"}})
+	key, value = c.onDemand(t, adeleDN, "user")
+	if key["result"] != "Success" || value["action"] != "Update" {
+		t.Fatalf("after a modify: key %v, action %v", key, value["action"])
+	}
+	if mods := modified(value); len(mods) != 1 || mods["GivenName"] != "Adela" {
+		t.Errorf("after a modify: modifiedProperties %v, want only GivenName = Adela", mods)
+	}
+
+	// Mastered on premises: Graph refuses; a cloud property stays writable.
+	status, body, raw := c.e.send("PATCH", "/users/"+u["id"].(string), map[string]any{"givenName": "X"}, c.e.token)
+	if status != 400 || body["error"].(map[string]any)["message"] != "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration." {
+		t.Errorf("PATCH givenName of a synced user: %d %s", status, raw)
+	}
+	c.e.do("PATCH", "/users/"+u["id"].(string), map[string]any{"usageLocation": "US"}, 204)
+
+	status, body, raw = c.e.send("POST", c.jobPath+"/provisionOnDemand", map[string]any{"parameters": []any{map[string]any{
+		"ruleId": c.rule, "subjects": []any{map[string]any{"objectId": "CN=Nobody,CN=Users,DC=corp,DC=chicago,DC=com", "objectTypeName": "user"}}}}}, c.e.token)
+	if status != 404 || body["error"] == nil {
+		t.Errorf("on demand for a missing DN: %d %s, want a 404 Graph error", status, raw)
+	}
+}
+
+// The answer for an AD user has example 2's shape: its keys, its steps in
+// order (the import, the scoping, the export), its system names.
+func TestGoldenCloudSyncOnDemand(t *testing.T) {
+	c := newCloudSync(t, options{fixed: true})
+	c.ad.Put(adUser("1b17a238-048b-4b21-8133-ca8ae52c4173", adeleDN, "adelev", "Adele", "Vance"))
+	_, value := c.onDemand(t, adeleDN, "user")
+	// Every key of example 2's value is there.
+	for _, k := range []string{"provisioningSteps", "modifiedProperties", "action", "changeId", "endTime", "reportableIdentifier",
+		"sourceIdentity", "sourceSystem", "startTime", "statusInfo", "targetIdentity", "targetSystem"} {
+		if _, ok := value[k]; !ok {
+			t.Errorf("the answer lacks example 2's key %q", k)
+		}
+	}
+	var types []string
+	for _, s := range value["provisioningSteps"].([]any) {
+		types = append(types, s.(map[string]any)["type"].(string))
+	}
+	if i, j := slices.Index(types, "Import"), slices.Index(types, "Scoping"); i < 0 || j < i || types[len(types)-1] != "Export" {
+		t.Errorf("step types %v, want Import, then Scoping, ending with Export", types)
+	}
+	golden(t, c.e, "cloudsync_ad_user_create")
+}
+
+// A started cloud-sync job's cycle brings every AD user and group (with
+// members) into the directory; a SCIM job started on the same directory
+// carries them on; an AD modify, a disable and a delete each arrive.
+func TestCloudSyncCycleChainsToSCIM(t *testing.T) {
+	c := newCloudSync(t, options{})
+	e := c.e
+	e.do("PUT", "/servicePrincipals/"+e.spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "BaseAddress", "value": e.scimURL}, {"key": "SecretToken", "value": e.scimTok}, {"key": "SyncAll", "value": "true"}}}, 204)
+	e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/start", nil, 204)
+
+	people := []adfake.Entry{
+		adUser("aaaaaaaa-0000-4000-8000-000000000001", "CN=Ada,OU=Staff,DC=corp,DC=chicago,DC=com", "ada", "Ada", "Lovelace"),
+		adUser("aaaaaaaa-0000-4000-8000-000000000002", "CN=Grace,OU=Staff,DC=corp,DC=chicago,DC=com", "grace", "Grace", "Hopper"),
+		adUser("aaaaaaaa-0000-4000-8000-000000000003", "CN=Alan,OU=Staff,DC=corp,DC=chicago,DC=com", "alan", "Alan", "Turing"),
+	}
+	for _, p := range people {
+		c.ad.Put(p)
+	}
+	const groupGUID = "bbbbbbbb-0000-4000-8000-000000000001"
+	c.ad.Put(adfake.Entry{ID: groupGUID, DN: "CN=Engineers,OU=Groups,DC=corp,DC=chicago,DC=com", Group: true,
+		Attrs: connector.Attributes{"cn": {"Engineers"}, "sAMAccountName": {"Engineers"}}, Members: []string{people[0].ID, people[1].ID}})
+	e.do("POST", c.jobPath+"/start", nil, 204)
+
+	waitFor(t, "the AD users in the directory", func() bool {
+		return len(c.directoryUsers(t, "onPremisesSyncEnabled eq true")) == len(people)
+	})
+	var group map[string]any
+	waitFor(t, "the AD group with its members in the directory", func() bool {
+		gs := e.do("GET", "/groups?$filter="+url.QueryEscape("onPremisesImmutableId eq '"+groupGUID+"'"), nil, 200)["value"].([]any)
+		if len(gs) != 1 {
+			return false
+		}
+		group = gs[0].(map[string]any)
+		ms := e.do("GET", "/groups/"+group["id"].(string)+"/members", nil, 200)["value"].([]any)
+		return len(ms) == 2
+	})
+	if group["displayName"] != "Engineers" || group["onPremisesSyncEnabled"] != true {
+		t.Errorf("directory group = %v", group)
+	}
+	took := waitFor(t, "the AD users in the SCIM app", func() bool {
+		for _, p := range people {
+			if len(e.scimFind("Users", "userName", p.Attrs["userPrincipalName"][0])) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("the AD users reached the SCIM app %v after the directory", took.Round(10*time.Millisecond))
+
+	// An AD change reaches the directory and the SCIM app. The fake has
+	// no change notification: the test wakes the job as the watch would.
+	kick := func() {
+		if err := e.app.Runner.Schedule(context.Background(), c.spID, c.jobID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	c.ad.Modify(people[0].ID, connector.Attributes{"displayName": {"Ada King"}})
+	kick()
+	adaUPN := people[0].Attrs["userPrincipalName"][0]
+	waitFor(t, "an AD rename in the SCIM app", func() bool {
+		u := e.scimFind("Users", "userName", adaUPN)
+		return len(u) == 1 && u[0]["displayName"] == "Ada King"
+	})
+	t.Logf("an AD modify reached the SCIM app through the directory in %v", time.Since(start).Round(10*time.Millisecond))
+
+	disabled := people[1]
+	disabled.Disabled = true
+	c.ad.Put(disabled)
+	kick()
+	waitFor(t, "an AD disable in the directory", func() bool {
+		us := c.directoryUsers(t, "userPrincipalName eq '"+disabled.Attrs["userPrincipalName"][0]+"'")
+		return len(us) == 1 && us[0]["accountEnabled"] == false
+	})
+
+	c.ad.Remove(people[2].ID)
+	kick()
+	waitFor(t, "an AD delete in the directory", func() bool {
+		return len(c.directoryUsers(t, "onPremisesImmutableId eq '"+people[2].ID+"'")) == 0
+	})
+	waitFor(t, "an AD delete in the SCIM app", func() bool {
+		u := e.scimFind("Users", "userName", people[2].Attrs["userPrincipalName"][0])
+		return len(u) == 1 && u[0]["active"] == false
+	})
+}
+
+// Cloud-sync jobs write the directory: a delegated caller needs the Hybrid
+// Identity Administrator (or Global Administrator) role, an application
+// administrator is not enough.
+func TestCloudSyncNeedsHybridIdentityAdministrator(t *testing.T) {
+	c := newCloudSync(t, options{})
+	e := c.e
+	for _, tc := range []struct {
+		role string
+		want int
+	}{
+		{"Application Administrator", 403},
+		{"Hybrid Identity Administrator", 204},
+		{"Global Administrator", 204},
+	} {
+		tok, err := e.issuer.MintUser("admin@contoso.test", []string{"Synchronization.ReadWrite.All"}, []string{tc.role}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, _, raw := e.send("POST", c.jobPath+"/pause", nil, tok); status != tc.want {
+			t.Errorf("pause by a %s: %d %s, want %d", tc.role, status, raw, tc.want)
+		}
+	}
+	// The SCIM job keeps the application administrator roles.
+	tok, _ := e.issuer.MintUser("admin@contoso.test", []string{"Synchronization.ReadWrite.All"}, []string{"Application Administrator"}, time.Hour)
+	if status, _, raw := e.send("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/pause", nil, tok); status != 204 {
+		t.Errorf("pause of the SCIM job by an Application Administrator: %d %s", status, raw)
+	}
+}
