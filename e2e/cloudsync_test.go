@@ -320,3 +320,50 @@ func TestCloudSyncNeedsHybridIdentityAdministrator(t *testing.T) {
 		t.Errorf("pause of the SCIM job by an Application Administrator: %d %s", status, raw)
 	}
 }
+
+// directories/{id}/discover reads the source's own schema into the job's
+// directory definition; the target directory and unknown ids are refused.
+func TestCloudSyncDiscover(t *testing.T) {
+	c := newCloudSync(t, options{})
+	u := adUser("aaaaaaaa-0000-4000-8000-000000000009", adeleDN, "adelev", "Adele", "Vance")
+	u.Attrs["extensionAttribute7"] = []string{"cost centre 7"}
+	u.Attrs["otherTelephone"] = []string{"+1 1", "+1 2"}
+	c.ad.Put(u)
+	dirs := c.e.do("GET", c.jobPath+"/schema", nil, 200)["directories"].([]any)
+	adID := dirs[0].(map[string]any)["id"].(string)
+	targetID := dirs[1].(map[string]any)["id"].(string)
+
+	got := c.e.do("POST", c.jobPath+"/schema/directories/"+adID+"/discover", nil, 200)
+	if got["name"] != "Active Directory" || got["discoveryDateTime"] == nil {
+		t.Errorf("discovered definition: name %v, discoveryDateTime %v", got["name"], got["discoveryDateTime"])
+	}
+	find := func(def map[string]any, name string) map[string]any {
+		for _, o := range def["objects"].([]any) {
+			if o.(map[string]any)["name"] != "user" {
+				continue
+			}
+			for _, a := range o.(map[string]any)["attributes"].([]any) {
+				if a.(map[string]any)["name"] == name {
+					return a.(map[string]any)
+				}
+			}
+		}
+		return nil
+	}
+	if a := find(got, "extensionAttribute7"); a == nil || a["type"] != "String" {
+		t.Errorf("extensionAttribute7 after discover = %v", a)
+	}
+	if a := find(got, "otherTelephone"); a == nil || a["multivalued"] != true {
+		t.Errorf("otherTelephone after discover = %v, want multivalued", a)
+	}
+	stored := c.e.do("GET", c.jobPath+"/schema", nil, 200)["directories"].([]any)[0].(map[string]any)
+	if find(stored, "extensionAttribute7") == nil {
+		t.Error("the job's schema does not keep the discovered attribute")
+	}
+	if status, _, raw := c.e.send("POST", c.jobPath+"/schema/directories/"+targetID+"/discover", nil, c.e.token); status != 400 {
+		t.Errorf("discover of the target directory: %d %s, want 400", status, raw)
+	}
+	if status, _, raw := c.e.send("POST", c.jobPath+"/schema/directories/nope/discover", nil, c.e.token); status != 404 {
+		t.Errorf("discover of an unknown directory: %d %s, want 404", status, raw)
+	}
+}

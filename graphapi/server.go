@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"provisiond/auth"
-	"provisiond/schema"
 	"provisiond/graphapi/odata"
 	"provisiond/ids"
+	"provisiond/schema"
 	"provisiond/store"
 )
 

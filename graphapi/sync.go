@@ -40,6 +40,7 @@ func (y *Sync) routes(mux *http.ServeMux) {
 	s.route(mux, "GET "+sp+"/jobs/{jobId}/schema/functions", auth.SyncRead, y.functions)
 	s.route(mux, "GET "+sp+"/jobs/{jobId}/schema/filterOperators", auth.SyncRead, y.filterOperators)
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/schema/parseExpression", auth.SyncWrite, y.parseExpression)
+	s.route(mux, "POST "+sp+"/jobs/{jobId}/schema/directories/{directoryId}/discover", auth.SyncWrite, y.discover)
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/validateCredentials", auth.SyncWrite, y.validateCredentials)
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/provisionOnDemand", auth.SyncWrite, y.provisionOnDemand)
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/start", auth.SyncWrite, y.startJob)

@@ -299,6 +299,20 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// discover reads the source directory's own schema into the job's
+// directory definition and answers the definition.
+func (y *Sync) discover(w http.ResponseWriter, r *http.Request) error {
+	sp, j, err := y.job(r)
+	if err != nil {
+		return err
+	}
+	dir, err := y.Jobs.Discover(r.Context(), sp, j, r.PathValue("directoryId"))
+	if err != nil {
+		return jobError(err)
+	}
+	return writeJSON(w, http.StatusOK, withContext(contextURL(r, "microsoft.graph.directoryDefinition"), dir))
+}
+
 func (y *Sync) resetJobSchema(w http.ResponseWriter, r *http.Request) error {
 	sp, j, err := y.job(r)
 	if err != nil {
