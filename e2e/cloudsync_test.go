@@ -196,6 +196,9 @@ func TestGoldenCloudSyncOnDemand(t *testing.T) {
 			t.Errorf("the answer lacks example 2's key %q", k)
 		}
 	}
+	if value["reportableIdentifier"] != "adelev@chicago.com" {
+		t.Errorf("reportableIdentifier = %v, want the userPrincipalName, as in example 2", value["reportableIdentifier"])
+	}
 	var types []string
 	for _, s := range value["provisioningSteps"].([]any) {
 		types = append(types, s.(map[string]any)["type"].(string))

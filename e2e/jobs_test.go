@@ -9,8 +9,13 @@ func TestJobsTemplatesSecretsAndCredentials(t *testing.T) {
 	targets(t, func(t *testing.T, e *env) {
 		sp := "/servicePrincipals/" + e.spID + "/synchronization"
 		tpl := e.do("GET", sp+"/templates", nil, 200)["value"].([]any)
-		if len(tpl) != 1 || tpl[0].(map[string]any)["id"] != "scim" || tpl[0].(map[string]any)["factoryTag"] != "scim" {
-			t.Errorf("templates = %v", tpl)
+		var tplIDs []string
+		for _, x := range tpl {
+			tplIDs = append(tplIDs, x.(map[string]any)["id"].(string))
+		}
+		if strings.Join(tplIDs, ",") != "scim,AD2AADProvisioning,LDAP2AADProvisioning" || tpl[0].(map[string]any)["factoryTag"] != "scim" ||
+			tpl[0].(map[string]any)["default"] != true || tpl[1].(map[string]any)["default"] != false {
+			t.Errorf("templates = %v, want scim (the default) and the two cloud-sync ones", tpl)
 		}
 		ts := e.do("GET", sp+"/templates/scim/schema", nil, 200)
 		if len(ts["synchronizationRules"].([]any)) != 1 || len(ts["directories"].([]any)) != 2 {

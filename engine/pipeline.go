@@ -52,8 +52,13 @@ func (u *unit) newRun(ctx context.Context, om *schema.CompiledObject, src connec
 	if dn, ok := src.Attrs.Get("displayName"); ok {
 		r.ev.SourceIdentity.DisplayName = &dn
 	}
+	// The identifier logs show: a user's userPrincipalName when the source
+	// has one (as Entra reports users, whatever they match on), else the
+	// first matching attribute's value, else the source id.
 	r.id = src.ID
-	if len(om.Matching) > 0 {
+	if upn, ok := src.Attrs.Get("userPrincipalName"); ok && upn != "" && connector.ClassOf(job.Source, om.Mapping.SourceObjectName) == connector.ClassUser {
+		r.id = upn
+	} else if len(om.Matching) > 0 {
 		if v, err := r.eval(ctx, om.Matching[0]); err == nil && !v.Ignore && v.Value.String() != "" {
 			r.id = v.Value.String()
 		}
