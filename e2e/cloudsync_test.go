@@ -317,6 +317,16 @@ func TestCloudSyncNeedsHybridIdentityAdministrator(t *testing.T) {
 			t.Errorf("pause by a %s: %d %s, want %d", tc.role, status, raw, tc.want)
 		}
 	}
+	// Creating one needs the role too.
+	appAdmin, _ := e.issuer.MintUser("admin@contoso.test", []string{"Synchronization.ReadWrite.All"}, []string{"Application Administrator"}, time.Hour)
+	hybrid, _ := e.issuer.MintUser("admin@contoso.test", []string{"Synchronization.ReadWrite.All"}, []string{"Hybrid Identity Administrator"}, time.Hour)
+	create := map[string]any{"templateId": schema.TemplateLDAP2AAD}
+	if status, _, raw := e.send("POST", "/servicePrincipals/"+c.spID+"/synchronization/jobs", create, appAdmin); status != 403 {
+		t.Errorf("POST jobs (LDAP2AAD) by an Application Administrator: %d %s, want 403", status, raw)
+	}
+	if status, _, raw := e.send("POST", "/servicePrincipals/"+c.spID+"/synchronization/jobs", create, hybrid); status != 201 {
+		t.Errorf("POST jobs (LDAP2AAD) by a Hybrid Identity Administrator: %d %s, want 201", status, raw)
+	}
 	// The SCIM job keeps the application administrator roles.
 	tok, _ := e.issuer.MintUser("admin@contoso.test", []string{"Synchronization.ReadWrite.All"}, []string{"Application Administrator"}, time.Hour)
 	if status, _, raw := e.send("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/pause", nil, tok); status != 204 {

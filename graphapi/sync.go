@@ -29,7 +29,7 @@ func (y *Sync) routes(mux *http.ServeMux) {
 	s.route(mux, "GET "+sp+"/templates/{templateId}/schema/filterOperators", auth.SyncRead, y.filterOperators)
 	s.route(mux, "POST "+sp+"/templates/{templateId}/schema/parseExpression", auth.SyncWrite, y.parseExpression)
 	s.route(mux, "GET "+sp+"/jobs", auth.SyncRead, y.listJobs)
-	s.route(mux, "POST "+sp+"/jobs", auth.SyncWrite, y.createJob)
+	s.route(mux, "POST "+sp+"/jobs", auth.SyncRead, y.createJob) // createJob authorizes by template
 	s.route(mux, "POST "+sp+"/jobs/validateCredentials", auth.SyncWrite, y.validateCredentials)
 	s.route(mux, "GET "+sp+"/jobs/{jobId}", auth.SyncRead, y.getJob)
 	s.route(mux, "PATCH "+sp+"/jobs/{jobId}", auth.SyncWrite, y.patchJob)

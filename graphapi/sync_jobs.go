@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"provisiond/auth"
 	"provisiond/jobs"
 	"provisiond/schema"
 	"provisiond/secrets"
@@ -132,6 +133,15 @@ func (y *Sync) createJob(w http.ResponseWriter, r *http.Request) error {
 	}
 	if body.TemplateID == nil || *body.TemplateID == "" {
 		return badRequest("The property 'templateId' is required; GET .../synchronization/templates lists the templates.")
+	}
+	// The route admits readers; what creating needs depends on the
+	// template: a cloud-sync job writes the directory itself.
+	op := auth.SyncWrite
+	if schema.IsCloudSync(*body.TemplateID) {
+		op = auth.SyncWriteCloudSync
+	}
+	if _, err := y.srv.authorize(r, op); err != nil {
+		return err
 	}
 	t, ok := schema.TemplateByID(sp.AppID, *body.TemplateID)
 	if !ok {
