@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -378,5 +380,18 @@ func TestCloudSyncDiscover(t *testing.T) {
 	}
 	if status, _, raw := c.e.send("POST", c.jobPath+"/schema/directories/nope/discover", nil, c.e.token); status != 404 {
 		t.Errorf("discover of an unknown directory: %d %s, want 404", status, raw)
+	}
+}
+
+// validateCredentials on a cloud-sync job tests the directory server.
+func TestCloudSyncValidateCredentials(t *testing.T) {
+	c := newCloudSync(t, options{})
+	body := map[string]any{"useSavedCredentials": true}
+	c.e.do("POST", c.jobPath+"/validateCredentials", body, 204)
+	c.ad.FailTest(errors.New("bind as CORP\\sync: invalid credentials (49)"))
+	status, m, raw := c.e.send("POST", c.jobPath+"/validateCredentials", body, c.e.token)
+	msg, _ := m["error"].(map[string]any)["message"].(string)
+	if status != 400 || !strings.Contains(msg, "Active Directory") || !strings.Contains(msg, "invalid credentials") {
+		t.Errorf("validateCredentials with a refused bind: %d %s, want 400 naming the server and the bind", status, raw)
 	}
 }

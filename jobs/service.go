@@ -281,8 +281,9 @@ func flagTrue(pairs []secrets.Pair, key string) bool {
 	return ok && strings.EqualFold(strings.TrimSpace(v.Reveal()), "true")
 }
 
-// ValidateCredentials tests the target of a template (or a job) with the
-// given credentials, within the interactive budget. A failure is an
+// ValidateCredentials tests the source, when it can be tested, and the
+// target of a template (or a job) with the given credentials, within the
+// interactive budget. A failure is an
 // *Error (configuration) or the target's error.
 func (s *Service) ValidateCredentials(ctx context.Context, sp store.ServicePrincipal, sc *schema.Schema, creds []secrets.Pair, settings map[string]string) (connector.Target, error) {
 	if sc == nil || len(sc.SynchronizationRules) == 0 {
@@ -291,6 +292,17 @@ func (s *Service) ValidateCredentials(ctx context.Context, sp store.ServicePrinc
 	rule := &sc.SynchronizationRules[0]
 	ctx, cancel := context.WithTimeout(ctx, s.interactive)
 	defer cancel()
+	// A source whose connection can be tested (a directory server, for
+	// cloud sync) is tested first: it is the one with credentials.
+	src, err := s.reg.source(ctx, Config{ServicePrincipal: sp, Directory: rule.SourceDirectoryName, Secrets: creds, Settings: settings})
+	if err != nil {
+		return nil, &Error{Connect: true, Message: err.Error()}
+	}
+	if tester, ok := src.(interface{ Test(context.Context) error }); ok {
+		if err := tester.Test(ctx); err != nil {
+			return nil, &Error{Connect: true, Message: fmt.Sprintf("Test connection to %s failed: %v", src.Name(), err)}
+		}
+	}
 	tgt, err := s.reg.target(ctx, Config{ServicePrincipal: sp, Directory: rule.TargetDirectoryName, Secrets: creds, Settings: settings})
 	if err != nil {
 		return nil, &Error{Connect: true, Message: err.Error()}

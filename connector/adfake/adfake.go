@@ -42,6 +42,25 @@ type Source struct {
 	mu      sync.Mutex
 	entries map[string]Entry // by ID
 	changes []connector.Change
+	testErr error
+}
+
+// FailTest makes Test fail with err (nil: succeed again), as a server
+// that refuses the bind would.
+func (s *Source) FailTest(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.testErr = err
+}
+
+// Test checks the connection, as validateCredentials asks.
+func (s *Source) Test(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.testErr != nil {
+		return &connector.Error{Kind: connector.KindUnauthorized, Message: s.testErr.Error(), Err: s.testErr}
+	}
+	return nil
 }
 
 var (
