@@ -25,7 +25,7 @@ type cloudSync struct {
 	jobPath, rulePaths string
 }
 
-func newCloudSync(t *testing.T, o options) *cloudSync {
+func newCloudSync(t testing.TB, o options) *cloudSync {
 	ad := adfake.New(schema.DirectoryAD, "objectGUID")
 	o.sources = map[string]jobs.SourceFactory{
 		schema.DirectoryAD: func(context.Context, jobs.Config) (connector.Source, error) { return ad, nil },
