@@ -395,3 +395,36 @@ func TestCloudSyncValidateCredentials(t *testing.T) {
 		t.Errorf("validateCredentials with a refused bind: %d %s, want 400 naming the server and the bind", status, raw)
 	}
 }
+
+// A group on demand by its DN, with a member named by its DN: both land in
+// the directory, the member in the group, keyed by their GUIDs.
+func TestCloudSyncOnDemandGroupByDN(t *testing.T) {
+	c := newCloudSync(t, options{})
+	const userGUID, groupGUID = "aaaaaaaa-0000-4000-8000-000000000077", "bbbbbbbb-0000-4000-8000-000000000077"
+	c.ad.Put(adUser(userGUID, adeleDN, "adelev", "Adele", "Vance"))
+	groupDN := "CN=Sales,OU=Groups,DC=corp,DC=chicago,DC=com"
+	c.ad.Put(adfake.Entry{ID: groupGUID, DN: groupDN, Group: true,
+		Attrs: connector.Attributes{"cn": {"Sales"}, "sAMAccountName": {"Sales"}}, Members: []string{userGUID}})
+	m := c.e.do("POST", c.jobPath+"/provisionOnDemand", map[string]any{"parameters": []any{map[string]any{
+		"ruleId": c.rule, "subjects": []any{map[string]any{"objectId": strings.ToUpper(groupDN), "objectTypeName": "Group",
+			"links": map[string]any{"members": []any{map[string]any{"objectId": adeleDN, "objectTypeName": "user"}}}}}}}}, 200)
+	var key, value map[string]any
+	_ = json.Unmarshal([]byte(m["key"].(string)), &key)
+	_ = json.Unmarshal([]byte(m["value"].(string)), &value)
+	if key["result"] != "Success" || value["action"] != "Create" {
+		t.Fatalf("group on demand: key %v, action %v, steps %v", key, value["action"], stepNames(value))
+	}
+	gs := c.e.do("GET", "/groups?$filter="+url.QueryEscape("onPremisesImmutableId eq '"+groupGUID+"'"), nil, 200)["value"].([]any)
+	if len(gs) != 1 {
+		t.Fatalf("directory groups with the GUID: %d, want 1", len(gs))
+	}
+	g := gs[0].(map[string]any)
+	ms := c.e.do("GET", "/groups/"+g["id"].(string)+"/members", nil, 200)["value"].([]any)
+	users := c.directoryUsers(t, "onPremisesImmutableId eq '"+userGUID+"'")
+	if len(ms) != 1 || len(users) != 1 || ms[0].(map[string]any)["id"] != users[0]["id"] {
+		t.Errorf("group members %v, synced user %v; want the user in the group", ms, users)
+	}
+	if g["displayName"] != "Sales" || g["onPremisesDistinguishedName"] != groupDN || g["onPremisesDomainName"] != "corp.chicago.com" {
+		t.Errorf("directory group = %v", g)
+	}
+}
