@@ -424,6 +424,17 @@ func TestCloudSyncOnDemandGroupByDN(t *testing.T) {
 	if len(ms) != 1 || len(users) != 1 || ms[0].(map[string]any)["id"] != users[0]["id"] {
 		t.Errorf("group members %v, synced user %v; want the user in the group", ms, users)
 	}
+	// Its membership is mastered on premises.
+	status, _, raw := c.e.send("DELETE", "/groups/"+g["id"].(string)+"/members/"+users[0]["id"].(string)+"/$ref", nil, c.e.token)
+	if status != 400 {
+		t.Errorf("removing a member of a synced group through Graph: %d %s, want 400", status, raw)
+	}
+	other, _ := c.e.user("Cloud", "Only")
+	status, _, raw = c.e.send("POST", "/groups/"+g["id"].(string)+"/members/$ref",
+		map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + other}, c.e.token)
+	if status != 400 {
+		t.Errorf("adding a member to a synced group through Graph: %d %s, want 400", status, raw)
+	}
 	if g["displayName"] != "Sales" || g["onPremisesDistinguishedName"] != groupDN || g["onPremisesDomainName"] != "corp.chicago.com" {
 		t.Errorf("directory group = %v", g)
 	}

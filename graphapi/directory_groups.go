@@ -12,6 +12,7 @@ import (
 
 	"provisiond/auth"
 	"provisiond/connector"
+	"provisiond/directory"
 	"provisiond/store"
 )
 
@@ -311,6 +312,9 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if directory.IsSynced(g.Props) {
+		return errMastered // its members are the on-premises group's
+	}
 	ref, err := decodeRef(w, r)
 	if err != nil {
 		return err
@@ -336,6 +340,9 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	g, err := s.lookupGroup(r.Context(), r.PathValue("groupId"))
 	if err != nil {
 		return err
+	}
+	if directory.IsSynced(g.Props) {
+		return errMastered
 	}
 	id := r.PathValue("memberId")
 	if id == "" {
