@@ -334,7 +334,13 @@ func (t *Target) Create(ctx context.Context, objectType string, attrs connector.
 		if err := t.applyUser(&u, attrs); err != nil {
 			return connector.Object{}, err
 		}
-		if err := t.st.CreateUser(ctx, u); err != nil {
+		err := t.st.CreateUser(ctx, u)
+		if errors.Is(err, store.ErrConflict) {
+			if restored, ok, rerr := t.restore(ctx, u, attrs); rerr != nil || ok {
+				return restored, rerr
+			}
+		}
+		if err != nil {
 			return connector.Object{}, writeErr(err, "user", u.UserPrincipalName)
 		}
 		return showUser(u), nil
@@ -347,6 +353,29 @@ func (t *Target) Create(ctx context.Context, objectType string, attrs connector.
 		return connector.Object{}, writeErr(err, "group", g.DisplayName)
 	}
 	return t.showGroup(ctx, g)
+}
+
+// restore brings back, as Entra does, the user cloud sync soft-deleted
+// when the same on-premises account returns (restored in AD, back in
+// scope): it holds the userPrincipalName and the same immutable id. ok is
+// false when the name is held by anyone else.
+func (t *Target) restore(ctx context.Context, u store.User, attrs connector.Attributes) (connector.Object, bool, error) {
+	old, err := t.st.GetUserByUPN(ctx, u.UserPrincipalName)
+	if err != nil {
+		return connector.Object{}, false, nil // gone meanwhile: the conflict stands
+	}
+	id, _ := u.Props["onPremisesImmutableId"].(string)
+	if old.Deleted == nil || !IsSynced(old.Props) || id == "" || old.Props["onPremisesImmutableId"] != id {
+		return connector.Object{}, false, nil
+	}
+	old.Deleted = nil
+	if err := t.applyUser(&old, attrs); err != nil {
+		return connector.Object{}, false, err
+	}
+	if err := t.st.UpdateUser(ctx, old); err != nil {
+		return connector.Object{}, false, writeErr(err, "user", old.UserPrincipalName)
+	}
+	return showUser(old), true, nil
 }
 
 // Update implements connector.Target.
@@ -382,7 +411,7 @@ func (t *Target) Update(ctx context.Context, objectType, id string, set connecto
 }
 
 // Delete implements connector.Target: a soft delete, restorable as in
-// Entra's recycle bin.
+// Entra's recycle bin (a user comes back when Create meets it again).
 func (t *Target) Delete(ctx context.Context, objectType, id string) error {
 	c, err := t.class(objectType)
 	if err != nil {

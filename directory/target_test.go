@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,6 +164,23 @@ func TestTargetSynced(t *testing.T) {
 			if found, _ := tgt.Find(ctx, "user", "UserPrincipalName", "adelev@chicago.com"); len(found) != 0 {
 				t.Errorf("Find after Delete = %v, want none", found)
 			}
+			// The same account back (restored in AD): the user is restored.
+			back, err := tgt.Create(ctx, "User", connector.Attributes{"UserPrincipalName": {"adelev@chicago.com"},
+				"OnPremisesImmutableId": {"Gx2iOASLIUuBM8qK5SxBcw=="}, "DisplayName": {"Adele Vest-Restored"}})
+			if err != nil || back.ID != u.ID {
+				t.Fatalf("Create of the returning account = %v, %v; want user %s restored", back.ID, err, u.ID)
+			}
+			if got, err := tgt.Get(ctx, "user", u.ID); err != nil || got.Attrs["DisplayName"][0] != "Adele Vest-Restored" {
+				t.Errorf("restored user = %v, %v", got.Attrs, err)
+			}
+			// Another account with that name is a conflict.
+			if err := tgt.Delete(ctx, "User", u.ID); err != nil {
+				t.Fatal(err)
+			}
+			_, err = tgt.Create(ctx, "User", connector.Attributes{"UserPrincipalName": {"adelev@chicago.com"}, "OnPremisesImmutableId": {"other"}})
+			if connector.KindOf(err) != connector.KindConflict {
+				t.Errorf("Create of another account with a soft-deleted user's name = %v, want KindConflict", err)
+			}
 		})
 	}
 }
@@ -198,4 +216,18 @@ func TestDomainOfDN(t *testing.T) {
 			t.Errorf("DomainOfDN(%q) = %q, want %q", dn, got, want)
 		}
 	}
+}
+
+// FuzzDomainOfDN: any string gives a dot-joined domain without the DN's
+// syntax in it, and never panics.
+func FuzzDomainOfDN(f *testing.F) {
+	for _, s := range []string{"CN=Ada,OU=Staff,DC=corp,DC=example,DC=com", "dc=", "DC = x , dc=y", ",,,", "=,=", "uid=a\\,b,dc=org"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, dn string) {
+		d := directory.DomainOfDN(dn)
+		if strings.Contains(d, ",") {
+			t.Errorf("DomainOfDN(%q) = %q holds a comma", dn, d)
+		}
+	})
 }

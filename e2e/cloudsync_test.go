@@ -286,6 +286,7 @@ func TestCloudSyncCycleChainsToSCIM(t *testing.T) {
 		return len(us) == 1 && us[0]["accountEnabled"] == false
 	})
 
+	alan := c.directoryUsers(t, "onPremisesImmutableId eq '"+people[2].ID+"'")[0]["id"]
 	c.ad.Remove(people[2].ID)
 	kick()
 	waitFor(t, "an AD delete in the directory", func() bool {
@@ -294,6 +295,14 @@ func TestCloudSyncCycleChainsToSCIM(t *testing.T) {
 	waitFor(t, "an AD delete in the SCIM app", func() bool {
 		u := e.scimFind("Users", "userName", people[2].Attrs["userPrincipalName"][0])
 		return len(u) == 1 && u[0]["active"] == false
+	})
+
+	// Restored in AD: the soft-deleted directory user comes back.
+	c.ad.Put(people[2])
+	kick()
+	waitFor(t, "an AD restore in the directory", func() bool {
+		us := c.directoryUsers(t, "onPremisesImmutableId eq '"+people[2].ID+"'")
+		return len(us) == 1 && us[0]["id"] == alan
 	})
 }
 
