@@ -26,16 +26,21 @@ type cloudSync struct {
 }
 
 func newCloudSync(t testing.TB, o options) *cloudSync {
-	ad := adfake.New(schema.DirectoryAD, "objectGUID")
+	return newCloudSyncFrom(t, o, schema.TemplateAD2AAD, schema.DirectoryAD, adfake.New(schema.DirectoryAD, "objectGUID"))
+}
+
+// newCloudSyncFrom makes a job of template over ad, registered as the
+// source directory.
+func newCloudSyncFrom(t testing.TB, o options, template, directory string, ad *adfake.Source) *cloudSync {
 	o.sources = map[string]jobs.SourceFactory{
-		schema.DirectoryAD: func(context.Context, jobs.Config) (connector.Source, error) { return ad, nil },
+		directory: func(context.Context, jobs.Config) (connector.Source, error) { return ad, nil },
 	}
 	e := newEnv(t, o)
 	e.setupApp()
 	c := &cloudSync{e: e, ad: ad}
 	inst := e.do("POST", "/applicationTemplates/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/instantiate", map[string]any{"displayName": "Cloud sync"}, 201)
 	c.spID = inst["servicePrincipal"].(map[string]any)["id"].(string)
-	job := e.do("POST", "/servicePrincipals/"+c.spID+"/synchronization/jobs", map[string]any{"templateId": schema.TemplateAD2AAD}, 201)
+	job := e.do("POST", "/servicePrincipals/"+c.spID+"/synchronization/jobs", map[string]any{"templateId": template}, 201)
 	c.jobID = job["id"].(string)
 	c.jobPath = "/servicePrincipals/" + c.spID + "/synchronization/jobs/" + c.jobID
 	e.do("PUT", "/servicePrincipals/"+c.spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
@@ -446,5 +451,39 @@ func TestCloudSyncOnDemandGroupByDN(t *testing.T) {
 	}
 	if g["displayName"] != "Sales" || g["onPremisesDistinguishedName"] != groupDN || g["onPremisesDomainName"] != "corp.chicago.com" {
 		t.Errorf("directory group = %v", g)
+	}
+}
+
+// LDAP2AADProvisioning over an OpenLDAP-shaped directory: entryUUID is the
+// anchor, the UPN is uid@ the entry's dc= domain when there is no mail,
+// and the source system is the server's name.
+func TestCloudSyncLDAPOnDemand(t *testing.T) {
+	ldap := adfake.New("ldap.example.org", "entryUUID")
+	c := newCloudSyncFrom(t, options{}, schema.TemplateLDAP2AAD, schema.DirectoryLDAP, ldap)
+	const uuid = "4f0c1d52-6a0e-103e-8b2a-5d3f0c9e7a11"
+	dn := "uid=grace,ou=People,dc=example,dc=org"
+	ldap.Put(adfake.Entry{ID: uuid, DN: dn, Attrs: connector.Attributes{
+		"uid": {"grace"}, "cn": {"Grace Hopper"}, "sn": {"Hopper"}, "givenName": {"Grace"},
+		"employeeNumber": {"1906"}, "departmentNumber": {"Navy"}}})
+	key, value := c.onDemand(t, strings.ToUpper(dn), "User")
+	if key["result"] != "Success" || value["action"] != "Create" {
+		t.Fatalf("LDAP on demand: key %v, action %v, steps %v", key, value["action"], stepNames(value))
+	}
+	if got := value["sourceSystem"].(map[string]any)["name"]; got != "ldap.example.org" {
+		t.Errorf("sourceSystem = %v, want the server's name", got)
+	}
+	mods := modified(value)
+	for name, want := range map[string]string{"UserPrincipalName": "grace@example.org", "Alias": "grace", "DisplayName": "Grace Hopper",
+		"EmployeeId": "1906", "Department": "Navy", "OnPremisesImmutableId": uuid, "OnPremisesDistinguishedName": dn} {
+		if mods[name] != want {
+			t.Errorf("modifiedProperties[%s] = %q, want %q", name, mods[name], want)
+		}
+	}
+	us := c.directoryUsers(t, "userPrincipalName eq 'grace@example.org'")
+	if len(us) != 1 || us[0]["employeeId"] != "1906" || us[0]["onPremisesDomainName"] != "example.org" {
+		t.Errorf("directory user = %v", us)
+	}
+	if key, _ := c.onDemand(t, uuid, "user"); key["result"] != "Skipped" {
+		t.Errorf("again by entryUUID: %v, want Skipped", key)
 	}
 }
