@@ -159,6 +159,12 @@ func TestCloudSyncOnDemand(t *testing.T) {
 		t.Errorf("$filter=onPremisesSyncEnabled eq true: %d users, want 1", n)
 	}
 
+	// The link is keyed by the imported id, not by the name the call used.
+	anchors, err := c.e.st.ListAnchors(context.Background(), c.jobID)
+	if err != nil || len(anchors) != 1 || anchors[0].SourceID != guid || anchors[0].TargetID != u["id"] {
+		t.Errorf("anchors after on demand by DN = %+v, %v; want one, from %s to %s", anchors, err, guid, u["id"])
+	}
+
 	key, value = c.onDemand(t, guid, "USER") // the anchor's other name
 	if key["result"] != "Skipped" || !slices.Contains(stepNames(value), "EntrySynchronizationSkip") {
 		t.Errorf("again by GUID: key %v, steps %v; want Skipped (RedundantExport)", key, stepNames(value))
