@@ -64,9 +64,10 @@ func (t *Target) Test(ctx context.Context) error {
 }
 
 // prop is one target attribute and the Graph property it is stored as.
+// An open property (open) is one the directory has no Graph property for.
 type prop struct {
-	name, graph string
-	multi, bool bool
+	name, graph       string
+	multi, bool, open bool
 }
 
 // The target attributes the directory knows, by object class. UserPrincipalName
@@ -139,7 +140,7 @@ func (t propTable) lookup(name string) prop {
 	if p, ok := t.byName[strings.ToLower(name)]; ok {
 		return p
 	}
-	return prop{name: name, graph: name}
+	return prop{name: name, graph: name, open: true}
 }
 
 // Sync stamps: written by the target on every write, never mapped.
@@ -551,6 +552,8 @@ func setProp(ps map[string]any, p prop, vs []string) error {
 			return err
 		}
 		ps[p.graph] = b
+	case len(vs) > 1 && !p.multi && !p.open:
+		return invalid("%s takes one value, not %d (%q)", p.name, len(vs), vs)
 	case p.multi || len(vs) > 1:
 		l := make([]any, len(vs))
 		for i, v := range vs {

@@ -196,6 +196,7 @@ func TestTargetRefuses(t *testing.T) {
 		{"no UPN", "User", connector.Attributes{"DisplayName": {"x"}}},
 		{"two UPNs", "User", connector.Attributes{"UserPrincipalName": {"a@x", "b@x"}}},
 		{"bad boolean", "User", connector.Attributes{"UserPrincipalName": {"a@x"}, "AccountEnabled": {"yes"}}},
+		{"two display names", "User", connector.Attributes{"UserPrincipalName": {"a@x"}, "DisplayName": {"A", "B"}}},
 		{"group without name", "Group", connector.Attributes{"Description": {"x"}}},
 		{"unknown type", "Printer", connector.Attributes{"DisplayName": {"x"}}},
 	} {

@@ -105,30 +105,32 @@ func AD2AADSchema() *Schema {
 
 // LDAP2AADSchema is the schema of LDAP2AADProvisioning. The
 // userPrincipalName is the mail, else uid@ the DNS domain of the entry's
-// dc= components; objects match on entryUUID.
+// dc= components; objects match on entryUUID. LDAP attributes such as uid,
+// cn and mail may hold several values: single-valued targets take the
+// first.
 func LDAP2AADSchema() *Schema {
-	upn := `IIF(IsPresent([mail]), [mail], Join("@", [uid], Replace(Replace([distinguishedName], , "(?i)^.*?,dc=", , "", , ), , "(?i),dc=", , ".", , )))`
+	upn := `IIF(IsPresent([mail]), Item([mail], 1), Join("@", Item([uid], 1), Replace(Replace([distinguishedName], , "(?i)^.*?,dc=", , "", , ), , "(?i),dc=", , ".", , )))`
 	users := []AttributeMapping{
 		matching(1, "OnPremisesImmutableId", attr("entryUUID")),
 		mapping("AccountEnabled", fn(accountEnabled)),
 		mapping("UserPrincipalName", fn(upn)),
-		mapping("Alias", attr("uid")),
-		mapping("CommonName", attr("cn")),
-		mapping("DisplayName", fn(`Coalesce([displayName], [cn])`)),
+		mapping("Alias", fn(`Item([uid], 1)`)),
+		mapping("CommonName", fn(`Item([cn], 1)`)),
+		mapping("DisplayName", fn(`Coalesce([displayName], Item([cn], 1))`)),
 		mapping("GivenName", attr("givenName")),
-		mapping("Surname", attr("sn")),
-		mapping("Mail", attr("mail")),
+		mapping("Surname", fn(`Item([sn], 1)`)),
+		mapping("Mail", fn(`Item([mail], 1)`)),
 		mapping("EmployeeId", attr("employeeNumber")),
-		mapping("Department", attr("departmentNumber")),
+		mapping("Department", fn(`Item([departmentNumber], 1)`)),
 		mapping("OnPremisesDistinguishedName", attr("distinguishedName")),
-		mapping("OnPremisesSamAccountName", attr("uid")),
+		mapping("OnPremisesSamAccountName", fn(`Item([uid], 1)`)),
 		mapping("OnPremisesUserPrincipalName", fn(upn)),
 	}
 	groups := []AttributeMapping{
 		matching(1, "OnPremisesImmutableId", attr("entryUUID")),
-		mapping("DisplayName", attr("cn")),
+		mapping("DisplayName", fn(`Item([cn], 1)`)),
 		mapping("Description", attr("description")),
-		mapping("CommonName", attr("cn")),
+		mapping("CommonName", fn(`Item([cn], 1)`)),
 		mapping("OnPremisesDistinguishedName", attr("distinguishedName")),
 		mapping("members", attr("members")),
 	}
@@ -216,10 +218,10 @@ func adDirectory() DirectoryDefinition {
 func ldapDirectory() DirectoryDefinition {
 	user := attrDefs("String", "entryUUID", "distinguishedName", "uid", "cn", "sn", "givenName", "displayName",
 		"mail", "employeeNumber", "departmentNumber")
-	user = append(multi(user, "mail"), attrDefs("Boolean", "IsSoftDeleted")...)
+	user = append(multi(user, "uid", "cn", "sn", "mail", "departmentNumber"), attrDefs("Boolean", "IsSoftDeleted")...)
 	user[0].Anchor = true
 	group := attrDefs("String", "entryUUID", "distinguishedName", "cn", "description")
-	group = append(group, references("members"))
+	group = append(multi(group, "cn"), references("members"))
 	group = append(group, attrDefs("Boolean", "IsSoftDeleted")...)
 	group[0].Anchor = true
 	return DirectoryDefinition{

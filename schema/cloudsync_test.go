@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"strings"
 	"testing"
 
 	"provisiond/expr"
@@ -64,9 +65,15 @@ func TestLDAPUserPrincipalName(t *testing.T) {
 	}{
 		{map[string]string{"mail": "ada@example.org", "uid": "ada", "distinguishedName": "uid=ada,ou=people,dc=example,dc=com"}, "ada@example.org"},
 		{map[string]string{"uid": "grace", "distinguishedName": "uid=grace,ou=People,DC=corp,DC=example,DC=com"}, "grace@corp.example.com"},
+		// Several values (the RDN's and another): the first.
+		{map[string]string{"uid": "alan,turing", "mail": "alan@example.org,turing@example.org"}, "alan@example.org"},
+		{map[string]string{"uid": "alan,turing", "distinguishedName": "uid=turing,dc=example,dc=org"}, "alan@example.org"},
 	} {
 		res, err := upn.Expr.Eval(&expr.Env{Attr: func(n string) expr.Value {
 			if v, ok := tc.attrs[n]; ok {
+				if strings.Contains(v, ",") && n != "distinguishedName" {
+					return expr.Multi(strings.Split(v, ","))
+				}
 				return expr.Str(v)
 			}
 			return expr.Null()
