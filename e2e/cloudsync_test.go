@@ -349,6 +349,16 @@ func TestCloudSyncNeedsHybridIdentityAdministrator(t *testing.T) {
 	if status, _, raw := e.send("POST", "/servicePrincipals/"+c.spID+"/synchronization/jobs", create, hybrid); status != 201 {
 		t.Errorf("POST jobs (LDAP2AAD) by a Hybrid Identity Administrator: %d %s, want 201", status, raw)
 	}
+	// A reader may create neither kind of job.
+	reader, err := e.issuer.MintApp("reader", []string{"Synchronization.Read.All"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tpl := range []string{"scim", schema.TemplateAD2AAD} {
+		if status, _, raw := e.send("POST", "/servicePrincipals/"+c.spID+"/synchronization/jobs", map[string]any{"templateId": tpl}, reader); status != 403 {
+			t.Errorf("POST jobs (%s) with Synchronization.Read.All: %d %s, want 403", tpl, status, raw)
+		}
+	}
 	// The SCIM job keeps the application administrator roles.
 	tok, _ := e.issuer.MintUser("admin@contoso.test", []string{"Synchronization.ReadWrite.All"}, []string{"Application Administrator"}, time.Hour)
 	if status, _, raw := e.send("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/pause", nil, tok); status != 204 {
