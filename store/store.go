@@ -207,7 +207,8 @@ type Store interface {
 	GetApplication(ctx context.Context, id string) (Application, error)
 	ListServicePrincipals(ctx context.Context, opt ListOptions) ([]ServicePrincipal, error)
 	// DeleteServicePrincipal removes the service principal, its
-	// application, owners, assignments, jobs, anchors, secrets and logs.
+	// application, owners, assignments, jobs (with their anchors, escrows
+	// and staged deletes), secrets and logs.
 	DeleteServicePrincipal(ctx context.Context, id string) error
 
 	// AddOwner: ErrNotFound if the service principal is absent, ErrConflict
@@ -238,7 +239,8 @@ type Store interface {
 	// update, changing nothing, and is returned as is. fn must be quick and
 	// must not call the Store.
 	UpdateJob(ctx context.Context, spID, jobID string, fn func(*Job) error) (Job, error)
-	// DeleteJob removes the job with its anchors and logs.
+	// DeleteJob removes the job with its anchors, escrows, staged deletes
+	// and logs.
 	DeleteJob(ctx context.Context, spID, jobID string) error
 
 	// PutSecrets replaces the sealed (encrypted) secrets of a service
@@ -256,6 +258,25 @@ type Store interface {
 	// It tells objects the job provisioned from objects it never touched.
 	GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (Anchor, error)
 	ListAnchors(ctx context.Context, jobID string) ([]Anchor, error)
+
+	// PutEscrow creates or replaces the escrow for (JobID, SourceType,
+	// SourceID); ErrNotFound if the job is absent.
+	PutEscrow(ctx context.Context, e Escrow) error
+	// DeleteEscrow: ErrNotFound if there is no such escrow.
+	DeleteEscrow(ctx context.Context, jobID, sourceType, sourceID string) error
+	// ListEscrows returns a job's escrows ordered by SourceType, then
+	// SourceID; none for an absent job.
+	ListEscrows(ctx context.Context, jobID string) ([]Escrow, error)
+	// ClearEscrows deletes every escrow of a job (none is not an error).
+	ClearEscrows(ctx context.Context, jobID string) error
+	// PutStagedDeletes replaces, atomically, the staged deletes of a job
+	// with ds (their JobID is taken to be jobID; a key given twice keeps
+	// its last entry); an empty ds clears them.
+	// ErrNotFound if the job is absent.
+	PutStagedDeletes(ctx context.Context, jobID string, ds []StagedDelete) error
+	// ListStagedDeletes returns a job's staged deletes ordered by
+	// SourceType, then SourceID.
+	ListStagedDeletes(ctx context.Context, jobID string) ([]StagedDelete, error)
 
 	AddProvisioningLog(ctx context.Context, l ProvisioningLog) error
 	// ListProvisioningLogs returns a job's logs newest first; jobID "" means

@@ -129,10 +129,13 @@ func (s *Store) DeleteJob(_ context.Context, spID, jobID string) error {
 	return nil
 }
 
-// deleteJob removes a job with its anchors and logs.
+// deleteJob removes a job with its anchors, escrows, staged deletes and
+// logs.
 func (s *Store) deleteJob(id string) {
 	delete(s.jobs, id)
 	delete(s.anchors, id)
+	delete(s.escrows, id)
+	delete(s.staged, id)
 	for lid, l := range s.logs {
 		if l.JobID == id {
 			delete(s.logs, lid)

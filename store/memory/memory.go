@@ -33,6 +33,8 @@ type Store struct {
 	jobs    map[string]jobRec
 	secrets map[string][]byte                     // service principal id → sealed
 	anchors map[string]map[anchorKey]store.Anchor // job id → anchors
+	escrows map[string]map[anchorKey]store.Escrow // job id → escrows
+	staged  map[string][]store.StagedDelete       // job id → staged deletes
 	logs    map[string]store.ProvisioningLog
 
 	// The change feed: changes in Seq order, the last Seq given and the
@@ -75,6 +77,7 @@ func New() *Store {
 		apps: map[string]application{}, appByAppID: map[string]string{}, owners: map[string]set{},
 		assignments: map[string]store.AppRoleAssignment{}, jobs: map[string]jobRec{},
 		secrets: map[string][]byte{}, anchors: map[string]map[anchorKey]store.Anchor{},
+		escrows: map[string]map[anchorKey]store.Escrow{}, staged: map[string][]store.StagedDelete{},
 		logs: map[string]store.ProvisioningLog{},
 	}
 }

@@ -23,7 +23,8 @@ import (
 //   - GetGroup, GetApplication, GetAppRoleAssignment, GetJob and GetAnchor
 //     return ErrNotFound when absent;
 //   - AddProvisioningLog returns ErrConflict for a taken id;
-//   - ListAnchors is ordered by SourceType, then SourceID;
+//   - ListAnchors, ListEscrows and ListStagedDeletes are ordered by
+//     SourceType, then SourceID;
 //   - list results compare equal whether empty lists are nil or not, and
 //     the same holds for Props maps, job documents and the lists in a
 //     job's Status.
@@ -57,6 +58,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"DeleteJobCascades", testDeleteJobCascades},
 		{"Secrets", testSecrets},
 		{"Anchors", testAnchors},
+		{"Escrows", testEscrows},
+		{"StagedDeletes", testStagedDeletes},
 		{"ProvisioningLogs", testProvisioningLogs},
 		{"ProvisioningLogPaging", testProvisioningLogPaging},
 		{"TimesRoundTrip", testTimesRoundTrip},
