@@ -83,6 +83,14 @@ type Request struct {
 	// target write, no anchor change, no provisioning log. The export step
 	// says what would have been done.
 	DryRun bool
+	// HoldDeletes stages a disable or delete instead of exporting it, so a
+	// cycle can count them against the accidental-deletions threshold
+	// before any is made: the outcome is Skipped with Code StagedDelete and
+	// the Action it would take, its event's action is StagedDelete, and no
+	// provisioning log is recorded (the caller records the event with
+	// Record if it keeps the hold, or processes the object again without
+	// the hold to carry it out).
+	HoldDeletes bool
 }
 
 // Process runs the pipeline for one request and, unless it is a dry run,
@@ -125,7 +133,7 @@ func (e *Engine) Process(ctx context.Context, job *Job, req Request) (*Outcome, 
 	if req.AllMembers && (!isGroup || len(req.Members) > 0) {
 		return nil, &MemberError{Member: req, Reason: MembersOfNonGroup}
 	}
-	u := &unit{e: e, job: job, dry: req.DryRun, allMembers: req.AllMembers}
+	u := &unit{e: e, job: job, dry: req.DryRun, hold: req.HoldDeletes, allMembers: req.AllMembers}
 	// The target object the anchor names is read while the source is: the
 	// target's round trip, not the sum of both, is what the caller waits for.
 	ahead := u.readLinked(ctx, om, req.ObjectID)
@@ -172,6 +180,7 @@ type unit struct {
 	e          *Engine
 	job        *Job
 	dry        bool
+	hold       bool // HoldDeletes
 	allMembers bool
 }
 
@@ -256,20 +265,28 @@ func persistCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 }
 
-// save records the outcome's event as a provisioning log (not in a dry run).
+// save records the outcome's event as a provisioning log (not in a dry run,
+// nor for a held delete).
 func (u *unit) save(ctx context.Context, out *Outcome) error {
-	if u.dry {
+	if u.dry || (u.hold && out.Code == CodeStagedDelete) {
 		return nil
 	}
-	data, err := json.Marshal(&out.Event)
+	return u.e.Record(ctx, u.job, &out.Event)
+}
+
+// Record stores ev as one of job's provisioning logs. Process records its
+// events itself; Record is for an event it handed back unrecorded (a held
+// delete).
+func (e *Engine) Record(ctx context.Context, job *Job, ev *Event) error {
+	data, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := persistCtx(ctx)
 	defer cancel()
-	err = u.e.state.AddProvisioningLog(ctx, store.ProvisioningLog{
-		ID: u.e.newID(), JobID: u.job.ID, ServicePrincipalID: u.job.ServicePrincipalID,
-		ChangeID: out.Event.ChangeID, Activity: time.Time(out.Event.StartTime), Data: data,
+	err = e.state.AddProvisioningLog(ctx, store.ProvisioningLog{
+		ID: e.newID(), JobID: job.ID, ServicePrincipalID: job.ServicePrincipalID,
+		ChangeID: ev.ChangeID, Activity: time.Time(ev.StartTime), Data: data,
 	})
 	if err != nil {
 		return fmt.Errorf("save provisioning log: %w", err)

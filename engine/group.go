@@ -241,7 +241,7 @@ func (r *run) allMembers(ctx context.Context, res *Outcome) (*Outcome, error) {
 	if err != nil {
 		r.step("EntryExportUpdate", StepExport, StatusFailure, fmt.Sprintf("Membership of %s '%s' could not be changed: %v", r.kind, r.id, err), d)
 		out := r.fail(ctx, StepExport, err)
-		out.TargetID = groupID
+		out.TargetID, out.Reference = groupID, true
 		return out, nil
 	}
 	for _, t := range add {

@@ -25,7 +25,13 @@ const (
 	ActionDelete  Action = "Delete"
 	ActionDisable Action = "Disable"
 	ActionOther   Action = "Other"
+	// ActionStagedDelete is the event action of a disable or delete held
+	// back (Request.HoldDeletes); the Outcome's Action says which it is.
+	ActionStagedDelete Action = "StagedDelete"
 )
+
+// CodeStagedDelete is the Code of a held disable or delete.
+const CodeStagedDelete = "StagedDelete"
 
 // StepType is a provisioning step's phase.
 type StepType string
@@ -49,6 +55,9 @@ type Outcome struct {
 	// caller can tell a transient failure from a permanent one.
 	Kind       connector.Kind
 	RetryAfter time.Duration
+	// Reference marks a failure of the object's references (a group's
+	// membership) after the object itself was exported.
+	Reference bool
 	// TargetID is the target object's id, empty if there is none.
 	TargetID string
 	Event    Event

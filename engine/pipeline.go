@@ -542,6 +542,9 @@ func (r *run) update(ctx context.Context, target connector.Object, deprovision b
 	}
 	// Only what is (or, in a dry run, would be) written is modified.
 	r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, mods...)
+	if deprovision && r.u.hold {
+		return r.stage(target, ActionDisable), nil
+	}
 	if !r.dry {
 		if err := r.job.Target.Update(ctx, r.om.Mapping.TargetObjectName, target.ID, set); err != nil {
 			return r.failAs(ctx, export, StepExport, err), nil
@@ -577,6 +580,9 @@ func (r *run) remove(ctx context.Context, target connector.Object) (*Outcome, er
 		r.skipStep("ObjectDeleteNotAllowed", msg)
 		return r.finish(StatusSkipped, ActionOther, "ObjectDeleteNotAllowed", msg, ""), nil
 	}
+	if r.u.hold {
+		return r.stage(target, ActionDelete), nil
+	}
 	if !r.dry {
 		if err := r.job.Target.Delete(ctx, r.om.Mapping.TargetObjectName, target.ID); err != nil && !connector.IsNotFound(err) {
 			return r.failAs(ctx, "EntryExportDelete", StepExport, err), nil
@@ -592,6 +598,23 @@ func (r *run) remove(ctx context.Context, target connector.Object) (*Outcome, er
 		r.did(fmt.Sprintf("%s '%s' was deleted in %s", r.kind, r.id, r.job.Target.Name()),
 			fmt.Sprintf("%s '%s' would be deleted in %s", r.kind, r.id, r.job.Target.Name())), d)
 	return r.finish(StatusSuccess, ActionDelete, "", "", ""), nil
+}
+
+// stage ends the run with a disable or delete held back (HoldDeletes).
+func (r *run) stage(target connector.Object, action Action) *Outcome {
+	r.ev.TargetIdentity.ID = target.ID
+	verb, step := "disabled", "EntryExportUpdateSoftDelete"
+	if action == ActionDelete {
+		verb, step = "deleted", "EntryExportDelete"
+	}
+	msg := fmt.Sprintf("The %s '%s' would be %s in %s, but the cycle's disables and deletes are over the job's accidental-deletions threshold (QuarantineTooManyDeletesThreshold), so it is held: restart the job with ForceDeletes to let it through, or fix the cause and restart.",
+		r.kind, r.id, verb, r.job.Target.Name())
+	d := Details{}
+	d.Add("ReportableIdentifier", r.id)
+	r.step(step, StepExport, StatusSkipped, msg, d)
+	out := r.finish(StatusSkipped, action, CodeStagedDelete, msg, "")
+	out.Event.Action = string(ActionStagedDelete)
+	return out
 }
 
 // link stores the anchor source → target. It records work done in the
