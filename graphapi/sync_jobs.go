@@ -415,6 +415,10 @@ func (y *Sync) putSecrets(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	// Jobs quarantined by their target try the new credentials at once.
+	if err := y.Jobs.CredentialsChanged(r.Context(), sp.ID); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

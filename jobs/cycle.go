@@ -27,18 +27,41 @@ const cyclePage = 500
 // ErrNotActive is returned by RunCycle for a job that is not started.
 var ErrNotActive = errors.New("the job is not active")
 
+// ErrDeletesHeld is returned by RunCycle for a job quarantined with
+// TooManyDeletes: it waits for an administrator's restart (ForceDeletes to
+// make the deletes, or any other to discard them).
+var ErrDeletesHeld = errors.New("the job holds deletes over its accidental-deletions threshold; restart it")
+
+// targetDownAfter is how many objects in a row must fail transiently or
+// be refused, with none answered before them, for a cycle to stop and
+// count the target as down.
+const targetDownAfter = 10
+
 // counts are a cycle's figures, as Graph's synchronizationTaskExecution
 // reports them.
 type counts struct {
 	imported, entitled, exported, escrowed, skipped atomic.Int64
 	seen                                            atomic.Int64 // objects read from the source so far
+	// baseFailed and refFailed split escrowed: the objects' own failures
+	// and their references' (a group's members).
+	baseFailed, refFailed atomic.Int64
 }
 
+// add counts an outcome. A held delete is counted when the cycle settles
+// it (settleDeletes).
 func (c *counts) add(out *engine.Outcome) {
+	if out.Code == engine.CodeStagedDelete {
+		return
+	}
 	c.imported.Add(1)
 	switch {
 	case out.Status == engine.StatusFailure:
 		c.escrowed.Add(1)
+		if out.Reference {
+			c.refFailed.Add(1)
+		} else {
+			c.baseFailed.Add(1)
+		}
 	case out.Code == "NotEffectivelyEntitled":
 		c.skipped.Add(1)
 		return
@@ -54,11 +77,19 @@ func (c *counts) add(out *engine.Outcome) {
 
 // RunCycle runs one synchronization cycle of a started job: an initial
 // cycle over every source object when the job has no watermark, else an
-// incremental cycle over the changes since its watermark. Every object goes
-// through the same engine as provisionOnDemand. The watermark moves only
-// past work that is done: a cycle cut short (pause, shutdown, crash, a
-// target that is down) leaves it where it was, and the next cycle replays;
-// creates match before they create, so a replay cannot duplicate.
+// incremental cycle over the changes since its watermark, then the escrowed
+// objects due for a retry. Every object goes through the same engine as
+// provisionOnDemand. The watermark moves only past work that is done or
+// escrowed: a cycle cut short (pause, shutdown, crash, a target that is
+// down) leaves it where it was, and the next cycle replays; creates match
+// before they create, so a replay cannot duplicate.
+//
+// Disables and deletes are held until the cycle has counted them: over the
+// job's QuarantineTooManyDeletesThreshold none is made, each is logged as a
+// StagedDelete and kept, and the job quarantines with TooManyDeletes.
+// A target that refuses the job (401/403) or is down for the whole cycle
+// quarantines it with EncounteredQuarantineException, and so do Entra's
+// escrow thresholds; a cycle that succeeds lifts the quarantine.
 //
 // ctx ending stops the cycle at the next object boundary; an object being
 // exported finishes.
@@ -74,8 +105,12 @@ func (s *Service) RunCycle(ctx context.Context, spID, jobID string) error {
 	if j.Schedule.State != store.ScheduleActive {
 		return ErrNotActive
 	}
+	if q := j.Status.Quarantine; j.Status.Code == store.StatusQuarantine && q != nil && q.Reason == ReasonTooManyDeletes {
+		return ErrDeletesHeld
+	}
+	var force []store.StagedDelete
 	if j.Status.ResetPending != 0 {
-		if j, err = s.applyResets(ctx, j); err != nil {
+		if j, force, err = s.applyResets(ctx, j); err != nil {
 			return err
 		}
 	}
@@ -83,7 +118,18 @@ func (s *Service) RunCycle(ctx context.Context, spID, jobID string) error {
 	if err != nil {
 		return err
 	}
-	c := &cycle{s: s, sp: sp, j: j, id: ids.NewUUID(), began: s.now()}
+	settings, err := Settings(j)
+	if err != nil {
+		return err
+	}
+	threshold, err := deleteThreshold(settings)
+	if err != nil {
+		threshold = DefaultDeleteThreshold // refused when set; an old bad value keeps the guard on
+	}
+	c := &cycle{s: s, sp: sp, j: j, id: ids.NewUUID(), began: s.now(), threshold: threshold}
+	if err := c.loadEscrows(ctx); err != nil {
+		return err
+	}
 	s.log.Info("cycle started", "job", j.ID, "cycle", c.id, "initial", j.Watermark == "")
 	stopProgress := c.reportProgress(ctx)
 	defer stopProgress() // on an early return; finish stops it first
@@ -95,10 +141,25 @@ func (s *Service) RunCycle(ctx context.Context, spID, jobID string) error {
 			break
 		}
 		job.CycleID = c.id
+		if err := c.forceDeletes(ctx, job, force); err != nil {
+			runErr = err
+			break
+		}
 		if watermark, err = c.run(ctx, job, j.Watermark); err != nil {
 			runErr = err
 			break
 		}
+	}
+	if runErr == nil && c.answered.Load() == 0 && c.refusals.Load() > 0 {
+		runErr = fmt.Errorf("%w: every object failed: %s", errTargetDown, c.refusal.Load().Message)
+	}
+	if runErr == nil && len(force) > 0 {
+		if err := s.store.PutStagedDeletes(context.WithoutCancel(ctx), j.ID, nil); err != nil {
+			runErr = fmt.Errorf("clear the deletes carried out: %w", err)
+		}
+	}
+	if runErr == nil {
+		runErr = c.settleDeletes(ctx)
 	}
 	stopProgress() // before finish clears the progress
 	return c.finish(ctx, watermark, runErr)
@@ -106,12 +167,25 @@ func (s *Service) RunCycle(ctx context.Context, spID, jobID string) error {
 
 // cycle is one run of a job.
 type cycle struct {
-	s     *Service
-	sp    store.ServicePrincipal
-	j     store.Job
-	id    string
-	began time.Time
-	n     counts
+	s       *Service
+	sp      store.ServicePrincipal
+	j       store.Job
+	id      string
+	began   time.Time
+	n       counts
+	escrows *escrowBook
+	// threshold is the job's accidental-deletions threshold (0: off).
+	threshold int
+	stagedMu  sync.Mutex
+	staged    []stagedOp
+	// tooManyDeletes is how many deletes the cycle held back over the
+	// threshold (0: none).
+	tooManyDeletes int
+	// answered counts objects the target answered; refusals the objects in
+	// a row it failed transiently or refused (401/403), the last of them
+	// refusal.
+	answered, refusals atomic.Int64
+	refusal            atomic.Pointer[engine.Outcome]
 }
 
 // run processes one rule: everything (no watermark) or the changes since
@@ -131,7 +205,7 @@ func (c *cycle) run(ctx context.Context, job *engine.Job, watermark string) (str
 		if err := c.initial(ctx, job); err != nil {
 			return watermark, err
 		}
-		return head, nil
+		return head, c.retryDue(ctx, job)
 	}
 	next, err := c.incremental(ctx, job, feed, watermark)
 	if errors.Is(err, errStaleWatermark) {
@@ -176,7 +250,7 @@ func (c *cycle) initial(ctx context.Context, job *engine.Job) error {
 	}
 	listed, err := listTarget(ctx, job)
 	if err != nil {
-		return fmt.Errorf("%w: read %s: %v", errTargetDown, job.Target.Name(), err)
+		return fmt.Errorf("%w: read %s: %w", errTargetDown, job.Target.Name(), err)
 	}
 	full := *job
 	full.Target = listed
@@ -195,7 +269,7 @@ func (c *cycle) initial(ctx context.Context, job *engine.Job) error {
 				items = append(items, item{id: page.Objects[i].ID, obj: &page.Objects[i]})
 			}
 			c.n.seen.Add(int64(len(page.Objects)))
-			if err := c.process(ctx, job, om, items); err != nil {
+			if err := c.process(ctx, job, om, items, c.threshold > 0); err != nil {
 				return err
 			}
 			items = items[:0]
@@ -220,7 +294,7 @@ func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector
 			return watermark, fmt.Errorf("read the change feed: %w", err)
 		}
 		if len(changes) == 0 {
-			return watermark, nil
+			return watermark, c.retryDue(ctx, job)
 		}
 		// Each changed object once per batch. The feed names everything a
 		// write affects (assigning a group names its members too), so a
@@ -239,19 +313,36 @@ func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector
 		}
 		c.n.seen.Add(int64(len(seen)))
 		for _, om := range ordered(job) {
-			if err := c.process(ctx, job, om, byType[strings.ToLower(om.Mapping.SourceObjectName)]); err != nil {
+			if err := c.process(ctx, job, om, byType[strings.ToLower(om.Mapping.SourceObjectName)], c.threshold > 0); err != nil {
 				return watermark, err
 			}
 		}
 		watermark = next
+		if c.hasStaged() {
+			continue // held deletes are not done: the watermark moves when the cycle settles them
+		}
 		if err := c.s.saveWatermark(ctx, c.j, watermark); err != nil {
 			return watermark, err
 		}
 	}
 }
 
-// errTargetDown stops a cycle whose target fails transiently: the objects
-// are retried by the next cycle rather than counted as failed one by one.
+// retryDue processes the escrowed objects whose next attempt has come and
+// that the cycle has not processed already.
+func (c *cycle) retryDue(ctx context.Context, job *engine.Job) error {
+	for _, om := range ordered(job) {
+		items := c.escrows.due(om.Mapping.SourceObjectName, c.began)
+		c.n.seen.Add(int64(len(items)))
+		if err := c.process(ctx, job, om, items, c.threshold > 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errTargetDown stops a cycle whose target is down or refuses the job: the
+// objects are retried by the next cycle rather than counted as failed one
+// by one, and the job quarantines.
 var errTargetDown = errors.New("the target is failing")
 
 // item is an object a cycle processes: its id, and the object when the
@@ -261,10 +352,12 @@ type item struct {
 	obj *connector.Object
 }
 
-// process runs the engine over items with a bounded pool of workers. It
-// stops at the next object when ctx ends; an object in flight finishes,
-// so a pause never leaves half an export.
-func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.CompiledObject, items []item) error {
+// process runs the engine over items with a bounded pool of workers,
+// holding disables and deletes when hold is set. Each outcome updates the
+// object's escrow before the next batch. It stops at the next object when
+// ctx ends; an object in flight finishes, so a pause never leaves half an
+// export.
+func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.CompiledObject, items []item, hold bool) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -287,20 +380,39 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 			for it := range work {
 				id := it.id
 				octx, cancel := context.WithTimeout(objCtx, cycleObjectTimeout)
-				out, err := c.s.engine.Process(octx, job, engine.Request{ObjectType: om.Mapping.SourceObjectName, ObjectID: id, Object: it.obj, AllMembers: isGroup})
+				typ := om.Mapping.SourceObjectName
+				out, err := c.s.engine.Process(octx, job, engine.Request{ObjectType: typ, ObjectID: id, Object: it.obj, AllMembers: isGroup, HoldDeletes: hold})
 				cancel()
 				var nf *engine.NotFoundError
 				switch {
 				case errors.As(err, &nf):
-					continue // gone before we got to it, and never provisioned
+					// Gone before we got to it, and never provisioned.
+					if err := c.escrows.forget(ctx, typ, id); err != nil {
+						fail(err)
+					}
+					continue
 				case err != nil:
-					fail(fmt.Errorf("%s %s: %w", om.Mapping.SourceObjectName, id, err))
+					fail(fmt.Errorf("%s %s: %w", typ, id, err))
+					continue
+				}
+				if err := c.escrows.record(ctx, typ, id, out, c.s.now()); err != nil {
+					fail(err)
 					continue
 				}
 				c.n.add(out)
-				c.s.metrics.ObjectProcessed(c.j.ID, string(out.Status), string(out.Action))
-				if out.Status == engine.StatusFailure && out.Kind == connector.KindTransient {
-					fail(fmt.Errorf("%w: %s", errTargetDown, out.Message))
+				if out.Code == engine.CodeStagedDelete {
+					c.stage(job, om, id, out)
+				} else {
+					c.s.metrics.ObjectProcessed(c.j.ID, string(out.Status), string(out.Action))
+				}
+				if refused(out) {
+					c.refusal.Store(out)
+					if n := c.refusals.Add(1); n >= targetDownAfter && c.answered.Load() == 0 {
+						fail(fmt.Errorf("%w: %s", errTargetDown, out.Message))
+					}
+				} else {
+					c.answered.Add(1)
+					c.refusals.Store(0)
 				}
 			}
 		})
@@ -376,12 +488,23 @@ func (s *Service) saveWatermark(ctx context.Context, j store.Job, watermark stri
 // its watermark.
 func (c *cycle) finish(ctx context.Context, watermark string, runErr error) error {
 	ended := c.s.now()
+	interrupted := runErr != nil && (errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded))
+	reason, qerr := c.quarantineReason(runErr)
+	pruned := false
+	if !interrupted && c.j.Watermark == "" && escrowThreshold(reason) {
+		// Entra prunes the escrows of an initial cycle that hit a threshold.
+		if err := c.s.store.ClearEscrows(context.WithoutCancel(ctx), c.j.ID); err != nil {
+			return fmt.Errorf("prune escrows: %w", err)
+		}
+		c.escrows.clear()
+		pruned = true
+	}
 	exec := &store.Execution{
 		ActivityIdentifier:           c.id,
 		CountEntitled:                c.n.entitled.Load(),
 		CountEntitledForProvisioning: c.n.entitled.Load(),
 		CountEscrowed:                c.n.escrowed.Load(),
-		CountEscrowedRaw:             c.n.escrowed.Load(),
+		CountEscrowedRaw:             c.escrows.count(),
 		CountExported:                c.n.exported.Load(),
 		CountExports:                 c.n.exported.Load(),
 		CountImported:                c.n.imported.Load(),
@@ -392,7 +515,6 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 	if c.j.Watermark != "" {
 		exec.CountImportedDeltas = exec.CountImported
 	}
-	interrupted := runErr != nil && (errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded))
 	switch {
 	case runErr != nil && !interrupted:
 		exec.State = store.ExecutionFailed
@@ -430,12 +552,28 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 		} else {
 			st.CountSuccessiveCompleteFailures++
 		}
+		interval := Interval(job.Schedule)
+		switch {
+		case reason != "":
+			quarantine(st, reason, qerr, ended, interval)
+		case st.Code == store.StatusQuarantine && exec.State != store.ExecutionFailed:
+			st.Code, st.Quarantine = store.StatusActive, nil // recovered
+		case st.Code == store.StatusQuarantine && st.Quarantine != nil:
+			quarantine(st, st.Quarantine.Reason, st.Quarantine.Error, ended, interval) // still failing: back off further
+		}
+		if pruned {
+			st.EscrowsPruned = true
+		}
+		if q := st.Quarantine; st.Code == store.StatusQuarantine && q != nil && ended.Sub(q.SeriesBegan) >= QuarantineDisableAfter {
+			job.Schedule.State = store.ScheduleDisabled // quarantined for 4 weeks: given up until started again
+		}
 		st.Progress = nil
 		return nil
 	})
 	c.s.log.Info("cycle ended", "job", c.j.ID, "cycle", c.id, "state", exec.State, "imported", exec.CountImported,
 		"entitled", exec.CountEntitled, "skipped", c.n.skipped.Load(),
-		"exported", exec.CountExported, "escrowed", exec.CountEscrowed, "took", ended.Sub(c.began), "err", runErr)
+		"exported", exec.CountExported, "escrowed", exec.CountEscrowed, "escrows", exec.CountEscrowedRaw,
+		"quarantine", reason, "took", ended.Sub(c.began), "err", runErr)
 	c.s.metrics.CycleEnded(c.j.ID, c.j.Watermark == "", cycleState(exec, interrupted), ended.Sub(c.began))
 	if err != nil {
 		return fmt.Errorf("record cycle: %w", err)
@@ -465,33 +603,45 @@ func (s *Service) linkedByType(ctx context.Context, jobID string) ([]store.Entry
 // applyResets carries out what restart asked for, at the start of the next
 // cycle: Watermark makes it a full cycle; ConnectorDataStore (part of Full)
 // also forgets the links to target objects, so every object is matched
-// again. Escrows and ForceDeletes have nothing held back to release yet.
-func (s *Service) applyResets(ctx context.Context, j store.Job) (store.Job, error) {
-	forget := false
+// again; Escrows drops the escrows; ForceDeletes returns the staged
+// deletes for the cycle to carry out.
+func (s *Service) applyResets(ctx context.Context, j store.Job) (store.Job, []store.StagedDelete, error) {
+	var p store.ResetScope
 	j, err := s.store.UpdateJob(ctx, j.ServicePrincipalID, j.ID, func(job *store.Job) error {
-		p := job.Status.ResetPending
+		p = job.Status.ResetPending
 		if p&(store.ResetWatermark|store.ResetConnectorDataStore) != 0 {
 			job.Watermark = ""
 		}
-		forget = p&store.ResetConnectorDataStore != 0
 		job.Status.ResetPending = 0
 		return nil
 	})
 	if err != nil {
-		return j, fmt.Errorf("apply restart: %w", err)
+		return j, nil, fmt.Errorf("apply restart: %w", err)
 	}
-	if forget {
-		// Not atomic with the flag: a crash here leaves some links, which
-		// the full cycle's matching finds again anyway.
+	// What follows is not atomic with clearing the flags: a crash leaves
+	// some links, which the full cycle's matching finds again anyway, or
+	// some escrows, which are retried; staged deletes stay staged.
+	if p&store.ResetConnectorDataStore != 0 {
 		anchors, err := s.store.ListAnchors(ctx, j.ID)
 		if err != nil {
-			return j, fmt.Errorf("apply restart: %w", err)
+			return j, nil, fmt.Errorf("apply restart: %w", err)
 		}
 		for _, a := range anchors {
 			if err := s.store.DeleteAnchor(ctx, j.ID, a.SourceType, a.SourceID); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return j, fmt.Errorf("apply restart: %w", err)
+				return j, nil, fmt.Errorf("apply restart: %w", err)
 			}
 		}
 	}
-	return j, nil
+	if p&store.ResetEscrows != 0 {
+		if err := s.store.ClearEscrows(ctx, j.ID); err != nil {
+			return j, nil, fmt.Errorf("apply restart: %w", err)
+		}
+	}
+	var force []store.StagedDelete
+	if p&store.ResetForceDeletes != 0 {
+		if force, err = s.store.ListStagedDeletes(ctx, j.ID); err != nil {
+			return j, nil, fmt.Errorf("apply restart: %w", err)
+		}
+	}
+	return j, force, nil
 }

@@ -114,7 +114,13 @@ func (s *Service) Start(ctx context.Context, spID, jobID string) error {
 // QuarantineState is applied at once (the quarantine and the count of
 // failed cycles are cleared); ConnectorDataStore, Escrows, Watermark and
 // ForceDeletes are added to the job's Status.ResetPending for its next
-// cycle to honour.
+// cycle to honour. A quarantine that scope does not lift stays, but the
+// next cycle runs now; one that succeeds lifts it.
+//
+// The deletes the accidental-deletions guard holds are carried out by the
+// next cycle when scope has ForceDeletes (which lifts the TooManyDeletes
+// quarantine), and discarded by any other start or restart, so a fixed
+// cause is counted again.
 func (s *Service) Restart(ctx context.Context, spID, jobID string, scope store.ResetScope) error {
 	return s.start(ctx, spID, jobID, scope)
 }
@@ -136,13 +142,31 @@ func (s *Service) start(ctx context.Context, spID, jobID string, reset store.Res
 		return &Error{Connect: true, Message: fmt.Sprintf("The job '%s' has no credentials to run with: save them with PUT .../synchronization/secrets first, then start it.", jobID)}
 	}
 	now := s.now().UTC()
+	if reset&store.ResetForceDeletes == 0 {
+		// Before the quarantine they caused is lifted: a crash in between
+		// leaves a job still waiting for its restart.
+		if _, err := s.store.GetJob(ctx, spID, jobID); err != nil {
+			return jobNotFound(err, spID, jobID)
+		}
+		if err := s.store.PutStagedDeletes(ctx, jobID, nil); err != nil {
+			return jobNotFound(err, spID, jobID)
+		}
+	}
 	_, err = s.store.UpdateJob(ctx, spID, jobID, func(j *store.Job) error {
 		if reset&store.ResetQuarantineState != 0 {
 			j.Status.CountSuccessiveCompleteFailures = 0
 		}
 		j.Status.ResetPending |= reset &^ store.ResetQuarantineState
-		j.Status.Code = store.StatusActive
-		j.Status.Quarantine = nil
+		// A restart that does not lift the quarantine retries at once.
+		q := j.Status.Quarantine
+		keep := j.Status.Code == store.StatusQuarantine && q != nil && reset != store.ResetNone &&
+			reset&(store.ResetQuarantineState|store.ResetForceDeletes) == 0 && q.Reason != ReasonTooManyDeletes
+		if keep {
+			q.NextAttempt = now
+		} else {
+			j.Status.Code = store.StatusActive
+			j.Status.Quarantine = nil
+		}
 		j.Schedule.State = store.ScheduleActive
 		if d, err := isoduration.Parse(j.Schedule.Interval); err != nil || d == isoduration.Never {
 			j.Schedule.Interval = isoduration.Format(DefaultInterval)
@@ -215,4 +239,53 @@ func jobNotFound(err error, spID, jobID string) error {
 		return &Error{NotFound: true, Message: fmt.Sprintf("The synchronization job '%s' does not exist on service principal '%s'; GET .../synchronization/jobs lists them.", jobID, spID)}
 	}
 	return err
+}
+
+// CredentialsChanged tells the service principal's jobs that its secrets
+// were replaced: a job quarantined by its target (other than for
+// TooManyDeletes, which waits for a restart) tries again at once, as a
+// fixed credential should.
+func (s *Service) CredentialsChanged(ctx context.Context, spID string) error {
+	jobs, err := s.store.ListJobs(ctx, spID)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if q := j.Status.Quarantine; j.Status.Code != store.StatusQuarantine || q == nil || q.Reason == ReasonTooManyDeletes ||
+			j.Schedule.State != store.ScheduleActive {
+			continue
+		}
+		if err := s.retryNow(ctx, spID, j.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retryNow makes a quarantined job's next attempt now and schedules it.
+func (s *Service) retryNow(ctx context.Context, spID, jobID string) error {
+	unlock, err := s.lifecycle.Lock(ctx, lifecycleKey(spID, jobID))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	now := s.now().UTC()
+	_, err = s.store.UpdateJob(ctx, spID, jobID, func(j *store.Job) error {
+		if j.Status.Quarantine != nil && j.Status.Code == store.StatusQuarantine {
+			j.Status.Quarantine.NextAttempt = now
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if s.sched != nil {
+		if err := s.sched.Schedule(ctx, spID, jobID, now); err != nil {
+			return fmt.Errorf("job %s will retry with the new credentials at its next cycle; scheduling one now failed: %w", jobID, err)
+		}
+	}
+	return nil
 }

@@ -195,10 +195,14 @@ func TestRestartAccumulatesPendingResets(t *testing.T) {
 	if err := s.Restart(ctx, "sp", "job", store.ResetWatermark); err != nil {
 		t.Fatal(err)
 	}
+	// Only QuarantineState lifts the quarantine and clears the count; a
+	// restart without it keeps the quarantine and retries now.
 	j, _ := st.GetJob(ctx, "sp", "job")
-	if j.Status.ResetPending != store.ResetWatermark || j.Status.Quarantine != nil || j.Status.CountSuccessiveCompleteFailures != 4 {
-		t.Errorf("after Restart(Watermark): pending %v, quarantine %v, failures %d; want Watermark, nil, 4 (only QuarantineState clears the count)",
-			j.Status.ResetPending, j.Status.Quarantine, j.Status.CountSuccessiveCompleteFailures)
+	q := j.Status.Quarantine
+	if j.Status.ResetPending != store.ResetWatermark || j.Status.Code != store.StatusQuarantine || q == nil ||
+		!q.NextAttempt.Equal(epoch) || j.Status.CountSuccessiveCompleteFailures != 4 {
+		t.Errorf("after Restart(Watermark): pending %v, code %s, quarantine %+v, failures %d; want Watermark, Quarantine with nextAttempt %v, 4",
+			j.Status.ResetPending, j.Status.Code, q, j.Status.CountSuccessiveCompleteFailures, epoch)
 	}
 	// A second restart before any cycle adds to what is pending;
 	// QuarantineState is done at once, never left pending.

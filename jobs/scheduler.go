@@ -246,9 +246,6 @@ func (r *Runner[TTx]) Stop(ctx context.Context, _, jobID string) error {
 	return r.cancelLater(ctx, jobID)
 }
 
-// targetRetry is how soon a cycle cut short by a failing target runs again.
-const targetRetry = time.Minute
-
 // errStopped marks a cycle stopped by Stop (pause, delete).
 var errStopped = errors.New("stopped")
 
@@ -281,9 +278,18 @@ func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
 		r.mu.Unlock()
 		cancel(nil)
 	}()
+	if j, err := r.st.GetJob(ctx, a.SPID, a.JobID); err == nil {
+		if wait, ok := r.backoff(j); !ok || wait > 0 {
+			if !ok {
+				return nil // waits for a restart
+			}
+			// Quarantined: this cycle (a change, a resume) waits its turn.
+			return r.Schedule(ctx, a.SPID, a.JobID, time.Now().Add(wait))
+		}
+	}
 	err = r.svc.RunCycle(cctx, a.SPID, a.JobID)
 	switch {
-	case errors.Is(err, ErrNotActive), errors.Is(err, errStopped), errors.Is(context.Cause(cctx), errStopped):
+	case errors.Is(err, ErrNotActive), errors.Is(err, ErrDeletesHeld), errors.Is(err, errStopped), errors.Is(context.Cause(cctx), errStopped):
 		return nil // paused or deleted: no next cycle until started again
 	case ctx.Err() != nil:
 		return ctx.Err() // shutting down: run again after the restart
@@ -295,12 +301,27 @@ func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
 		return nil
 	}
 	next := Interval(j.Schedule)
-	if errors.Is(err, errTargetDown) {
-		// The target failed transiently: try again soon rather than after
-		// the whole interval, but without hammering it.
-		next = min(next, targetRetry)
+	if wait, ok := r.backoff(j); !ok {
+		return nil
+	} else if j.Status.Code == store.StatusQuarantine {
+		next = wait // quarantined: the next attempt backs off
 	}
 	return r.Schedule(ctx, a.SPID, a.JobID, time.Now().Add(next))
+}
+
+// backoff says how long a quarantined job waits before its next cycle (0
+// when due or not quarantined), and false for a job that runs no cycle
+// until an administrator restarts it (TooManyDeletes). The wait is
+// measured on the Service's clock; River schedules on the wall clock.
+func (r *Runner[TTx]) backoff(j store.Job) (time.Duration, bool) {
+	q := j.Status.Quarantine
+	if j.Status.Code != store.StatusQuarantine || q == nil {
+		return 0, true
+	}
+	if q.Reason == ReasonTooManyDeletes {
+		return 0, false
+	}
+	return max(q.NextAttempt.Sub(r.svc.now()), 0), true
 }
 
 // Interval is the time between a job's cycles: its schedule's interval, or

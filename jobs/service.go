@@ -179,6 +179,9 @@ func Settings(j store.Job) (map[string]string, error) {
 
 // CheckSettings validates settings for the job's target directories.
 func (s *Service) CheckSettings(j store.Job, settings map[string]string) error {
+	if _, err := deleteThreshold(settings); err != nil {
+		return err
+	}
 	comp, err := s.Compiled(j)
 	if err != nil {
 		return err
