@@ -34,7 +34,9 @@ var ErrDeletesHeld = errors.New("the job holds deletes over its accidental-delet
 
 // targetDownAfter is how many objects in a row must fail transiently or
 // be refused, with none answered before them, for a cycle to stop and
-// count the target as down.
+// count the target as down. A shorter cycle counts it as down only when
+// the target refused the credentials for every object (one transient
+// failure of the one object retried is no outage).
 const targetDownAfter = 10
 
 // counts are a cycle's figures, as Graph's synchronizationTaskExecution
@@ -150,8 +152,9 @@ func (s *Service) RunCycle(ctx context.Context, spID, jobID string) error {
 			break
 		}
 	}
-	if runErr == nil && c.answered.Load() == 0 && c.refusals.Load() > 0 {
-		runErr = fmt.Errorf("%w: every object failed: %s", errTargetDown, c.refusal.Load().Message)
+	if last := c.refusal.Load(); runErr == nil && c.answered.Load() == 0 && last != nil && last.Kind == connector.KindUnauthorized {
+		// Too few objects to stop early, but the target refused every one.
+		runErr = fmt.Errorf("%w: the target refused the job's credentials for every object: %s", errTargetDown, last.Message)
 	}
 	if runErr == nil && len(force) > 0 {
 		if err := s.store.PutStagedDeletes(context.WithoutCancel(ctx), j.ID, nil); err != nil {

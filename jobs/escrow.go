@@ -69,7 +69,8 @@ type escrowBook struct {
 	jobID string
 	mu    sync.Mutex
 	held  map[escrowKey]store.Escrow
-	// touched are the escrowed objects this cycle processed.
+	// touched are the objects this cycle processed (recorded), which it
+	// does not retry again.
 	touched map[escrowKey]bool
 }
 
@@ -102,9 +103,7 @@ func (b *escrowBook) record(ctx context.Context, typ, id string, out *engine.Out
 	k := escrowKey{strings.ToLower(typ), id}
 	b.mu.Lock()
 	prev, had := b.held[k]
-	if had {
-		b.touched[k] = true
-	}
+	b.touched[k] = true // done for this cycle, whatever happens
 	b.mu.Unlock()
 	ctx = context.WithoutCancel(ctx) // the object was processed: record it
 	if out == nil || out.Status != engine.StatusFailure {
