@@ -180,4 +180,3 @@ func (f *cycleFixture) loggedActions() map[string]int {
 	}
 	return n
 }
-

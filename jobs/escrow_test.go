@@ -50,7 +50,7 @@ func TestEscrowReason(t *testing.T) {
 		{5_000, 0, 12_499, ReasonEscrowProportionThreshold},
 		{40_001, 0, 1_000_000, ReasonBaseEscrowThreshold},
 		{40_000, 0, 1_000_000, ""},
-		{1_000, 50_000, 60_000, ""},                           // references do not count toward the base thresholds
+		{1_000, 50_000, 60_000, ""},                             // references do not count toward the base thresholds
 		{20_000, 40_001, 1_000_000, ReasonTotalEscrowThreshold}, // but do toward the absolute one
 		{4_000, 4_000, 8_000, ""},
 	}
