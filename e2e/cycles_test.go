@@ -269,7 +269,7 @@ func TestInitialCycleReadsTargetOnce(t *testing.T) {
 // where it was, and the status says the cycle failed.
 func TestCycleProgressAndFailure(t *testing.T) {
 	var slow, down atomic.Bool
-	e := newEnv(t, options{disrupt: func(r *http.Request) scimtest.Disruption {
+	e := newEnv(t, options{manualCycles: true, disrupt: func(r *http.Request) scimtest.Disruption {
 		switch {
 		case down.Load() && r.Method != "GET":
 			return scimtest.Disruption{Status: 503}
@@ -308,27 +308,31 @@ func TestCycleProgressAndFailure(t *testing.T) {
 		t.Errorf("progress after the cycle = %v, want none", ps)
 	}
 
-	// The target refuses every write: the cycle fails, says so, and keeps
-	// the watermark, so the next cycle replays the change.
+	// The target refuses every write: the changed user is escrowed, the
+	// cycle says so and moves the watermark past it; once the target
+	// recovers, the next cycle retries it, though the feed has moved on.
 	slow.Store(false)
 	down.Store(true)
 	before, _ := e.st.GetJob(context.Background(), e.spID, e.jobID)
 	e.do("PATCH", "/users/"+e.someUser(t), map[string]any{"displayName": "Changed While Down"}, 204)
-	if err := e.app.Jobs.RunCycle(context.Background(), e.spID, e.jobID); err == nil {
-		t.Fatal("RunCycle with a failing target returned no error")
+	if err := e.app.Jobs.RunCycle(context.Background(), e.spID, e.jobID); err != nil {
+		t.Fatalf("RunCycle with a target refusing one write: %v", err)
 	}
 	after, _ := e.st.GetJob(context.Background(), e.spID, e.jobID)
 	le := after.Status.LastExecution
-	if le == nil || le.State != store.ExecutionFailed || le.Error == nil || !le.Error.TenantActionable {
-		t.Errorf("lastExecution after a failing target = %+v; want Failed with a tenant-actionable error", le)
+	if le == nil || le.State != store.ExecutionEntryLevelErrors || le.CountEscrowed != 1 || le.CountEscrowedRaw != 1 {
+		t.Errorf("lastExecution after a failing write = %+v; want EntryLevelErrors with 1 escrowed", le)
 	}
-	if after.Watermark != before.Watermark {
-		t.Errorf("watermark moved past a failed cycle: %q → %q", before.Watermark, after.Watermark)
+	if after.Watermark == before.Watermark {
+		t.Errorf("watermark %q did not move past the escrowed change", after.Watermark)
 	}
 	down.Store(false)
-	e.cycle(t) // the change-driven cycle of the running scheduler may get there first: either is fine
+	st := e.cycle(t)
 	if got := e.scimFind("Users", "displayName", "Changed While Down"); len(got) != 1 {
-		t.Errorf("after the target recovered, SCIM users with the replayed change: %d, want 1", len(got))
+		t.Errorf("after the target recovered, SCIM users with the retried change: %d, want 1", len(got))
+	}
+	if st.LastExecution.CountEscrowedRaw != 0 {
+		t.Errorf("escrows after the retry: %d, want 0", st.LastExecution.CountEscrowedRaw)
 	}
 }
 
