@@ -101,7 +101,10 @@ func TestQuarantineAndDeleteGuardOverHTTP(t *testing.T) {
 		t.Fatalf("after a cycle with the right token: code %v, quarantine %v; want Active, null", st["code"], st["quarantine"])
 	}
 
-	// The accidental-deletions guard.
+	// The accidental-deletions guard: its threshold is a whole number.
+	status, m, raw := e.send("PATCH", jobPath, map[string]any{"synchronizationJobSettings": []map[string]any{
+		{"name": "QuarantineTooManyDeletesThreshold", "value": "-1"}}}, e.token)
+	checkGraphError(t, status, m, raw, 400, "BadRequest", "QuarantineTooManyDeletesThreshold")
 	e.do("PATCH", jobPath, map[string]any{"synchronizationJobSettings": []map[string]any{
 		{"name": "QuarantineTooManyDeletesThreshold", "value": "5"}}}, 200)
 	for _, a := range assignments {

@@ -9,6 +9,7 @@ import (
 
 	"provisiond/connector"
 	"provisiond/connector/memtarget"
+	"provisiond/directory"
 	"provisiond/store"
 )
 
@@ -284,5 +285,68 @@ func TestTargetDownForWholeIncrementalCycle(t *testing.T) {
 	}
 	if n := j.Status.LastExecution.CountImported; n >= int64(len(ids)) {
 		t.Errorf("the cycle went through all %d objects of a down target; want it to stop early", n)
+	}
+}
+
+// A group whose membership the target refuses is a reference escrow: it
+// does not count toward the base thresholds, and its retry adds the
+// members once the target takes them.
+func TestMembershipFailureIsReferenceEscrow(t *testing.T) {
+	f := newCycleFixture(t, nil)
+	ids := f.users(2)
+	ctx := t.Context()
+	f.must(f.st.CreateGroup(ctx, store.Group{ID: "g1", DisplayName: "Team"}))
+	for _, id := range ids {
+		f.must(f.st.AddMember(ctx, "g1", id))
+	}
+	f.must(f.st.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: "a-g1", AppRoleID: directory.DefaultAppRoleID,
+		PrincipalID: "g1", PrincipalType: "Group", ResourceID: fxSP}))
+	var refuse atomic.Bool
+	refuse.Store(true)
+	f.tgt.FailWhen(func(c memtarget.Call) *connector.Error {
+		if c.Op == memtarget.OpAddMembers && refuse.Load() {
+			return &connector.Error{Kind: connector.KindTransient, Status: 502, Message: "status 502"}
+		}
+		return nil
+	})
+	j := f.okCycle()
+	es := f.escrows()
+	if len(es) != 1 || es[0].SourceType != "Group" || es[0].SourceID != "g1" || es[0].Kind != store.EscrowReference {
+		t.Fatalf("escrows after a refused membership = %+v; want one Reference escrow of the group", es)
+	}
+	if le := j.Status.LastExecution; le.CountEscrowed != 1 || len(f.tgt.Objects(connector.TypeGroup)) != 1 {
+		t.Errorf("countEscrowed %d, target groups %d; want 1, 1 (the group itself was created)", le.CountEscrowed, len(f.tgt.Objects(connector.TypeGroup)))
+	}
+	refuse.Store(false)
+	f.okCycle()
+	groups := f.tgt.Objects(connector.TypeGroup)
+	if len(f.escrows()) != 0 || len(groups) != 1 || len(groups[0].Attrs["members"]) != 2 {
+		t.Errorf("after the retry: %d escrows, group %+v; want none and both members", len(f.escrows()), groups)
+	}
+}
+
+// An initial cycle in which over 40 % of at least 5,000 objects fail
+// quarantines the job with EncounteredEscrowProportionThreshold and, being
+// initial, prunes its escrows (escrowsPruned).
+func TestEscrowThresholdInInitialCyclePrunes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("5,000 objects")
+	}
+	f := newCycleFixture(t, nil)
+	f.users(escrowEvaluatedFrom)
+	f.tgt.FailWhen(func(c memtarget.Call) *connector.Error {
+		if c.Op == memtarget.OpCreate {
+			return &connector.Error{Kind: connector.KindInvalid, Status: 400, Message: "status 400: schema violation"}
+		}
+		return nil
+	})
+	j := f.okCycle()
+	q := j.Status.Quarantine
+	if j.Status.Code != store.StatusQuarantine || q == nil || q.Reason != ReasonEscrowProportionThreshold || !j.Status.EscrowsPruned {
+		t.Fatalf("after 5,000 of 5,000 failing: code %s, quarantine %+v, escrowsPruned %v; want Quarantine, EncounteredEscrowProportionThreshold, true",
+			j.Status.Code, q, j.Status.EscrowsPruned)
+	}
+	if le := j.Status.LastExecution; le.CountEscrowed != escrowEvaluatedFrom || le.CountEscrowedRaw != 0 || len(f.escrows()) != 0 {
+		t.Errorf("countEscrowed %d, countEscrowedRaw %d, %d stored; want 5000, 0, 0 (pruned)", le.CountEscrowed, le.CountEscrowedRaw, len(f.escrows()))
 	}
 }
