@@ -39,6 +39,10 @@ var ErrDeletesHeld = errors.New("the job holds deletes over its accidental-delet
 // failure of the one object retried is no outage).
 const targetDownAfter = 10
 
+// targetDownRun is how many objects in a row failing that way stop a
+// cycle whatever came before: a target that went down mid-cycle.
+const targetDownRun = 100
+
 // counts are a cycle's figures, as Graph's synchronizationTaskExecution
 // reports them.
 type counts struct {
@@ -410,7 +414,7 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 				}
 				if refused(out) {
 					c.refusal.Store(out)
-					if n := c.refusals.Add(1); n >= targetDownAfter && c.answered.Load() == 0 {
+					if n := c.refusals.Add(1); n >= targetDownRun || (n >= targetDownAfter && c.answered.Load() == 0) {
 						fail(fmt.Errorf("%w: %s", errTargetDown, out.Message))
 					}
 				} else {

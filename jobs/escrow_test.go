@@ -350,3 +350,25 @@ func TestEscrowThresholdInInitialCyclePrunes(t *testing.T) {
 		t.Errorf("countEscrowed %d, countEscrowedRaw %d, %d stored; want 5000, 0, 0 (pruned)", le.CountEscrowed, le.CountEscrowedRaw, len(f.escrows()))
 	}
 }
+
+// A target that goes down in the middle of a cycle: after targetDownRun
+// objects in a row fail, the cycle stops rather than failing every object
+// one by one, keeps its watermark and quarantines.
+func TestTargetDownMidCycle(t *testing.T) {
+	f := newCycleFixture(t, nil)
+	f.users(targetDownRun + 50)
+	var creates atomic.Int64
+	f.tgt.FailWhen(func(c memtarget.Call) *connector.Error {
+		if c.Op == memtarget.OpCreate && creates.Add(1) > 20 {
+			return memtarget.Failure(connector.KindTransient, 0)
+		}
+		return nil
+	})
+	j, err := f.cycle()
+	if !errors.Is(err, errTargetDown) || j.Watermark != "" || j.Status.Code != store.StatusQuarantine {
+		t.Fatalf("cycle whose target went down: err %v, watermark %q, code %s; want the target down, no watermark, Quarantine", err, j.Watermark, j.Status.Code)
+	}
+	if n := j.Status.LastExecution.CountImported; n >= targetDownRun+50 {
+		t.Errorf("the cycle processed all %d objects; want it to stop after %d failures in a row", n, targetDownRun)
+	}
+}
