@@ -136,3 +136,40 @@ func TestQuarantineAndDeleteGuardOverHTTP(t *testing.T) {
 		t.Errorf("Disable logs after ForceDeletes: %d, want 10", n)
 	}
 }
+
+// With the scheduler running: a quarantined job's change-driven cycles
+// wait for its nextAttempt instead of hammering a target that refuses it,
+// and PUT secrets with the right token runs its next cycle at once, which
+// carries what changed meanwhile and lifts the quarantine.
+func TestQuarantinedJobBacksOffUntilNewCredentials(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	var users []string
+	for i := range 3 {
+		id, _ := e.user("Backoff", fmt.Sprintf("User%02d", i))
+		e.assign(id)
+		users = append(users, id)
+	}
+	jobPath := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID
+	e.do("POST", jobPath+"/start", nil, 204)
+	waitFor(t, "the first cycle", func() bool { return len(e.scimUserNames(t)) == 3 })
+
+	e.do("PUT", "/servicePrincipals/"+e.spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "BaseAddress", "value": e.scimURL}, {"key": "SecretToken", "value": "revoked"}}}, 204)
+	e.do("PATCH", "/users/"+users[0], map[string]any{"jobTitle": "First"}, 204)
+	waitFor(t, "quarantine", func() bool { return e.jobStatus(t)["code"] == "Quarantine" })
+	last := e.jobStatus(t)["lastExecution"].(map[string]any)["activityIdentifier"]
+
+	e.do("PATCH", "/users/"+users[1], map[string]any{"jobTitle": "While Quarantined"}, 204)
+	time.Sleep(2 * time.Second) // a change reaches an active job's cycle in about a second
+	if got := e.jobStatus(t)["lastExecution"].(map[string]any)["activityIdentifier"]; got != last {
+		t.Errorf("a cycle (%v) ran while the job was quarantined until its nextAttempt", got)
+	}
+
+	e.do("PUT", "/servicePrincipals/"+e.spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "BaseAddress", "value": e.scimURL}, {"key": "SecretToken", "value": e.scimTok}}}, 204)
+	waitFor(t, "Active after the right token", func() bool { return e.jobStatus(t)["code"] == "Active" })
+	if got := e.scimFind("Users", "title", "While Quarantined"); len(got) != 1 {
+		t.Errorf("SCIM users with the change made while quarantined: %d, want 1", len(got))
+	}
+}
