@@ -69,8 +69,8 @@ type escrowBook struct {
 	jobID string
 	mu    sync.Mutex
 	held  map[escrowKey]store.Escrow
-	// touched are the objects this cycle processed (recorded), which it
-	// does not retry again.
+	// touched are the escrowed or failing objects this cycle processed,
+	// which it does not retry again.
 	touched map[escrowKey]bool
 }
 
@@ -103,10 +103,13 @@ func (b *escrowBook) record(ctx context.Context, typ, id string, out *engine.Out
 	k := escrowKey{strings.ToLower(typ), id}
 	b.mu.Lock()
 	prev, had := b.held[k]
-	b.touched[k] = true // done for this cycle, whatever happens
+	failed := out != nil && out.Status == engine.StatusFailure
+	if had || failed {
+		b.touched[k] = true // done for this cycle: not retried again by it
+	}
 	b.mu.Unlock()
 	ctx = context.WithoutCancel(ctx) // the object was processed: record it
-	if out == nil || out.Status != engine.StatusFailure {
+	if !failed {
 		if !had {
 			return nil
 		}
