@@ -415,9 +415,10 @@ func (y *Sync) putSecrets(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	// Jobs quarantined by their target try the new credentials at once.
+	// Jobs quarantined by their target try the new credentials at once;
+	// if that cannot be arranged, their next scheduled attempt will.
 	if err := y.Jobs.CredentialsChanged(r.Context(), sp.ID); err != nil {
-		return err
+		y.srv.log.WarnContext(r.Context(), "new credentials: retrying quarantined jobs now failed", "servicePrincipal", sp.ID, "err", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
