@@ -95,6 +95,22 @@ func TestHoldDeletes(t *testing.T) {
 		})
 	}
 
+	// A group's delete is held too, its event staged after the members'
+	// step.
+	g := newFixture(t, nil)
+	grp := g.group("eng")
+	a := g.assign(grp)
+	if out := g.process(engine.Request{ObjectType: "Group", ObjectID: grp, AllMembers: true}); out.Action != engine.ActionCreate {
+		t.Fatalf("creating the group: %s/%s %s", out.Status, out.Action, out.Code)
+	}
+	must(t, g.st.DeleteAppRoleAssignment(t.Context(), a))
+	g.mark()
+	out := g.process(engine.Request{ObjectType: "Group", ObjectID: grp, AllMembers: true, HoldDeletes: true})
+	if out.Code != engine.CodeStagedDelete || out.Event.Action != "StagedDelete" || len(g.writes()) != 0 {
+		t.Errorf("unassigned group with HoldDeletes: %s/%s %q, event action %q, writes %v; want StagedDelete and no write",
+			out.Status, out.Action, out.Code, out.Event.Action, g.writes())
+	}
+
 	// A create is not held.
 	f := newFixture(t, nil)
 	ann := f.user("ann", nil)

@@ -613,7 +613,8 @@ func (r *run) stage(target connector.Object, action Action) *Outcome {
 	d.Add("ReportableIdentifier", r.id)
 	r.step(step, StepExport, StatusSkipped, msg, d)
 	out := r.finish(StatusSkipped, action, CodeStagedDelete, msg, "")
-	out.Event.Action = string(ActionStagedDelete)
+	r.ev.Action = string(ActionStagedDelete) // a group's event is finished again after its members
+	out.Event.Action = r.ev.Action
 	return out
 }
 
