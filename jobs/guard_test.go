@@ -134,3 +134,22 @@ func TestDeleteThresholdSetting(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDeleteThreshold: any setting value is a whole number of 0 or more
+// or an error naming the setting; never a negative threshold or a panic.
+func FuzzDeleteThreshold(f *testing.F) {
+	for _, seed := range []string{"", "0", "500", " 12 ", "-1", "many", "1.5", "+7", "99999999999999999999"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		n, err := deleteThreshold(map[string]string{DeleteThresholdSetting: v})
+		switch {
+		case err != nil && !strings.Contains(err.Error(), DeleteThresholdSetting):
+			t.Errorf("deleteThreshold(%q): %v does not name the setting", v, err)
+		case err == nil && n < 0:
+			t.Errorf("deleteThreshold(%q) = %d, a negative threshold", v, n)
+		case err == nil && strings.TrimSpace(v) == "" && n != DefaultDeleteThreshold:
+			t.Errorf("deleteThreshold(%q) = %d, want the default", v, n)
+		}
+	})
+}
