@@ -279,10 +279,10 @@ func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
 		cancel(nil)
 	}()
 	if j, err := r.st.GetJob(ctx, a.SPID, a.JobID); err == nil {
-		if wait, ok := r.backoff(j); !ok || wait > 0 {
-			if !ok {
-				return nil // waits for a restart
-			}
+		switch wait, ok := r.backoff(j); {
+		case !ok:
+			return nil // waits for a restart
+		case wait > 0:
 			// Quarantined: this cycle (a change, a resume) waits its turn.
 			return r.Schedule(ctx, a.SPID, a.JobID, time.Now().Add(wait))
 		}
@@ -301,9 +301,10 @@ func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
 		return nil
 	}
 	next := Interval(j.Schedule)
-	if wait, ok := r.backoff(j); !ok {
-		return nil
-	} else if j.Status.Code == store.StatusQuarantine {
+	switch wait, ok := r.backoff(j); {
+	case !ok:
+		return nil // waits for a restart
+	case j.Status.Code == store.StatusQuarantine:
 		next = wait // quarantined: the next attempt backs off
 	}
 	return r.Schedule(ctx, a.SPID, a.JobID, time.Now().Add(next))
