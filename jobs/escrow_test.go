@@ -356,6 +356,9 @@ func TestEscrowThresholdInInitialCyclePrunes(t *testing.T) {
 // one by one, keeps its watermark and quarantines.
 func TestTargetDownMidCycle(t *testing.T) {
 	f := newCycleFixture(t, nil)
+	// One worker, so "in a row" is the order the target saw (with several,
+	// a success can finish after later failures and restart the count).
+	f.svc.workers = 1
 	f.users(targetDownRun + 50)
 	var creates atomic.Int64
 	f.tgt.FailWhen(func(c memtarget.Call) *connector.Error {
