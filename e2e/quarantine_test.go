@@ -1,10 +1,17 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"provisiond/connector/scim/scimtest"
 )
 
 // loggedActions counts the job's provisioning logs read through the Graph
@@ -171,5 +178,71 @@ func TestQuarantinedJobBacksOffUntilNewCredentials(t *testing.T) {
 	waitFor(t, "Active after the right token", func() bool { return e.jobStatus(t)["code"] == "Active" })
 	if got := e.scimFind("Users", "title", "While Quarantined"); len(got) != 1 {
 		t.Errorf("SCIM users with the change made while quarantined: %d, want 1", len(got))
+	}
+}
+
+// Over HTTP, against the SCIM server failing 30 % of its user creates with
+// 500 (every attempt of theirs: the client's retries, which make each such
+// create take seconds, do not get them through), fewer in each later cycle: each cycle escrows the failures and
+// goes on, the later ones (on a clock moved an hour each time) retry them,
+// and the escrow counts the Graph API shows go up, then down to 0 with
+// every user in the target once.
+func TestFailingCreatesConvergeOverHTTP(t *testing.T) {
+	var mu sync.Mutex
+	failing := map[string]bool{}
+	e := newEnv(t, options{manualCycles: true, fixed: true, disrupt: func(r *http.Request) scimtest.Disruption {
+		if r.Method != "POST" || !strings.HasSuffix(r.URL.Path, "/Users") {
+			return scimtest.Disruption{}
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var u struct {
+			UserName string `json:"userName"`
+		}
+		_ = json.Unmarshal(body, &u)
+		mu.Lock()
+		defer mu.Unlock()
+		if failing[u.UserName] {
+			return scimtest.Disruption{Status: 500}
+		}
+		return scimtest.Disruption{}
+	}})
+	e.setupApp()
+	var upns []string
+	for i := range 10 {
+		id, upn := e.user("Flaky", fmt.Sprintf("User%02d", i))
+		e.assign(id)
+		upns = append(upns, upn)
+	}
+	e.activate(t)
+	var raw []float64
+	for _, n := range []int{3, 1, 0, 0} {
+		mu.Lock()
+		clear(failing)
+		for _, upn := range upns[:n] {
+			failing[upn] = true
+		}
+		mu.Unlock()
+		e.cycle(t)
+		le := e.jobStatus(t)["lastExecution"].(map[string]any)
+		raw = append(raw, le["countEscrowedRaw"].(float64))
+		if len(raw) == 1 && (le["countEscrowed"] != float64(3) || le["state"] != "EntryLevelErrors") {
+			t.Errorf("first cycle: countEscrowed %v, state %v; want 3, EntryLevelErrors", le["countEscrowed"], le["state"])
+		}
+		if raw[len(raw)-1] == 0 {
+			break
+		}
+		e.clock.n.Add(int64(time.Hour / time.Millisecond))
+	}
+	if got := fmt.Sprint(raw); got != "[3 1 0]" {
+		t.Errorf("countEscrowedRaw by cycle = %s, want [3 1 0]", got)
+	}
+	if st := e.jobStatus(t); st["code"] != "Active" || st["lastExecution"].(map[string]any)["state"] != "Succeeded" {
+		t.Errorf("after converging: code %v, lastExecution %v; want Active, Succeeded", st["code"], st["lastExecution"])
+	}
+	for _, upn := range upns {
+		if got := len(e.scimFind("Users", "userName", upn)); got != 1 {
+			t.Errorf("SCIM users %s: %d, want 1", upn, got)
+		}
 	}
 }
