@@ -5,7 +5,8 @@
 //
 // provisionOnDemand is one adapter around Engine.Process (see package jobs);
 // a cycle will be another, over many objects. A dry run takes the same steps
-// with the target read but never written.
+// with the target read but never written; a request that holds deletes
+// (HoldDeletes) stages its disables and deletes for the caller to count.
 //
 // A per-object outcome (RedundantExport, NotEffectivelyEntitled,
 // DuplicateTargetEntries, a target's refusal) is data in the Outcome, not a

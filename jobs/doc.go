@@ -11,4 +11,10 @@
 // update of the job's schedule and status, then a word to the Scheduler
 // that runs the cycles. Connectors are built by the
 // registries cmd/provisiond fills in, keyed by the schema's directory names.
+//
+// Cycles are where failures heal: failed objects are escrowed and retried
+// (escrow.go), a refusing or failing target quarantines the job and backs
+// its cycles off (quarantine.go), and disables and deletes are counted
+// against the accidental-deletions threshold before any is made
+// (guard.go).
 package jobs
