@@ -26,6 +26,8 @@ go vet ./...
 log "go test"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+log "starting PostgreSQL (a throwaway cluster on loopback)"
+eval "$(scripts/components/postgres.sh start)"; trap 'rm -f "$out"; scripts/components/postgres.sh stop "$PROVISIOND_TEST_POSTGRES_DIR"' EXIT
 set +e
 go test -count=1 "$@" ./... 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}

@@ -194,9 +194,10 @@ type Store interface {
 	// never closed). Signals coalesce: the channel holds at most one, and a
 	// signal may stand for many writes, so a subscriber reads the feed from
 	// its watermark when woken. A write's signal is sent after it commits
-	// and before it returns; it never blocks the write. Only writes made
-	// through this Store value signal: another process writing the same
-	// database does not, so readers still poll on a schedule.
+	// and before it returns; it never blocks the write. Writes made
+	// through this Store value always signal; whether another process
+	// writing the same database does depends on the backend (PostgreSQL:
+	// yes, SQLite: no), so readers still poll on a schedule.
 	Subscribe() (<-chan struct{}, func())
 
 	// CreateServicePrincipal stores an application and its service

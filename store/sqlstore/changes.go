@@ -13,7 +13,22 @@ import (
 // directoryWrite runs fn, a directory write that records its changes, in
 // a write transaction, and signals subscribers once it has committed.
 func (s *Store) directoryWrite(ctx context.Context, fn func(w writeTx) error) error {
-	if err := s.inTx(ctx, fn); err != nil {
+	err := s.inTx(ctx, func(w writeTx) error {
+		if s.d.lockFeed != "" {
+			if _, err := w.exec(ctx, s.d.lockFeed); err != nil {
+				return err
+			}
+		}
+		if err := fn(w); err != nil {
+			return err
+		}
+		if s.d.notify != "" {
+			_, err := w.exec(ctx, s.d.notify, s.instance)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	s.changed.Notify()

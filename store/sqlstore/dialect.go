@@ -26,6 +26,13 @@ type dialect struct {
 	// transaction: " FOR UPDATE" where transactions write in parallel, ""
 	// on SQLite, whose write transactions (BEGIN IMMEDIATE) run one at a time.
 	lockRow string
+	// lockFeed, when set, is run first in every directory write's
+	// transaction, to serialise the writes that record changes.
+	lockFeed string
+	// notify, when set, is run last in every directory write's
+	// transaction with the Store's instance id, to tell other Stores on
+	// the database.
+	notify string
 }
 
 // rebind rewrites the ? placeholders of query for d. Queries contain no ?

@@ -1,9 +1,10 @@
 // Package sqlstore implements store.Store on SQL databases. OpenSQLite opens
 // the embedded default, a SQLite file driven by modernc.org/sqlite (pure Go,
-// no cgo).
+// no cgo); OpenPostgres opens a PostgreSQL database through pgx, which
+// several nodes share.
 //
 // The SQL is written once, with ? placeholders and portable types (TEXT,
-// BIGINT, BLOB), so that a PostgreSQL backend can share it; what differs
+// BIGINT, BLOB), and PostgreSQL shares it; what differs
 // between databases (placeholder syntax, how constraint violations are
 // reported, the migration files) sits behind a small dialect value.
 //
@@ -20,9 +21,10 @@
 //     each directory write inserts its changes in its own transaction, so
 //     a write and its changes commit or roll back together. Seqs are
 //     given, and commit, in order because SQLite runs one write
-//     transaction at a time; a database whose writers run in parallel
-//     must serialise the inserts into changes (a lock) to keep that true,
-//     else a reader could see seq n+1 before n commits and move past n;
+//     transaction at a time. PostgreSQL's writers run in parallel, so
+//     there a directory write first takes a transaction-scoped advisory
+//     lock; else a reader could see seq n+1 before n commits and move
+//     past n;
 //   - cascades (service principal → application, owners, assignments, jobs,
 //     secrets; job → anchors, logs; group → memberships) are foreign keys
 //     with ON DELETE CASCADE. Memberships and assignments point to a user or
@@ -36,6 +38,14 @@
 //
 // UpdateJob reads and writes the job in one write transaction, so
 // concurrent updates of a job are serialised rather than lost.
+//
+// Change notifications: on PostgreSQL a directory write also sends a
+// NOTIFY in its transaction, and every Store LISTENs, so Subscribe wakes on
+// the writes of other nodes too (about a millisecond after they commit).
+//
+// Migrations: on PostgreSQL they run under a session advisory lock, so
+// nodes starting together apply each one once. Every migration exists for
+// both databases with the same version (TestMigrationsMatch).
 //
 // Concurrency: on SQLite the Store keeps two pools on the same file, a
 // read-only one for queries and a single-connection one for writes, whose

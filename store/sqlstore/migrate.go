@@ -17,7 +17,7 @@ import (
 // are recorded in schema_migrations; a migration is never edited once
 // released, only followed by a new one.
 //
-//go:embed migrations/sqlite/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
 // migration is one schema change.

@@ -33,6 +33,10 @@ type Store struct {
 	closeErr       error
 	// changed signals directory writes to subscribers.
 	changed store.Notifier
+	// instance tells this Store's change notifications from others' (on
+	// PostgreSQL); stopListen stops listening for them.
+	instance   string
+	stopListen func()
 }
 
 var _ store.Store = (*Store)(nil)
@@ -106,6 +110,9 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (*Store, 
 // Close closes the prepared statements and the database pools.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.stopListen != nil {
+			s.stopListen()
+		}
 		var errs []error
 		for _, m := range []*sync.Map{&s.rstmts, &s.wstmts} {
 			m.Range(func(_, v any) bool {
@@ -193,7 +200,7 @@ func (s *Store) inTx(ctx context.Context, fn func(w writeTx) error) error {
 	}
 	if err := fn(writeTx{s: s, tx: tx}); err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-			s.log.Warn("sqlite store: rollback failed", "err", rerr)
+			s.log.Warn("sql store: rollback failed", "err", rerr)
 		}
 		return err
 	}

@@ -1,0 +1,154 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"provisiond/store"
+)
+
+// postgresDialect is PostgreSQL through pgx's database/sql driver.
+var postgresDialect = dialect{
+	name:     "postgres",
+	numbered: true,
+	classify: func(err error) error {
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) {
+			return nil
+		}
+		switch pe.Code {
+		case "23505": // unique_violation
+			return store.ErrConflict
+		case "23503": // foreign_key_violation
+			return store.ErrNotFound
+		}
+		return nil
+	},
+	lockRow: " FOR UPDATE",
+	// Writers run in parallel: directory writes take this lock before
+	// they record changes, so seqs are given, and commit, in order.
+	// Held to commit; the key is arbitrary but fixed.
+	lockFeed: `SELECT pg_advisory_xact_lock(7410734520181113)`,
+	// Delivered at commit, to every Store on the database (see listen).
+	notify: `SELECT pg_notify('provisiond_changes', ?)`,
+}
+
+// migrationLock is the session advisory lock migrations run under, so
+// that nodes starting together apply each migration once.
+const migrationLock = 7410734520181112
+
+// OpenPostgres connects to the PostgreSQL database at url (a postgres://
+// URL or a key=value DSN, as pgx takes them) and brings its schema up to
+// date under an advisory lock. Its Subscribe also signals the directory
+// writes of other processes on the same database (LISTEN/NOTIFY). A nil
+// logger discards.
+func OpenPostgres(ctx context.Context, url string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{d: postgresDialect, log: logger, rdb: db, wdb: db, instance: randomID()}
+	if err := s.migratePostgres(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.listen(lctx, cfg) })
+	s.stopListen = func() { cancel(); wg.Wait() }
+	logger.Debug("postgres store open", "host", cfg.Host, "database", cfg.Database)
+	return s, nil
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// migratePostgres runs migrate holding migrationLock on one connection.
+func (s *Store) migratePostgres(ctx context.Context) error {
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open postgres store: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer func() {
+		// A context that ended still lets the lock go: closing the
+		// session would release it, but conn goes back to the pool.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, migrationLock); err != nil {
+			s.log.Warn("postgres store: migration unlock failed", "err", err)
+			conn.Raw(func(any) error { return sql.ErrConnDone }) // discard the session, and its lock
+		}
+	}()
+	return s.migrate(ctx)
+}
+
+// listen LISTENs on its own connection for the notifications of directory
+// writes and signals subscribers of those made by other Stores (this one's
+// have signalled already). When the connection breaks it reconnects and
+// signals once, as writes may have gone unnoticed meanwhile.
+func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, cfg)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("postgres store: change notifications interrupted; reconnecting", "err", err)
+		s.changed.Notify()
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		conn.Close(cctx)
+	}()
+	if _, err := conn.Exec(ctx, `LISTEN provisiond_changes`); err != nil {
+		return err
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if n.Payload != s.instance {
+			s.changed.Notify()
+		}
+	}
+}
