@@ -2,9 +2,11 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,18 +42,34 @@ type Runner[TTx any] struct {
 	client *river.Client[TTx]
 	log    *slog.Logger
 
-	locks   keylock.Locks // one cycle at a time per job
+	locks keylock.Locks // one cycle at a time per job
+	// jobLock, when set, keeps a job's cycles one at a time across the
+	// processes sharing the database (RunnerOptions.JobLock).
+	jobLock JobLock
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // job id → its running cycle
 	queued  map[string]bool               // job id → a cycle due now waits to start
+	adopted map[int64]bool                // River job ids of orphaned cycles rescheduled
 }
 
 // RunnerOptions tune a Runner.
 type RunnerOptions struct {
 	// Workers is how many jobs' cycles run at once (default 4).
 	Workers int
-	Logger  *slog.Logger
+	// JobLock, set when several processes share the database, makes a
+	// job's cycles run one at a time across them, and lets the Runner
+	// find the cycles of a process that died (see adoptOrphans).
+	JobLock JobLock
+	// RescueStuckJobsAfter is when River makes a cycle still running
+	// again (default a minute).
+	RescueStuckJobsAfter time.Duration
+	Logger               *slog.Logger
 }
+
+// JobLock takes a lock on a job without waiting, which other processes
+// see: ok is false when another holds it. The lock must go when its holder
+// dies (PostgreSQL's session advisory locks do).
+type JobLock func(ctx context.Context, jobID string) (unlock func(), ok bool, err error)
 
 // NewRunner migrates River's tables on driver's database and returns a
 // Runner; Start starts it. The Runner becomes the Service's Scheduler.
@@ -67,7 +85,12 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("scheduler: migrate: %w", err)
 	}
-	r := &Runner[TTx]{svc: svc, st: st, log: log, running: map[string]context.CancelFunc{}, queued: map[string]bool{}}
+	r := &Runner[TTx]{svc: svc, st: st, log: log, jobLock: o.JobLock,
+		running: map[string]context.CancelFunc{}, queued: map[string]bool{}, adopted: map[int64]bool{}}
+	rescue := o.RescueStuckJobsAfter
+	if rescue <= 0 {
+		rescue = time.Minute
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &cycleWorker[TTx]{r: r})
 	n := o.Workers
@@ -80,7 +103,7 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 		Logger:  log,
 		// A cycle left running by a crashed process is picked up again
 		// soon; one that is still running is not run twice (locks).
-		RescueStuckJobsAfter: time.Minute,
+		RescueStuckJobsAfter: rescue,
 		// SQLite has no LISTEN/NOTIFY: poll often, so a change reaches
 		// its cycle in about a second.
 		FetchPollInterval: 200 * time.Millisecond,
@@ -104,6 +127,9 @@ func (r *Runner[TTx]) Start(ctx context.Context) error {
 		return err
 	}
 	go r.watch(ctx)
+	if r.jobLock != nil {
+		go r.adoptOrphans(ctx)
+	}
 	return nil
 }
 
@@ -193,14 +219,23 @@ func (r *Runner[TTx]) Schedule(ctx context.Context, spID, jobID string, at time.
 		// A cycle due now is inserted available (River makes scheduled
 		// jobs available only every few seconds), and only when none is
 		// already waiting to start: one queued behind the running one is
-		// enough to pick up every change.
-		r.mu.Lock()
-		if r.queued[jobID] {
+		// enough to pick up every change. Across processes the queue
+		// itself says whether one waits: any of them may have queued it
+		// and any may run it.
+		if r.jobLock != nil {
+			waiting, err := r.cycleWaiting(ctx, jobID)
+			if err != nil || waiting {
+				return err
+			}
+		} else {
+			r.mu.Lock()
+			if r.queued[jobID] {
+				r.mu.Unlock()
+				return nil
+			}
+			r.queued[jobID] = true
 			r.mu.Unlock()
-			return nil
 		}
-		r.queued[jobID] = true
-		r.mu.Unlock()
 	}
 	if _, err := r.client.Insert(ctx, cycleArgs{SPID: spID, JobID: jobID}, opts); err != nil {
 		r.mu.Lock()
@@ -246,6 +281,111 @@ func (r *Runner[TTx]) Stop(ctx context.Context, _, jobID string) error {
 	return r.cancelLater(ctx, jobID)
 }
 
+// jobLockPoll is how often a cycle waiting for the job's cycle in another
+// process tries the lock again.
+const jobLockPoll = 500 * time.Millisecond
+
+// waitJobLock waits until no other process runs a cycle of jobID and then
+// holds the job's lock. The waiting cycle stays running in River, so it is
+// the one queued behind: it picks up the changes of the running one.
+func (r *Runner[TTx]) waitJobLock(ctx context.Context, jobID string) (func(), error) {
+	for {
+		unlock, ok, err := r.jobLock(ctx, jobID)
+		if err != nil || ok {
+			return unlock, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(jobLockPoll):
+		}
+	}
+}
+
+// cycleWaiting reports whether a cycle of jobID waits to start in River's
+// queue.
+func (r *Runner[TTx]) cycleWaiting(ctx context.Context, jobID string) (bool, error) {
+	res, err := r.client.JobList(ctx, river.NewJobListParams().Kinds(cycleArgs{}.Kind()).
+		States(rivertype.JobStateAvailable).Where("args ->> 'job' = @job", river.NamedArgs{"job": jobID}).First(1))
+	if err != nil {
+		return false, fmt.Errorf("list the waiting cycles of %s: %w", jobID, err)
+	}
+	return len(res.Jobs) > 0, nil
+}
+
+// orphanCheck is how often a Runner with a JobLock looks for the cycles of
+// processes that died, and orphanAge how long a cycle must have been
+// running before it can be one: a cycle takes its job's lock right after
+// it starts.
+const (
+	orphanCheck = 3 * time.Second
+	orphanAge   = 5 * time.Second
+)
+
+// adoptOrphans finds, until ctx ends, the cycles River says are running
+// whose job's lock nobody holds: their process died (kill -9, a lost
+// machine). It schedules a cycle of each such job now, which resumes the
+// work from the job's watermark and anchors, well before River's rescuer
+// would retry the orphan itself (RescueStuckJobsAfter).
+func (r *Runner[TTx]) adoptOrphans(ctx context.Context) {
+	t := time.NewTicker(orphanCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := r.adoptOnce(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("looking for orphaned cycles failed", "err", err)
+		}
+	}
+}
+
+func (r *Runner[TTx]) adoptOnce(ctx context.Context) error {
+	res, err := r.client.JobList(ctx, river.NewJobListParams().Kinds(cycleArgs{}.Kind()).
+		States(rivertype.JobStateRunning).First(100))
+	if err != nil {
+		return err
+	}
+	// Forget the orphans River has since rescued or finished.
+	r.mu.Lock()
+	for id := range r.adopted {
+		if !slices.ContainsFunc(res.Jobs, func(j *rivertype.JobRow) bool { return j.ID == id }) {
+			delete(r.adopted, id)
+		}
+	}
+	r.mu.Unlock()
+	for _, row := range res.Jobs {
+		r.mu.Lock()
+		done := r.adopted[row.ID]
+		r.mu.Unlock()
+		if done || row.AttemptedAt == nil || time.Since(*row.AttemptedAt) < orphanAge {
+			continue
+		}
+		var a cycleArgs
+		if err := json.Unmarshal(row.EncodedArgs, &a); err != nil {
+			continue
+		}
+		unlock, free, err := r.jobLock(ctx, a.JobID)
+		if err != nil {
+			return err
+		}
+		if !free {
+			continue // its cycle runs somewhere
+		}
+		unlock()
+		r.log.Info("resuming the cycle of a process that stopped", "job", a.JobID, "river_job", row.ID)
+		r.mu.Lock()
+		r.adopted[row.ID] = true
+		r.mu.Unlock()
+		if err := r.Schedule(ctx, a.SPID, a.JobID, time.Now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // errStopped marks a cycle stopped by Stop (pause, delete).
 var errStopped = errors.New("stopped")
 
@@ -268,6 +408,13 @@ func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
 		return err // shutting down: River runs it again after the restart
 	}
 	defer unlock()
+	if r.jobLock != nil {
+		unlockJob, err := r.waitJobLock(ctx, a.JobID)
+		if err != nil {
+			return err
+		}
+		defer unlockJob()
+	}
 	cctx, cancel := context.WithCancelCause(ctx)
 	r.mu.Lock()
 	r.running[a.JobID] = func() { cancel(errStopped) }

@@ -27,7 +27,11 @@ type Metrics struct {
 
 // New returns the collectors on a new registry, with Go runtime and process
 // metrics beside them. log (nil: slog.Default) hears of failed scrapes.
-func New(log *slog.Logger) *Metrics {
+func New(log *slog.Logger) *Metrics { return NewForNode(log, "") }
+
+// NewForNode is New with every metric labelled node=node (none when node
+// is ""), so that the nodes of a cluster tell theirs apart.
+func NewForNode(log *slog.Logger, node string) *Metrics {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -64,7 +68,11 @@ func New(log *slog.Logger) *Metrics {
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30},
 		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.cycles, m.cycleDuration, m.objects, m.targetRequests, m.targetDuration, m.onDemand,
+	var reg prometheus.Registerer = m.reg
+	if node != "" {
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, m.reg)
+	}
+	reg.MustRegister(m.cycles, m.cycleDuration, m.objects, m.targetRequests, m.targetDuration, m.onDemand,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -3,7 +3,10 @@ package secrets
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,7 +37,10 @@ func (v Value) Reveal() string { return string(v) }
 const KeyFile = "secrets.key"
 
 // Box seals and opens secrets.
-type Box struct{ aead cipher.AEAD }
+type Box struct {
+	aead cipher.AEAD
+	fp   string
+}
 
 // LoadOrCreate reads the key in dir, creating it (mode 0600) on first use.
 func LoadOrCreate(dir string) (*Box, error) {
@@ -74,8 +80,15 @@ func NewBox(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("provisiond secrets key fingerprint"))
+	return &Box{aead: aead, fp: hex.EncodeToString(mac.Sum(nil)[:16])}, nil
 }
+
+// Fingerprint identifies the key without revealing it (an HMAC of a fixed
+// text under it): two Boxes open each other's secrets exactly when their
+// fingerprints are equal.
+func (b *Box) Fingerprint() string { return b.fp }
 
 // Seal encrypts plaintext; the nonce is prepended.
 func (b *Box) Seal(plaintext []byte) []byte {

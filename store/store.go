@@ -16,6 +16,9 @@ var (
 	// pruned, so the feed can no longer say everything that changed since;
 	// the reader must start over with a full (initial) cycle.
 	ErrChangesPruned = errors.New("changes pruned")
+	// ErrKeysDiffer: the database was first opened with other key
+	// material (see ClaimKeys).
+	ErrKeysDiffer = errors.New("keys differ from the database's")
 )
 
 // User is a directory user. Props holds the Graph properties other than the
@@ -283,6 +286,14 @@ type Store interface {
 	// ListProvisioningLogs returns a job's logs newest first; jobID "" means
 	// every job. opt.After is a log ID to continue after (in that order).
 	ListProvisioningLogs(ctx context.Context, jobID string, opt ListOptions) ([]ProvisioningLog, error)
+
+	// ClaimKeys records the fingerprint of the key material (token signing
+	// key, secrets key) of the process opening the store, the first time
+	// one is given, and returns ErrKeysDiffer when a different one was
+	// recorded: nodes sharing a database must share their keys, or one
+	// would mint tokens the others refuse and seal secrets they cannot
+	// open.
+	ClaimKeys(ctx context.Context, fingerprint string) error
 
 	Close() error
 }

@@ -31,10 +31,11 @@ func main() {
 
 // synopses are the usage lines of each command, for --help.
 var synopses = map[string]string{
-	"serve": `provisiond serve [--addr 127.0.0.1:8080] [--data ./provisiond-data] [--demo] [--ondemand-limit 5/10s]
+	"serve": `provisiond serve [--addr 127.0.0.1:8080] [--data ./provisiond-data] [--store postgres://...] [--node-name NAME]
+                   [--demo] [--ondemand-limit 5/10s]
                    [--oidc-issuer URL --audience AUD] [--public-url URL] [--trust-proxy]
                    [--target-networks CIDR[,CIDR...]] [--log-level info]`,
-	"token": `provisiond token [--data ./provisiond-data] [--init] --app NAME --roles ROLE[,ROLE...] [--ttl 1h]
+	"token": `provisiond token [--data ./provisiond-data] [--store postgres://...] [--init] --app NAME --roles ROLE[,ROLE...] [--ttl 1h]
   provisiond token [--data ./provisiond-data] [--init] --user UPN --scopes SCOPE[,SCOPE...]
                    [--directory-roles "Application Administrator"[,...]] [--ttl 1h]`,
 }
@@ -52,7 +53,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "serve":
 		err = serve(ctx, args[1:], out)
 	case "token":
-		err = token(args[1:], out)
+		err = token(ctx, args[1:], out)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			return run(ctx, []string{args[1], "--help"}, out)

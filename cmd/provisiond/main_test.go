@@ -96,7 +96,7 @@ func TestServeDemo(t *testing.T) {
 func TestTokenCommand(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
-	if err := token([]string{"--data", dir, "--init", "--app", "ci", "--roles", "Synchronization.ReadWrite.All"}, &out); err != nil {
+	if err := token(t.Context(), []string{"--data", dir, "--init", "--app", "ci", "--roles", "Synchronization.ReadWrite.All"}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if parts := strings.Split(strings.TrimSpace(out.String()), "."); len(parts) != 3 {
@@ -107,7 +107,7 @@ func TestTokenCommand(t *testing.T) {
 		{"--data", dir, "--app", "a", "--user", "u"}, // both
 		{"--data", dir, "--user", "u@x", "--directory-roles", "Chief Everything Officer"},
 	} {
-		if err := token(args, &bytes.Buffer{}); err == nil {
+		if err := token(t.Context(), args, &bytes.Buffer{}); err == nil {
 			t.Errorf("token %v succeeded", args)
 		}
 	}
@@ -163,7 +163,7 @@ func TestTokenRefusesUnknownNames(t *testing.T) {
 		{[]string{"--user", "a@contoso.test", "--roles", "User.Read.All"}, []string{"--roles goes with --app"}},
 	}
 	for _, tt := range tests {
-		err := token(append([]string{"--data", dir, "--init"}, tt.args...), io.Discard)
+		err := token(t.Context(), append([]string{"--data", dir, "--init"}, tt.args...), io.Discard)
 		for _, w := range tt.want {
 			if err == nil || !strings.Contains(err.Error(), w) {
 				t.Errorf("token %v = %v, want an error containing %q", tt.args, err, w)
@@ -175,7 +175,7 @@ func TestTokenRefusesUnknownNames(t *testing.T) {
 	}
 	// Names compare ignoring case, as the server does; role template ids count.
 	var out bytes.Buffer
-	if err := token([]string{"--data", dir, "--init", "--user", "a@contoso.test", "--scopes", "synchronization.readwrite.all",
+	if err := token(t.Context(), []string{"--data", dir, "--init", "--user", "a@contoso.test", "--scopes", "synchronization.readwrite.all",
 		"--directory-roles", "global administrator," + auth.RoleApplicationAdministrator}, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestTokenNeedsExistingKey(t *testing.T) {
 	empty := t.TempDir()
 	missing := filepath.Join(t.TempDir(), "typo")
 	for _, dir := range []string{empty, missing} {
-		err := token([]string{"--data", dir, "--app", "ci", "--roles", "Synchronization.ReadWrite.All"}, io.Discard)
+		err := token(t.Context(), []string{"--data", dir, "--app", "ci", "--roles", "Synchronization.ReadWrite.All"}, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "--init") || !strings.Contains(err.Error(), dir) {
 			t.Errorf("token --data %s = %v, want a refusal naming the directory and --init", dir, err)
 		}
@@ -200,11 +200,11 @@ func TestTokenNeedsExistingKey(t *testing.T) {
 	// With --init it creates the key once; later calls use it, and a
 	// server on that directory accepts their tokens.
 	var out bytes.Buffer
-	if err := token([]string{"--data", missing, "--init", "--app", "ci", "--roles", "Synchronization.ReadWrite.All"}, &out); err != nil {
+	if err := token(t.Context(), []string{"--data", missing, "--init", "--app", "ci", "--roles", "Synchronization.ReadWrite.All"}, &out); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if err := token([]string{"--data", missing, "--app", "ci", "--roles", "Synchronization.ReadWrite.All"}, &out); err != nil {
+	if err := token(t.Context(), []string{"--data", missing, "--app", "ci", "--roles", "Synchronization.ReadWrite.All"}, &out); err != nil {
 		t.Fatal(err)
 	}
 	iss, err := auth.LoadIssuer(missing)

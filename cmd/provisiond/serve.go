@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,7 +18,6 @@ import (
 	"provisiond/auth"
 	"provisiond/cmd/provisiond/wiring"
 	"provisiond/graphapi"
-	"provisiond/jobs"
 	"provisiond/metrics"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
@@ -28,6 +26,7 @@ import (
 
 type serveConfig struct {
 	addr, data, limit, oidcIssuer, audience, logLevel string
+	storeURL, nodeName                                string
 	demo                                              bool
 	targetNetworks, publicURL                         string
 	trustProxy                                        bool
@@ -41,6 +40,8 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&c.data, "data", "./provisiond-data", "data directory (SQLite store, keys)")
+	fs.StringVar(&c.storeURL, "store", "", "postgres://USER@HOST:PORT/DB: keep everything in this PostgreSQL database, which several nodes share, instead of the SQLite file in --data (keys stay in --data; a password is best given in PGPASSWORD or ~/.pgpass)")
+	fs.StringVar(&c.nodeName, "node-name", "", "this node's name, on its metrics and in its logs (default: the host name)")
 	fs.BoolVar(&c.demo, "demo", false, "seed demo users, a demo SCIM app and a job, and print a token and a curl command")
 	fs.StringVar(&c.limit, "ondemand-limit", "5/10s", `provisionOnDemand rate limit per service principal ("off" to disable)`)
 	fs.StringVar(&c.oidcIssuer, "oidc-issuer", "", "accept tokens from this OpenID Connect issuer instead of the embedded one")
@@ -72,7 +73,12 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if c.nodeName == "" {
+		if c.nodeName, _ = os.Hostname(); c.nodeName == "" {
+			c.nodeName = "provisiond"
+		}
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("node", c.nodeName)
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -99,7 +105,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	srv := app.handler.HTTPServer(graphapi.Limits{})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(app.handler.Listener(ln)) }()
-	log.Info("provisiond listening", "addr", ln.Addr().String(), "data", c.data)
+	log.Info("provisiond listening", "addr", ln.Addr().String(), "data", c.data, "store", storeName(c))
 	log.Info("token signing key", "data", filepath.Dir(app.issuer.KeyFile()), "kid", app.issuer.KeyID(), "file", app.issuer.KeyFile())
 	select {
 	case err := <-errc:
@@ -120,17 +126,17 @@ type app struct {
 	store   store.Store
 	issuer  *auth.Issuer
 	handler *graphapi.Server
-	runner  *jobs.Runner[*sql.Tx]
+	runner  wiring.Runner
 	demo    *demoTarget
 	baseURL string
 }
 
 func newApp(ctx context.Context, c serveConfig, baseURL string, log *slog.Logger) (*app, error) {
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(c.data, "provisiond.db"), log)
+	st, err := openStore(ctx, c.storeURL, c.data, log)
 	if err != nil {
 		return nil, err
 	}
-	a, err := wire(ctx, st, st.SchedulerDB(), c, baseURL, log)
+	a, err := wire(ctx, st, c, baseURL, log)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -140,7 +146,7 @@ func newApp(ctx context.Context, c serveConfig, baseURL string, log *slog.Logger
 
 // wire builds the service over an open store (see package wiring) and
 // prepares the demo SCIM app when asked.
-func wire(ctx context.Context, st store.Store, schedulerDB *sql.DB, c serveConfig, baseURL string, log *slog.Logger) (*app, error) {
+func wire(ctx context.Context, st *sqlstore.Store, c serveConfig, baseURL string, log *slog.Logger) (*app, error) {
 	var limiter *throttle.Limiter
 	n, per, err := throttle.ParseLimit(c.limit)
 	if err != nil {
@@ -152,19 +158,25 @@ func wire(ctx context.Context, st store.Store, schedulerDB *sql.DB, c serveConfi
 	a := &app{store: st, baseURL: baseURL}
 	var m *metrics.Metrics
 	if c.metrics {
-		m = metrics.New(log)
+		m = metrics.NewForNode(log, c.nodeName)
 	}
 	if c.demo {
 		a.demo = newDemoTarget()
 	}
-	w, err := wiring.Wire(ctx, st, wiring.Config{
+	wc := wiring.Config{
 		DataDir: c.data, OIDCIssuer: c.oidcIssuer, Audience: c.audience,
 		OnDemand: limiter, Logger: log,
 		TargetNetworks: c.targetNetworks, Self: baseURL,
 		PublicURL: c.publicURL, TrustProxy: c.trustProxy,
-		SchedulerDB: schedulerDB, Metrics: m,
+		Metrics: m, Extra: probes(st),
 		TargetRate: c.targetRate, CycleWorkers: c.cycleWorkers,
-	})
+	}
+	if pool := st.SchedulerPool(); pool != nil {
+		wc.SchedulerPool, wc.JobLock = pool, st.TryLockJob
+	} else {
+		wc.SchedulerDB = st.SchedulerDB()
+	}
+	w, err := wiring.Wire(ctx, st, wc)
 	if err != nil {
 		return nil, err
 	}

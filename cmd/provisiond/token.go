@@ -1,16 +1,22 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"provisiond/auth"
+	"provisiond/cmd/provisiond/wiring"
+	"provisiond/secrets"
 )
 
 // token mints a bearer token that a server using the same data directory
@@ -18,9 +24,10 @@ import (
 // role names provisiond does not know (a typo would only mint a token that
 // gets 403s), and a data directory without a signing key unless --init says
 // to create one (a new key would mint tokens no running server accepts).
-func token(args []string, out io.Writer) error {
+func token(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	data := fs.String("data", "./provisiond-data", "data directory of the server that is to accept the token (holds the signing key)")
+	storeURL := fs.String("store", "", "the PostgreSQL store (postgres://...) of the nodes that are to accept the token: refuse when --data does not hold their keys")
 	initKey := fs.Bool("init", false, "create a signing key and tenant id in --data if it holds none")
 	app := fs.String("app", "", "application name: mint an application token")
 	roles := fs.String("roles", "", "application permissions, comma-separated: "+strings.Join(auth.ApplicationPermissions(), ", "))
@@ -55,6 +62,11 @@ func token(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *storeURL != "" {
+		if err := checkClusterKeys(ctx, *storeURL, *data, iss); err != nil {
+			return fmt.Errorf("token: %w", err)
+		}
+	}
 	var tok string
 	if *app != "" {
 		tok, err = iss.MintApp(*app, split(*roles), *ttl)
@@ -66,6 +78,24 @@ func token(args []string, out io.Writer) error {
 	}
 	_, err = fmt.Fprintln(out, tok)
 	return err
+}
+
+// checkClusterKeys makes sure the keys in dataDir are those of the nodes
+// on the store at storeURL, so that they accept the token.
+func checkClusterKeys(ctx context.Context, storeURL, dataDir string, iss *auth.Issuer) error {
+	if _, err := os.Stat(filepath.Join(dataDir, secrets.KeyFile)); err != nil {
+		return fmt.Errorf("%s has no %s: copy the data directory of a node of the cluster", dataDir, secrets.KeyFile)
+	}
+	box, err := secrets.LoadOrCreate(dataDir)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, storeURL, dataDir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return wiring.ClaimKeys(ctx, st, dataDir, iss, box)
 }
 
 // loadIssuer loads the issuer in dir, creating it only when create is set.

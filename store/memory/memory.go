@@ -3,6 +3,7 @@ package memory
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -43,6 +44,8 @@ type Store struct {
 	lastSeq      int64
 	prunedBefore int64
 	changed      store.Notifier
+
+	keys string // the fingerprint ClaimKeys recorded
 }
 
 var _ store.Store = (*Store)(nil)
@@ -145,4 +148,17 @@ func page[T any](items []T, id func(T) string, opt store.ListOptions) []T {
 		out = append(out, it)
 	}
 	return out
+}
+
+// ClaimKeys implements store.Store.
+func (s *Store) ClaimKeys(_ context.Context, fingerprint string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys == "" {
+		s.keys = fingerprint
+	}
+	if s.keys != fingerprint {
+		return fmt.Errorf("claim keys: %w", store.ErrKeysDiffer)
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"provisiond/store"
@@ -64,13 +65,23 @@ func OpenPostgres(ctx context.Context, url string, logger *slog.Logger) (*Store,
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	pcfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{d: postgresDialect, log: logger, rdb: db, wdb: db, instance: randomID()}
+	s := &Store{d: postgresDialect, log: logger, rdb: db, wdb: db, pool: pool, instance: randomID()}
 	if err := s.migratePostgres(ctx); err != nil {
 		db.Close()
+		pool.Close()
 		return nil, err
 	}
 	lctx, cancel := context.WithCancel(context.Background())
@@ -151,4 +162,44 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
 			s.changed.Notify()
 		}
 	}
+}
+
+// SchedulerPool is the pgx pool a job scheduler (River, riverpgxv5) keeps
+// its tables in on PostgreSQL, nil on SQLite. The Store closes it.
+func (s *Store) SchedulerPool() *pgxpool.Pool { return s.pool }
+
+// jobLockClass is the first key of the advisory locks TryLockJob takes,
+// the second being a hash of the job id.
+const jobLockClass = 0x7064 // "pd"
+
+// TryLockJob takes, without waiting, a lock on jobID that other processes
+// on the database see (a session advisory lock, on a connection of its
+// own, held until unlock): ok is false when another holds it. The lock
+// goes with its session, so a process that dies lets its locks go as soon
+// as PostgreSQL sees the connection close. On SQLite, which one process
+// opens at a time, it always succeeds.
+func (s *Store) TryLockJob(ctx context.Context, jobID string) (unlock func(), ok bool, err error) {
+	if s.pool == nil {
+		return func() {}, true, nil
+	}
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("lock job %s: %w", jobID, err)
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, jobLockClass, jobID).Scan(&ok); err != nil || !ok {
+		conn.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("lock job %s: %w", jobID, err)
+		}
+		return nil, false, nil
+	}
+	return func() {
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, jobLockClass, jobID); err != nil {
+			// Closing the session releases the lock too.
+			conn.Raw(func(any) error { return sql.ErrConnDone }) //nolint:errcheck
+		}
+		conn.Close()
+	}, true, nil
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"provisiond/store"
@@ -37,6 +38,8 @@ type Store struct {
 	// PostgreSQL); stopListen stops listening for them.
 	instance   string
 	stopListen func()
+	// pool is River's on PostgreSQL (SchedulerPool); nil on SQLite.
+	pool *pgxpool.Pool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -124,6 +127,9 @@ func (s *Store) Close() error {
 			errs = append(errs, s.rdb.Close())
 		}
 		errs = append(errs, s.wdb.Close())
+		if s.pool != nil {
+			s.pool.Close()
+		}
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr

@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PruneChanges", testPruneChanges},
 		{"Subscribe", testSubscribe},
 		{"JobWatermark", testJobWatermark},
+		{"ClaimKeys", testClaimKeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,9 @@ package wiring
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +18,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"provisiond/auth"
@@ -69,8 +73,13 @@ type Config struct {
 	PublicURL  string
 	TrustProxy bool
 	// SchedulerDB is the database River keeps scheduled cycles in (the
-	// SQLite store's, see sqlstore.Store.SchedulerDB); nil: no cycles.
-	SchedulerDB *sql.DB
+	// SQLite store's, see sqlstore.Store.SchedulerDB); SchedulerPool is
+	// the PostgreSQL store's (sqlstore.Store.SchedulerPool), shared by
+	// several nodes, with JobLock keeping a job's cycles one at a time
+	// across them. Neither: no cycles.
+	SchedulerDB   *sql.DB
+	SchedulerPool *pgxpool.Pool
+	JobLock       jobs.JobLock
 	// Interactive overrides the budget of provisionOnDemand and
 	// validateCredentials (jobs.InteractiveTimeout); tests shorten it.
 	Interactive time.Duration
@@ -89,10 +98,23 @@ type App struct {
 	Issuer  *auth.Issuer
 	Jobs    *jobs.Service
 	Handler *graphapi.Server
-	// Runner runs started jobs' cycles; nil without a SchedulerDB. Start
-	// it after Wire, shut it down before closing the store.
-	Runner *jobs.Runner[*sql.Tx]
+	// Runner runs started jobs' cycles; nil without a scheduler database.
+	// Start it after Wire, shut it down before closing the store.
+	Runner Runner
 }
+
+// Runner is a jobs.Runner on whichever database the store is.
+type Runner interface {
+	jobs.Scheduler
+	Start(ctx context.Context) error
+	Shutdown(ctx context.Context) error
+	QueueDepth(ctx context.Context) (int, error)
+}
+
+// clusterRescue is when River retries a cycle still running on a shared
+// database: a node that dies mid-cycle is noticed sooner still, by its
+// released job lock (jobs.RunnerOptions.JobLock).
+const clusterRescue = 30 * time.Second
 
 // Wire builds the service over an open store.
 func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
@@ -121,6 +143,9 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ClaimKeys(ctx, st, c.DataDir, iss, box); err != nil {
+		return nil, err
+	}
 	guard, hc, err := TargetClient(c.TargetNetworks, c.Self)
 	if err != nil {
 		return nil, err
@@ -139,11 +164,18 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		CycleWorkers: c.CycleWorkers,
 		Metrics:      c.Metrics,
 	})
-	var runner *jobs.Runner[*sql.Tx]
-	if c.SchedulerDB != nil {
-		if runner, err = jobs.NewRunner(ctx, riversqlite.New(c.SchedulerDB), js, st, jobs.RunnerOptions{Logger: log}); err != nil {
-			return nil, err
-		}
+	var runner Runner
+	switch {
+	case c.SchedulerPool != nil:
+		runner, err = jobs.NewRunner(ctx, riverpgxv5.New(c.SchedulerPool), js, st,
+			jobs.RunnerOptions{Logger: log, JobLock: c.JobLock, RescueStuckJobsAfter: clusterRescue})
+	case c.SchedulerDB != nil:
+		runner, err = jobs.NewRunner(ctx, riversqlite.New(c.SchedulerDB), js, st, jobs.RunnerOptions{Logger: log})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if runner != nil {
 		c.Metrics.QueueDepth(runner.QueueDepth)
 	}
 	extra := c.Extra
@@ -160,6 +192,24 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		Sync: &graphapi.Sync{Jobs: js, OnDemand: c.OnDemand},
 	})
 	return &App{Store: st, Issuer: iss, Jobs: js, Handler: h, Runner: runner}, nil
+}
+
+// ClaimKeys checks that the key material of dataDir (tenant id, token
+// signing key, secrets key) is the one the store was first opened with,
+// recording it the first time: nodes of one cluster must accept each
+// other's tokens and open each other's sealed secrets.
+func ClaimKeys(ctx context.Context, st store.Store, dataDir string, iss *auth.Issuer, box *secrets.Box) error {
+	h := sha256.Sum256([]byte(iss.TenantID() + "\n" + iss.KeyID() + "\n" + box.Fingerprint()))
+	err := st.ClaimKeys(ctx, hex.EncodeToString(h[:16]))
+	if errors.Is(err, store.ErrKeysDiffer) {
+		return fmt.Errorf("the keys in the data directory %s (tenant-id, signing-key.pem, %s) are not those the store was first started with: "+
+			"every node on one database needs the same key files; copy them from a node of the cluster (or use the data directory this store was created with)",
+			dataDir, secrets.KeyFile)
+	}
+	if err != nil {
+		return fmt.Errorf("check keys: %w", err)
+	}
+	return nil
 }
 
 // Registry is the table of connectors provisiond ships, keyed by the
