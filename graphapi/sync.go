@@ -13,8 +13,9 @@ import (
 // Sync serves the synchronization API over the jobs service.
 type Sync struct {
 	Jobs *jobs.Service
-	// OnDemand limits provisionOnDemand per service principal; nil = no limit.
-	OnDemand *throttle.Limiter
+	// OnDemand limits provisionOnDemand per service principal; nil = no
+	// limit.
+	OnDemand throttle.Gate
 
 	srv *Server
 }

@@ -1,6 +1,7 @@
 package graphapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,7 +40,11 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if y.OnDemand != nil {
-		if ok, wait := y.OnDemand.Allow(principal(r).TenantID + "/" + sp.ID); !ok {
+		ok, wait, err := y.OnDemand.Check(r.Context(), principal(r).TenantID+"/"+sp.ID)
+		if err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+		if !ok {
 			n, per := y.OnDemand.Limit()
 			return &Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests",
 				Message: "Too many provisionOnDemand requests for this service principal (the limit is " + strconv.Itoa(n) + " per " + humanDuration(per) + "). Retry after the time in the Retry-After header.",

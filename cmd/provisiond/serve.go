@@ -147,12 +147,16 @@ func newApp(ctx context.Context, c serveConfig, baseURL string, log *slog.Logger
 // wire builds the service over an open store (see package wiring) and
 // prepares the demo SCIM app when asked.
 func wire(ctx context.Context, st *sqlstore.Store, c serveConfig, baseURL string, log *slog.Logger) (*app, error) {
-	var limiter *throttle.Limiter
+	var limiter throttle.Gate
 	n, per, err := throttle.ParseLimit(c.limit)
 	if err != nil {
 		return nil, fmt.Errorf("--ondemand-limit: %w", err)
 	}
-	if n > 0 {
+	switch {
+	case n > 0 && st.Shared():
+		// Several nodes: the window is kept in the database they share.
+		limiter = throttle.NewShared(n, per, st.AllowRate)
+	case n > 0:
 		limiter = throttle.New(n, per, nil)
 	}
 	a := &app{store: st, baseURL: baseURL}
@@ -171,8 +175,8 @@ func wire(ctx context.Context, st *sqlstore.Store, c serveConfig, baseURL string
 		Metrics: m, Extra: probes(st),
 		TargetRate: c.targetRate, CycleWorkers: c.cycleWorkers,
 	}
-	if pool := st.SchedulerPool(); pool != nil {
-		wc.SchedulerPool, wc.JobLock = pool, st.TryLockJob
+	if st.Shared() {
+		wc.SchedulerPool, wc.JobLock, wc.MigrationLock = st.SchedulerPool(), st.TryLockJob, st.WithMigrationLock
 	} else {
 		wc.SchedulerDB = st.SchedulerDB()
 	}

@@ -33,6 +33,9 @@ type dialect struct {
 	// transaction with the Store's instance id, to tell other Stores on
 	// the database.
 	notify string
+	// nowMicros is an expression for the database's clock in
+	// microseconds since the Unix epoch.
+	nowMicros string
 }
 
 // rebind rewrites the ? placeholders of query for d. Queries contain no ?
@@ -59,7 +62,8 @@ func (d dialect) rebind(query string) string {
 // sqliteDialect is SQLite through modernc.org/sqlite, which reports extended
 // result codes.
 var sqliteDialect = dialect{
-	name: "sqlite",
+	name:      "sqlite",
+	nowMicros: `CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)`,
 	classify: func(err error) error {
 		var se *sqlite.Error
 		if !errors.As(err, &se) {

@@ -42,7 +42,8 @@ var postgresDialect = dialect{
 	// Held to commit; the key is arbitrary but fixed.
 	lockFeed: `SELECT pg_advisory_xact_lock(7410734520181113)`,
 	// Delivered at commit, to every Store on the database (see listen).
-	notify: `SELECT pg_notify('provisiond_changes', ?)`,
+	notify:    `SELECT pg_notify('provisiond_changes', ?)`,
+	nowMicros: `CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)`,
 }
 
 // migrationLock is the session advisory lock migrations run under, so
@@ -98,8 +99,18 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
-// migratePostgres runs migrate holding migrationLock on one connection.
+// migratePostgres runs migrate holding migrationLock.
 func (s *Store) migratePostgres(ctx context.Context) error {
+	return s.WithMigrationLock(ctx, func() error { return s.migrate(ctx) })
+}
+
+// WithMigrationLock runs fn holding the lock the store's migrations run
+// under, so that the scheduler's migrations are safe from nodes starting
+// together too. On SQLite it just runs fn.
+func (s *Store) WithMigrationLock(ctx context.Context, fn func() error) error {
+	if s.d.name != postgresDialect.name {
+		return fn()
+	}
 	conn, err := s.wdb.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("open postgres store: %w", err)
@@ -118,7 +129,7 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 			conn.Raw(func(any) error { return sql.ErrConnDone }) // discard the session, and its lock
 		}
 	}()
-	return s.migrate(ctx)
+	return fn()
 }
 
 // listen LISTENs on its own connection for the notifications of directory
@@ -163,6 +174,11 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
 		}
 	}
 }
+
+// Shared reports whether several processes may share the database
+// (PostgreSQL), so that what must hold across them (rate limits, one
+// cycle per job) is kept in the database.
+func (s *Store) Shared() bool { return s.pool != nil }
 
 // SchedulerPool is the pgx pool a job scheduler (River, riverpgxv5) keeps
 // its tables in on PostgreSQL, nil on SQLite. The Store closes it.

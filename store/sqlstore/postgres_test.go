@@ -161,3 +161,55 @@ func TestPostgresFeedOrderUnderParallelWriters(t *testing.T) {
 		t.Errorf("the reader saw %d users of %d: it moved past changes that committed later", len(seen), 4*perWriter)
 	}
 }
+
+// The rate window holds across Stores: of 12 concurrent requests split
+// over two, exactly 5 are accepted, and the others learn a wait within the
+// window.
+func TestPostgresAllowRateAcrossStores(t *testing.T) {
+	url := pgtest.Database(t)
+	testAllowRate(t, openPostgres(t, url), openPostgres(t, url))
+}
+
+func TestSQLiteAllowRate(t *testing.T) {
+	s := openTemp(t)
+	testAllowRate(t, s, s)
+}
+
+func testAllowRate(t *testing.T, a, b *Store) {
+	const per = 10 * time.Second
+	type result struct {
+		ok   bool
+		wait time.Duration
+		err  error
+	}
+	results := make(chan result, 12)
+	for i := range 12 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		go func() {
+			ok, wait, err := s.AllowRate(t.Context(), "tenant/sp", 5, per)
+			results <- result{ok, wait, err}
+		}()
+	}
+	accepted := 0
+	for range 12 {
+		r := <-results
+		switch {
+		case r.err != nil:
+			t.Fatal(r.err)
+		case r.ok:
+			accepted++
+		case r.wait <= 0 || r.wait > per:
+			t.Errorf("a refusal waits %v, want within (0, %v]", r.wait, per)
+		}
+	}
+	if accepted != 5 {
+		t.Errorf("%d of 12 accepted, want 5", accepted)
+	}
+	// Another key has its own window.
+	if ok, _, err := a.AllowRate(t.Context(), "tenant/other", 5, per); !ok || err != nil {
+		t.Errorf("another key: %v, %v", ok, err)
+	}
+}

@@ -47,7 +47,7 @@ type Config struct {
 	// of the embedded one.
 	OIDCIssuer, Audience string
 	// OnDemand limits provisionOnDemand; nil means no limit.
-	OnDemand *throttle.Limiter
+	OnDemand throttle.Gate
 	// TargetNetworks ("CIDR[,CIDR...]") are the only networks targets may
 	// be in; empty allows all but what provisiond never calls (link-local
 	// addresses, its own listen address).
@@ -80,6 +80,9 @@ type Config struct {
 	SchedulerDB   *sql.DB
 	SchedulerPool *pgxpool.Pool
 	JobLock       jobs.JobLock
+	// MigrationLock runs River's migrations on SchedulerPool under the
+	// store's migration lock (nil: none needed).
+	MigrationLock func(ctx context.Context, fn func() error) error
 	// Interactive overrides the budget of provisionOnDemand and
 	// validateCredentials (jobs.InteractiveTimeout); tests shorten it.
 	Interactive time.Duration
@@ -167,8 +170,15 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	var runner Runner
 	switch {
 	case c.SchedulerPool != nil:
-		runner, err = jobs.NewRunner(ctx, riverpgxv5.New(c.SchedulerPool), js, st,
-			jobs.RunnerOptions{Logger: log, JobLock: c.JobLock, RescueStuckJobsAfter: clusterRescue})
+		lock := c.MigrationLock
+		if lock == nil {
+			lock = func(_ context.Context, fn func() error) error { return fn() }
+		}
+		err = lock(ctx, func() (err error) {
+			runner, err = jobs.NewRunner(ctx, riverpgxv5.New(c.SchedulerPool), js, st,
+				jobs.RunnerOptions{Logger: log, JobLock: c.JobLock, RescueStuckJobsAfter: clusterRescue})
+			return err
+		})
 	case c.SchedulerDB != nil:
 		runner, err = jobs.NewRunner(ctx, riversqlite.New(c.SchedulerDB), js, st, jobs.RunnerOptions{Logger: log})
 	}
