@@ -81,33 +81,8 @@ func crashDuringInitialCycle(t *testing.T, bin string, slow *slowCreates, scimUR
 	t.Cleanup(d.killIfRunning)
 	api := d.client()
 
-	// The directory: users, a group of all of them, assigned to a SCIM app.
-	upns := make([]string, crashUsers)
-	userIDs := make([]string, crashUsers)
-	inParallel(t, crashUsers, func(i int) error {
-		upns[i] = fmt.Sprintf("crash.user%03d@contoso.test", i)
-		m, err := api.call("POST", "/users", map[string]any{"accountEnabled": true, "displayName": fmt.Sprintf("Crash User %03d", i),
-			"mailNickname": fmt.Sprintf("crash.user%03d", i), "userPrincipalName": upns[i]}, 201)
-		if err == nil {
-			userIDs[i] = m["id"].(string)
-		}
-		return err
-	})
 	const groupName = "Crash Testers"
-	g := api.must("POST", "/groups", map[string]any{"displayName": groupName, "mailEnabled": false, "mailNickname": "crashtesters", "securityEnabled": true}, 201)
-	groupID := g["id"].(string)
-	inParallel(t, crashUsers, func(i int) error {
-		_, err := api.call("POST", "/groups/"+groupID+"/members/$ref",
-			map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + userIDs[i]}, 204)
-		return err
-	})
-	inst := api.must("POST", "/applicationTemplates/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/instantiate", map[string]any{"displayName": "Crash App"}, 201)
-	spID := inst["servicePrincipal"].(map[string]any)["id"].(string)
-	jobID := api.must("POST", "/servicePrincipals/"+spID+"/synchronization/jobs", map[string]any{"templateId": "scim"}, 201)["id"].(string)
-	api.must("PUT", "/servicePrincipals/"+spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
-		{"key": "BaseAddress", "value": target.url}, {"key": "SecretToken", "value": scimToken}}}, 204)
-	api.must("POST", "/servicePrincipals/"+spID+"/appRoleAssignedTo", map[string]any{
-		"principalId": groupID, "resourceId": spID, "appRoleId": "00000000-0000-0000-0000-000000000000"}, 201)
+	spID, jobID, upns := crashDirectory(t, api, target, groupName)
 	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
 	t.Logf("directory of %d users ready in %v", crashUsers, time.Since(start).Round(time.Millisecond))
 
@@ -152,6 +127,51 @@ func crashDuringInitialCycle(t *testing.T, bin string, slow *slowCreates, scimUR
 		t.Errorf("lastExecution = %v, want Succeeded", status["lastExecution"])
 	}
 
+	checkTargetOnce(t, target, upns, groupName)
+
+	d.stop()
+	checkIntegrity(t, filepath.Join(d.data, "provisiond.db"))
+}
+
+// crashDirectory makes the directory the crash tests provision through
+// api: crashUsers users, a group of all of them (groupName), assigned to a
+// SCIM app whose job writes to target. It returns the app's service
+// principal, the job and the users' UPNs.
+func crashDirectory(t *testing.T, api *apiClient, target *scimPeer, groupName string) (spID, jobID string, upns []string) {
+	t.Helper()
+	// The directory: users, a group of all of them, assigned to a SCIM app.
+	upns = make([]string, crashUsers)
+	userIDs := make([]string, crashUsers)
+	inParallel(t, crashUsers, func(i int) error {
+		upns[i] = fmt.Sprintf("crash.user%03d@contoso.test", i)
+		m, err := api.call("POST", "/users", map[string]any{"accountEnabled": true, "displayName": fmt.Sprintf("Crash User %03d", i),
+			"mailNickname": fmt.Sprintf("crash.user%03d", i), "userPrincipalName": upns[i]}, 201)
+		if err == nil {
+			userIDs[i] = m["id"].(string)
+		}
+		return err
+	})
+	g := api.must("POST", "/groups", map[string]any{"displayName": groupName, "mailEnabled": false, "mailNickname": "crashtesters", "securityEnabled": true}, 201)
+	groupID := g["id"].(string)
+	inParallel(t, crashUsers, func(i int) error {
+		_, err := api.call("POST", "/groups/"+groupID+"/members/$ref",
+			map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + userIDs[i]}, 204)
+		return err
+	})
+	inst := api.must("POST", "/applicationTemplates/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/instantiate", map[string]any{"displayName": "Crash App"}, 201)
+	spID = inst["servicePrincipal"].(map[string]any)["id"].(string)
+	jobID = api.must("POST", "/servicePrincipals/"+spID+"/synchronization/jobs", map[string]any{"templateId": "scim"}, 201)["id"].(string)
+	api.must("PUT", "/servicePrincipals/"+spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "BaseAddress", "value": target.url}, {"key": "SecretToken", "value": target.token}}}, 204)
+	api.must("POST", "/servicePrincipals/"+spID+"/appRoleAssignedTo", map[string]any{
+		"principalId": groupID, "resourceId": spID, "appRoleId": "00000000-0000-0000-0000-000000000000"}, 201)
+	return spID, jobID, upns
+}
+
+// checkTargetOnce checks that target holds every user of upns exactly
+// once, active, and the group groupName once, with all of them.
+func checkTargetOnce(t *testing.T, target *scimPeer, upns []string, groupName string) {
+	t.Helper()
 	// Every user exactly once, active; the group once, with all of them.
 	users := target.list("Users")
 	byName := map[string]int{}
@@ -176,8 +196,8 @@ func crashDuringInitialCycle(t *testing.T, bin string, slow *slowCreates, scimUR
 		}
 		wantMembers = append(wantMembers, idOf[upn])
 	}
-	if len(users) != crashUsers {
-		t.Errorf("target has %d users, want %d", len(users), crashUsers)
+	if len(users) != len(upns) {
+		t.Errorf("target has %d users, want %d", len(users), len(upns))
 	}
 	var groups []map[string]any
 	for _, g := range target.list("Groups") {
@@ -198,8 +218,6 @@ func crashDuringInitialCycle(t *testing.T, bin string, slow *slowCreates, scimUR
 		t.Errorf("target group has %d members, want the %d users (first members %v)", len(members), len(wantMembers), members[:min(3, len(members))])
 	}
 
-	d.stop()
-	checkIntegrity(t, filepath.Join(d.data, "provisiond.db"))
 }
 
 // slowCreates serves every request with next, and holds the answer to
@@ -254,6 +272,7 @@ func buildProvisiond(t *testing.T) string {
 type daemon struct {
 	t         *testing.T
 	bin, data string
+	args      []string // more flags for serve, after the test's defaults
 	cmd       *exec.Cmd
 	exited    chan struct{}
 	url       string
@@ -262,14 +281,14 @@ type daemon struct {
 	runs      int
 }
 
-var listeningRE = regexp.MustCompile(`msg="provisiond listening" addr=(\S+)`)
+var listeningRE = regexp.MustCompile(`msg="provisiond listening" (?:\S+ )*?addr=(\S+)`)
 
 // start runs `provisiond serve` and waits until it listens.
 func (d *daemon) start() {
 	d.t.Helper()
 	d.runs++
 	d.log = &logTail{}
-	cmd := exec.Command(d.bin, "serve", "--data", d.data, "--addr", "127.0.0.1:0", "--ondemand-limit", "off")
+	cmd := exec.Command(d.bin, append([]string{"serve", "--data", d.data, "--addr", "127.0.0.1:0", "--ondemand-limit", "off"}, d.args...)...)
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	cmd.Stdout = io.Discard

@@ -63,7 +63,10 @@ type RunnerOptions struct {
 	// RescueStuckJobsAfter is when River makes a cycle still running
 	// again (default a minute).
 	RescueStuckJobsAfter time.Duration
-	Logger               *slog.Logger
+	// ID names this process among those sharing the database (River's
+	// client id: a cycle's attempted_by); empty: River makes one up.
+	ID     string
+	Logger *slog.Logger
 }
 
 // JobLock takes a lock on a job without waiting, which other processes
@@ -98,6 +101,7 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 		n = 4
 	}
 	r.client, err = river.NewClient(driver, &river.Config{
+		ID:      o.ID,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
 		Workers: workers,
 		Logger:  log,

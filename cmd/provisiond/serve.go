@@ -132,7 +132,7 @@ type app struct {
 }
 
 func newApp(ctx context.Context, c serveConfig, baseURL string, log *slog.Logger) (*app, error) {
-	st, err := openStore(ctx, c.storeURL, c.data, log)
+	st, err := openStore(ctx, c.storeURL, c.data, c.nodeName, log)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func wire(ctx context.Context, st *sqlstore.Store, c serveConfig, baseURL string
 		OnDemand: limiter, Logger: log,
 		TargetNetworks: c.targetNetworks, Self: baseURL,
 		PublicURL: c.publicURL, TrustProxy: c.trustProxy,
-		Metrics: m, Extra: probes(st),
+		Metrics: m, Extra: probes(st), NodeName: c.nodeName,
 		TargetRate: c.targetRate, CycleWorkers: c.cycleWorkers,
 	}
 	if st.Shared() {

@@ -16,7 +16,7 @@ import (
 // openStore opens the store a command's --store names: a PostgreSQL
 // database several nodes share, or, when empty, the SQLite file in the
 // data directory.
-func openStore(ctx context.Context, storeURL, dataDir string, log *slog.Logger) (*sqlstore.Store, error) {
+func openStore(ctx context.Context, storeURL, dataDir, node string, log *slog.Logger) (*sqlstore.Store, error) {
 	if storeURL == "" {
 		return sqlstore.OpenSQLite(ctx, filepath.Join(dataDir, "provisiond.db"), log)
 	}
@@ -24,9 +24,15 @@ func openStore(ctx context.Context, storeURL, dataDir string, log *slog.Logger) 
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		return nil, fmt.Errorf("--store %s: want a PostgreSQL URL such as postgres://provisiond@db.example.com:5432/provisiond, or no --store for the SQLite file in --data", redactedURL(storeURL))
 	}
+	// The node's sessions carry its name (pg_stat_activity), unless the
+	// URL names them otherwise.
+	if q := u.Query(); q.Get("application_name") == "" && node != "" {
+		q.Set("application_name", "provisiond-"+node)
+		u.RawQuery = q.Encode()
+	}
 	// Reaching the database is bounded; its migrations may wait for
 	// another node's (an advisory lock), which ctx still bounds.
-	st, err := sqlstore.OpenPostgres(ctx, storeURL, log)
+	st, err := sqlstore.OpenPostgres(ctx, u.String(), log)
 	if err != nil {
 		return nil, fmt.Errorf("--store %s: %w", redactedURL(storeURL), err)
 	}

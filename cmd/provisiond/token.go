@@ -90,7 +90,7 @@ func checkClusterKeys(ctx context.Context, storeURL, dataDir string, iss *auth.I
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, storeURL, dataDir, slog.New(slog.DiscardHandler))
+	st, err := openStore(ctx, storeURL, dataDir, "token", slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,8 @@ type Config struct {
 	// Sources adds source connectors beside those provisiond ships, keyed
 	// by directory name (tests: an in-memory Active Directory).
 	Sources map[string]jobs.SourceFactory
+	// NodeName names this node among those sharing a database.
+	NodeName string
 	// Now and NewID are injected for reproducible tests (nil: real ones).
 	Now    func() time.Time
 	NewID  func() string
@@ -176,7 +178,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		}
 		err = lock(ctx, func() (err error) {
 			runner, err = jobs.NewRunner(ctx, riverpgxv5.New(c.SchedulerPool), js, st,
-				jobs.RunnerOptions{Logger: log, JobLock: c.JobLock, RescueStuckJobsAfter: clusterRescue})
+				jobs.RunnerOptions{Logger: log, JobLock: c.JobLock, RescueStuckJobsAfter: clusterRescue, ID: c.NodeName})
 			return err
 		})
 	case c.SchedulerDB != nil:

@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"provisiond/connector/scim/scimserver"
+	"provisiond/connector/scim/scimtest"
+	"provisiond/store/pgtest"
+)
+
+// Two provisiond processes on one PostgreSQL database, sharing one data
+// directory's keys: what one node writes the other reads; the
+// provisionOnDemand limit holds across both; a node killed (kill -9) in the
+// middle of an initial cycle has its work resumed by the other well within
+// 30 s, and the target ends up with every object exactly once; a directory
+// write reaches the target through a change-driven cycle; both nodes stop
+// cleanly.
+func TestTwoNodesOnPostgres(t *testing.T) {
+	bin := buildProvisiond(t)
+	dbURL := pgtest.Database(t)
+	const token = "cluster-test-token"
+	srv := scimtest.NewServer(scimtest.Options{Options: scimserver.Options{Token: token}})
+	slow := &slowCreates{next: srv, delay: createDelay}
+	ts := httptest.NewServer(slow)
+	t.Cleanup(ts.Close)
+	target := &scimPeer{t: t, url: ts.URL, token: token}
+
+	data := t.TempDir() // one set of keys for both, as a copied directory would be
+	nodes := map[string]*daemon{}
+	for _, name := range []string{"a", "b"} {
+		d := &daemon{t: t, bin: bin, data: data, args: []string{"--store", dbURL, "--node-name", name, "--ondemand-limit", "5/10s"}}
+		d.start()
+		t.Cleanup(d.killIfRunning)
+		nodes[name] = d
+	}
+	a, b := nodes["a"].client(), nodes["b"].client()
+
+	const groupName = "Cluster Testers"
+	spID, jobID, upns := crashDirectory(t, a, target, groupName)
+	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
+
+	// A job made on one node is read on the other.
+	if got := b.must("GET", jobPath, nil, 200); got["id"] != jobID || got["templateId"] != "scim" {
+		t.Fatalf("node b reads the job as %v", got)
+	}
+
+	// 12 concurrent provisionOnDemand calls, alternating between the
+	// nodes: exactly 5 accepted in the cluster, the others told to wait.
+	sch := a.must("GET", jobPath+"/schema", nil, 200)
+	ruleID := sch["synchronizationRules"].([]any)[0].(map[string]any)["id"].(string)
+	users := a.must("GET", "/users?$top=12&$select=id", nil, 200)["value"].([]any)
+	statuses := make(chan int, 12)
+	for i := range 12 {
+		api := []*apiClient{a, b}[i%2]
+		id := users[i].(map[string]any)["id"].(string)
+		go func() {
+			statuses <- onDemandStatus(t, api, jobPath, ruleID, id)
+		}()
+	}
+	count := map[int]int{}
+	for range 12 {
+		count[<-statuses]++
+	}
+	if count[http.StatusOK] != 5 || count[http.StatusTooManyRequests] != 7 {
+		t.Errorf("12 concurrent provisionOnDemand calls over two nodes: statuses %v, want 5 × 200 and 7 × 429", count)
+	}
+
+	// The initial cycle, started on a; whichever node works on it is
+	// killed when a third of the users are in the target. The directory
+	// writes' change-driven scheduling has passed first (the job was not
+	// started then), so no second cycle waits behind this one: the
+	// survivor has to find the orphan by itself.
+	time.Sleep(time.Second)
+	a.must("POST", jobPath+"/start", nil, 204)
+	n := target.waitUsers(len(upns)/3, 30*time.Second)
+	worker := cycleWorker(t, dbURL)
+	survivor := map[string]string{"a": "b", "b": "a"}[worker]
+	if survivor == "" {
+		t.Fatalf("the cycle runs on %q, not on a node of the test", worker)
+	}
+	nodes[worker].kill()
+	killed := time.Now()
+	t.Logf("killed node %s with %d of %d users in the target", worker, n, len(upns))
+
+	if n >= len(upns) {
+		t.Fatalf("the cycle had created all %d users before the kill: nothing was killed during it", n)
+	}
+
+	// The survivor resumes the work and finishes it well within 30 s.
+	api := nodes[survivor].client()
+	deadline := killed.Add(30 * time.Second)
+	for {
+		status := api.must("GET", jobPath, nil, 200)["status"].(map[string]any)
+		if status["lastSuccessfulExecution"] != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s did not finish the cycle within 30s of the kill: status %v", survivor, status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("node %s finished the cycle %v after the kill", survivor, time.Since(killed).Round(time.Millisecond))
+	checkTargetOnce(t, target, upns, groupName)
+
+	// The killed node comes back; a user added on it reaches the target
+	// through a change-driven cycle, wherever it runs.
+	nodes[worker].start()
+	back := nodes[worker].client()
+	u := back.must("POST", "/users", map[string]any{"accountEnabled": true, "displayName": "Late Joiner",
+		"mailNickname": "late.joiner", "userPrincipalName": "late.joiner@contoso.test"}, 201)
+	groupID := groupIDByName(t, back, groupName)
+	written := time.Now()
+	back.must("POST", "/groups/"+groupID+"/members/$ref",
+		map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + u["id"].(string)}, 204)
+	target.waitUsers(len(upns)+1, 10*time.Second)
+	t.Logf("a directory write reached the target %v later", time.Since(written).Round(time.Millisecond))
+
+	// Both stop cleanly, handing their work back.
+	for _, d := range nodes {
+		d.stop()
+	}
+}
+
+// onDemandStatus calls provisionOnDemand for one user and returns the
+// status.
+func onDemandStatus(t *testing.T, api *apiClient, jobPath, ruleID, userID string) int {
+	_, err := api.call("POST", jobPath+"/provisionOnDemand", map[string]any{"parameters": []any{map[string]any{
+		"ruleId": ruleID, "subjects": []any{map[string]any{"objectId": userID, "objectTypeName": "User"}}}}}, 200)
+	switch {
+	case err == nil:
+		return 200
+	case strings.Contains(err.Error(), "status 429"):
+		return 429
+	default:
+		t.Errorf("provisionOnDemand: %v", err)
+		return 0
+	}
+}
+
+// cycleWorker returns the name of the node running the cycle: the one
+// whose session holds the job's lock (the other may have a cycle waiting
+// behind it).
+func cycleWorker(t *testing.T, dbURL string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var by string
+	err = conn.QueryRow(ctx, `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objsubid = 2`, 0x7064).Scan(&by)
+	if err != nil {
+		t.Fatalf("find the node running the cycle: %v", err)
+	}
+	return strings.TrimPrefix(by, "provisiond-")
+}
+
+func groupIDByName(t *testing.T, api *apiClient, name string) string {
+	t.Helper()
+	m := api.must("GET", "/groups?$filter="+strings.ReplaceAll(fmt.Sprintf("displayName eq '%s'", name), " ", "%20"), nil, 200)
+	vs := m["value"].([]any)
+	if len(vs) != 1 {
+		t.Fatalf("%d groups named %q", len(vs), name)
+	}
+	return vs[0].(map[string]any)["id"].(string)
+}
