@@ -27,6 +27,7 @@ import (
 	"provisiond/jobs"
 	"provisiond/metrics"
 	"provisiond/store"
+	"provisiond/store/pgtest"
 	"provisiond/store/sqlstore"
 	"provisiond/throttle"
 )
@@ -60,8 +61,11 @@ type env struct {
 
 type options struct {
 	scimmy bool
-	limit  *throttle.Limiter
-	fixed  bool // deterministic time and ids (golden tests)
+	// postgres puts the store on a database of its own in the test's
+	// PostgreSQL cluster instead of a SQLite file.
+	postgres bool
+	limit    *throttle.Limiter
+	fixed    bool // deterministic time and ids (golden tests)
 	// disrupt slows or breaks requests to the in-process SCIM server.
 	disrupt func(r *http.Request) scimtest.Disruption
 	// interactive shortens the budget of provisionOnDemand and
@@ -98,7 +102,13 @@ func newEnv(t testing.TB, o options) *env {
 	}
 	log := slog.New(slog.NewTextHandler(logTo, nil))
 	dir := t.TempDir()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "provisiond.db"), log)
+	var st *sqlstore.Store
+	var err error
+	if o.postgres {
+		st, err = sqlstore.OpenPostgres(ctx, pgtest.Database(t), log)
+	} else {
+		st, err = sqlstore.OpenSQLite(ctx, filepath.Join(dir, "provisiond.db"), log)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,9 +132,11 @@ func newEnv(t testing.TB, o options) *env {
 	// guarded against as a target), its http.Server limits, and Graph errors
 	// for what net/http answers by itself.
 	srv := httptest.NewUnstartedServer(nil)
-	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, OnDemand: o.limit, Interactive: o.interactive,
-		Self: "http://" + srv.Listener.Addr().String(), Now: now, NewID: newID, Logger: log, SchedulerDB: st.SchedulerDB(),
-		Metrics: metrics.New(log), Sources: o.sources}) // on, as serve has it by default
+	wc := wiring.Config{DataDir: dir, OnDemand: o.limit, Interactive: o.interactive,
+		Self: "http://" + srv.Listener.Addr().String(), Now: now, NewID: newID, Logger: log,
+		Metrics: metrics.New(log), Sources: o.sources} // metrics on, as serve has it by default
+	wc.UseStore(st)
+	w, err := wiring.Wire(ctx, st, wc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,14 +6,15 @@ import (
 	"testing"
 )
 
-// targets runs f against each real SCIM target.
+// targets runs f against each real SCIM target, and once more with the
+// PostgreSQL store.
 func targets(t *testing.T, f func(t *testing.T, e *env)) {
 	for _, tc := range []struct {
-		name   string
-		scimmy bool
-	}{{"scimtest", false}, {"SCIMMY", true}} {
+		name             string
+		scimmy, postgres bool
+	}{{"scimtest", false, false}, {"SCIMMY", true, false}, {"postgres", false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, options{scimmy: tc.scimmy})
+			e := newEnv(t, options{scimmy: tc.scimmy, postgres: tc.postgres})
 			e.setupApp()
 			f(t, e)
 		})

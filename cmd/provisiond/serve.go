@@ -175,11 +175,7 @@ func wire(ctx context.Context, st *sqlstore.Store, c serveConfig, baseURL string
 		Metrics: m, Extra: probes(st), NodeName: c.nodeName,
 		TargetRate: c.targetRate, CycleWorkers: c.cycleWorkers,
 	}
-	if st.Shared() {
-		wc.SchedulerPool, wc.JobLock, wc.MigrationLock = st.SchedulerPool(), st.TryLockJob, st.WithMigrationLock
-	} else {
-		wc.SchedulerDB = st.SchedulerDB()
-	}
+	wc.UseStore(st)
 	w, err := wiring.Wire(ctx, st, wc)
 	if err != nil {
 		return nil, err

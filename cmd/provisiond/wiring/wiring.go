@@ -36,6 +36,7 @@ import (
 	"provisiond/schema"
 	"provisiond/secrets"
 	"provisiond/store"
+	"provisiond/store/sqlstore"
 	"provisiond/throttle"
 )
 
@@ -120,6 +121,17 @@ type Runner interface {
 // database: a node that dies mid-cycle is noticed sooner still, by its
 // released job lock (jobs.RunnerOptions.JobLock).
 const clusterRescue = 30 * time.Second
+
+// UseStore sets the scheduler fields for the SQL store st: River on its
+// SQLite file, or on its PostgreSQL database with the job lock and
+// migration lock that several nodes need.
+func (c *Config) UseStore(st *sqlstore.Store) {
+	if st.Shared() {
+		c.SchedulerPool, c.JobLock, c.MigrationLock = st.SchedulerPool(), st.TryLockJob, st.WithMigrationLock
+		return
+	}
+	c.SchedulerDB = st.SchedulerDB()
+}
 
 // Wire builds the service over an open store.
 func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
