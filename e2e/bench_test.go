@@ -13,8 +13,16 @@ import (
 // over loopback HTTP against the in-process SCIM server, rate limit off,
 // with a real SQLite store. Run with -benchtime=1000x for the p50/p99 over
 // 1,000 calls.
-func BenchmarkProvisionOnDemandUser(b *testing.B) {
-	e := newEnv(b, options{})
+func BenchmarkProvisionOnDemandUser(b *testing.B) { benchOnDemandUser(b, options{}) }
+
+// BenchmarkProvisionOnDemandUserPostgres is BenchmarkProvisionOnDemandUser
+// with the PostgreSQL store (a database of its own in the test cluster).
+func BenchmarkProvisionOnDemandUserPostgres(b *testing.B) {
+	benchOnDemandUser(b, options{postgres: true})
+}
+
+func benchOnDemandUser(b *testing.B, o options) {
+	e := newEnv(b, o)
 	e.setupApp()
 	id, _ := e.user("Bench", "Mark")
 	e.assign(id)

@@ -200,17 +200,24 @@ func BenchmarkCycle(b *testing.B) {
 // newCycleEnv is a provisiond as newEnv wires it, over a SQLite store, with
 // the benchmark's target and without the cycle scheduler started.
 func newCycleEnv(b *testing.B, target *benchTarget) *env {
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
 	dir := b.TempDir()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "provisiond.db"), log)
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(dir, "provisiond.db"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return newCycleEnvOn(b, target, st, dir)
+}
+
+// newCycleEnvOn is newCycleEnv on the open store st (closed when the
+// benchmark ends), with the keys in dir.
+func newCycleEnvOn(b *testing.B, target *benchTarget, st *sqlstore.Store, dir string) *env {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
 	b.Cleanup(func() { st.Close() })
 	srv := httptest.NewUnstartedServer(nil)
-	w, err := wiring.Wire(ctx, st, wiring.Config{DataDir: dir, Self: "http://" + srv.Listener.Addr().String(),
-		Logger: log, SchedulerDB: st.SchedulerDB()})
+	wc := wiring.Config{DataDir: dir, Self: "http://" + srv.Listener.Addr().String(), Logger: log}
+	wc.UseStore(st)
+	w, err := wiring.Wire(ctx, st, wc)
 	if err != nil {
 		b.Fatal(err)
 	}

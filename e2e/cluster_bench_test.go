@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+
+	"provisiond/store"
+	"provisiond/store/pgtest"
+	"provisiond/store/sqlstore"
+)
+
+var clusterUsers = flag.Int("cluster.users", 2000, "BenchmarkPostgresInitialCycle: users in the assigned group")
+
+// BenchmarkPostgresInitialCycle measures a started job's initial cycle on
+// the PostgreSQL store, with one node and with two (two Stores and
+// Runners in this process on one database, as two processes would share
+// it), against the in-process SCIM server in a process of its own. The
+// job is started through the API of the first node; with two nodes its
+// cycle runs on whichever takes it from River. It reports objects/s from
+// the start call to the cycle's end. Run it once per invocation:
+//
+//	go test ./e2e -run '^$' -bench BenchmarkPostgresInitialCycle -benchtime 1x
+func BenchmarkPostgresInitialCycle(b *testing.B) {
+	for _, nodes := range []int{1, 2} {
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) { benchClusterCycle(b, nodes, *clusterUsers) })
+	}
+}
+
+func benchClusterCycle(b *testing.B, nodes, n int) {
+	ctx := context.Background()
+	dbURL := pgtest.Database(b)
+	dir := b.TempDir() // the nodes' shared keys
+	target := startBenchTarget(b, false, "")
+	var envs []*env
+	for range nodes {
+		st, err := sqlstore.OpenPostgres(ctx, dbURL, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		envs = append(envs, newCycleEnvOn(b, target, st, dir))
+	}
+	e := envs[0]
+	e.setupApp()
+	seedCycle(ctx, b, e.st, e.spID, n)
+	for _, x := range envs {
+		if err := x.app.Runner.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = x.app.Runner.Shutdown(sctx)
+		})
+	}
+	start := time.Now()
+	e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/start", nil, 204)
+	var le store.Execution
+	within(b, time.Duration(n/100+30)*time.Second, "the initial cycle", func() bool {
+		le = lastExecution(b, e)
+		return le.TimeBegan.After(start.Add(-time.Second)) && le.State != ""
+	})
+	took := time.Since(start)
+	if le.State != store.ExecutionSucceeded || le.CountExported != int64(n+1) {
+		b.Fatalf("initial cycle: %+v; want Succeeded with %d users and the group exported", le, n)
+	}
+	b.ReportMetric(float64(le.CountImported)/took.Seconds(), "cycle-obj/s")
+	b.ReportMetric(took.Seconds(), "cycle-s")
+}
