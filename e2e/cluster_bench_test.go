@@ -46,14 +46,7 @@ func benchClusterCycle(b *testing.B, nodes, n int) {
 	e.setupApp()
 	seedCycle(ctx, b, e.st, e.spID, n)
 	for _, x := range envs {
-		if err := x.app.Runner.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = x.app.Runner.Shutdown(sctx)
-		})
+		startRunner(b, x)
 	}
 	start := time.Now()
 	e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/start", nil, 204)

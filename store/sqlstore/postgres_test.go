@@ -16,15 +16,7 @@ import (
 func openPostgres(t testing.TB, url string) *Store {
 	t.Helper()
 	s, err := OpenPostgres(t.Context(), url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return s
+	return closedAtEnd(t, s, err)
 }
 
 func TestPostgresConformance(t *testing.T) {

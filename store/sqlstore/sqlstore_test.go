@@ -21,6 +21,12 @@ import (
 func openTemp(t testing.TB) *Store {
 	t.Helper()
 	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "provisiond.db"), nil)
+	return closedAtEnd(t, s, err)
+}
+
+// closedAtEnd fails the test on err, else closes s when the test ends.
+func closedAtEnd(t testing.TB, s *Store, err error) *Store {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
