@@ -24,23 +24,7 @@ import (
 // write reaches the target through a change-driven cycle; both nodes stop
 // cleanly.
 func TestTwoNodesOnPostgres(t *testing.T) {
-	bin := buildProvisiond(t)
-	dbURL := pgtest.Database(t)
-	const token = "cluster-test-token"
-	srv := scimtest.NewServer(scimtest.Options{Options: scimserver.Options{Token: token}})
-	slow := &slowCreates{next: srv, delay: createDelay}
-	ts := httptest.NewServer(slow)
-	t.Cleanup(ts.Close)
-	target := &scimPeer{t: t, url: ts.URL, token: token}
-
-	data := t.TempDir() // one set of keys for both, as a copied directory would be
-	nodes := map[string]*daemon{}
-	for _, name := range []string{"a", "b"} {
-		d := &daemon{t: t, bin: bin, data: data, args: []string{"--store", dbURL, "--node-name", name, "--ondemand-limit", "5/10s"}}
-		d.start()
-		t.Cleanup(d.killIfRunning)
-		nodes[name] = d
-	}
+	nodes, target, dbURL := startTwoNodes(t, buildProvisiond(t))
 	a, b := nodes["a"].client(), nodes["b"].client()
 
 	const groupName = "Cluster Testers"
@@ -73,41 +57,8 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 		t.Errorf("12 concurrent provisionOnDemand calls over two nodes: statuses %v, want 5 × 200 and 7 × 429", count)
 	}
 
-	// The initial cycle, started on a; whichever node works on it is
-	// killed when a third of the users are in the target. The directory
-	// writes' change-driven scheduling has passed first (the job was not
-	// started then), so no second cycle waits behind this one: the
-	// survivor has to find the orphan by itself.
-	time.Sleep(time.Second)
-	a.must("POST", jobPath+"/start", nil, 204)
-	n := target.waitUsers(len(upns)/3, 30*time.Second)
-	worker := cycleWorker(t, dbURL)
-	survivor := map[string]string{"a": "b", "b": "a"}[worker]
-	if survivor == "" {
-		t.Fatalf("the cycle runs on %q, not on a node of the test", worker)
-	}
-	nodes[worker].kill()
-	killed := time.Now()
-	t.Logf("killed node %s with %d of %d users in the target", worker, n, len(upns))
-
-	if n >= len(upns) {
-		t.Fatalf("the cycle had created all %d users before the kill: nothing was killed during it", n)
-	}
-
-	// The survivor resumes the work and finishes it well within 30 s.
-	api := nodes[survivor].client()
-	deadline := killed.Add(30 * time.Second)
-	for {
-		status := api.must("GET", jobPath, nil, 200)["status"].(map[string]any)
-		if status["lastSuccessfulExecution"] != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %s did not finish the cycle within 30s of the kill: status %v", survivor, status)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Logf("node %s finished the cycle %v after the kill", survivor, time.Since(killed).Round(time.Millisecond))
+	// The initial cycle, started on a; the node working on it is killed.
+	worker := interruptCycle(t, nodes, target, dbURL, jobPath, len(upns), (*daemon).kill)
 	checkTargetOnce(t, target, upns, groupName)
 
 	// The killed node comes back; a user added on it reaches the target
@@ -127,6 +78,78 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 	for _, d := range nodes {
 		d.stop()
 	}
+}
+
+// A node stopped gracefully (SIGTERM) in the middle of a cycle hands it
+// back: the other node finishes it, and the target holds every object
+// once.
+func TestTwoNodesGracefulStop(t *testing.T) {
+	nodes, target, dbURL := startTwoNodes(t, buildProvisiond(t))
+	const groupName = "Graceful Testers"
+	spID, jobID, upns := crashDirectory(t, nodes["a"].client(), target, groupName)
+	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
+	interruptCycle(t, nodes, target, dbURL, jobPath, len(upns), (*daemon).stop)
+	checkTargetOnce(t, target, upns, groupName)
+}
+
+// startTwoNodes starts nodes a and b of provisiond on a new database of
+// the test cluster, with one data directory's keys, and a SCIM target
+// whose creates answer slowly.
+func startTwoNodes(t *testing.T, bin string) (nodes map[string]*daemon, target *scimPeer, dbURL string) {
+	dbURL = pgtest.Database(t)
+	const token = "cluster-test-token"
+	srv := scimtest.NewServer(scimtest.Options{Options: scimserver.Options{Token: token}})
+	ts := httptest.NewServer(&slowCreates{next: srv, delay: createDelay})
+	t.Cleanup(ts.Close)
+	target = &scimPeer{t: t, url: ts.URL, token: token}
+	data := t.TempDir() // one set of keys for both, as a copied directory would be
+	nodes = map[string]*daemon{}
+	for _, name := range []string{"a", "b"} {
+		d := &daemon{t: t, bin: bin, data: data, args: []string{"--store", dbURL, "--node-name", name, "--ondemand-limit", "5/10s"}}
+		d.start()
+		t.Cleanup(d.killIfRunning)
+		nodes[name] = d
+	}
+	return nodes, target, dbURL
+}
+
+// interruptCycle starts the job on node a and, when a third of its users
+// are in the target, applies interrupt to the node working on the cycle;
+// the other node must finish the cycle within 30 s. It returns the name
+// of the interrupted node.
+func interruptCycle(t *testing.T, nodes map[string]*daemon, target *scimPeer, dbURL, jobPath string, users int, interrupt func(*daemon)) string {
+	t.Helper()
+	// The directory writes' change-driven scheduling has passed first (the
+	// job was not started then), so no second cycle waits behind this one:
+	// the survivor has to find the work by itself.
+	time.Sleep(time.Second)
+	nodes["a"].client().must("POST", jobPath+"/start", nil, 204)
+	n := target.waitUsers(users/3, 30*time.Second)
+	worker := cycleWorker(t, dbURL)
+	survivor := map[string]string{"a": "b", "b": "a"}[worker]
+	if survivor == "" {
+		t.Fatalf("the cycle runs on %q, not on a node of the test", worker)
+	}
+	interrupt(nodes[worker])
+	stopped := time.Now()
+	t.Logf("interrupted node %s with %d of %d users in the target", worker, n, users)
+	if n >= users {
+		t.Fatalf("the cycle had created all %d users before the interruption: nothing was interrupted", n)
+	}
+	api := nodes[survivor].client()
+	deadline := stopped.Add(30 * time.Second)
+	for {
+		status := api.must("GET", jobPath, nil, 200)["status"].(map[string]any)
+		if status["lastSuccessfulExecution"] != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s did not finish the cycle within 30s of the interruption: status %v", survivor, status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("node %s finished the cycle %v after the interruption", survivor, time.Since(stopped).Round(time.Millisecond))
+	return worker
 }
 
 // onDemandStatus calls provisionOnDemand for one user and returns the

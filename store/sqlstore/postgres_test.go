@@ -205,3 +205,59 @@ func testAllowRate(t *testing.T, a, b *Store) {
 		t.Errorf("another key: %v, %v", ok, err)
 	}
 }
+
+// A job's lock excludes the other Stores on the database, and goes when
+// its holder's session does (a process that dies).
+func TestPostgresTryLockJob(t *testing.T) {
+	url := pgtest.Database(t)
+	a, b := openPostgres(t, url), openPostgres(t, url)
+	ctx := t.Context()
+	try := func(s *Store, job string) (func(), bool) {
+		t.Helper()
+		unlock, ok, err := s.TryLockJob(ctx, job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return unlock, ok
+	}
+	unlockA, ok := try(a, "j1")
+	if !ok {
+		t.Fatal("the first lock of j1 was refused")
+	}
+	if _, ok := try(b, "j1"); ok {
+		t.Fatal("another Store took j1 while it was held")
+	}
+	unlockJ2, ok := try(b, "j2")
+	if !ok {
+		t.Fatal("j2 was refused while only j1 was held")
+	}
+	unlockJ2()
+	unlockA()
+	unlockB, ok := try(b, "j1")
+	if !ok {
+		t.Fatal("j1 was refused after it was released")
+	}
+	unlockB()
+
+	// The holder's session ends (its process died): the lock goes.
+	c := openPostgres(t, url)
+	if _, ok := try(c, "j1"); !ok {
+		t.Fatal("j1 refused")
+	}
+	if _, err := b.wdb.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
+		WHERE locktype = 'advisory' AND classid = $1 AND granted`, jobLockClass); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		unlock, ok := try(b, "j1")
+		if ok {
+			unlock()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("j1 still held 5 s after its holder's session ended")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
