@@ -60,9 +60,6 @@ type RunnerOptions struct {
 	// job's cycles run one at a time across them, and lets the Runner
 	// find the cycles of a process that died (see adoptOrphans).
 	JobLock JobLock
-	// RescueStuckJobsAfter is when River makes a cycle still running
-	// again (default a minute).
-	RescueStuckJobsAfter time.Duration
 	// ID names this process among those sharing the database (River's
 	// client id: a cycle's attempted_by); empty: River makes one up.
 	ID     string
@@ -90,10 +87,6 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 	}
 	r := &Runner[TTx]{svc: svc, st: st, log: log, jobLock: o.JobLock,
 		running: map[string]context.CancelFunc{}, queued: map[string]bool{}, adopted: map[int64]bool{}}
-	rescue := o.RescueStuckJobsAfter
-	if rescue <= 0 {
-		rescue = time.Minute
-	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &cycleWorker[TTx]{r: r})
 	n := o.Workers
@@ -107,7 +100,7 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 		Logger:  log,
 		// A cycle left running by a crashed process is picked up again
 		// soon; one that is still running is not run twice (locks).
-		RescueStuckJobsAfter: rescue,
+		RescueStuckJobsAfter: time.Minute,
 		// SQLite has no LISTEN/NOTIFY: poll often, so a change reaches
 		// its cycle in about a second.
 		FetchPollInterval: 200 * time.Millisecond,

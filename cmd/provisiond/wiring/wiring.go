@@ -117,11 +117,6 @@ type Runner interface {
 	QueueDepth(ctx context.Context) (int, error)
 }
 
-// clusterRescue is when River retries a cycle still running on a shared
-// database: a node that dies mid-cycle is noticed sooner still, by its
-// released job lock (jobs.RunnerOptions.JobLock).
-const clusterRescue = 30 * time.Second
-
 // UseStore sets the scheduler fields for the SQL store st: River on its
 // SQLite file, or on its PostgreSQL database with the job lock and
 // migration lock that several nodes need.
@@ -190,7 +185,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		}
 		err = lock(ctx, func() (err error) {
 			runner, err = jobs.NewRunner(ctx, riverpgxv5.New(c.SchedulerPool), js, st,
-				jobs.RunnerOptions{Logger: log, JobLock: c.JobLock, RescueStuckJobsAfter: clusterRescue, ID: c.NodeName})
+				jobs.RunnerOptions{Logger: log, JobLock: c.JobLock, ID: c.NodeName})
 			return err
 		})
 	case c.SchedulerDB != nil:
