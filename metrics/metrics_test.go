@@ -98,3 +98,28 @@ func TestRegistryIsOwn(t *testing.T) {
 		t.Error("a call recorded on one Metrics shows on another")
 	}
 }
+
+// TestNodeLabel: every metric of a node's Metrics, runtime ones included,
+// says which node it is.
+func TestNodeLabel(t *testing.T) {
+	m := NewForNode(nil, "node-7")
+	m.OnDemandEnded("Success", time.Second)
+	families, err := m.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(families) == 0 {
+		t.Fatal("no metrics")
+	}
+	for _, f := range families {
+		for _, metric := range f.GetMetric() {
+			found := false
+			for _, l := range metric.GetLabel() {
+				found = found || (l.GetName() == "node" && l.GetValue() == "node-7")
+			}
+			if !found {
+				t.Errorf("%s: labels %v lack node=node-7", f.GetName(), metric.GetLabel())
+			}
+		}
+	}
+}
