@@ -92,6 +92,33 @@ func TestTwoNodesGracefulStop(t *testing.T) {
 	checkTargetOnce(t, target, upns, groupName)
 }
 
+// A pause sent to one node stops the cycle running on the other within a
+// few seconds.
+func TestTwoNodesPause(t *testing.T) {
+	nodes, target, dbURL := startTwoNodes(t, buildProvisiond(t))
+	spID, jobID, upns := crashDirectory(t, nodes["a"].client(), target, "Paused Testers")
+	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
+	time.Sleep(time.Second) // see interruptCycle
+	nodes["a"].client().must("POST", jobPath+"/start", nil, 204)
+	target.waitUsers(len(upns)/10, 30*time.Second)
+	worker := cycleWorker(t, dbURL)
+	other := map[string]string{"a": "b", "b": "a"}[worker]
+	nodes[other].client().must("POST", jobPath+"/pause", nil, 204)
+	count := func() int {
+		total, _ := target.get("Users?count=1")["totalResults"].(float64)
+		return int(total)
+	}
+	// Within 3 s the cycle on the worker has stopped: the target stops
+	// growing, short of every user.
+	time.Sleep(3 * time.Second)
+	n := count()
+	time.Sleep(time.Second)
+	if m := count(); m != n || m >= len(upns) {
+		t.Fatalf("the target had %d users 3 s after the pause and %d a second later, of %d: node %s's cycle did not stop", n, m, len(upns), worker)
+	}
+	t.Logf("a pause on node %s stopped node %s's cycle with %d of %d users in the target", other, worker, n, len(upns))
+}
+
 // startTwoNodes starts nodes a and b of provisiond on a new database of
 // the test cluster, with one data directory's keys, and a SCIM target
 // whose creates answer slowly.

@@ -299,6 +299,29 @@ func (r *Runner[TTx]) waitJobLock(ctx context.Context, jobID string) (func(), er
 	}
 }
 
+// inactivePoll is how often a cycle on a shared database checks that its
+// job is still started.
+const inactivePoll = 500 * time.Millisecond
+
+// stopWhenInactive calls stop once the job a is no longer active (paused
+// or deleted, perhaps through another node), until ctx ends.
+func (r *Runner[TTx]) stopWhenInactive(ctx context.Context, a cycleArgs, stop func()) {
+	t := time.NewTicker(inactivePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		j, err := r.st.GetJob(ctx, a.SPID, a.JobID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && j.Schedule.State != store.ScheduleActive) {
+			stop()
+			return
+		}
+	}
+}
+
 // cycleWaiting reports whether a cycle of jobID waits to start in River's
 // queue.
 func (r *Runner[TTx]) cycleWaiting(ctx context.Context, jobID string) (bool, error) {
@@ -430,6 +453,11 @@ func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
 			// Quarantined: this cycle (a change, a resume) waits its turn.
 			return r.Schedule(ctx, a.SPID, a.JobID, time.Now().Add(wait))
 		}
+	}
+	if r.jobLock != nil {
+		// A pause or delete on another node cannot reach this cycle
+		// through Stop: the job's state says it.
+		go r.stopWhenInactive(cctx, a, func() { cancel(errStopped) })
 	}
 	err = r.svc.RunCycle(cctx, a.SPID, a.JobID)
 	switch {
