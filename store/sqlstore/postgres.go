@@ -165,7 +165,20 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
 		return err
 	}
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		// Wait a while at a time, then make sure the server is still
+		// there: a peer that vanished without closing the connection
+		// would otherwise leave this wait, and the node deaf, forever.
+		wctx, cancel := context.WithTimeout(ctx, listenIdle)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err = conn.Ping(pctx)
+			cancel()
+			if err == nil {
+				continue
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -174,6 +187,10 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
 		}
 	}
 }
+
+// listenIdle is how long the listener waits for a notification before it
+// checks that its connection still works.
+var listenIdle = 30 * time.Second
 
 // Shared reports whether several processes may share the database
 // (PostgreSQL), so that what must hold across them (rate limits, one

@@ -261,3 +261,29 @@ func TestPostgresTryLockJob(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The listener's idle checks keep it listening: notifications still
+// arrive after several quiet periods.
+func TestPostgresSubscribeAfterIdle(t *testing.T) {
+	old := listenIdle
+	listenIdle = 50 * time.Millisecond
+	t.Cleanup(func() { listenIdle = old })
+	url := pgtest.Database(t)
+	a, b := openPostgres(t, url), openPostgres(t, url)
+	ch, stop := b.Subscribe()
+	defer stop()
+	time.Sleep(300 * time.Millisecond) // several idle checks
+	select {
+	case <-ch:
+		t.Fatal("a signal without a write: the listener reconnected")
+	default:
+	}
+	if err := a.CreateUser(t.Context(), store.User{ID: "u1", UserPrincipalName: "u1@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(2 * time.Second):
+		t.Fatal("no signal after the idle checks")
+	}
+}
