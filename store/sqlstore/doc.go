@@ -47,9 +47,18 @@
 // nodes starting together apply each one once. Every migration exists for
 // both databases with the same version (TestMigrationsMatch).
 //
+// Cluster state: beyond store.Store, the Store keeps what several nodes on
+// one PostgreSQL database must agree on: job locks (TryLockJob, session
+// advisory locks that die with their session), provisionOnDemand windows
+// (AllowRate, a row per key locked while deciding, on the database's
+// clock), River's pool (SchedulerPool) and the migration lock River's own
+// migrations take too (WithMigrationLock).
+//
 // Concurrency: on SQLite the Store keeps two pools on the same file, a
 // read-only one for queries and a single-connection one for writes, whose
 // transactions begin IMMEDIATE (_txlock=immediate). Writers therefore queue
 // in Go instead of failing with SQLITE_BUSY, and readers never block them
-// (WAL).
+// (WAL). On PostgreSQL one pool of up to 20 connections serves reads and
+// writes, rows read to be updated are locked (FOR UPDATE), and a listener
+// holds a connection of its own.
 package sqlstore
