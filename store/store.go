@@ -294,6 +294,11 @@ type Store interface {
 	// would mint tokens the others refuse and seal secrets they cannot
 	// open.
 	ClaimKeys(ctx context.Context, fingerprint string) error
+	// UseOnce records that a one-time value (a sign-in code's id) has been
+	// used; the record is kept until expires. It returns ErrConflict when
+	// key was used already, so of several processes sharing the store only
+	// one can use it. Records that expired before now are dropped.
+	UseOnce(ctx context.Context, key string, expires, now time.Time) error
 
 	Close() error
 }

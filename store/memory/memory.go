@@ -46,6 +46,7 @@ type Store struct {
 	changed      store.Notifier
 
 	keys string // the fingerprint ClaimKeys recorded
+	usedOnce map[string]time.Time // one-time value → when its record expires
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,7 +82,7 @@ func New() *Store {
 		assignments: map[string]store.AppRoleAssignment{}, jobs: map[string]jobRec{},
 		secrets: map[string][]byte{}, anchors: map[string]map[anchorKey]store.Anchor{},
 		escrows: map[string]map[anchorKey]store.Escrow{}, staged: map[string][]store.StagedDelete{},
-		logs: map[string]store.ProvisioningLog{},
+		logs: map[string]store.ProvisioningLog{}, usedOnce: map[string]time.Time{},
 	}
 }
 

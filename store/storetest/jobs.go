@@ -561,3 +561,16 @@ func testProvisioningLogPaging(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+func testUseOnce(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	exp := t0.Add(10 * time.Minute)
+	ok(t, s.UseOnce(ctx, "code-1", exp, t0), "use a code")
+	isErr(t, s.UseOnce(ctx, "code-1", exp, t0.Add(time.Minute)), store.ErrConflict, "use a code again")
+	ok(t, s.UseOnce(ctx, "code-2", exp, t0), "use another code")
+	// Still within its expiry: the record must survive pruning by a later use.
+	isErr(t, s.UseOnce(ctx, "code-1", exp, exp), store.ErrConflict, "use a code again at its expiry")
+	// Past its expiry the record is dropped (the code itself is refused by
+	// then), so the key may be recorded anew.
+	ok(t, s.UseOnce(ctx, "code-1", exp.Add(10*time.Minute), exp.Add(time.Second)), "use an expired key again")
+}
