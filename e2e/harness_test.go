@@ -35,6 +35,7 @@ import (
 // env is one running provisiond with a SCIM target.
 type env struct {
 	t       testing.TB
+	dir     string // the data directory (keys, SQLite file)
 	url     string
 	token   string
 	st      store.Store
@@ -113,7 +114,7 @@ func newEnv(t testing.TB, o options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{t: t, st: st, limiter: o.limit}
+	e := &env{t: t, dir: dir, st: st, limiter: o.limit}
 	now, newID := time.Now, ids.NewUUID
 	if o.fixed {
 		e.clock, e.ids = &fakeClock{}, &seqIDs{}

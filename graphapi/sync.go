@@ -48,6 +48,7 @@ func (y *Sync) routes(mux *http.ServeMux) {
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/pause", auth.SyncWrite, y.pauseJob)
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/restart", auth.SyncWrite, y.restartJob)
 	s.route(mux, "PUT "+sp+"/secrets", auth.SyncWrite, y.putSecrets)
+	s.route(mux, "GET "+sp+"/secrets", auth.SyncRead, y.listSecrets)
 	s.route(mux, "GET /auditLogs/provisioning", auth.AuditLogRead, y.listProvisioningLogs)
 }
 

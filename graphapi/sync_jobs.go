@@ -484,3 +484,22 @@ func (y *Sync) validateCredentials(w http.ResponseWriter, r *http.Request) error
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// listSecrets serves GET .../synchronization/secrets: which keys are set,
+// each with a null value. Secrets are write-only; this tells a form which
+// ones to leave alone or replace.
+func (y *Sync) listSecrets(w http.ResponseWriter, r *http.Request) error {
+	sp, err := y.servicePrincipal(r)
+	if err != nil {
+		return err
+	}
+	pairs, err := y.Jobs.Secrets(r.Context(), sp.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(pairs))
+	for i, p := range pairs {
+		out[i] = map[string]any{"key": p.Key, "value": nil}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"@odata.context": contextURL(r, spContext(sp)+"/secrets"), "value": out})
+}

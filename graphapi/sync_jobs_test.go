@@ -154,3 +154,19 @@ func TestJobStatusView(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestListSecrets: GET .../secrets names the keys set, never their values.
+func TestListSecrets(t *testing.T) {
+	a, base := newSyncTest(t)
+	got := a.must(http.StatusOK, "GET", base+"/secrets", nil).object(t)
+	diff(t, "secrets never put", got["value"], []any{})
+	a.must(http.StatusNoContent, "PUT", base+"/secrets", map[string]any{"value": []any{
+		map[string]any{"key": "BaseAddress", "value": "https://scim.example.com"},
+		map[string]any{"key": "SecretToken", "value": "s3cret-value"}}})
+	res := a.must(http.StatusOK, "GET", base+"/secrets", nil)
+	diff(t, "secrets set", res.object(t)["value"], []any{
+		map[string]any{"key": "BaseAddress", "value": nil}, map[string]any{"key": "SecretToken", "value": nil}})
+	if raw := fmt.Sprint(res.object(t)); strings.Contains(raw, "s3cret-value") || strings.Contains(raw, "scim.example.com") {
+		t.Errorf("GET secrets shows a value: %s", raw)
+	}
+}

@@ -16,11 +16,13 @@ import (
 
 	"provisiond/auth"
 	"provisiond/cmd/provisiond/wiring"
+	"provisiond/portal"
 	"provisiond/secrets"
 )
 
 // token mints a bearer token that a server using the same data directory
-// accepts, and prints only the token. It refuses permission and directory
+// accepts, and prints only the token, or with --web a one-time sign-in link
+// to the admin pages. It refuses permission and directory
 // role names provisiond does not know (a typo would only mint a token that
 // gets 403s), and a data directory without a signing key unless --init says
 // to create one (a new key would mint tokens no running server accepts).
@@ -34,7 +36,9 @@ func token(ctx context.Context, args []string, out io.Writer) error {
 	user := fs.String("user", "", "user principal name: mint a delegated token")
 	scopes := fs.String("scopes", "", "delegated permissions, comma-separated: "+strings.Join(auth.DelegatedPermissions(), ", "))
 	dirRoles := fs.String("directory-roles", "", "directory roles, comma-separated: "+strings.Join(auth.DirectoryRoleNames(), ", "))
-	ttl := fs.Duration("ttl", time.Hour, "token lifetime")
+	ttl := fs.Duration("ttl", time.Hour, "token lifetime (with --web: the session's)")
+	web := fs.Bool("web", false, "print a one-time link that signs the admin pages in with the token (valid 10 minutes, once) instead of the token")
+	publicURL := fs.String("public-url", "http://127.0.0.1:8080", "with --web: the server's base URL, as its --public-url or --addr")
 	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
@@ -75,6 +79,17 @@ func token(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if *web {
+		box, err := secrets.LoadOrCreate(*data)
+		if err != nil {
+			return err
+		}
+		code, err := portal.NewSignInCode(box, tok, time.Now())
+		if err != nil {
+			return err
+		}
+		tok = portal.SignInLink(*publicURL, code)
 	}
 	_, err = fmt.Fprintln(out, tok)
 	return err

@@ -33,6 +33,7 @@ import (
 	"provisiond/metrics"
 	"provisiond/netguard"
 	"provisiond/pacer"
+	"provisiond/portal"
 	"provisiond/schema"
 	"provisiond/secrets"
 	"provisiond/store"
@@ -158,6 +159,10 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	if err := ClaimKeys(ctx, st, c.DataDir, iss, box); err != nil {
 		return nil, err
 	}
+	// The admin pages sign in with the same tokens; their session cookie
+	// is authenticated through the same authenticator.
+	pages := portal.New(portal.Config{Auth: authn, Box: box, Store: st, PublicURL: c.PublicURL, Now: c.Now, Logger: log})
+	authn = pages.Authenticator()
 	guard, hc, err := TargetClient(c.TargetNetworks, c.Self)
 	if err != nil {
 		return nil, err
@@ -197,12 +202,12 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	if runner != nil {
 		c.Metrics.QueueDepth(runner.QueueDepth)
 	}
-	extra := c.Extra
+	extra := maps.Clone(c.Extra)
+	if extra == nil {
+		extra = map[string]http.Handler{}
+	}
+	maps.Copy(extra, pages.Routes())
 	if c.Metrics != nil {
-		extra = maps.Clone(c.Extra)
-		if extra == nil {
-			extra = map[string]http.Handler{}
-		}
 		extra["GET /metrics"] = c.Metrics.Handler()
 	}
 	h := graphapi.New(graphapi.Config{

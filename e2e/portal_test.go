@@ -1,0 +1,302 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"provisiond/connector/scim/scimtest"
+	"provisiond/portal"
+	"provisiond/secrets"
+)
+
+// chromiumPath is Debian's chromium (scripts/components/chromium.sh).
+const chromiumPath = "/usr/bin/chromium"
+
+// browser is one headless Chromium tab at 1280×800.
+type browser struct {
+	ctx context.Context
+	t   *testing.T
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		msg := "the admin pages' browser tests need Chromium: run scripts/components/chromium.sh (" + err.Error() + ")"
+		if os.Getenv("PROVISIOND_COMPONENTS") == "required" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("lang", "en-US"), chromedp.WindowSize(1280, 800))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelA() })
+	// The first action starts the browser, on a context without a
+	// deadline: a deadline's end would close the browser too.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("starting %s: %v", chromiumPath, err)
+	}
+	return &browser{ctx: ctx, t: t}
+}
+
+// do runs actions, failing the test with what the page shows.
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("browser: %v; the page shows:\n%s", err, b.pageText())
+	}
+}
+
+// wait waits until the JavaScript expression is true.
+func (b *browser) wait(expr string, timeout time.Duration) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		b.t.Fatalf("waiting for %s: %v; the page (%s) shows:\n%s", expr, err, b.location(), b.pageText())
+	}
+}
+
+// waitText waits until the element sel exists and its text contains want.
+func (b *browser) waitText(sel, want string) {
+	b.t.Helper()
+	q, _ := json.Marshal(sel)
+	w, _ := json.Marshal(want)
+	b.wait(`(document.querySelector(`+string(q)+`)?.innerText || "").includes(`+string(w)+`)`, 15*time.Second)
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	q, _ := json.Marshal(sel)
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector(` + string(q) + `)?.innerText || ""`))
+	if err != nil {
+		b.t.Fatalf("reading %s: %v", sel, err)
+	}
+	return s
+}
+
+func (b *browser) pageText() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return s
+}
+
+func (b *browser) location() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(ctx, chromedp.Location())
+	return s
+}
+
+// shot saves a PNG of the viewport as dir/name.png: docs/screenshots with
+// -update, a temporary directory otherwise.
+func (b *browser) shot(dir, name string, width int) {
+	b.t.Helper()
+	img, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(img))
+	if err != nil || cfg.Width != width {
+		b.t.Fatalf("screenshot %s: %v, %d px wide; want a PNG %d px wide", name, err, cfg.Width, width)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), img, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func screenshotDir(t *testing.T) string {
+	if !*update {
+		return t.TempDir()
+	}
+	dir := filepath.Join("..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestPortal drives the admin pages in a real headless Chromium against
+// the production wiring: sign in, provision on demand (Success, then
+// RedundantExport), start the job and watch it reach steady state, find
+// the events in the logs, sign out, and sign in with a read-only token's
+// one-time link, whose start button gets Graph's 403.
+func TestPortal(t *testing.T) {
+	b := newBrowser(t)
+	// While slow is set, the target takes its time over each create, so
+	// that the cycle runs long enough for its progress to show.
+	var slow atomic.Bool
+	e := newEnv(t, options{disrupt: func(r *http.Request) scimtest.Disruption {
+		if slow.Load() && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/Users") {
+			return scimtest.Disruption{Delay: 1500 * time.Millisecond}
+		}
+		return scimtest.Disruption{}
+	}})
+	e.setupApp()
+	ada, _ := e.user("Ada", "Lovelace")
+	e.assign(ada)
+	for range 9 { // provisioned by the cycle, 8 at a time
+		id, _ := e.user("Grace", "Hopper")
+		e.assign(id)
+	}
+	shots := screenshotDir(t)
+	jobPage := "/portal/apps/" + e.spID + "/jobs/" + e.jobID
+	// Each step needs the ones before it.
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, func(t *testing.T) { b.t = t; f(t) }) {
+			t.FailNow()
+		}
+	}
+
+	step("sign in with a pasted token", func(t *testing.T) {
+		b.do(chromedp.Navigate(e.url + "/"))
+		b.wait(`location.pathname === "/portal/signin" && !!document.querySelector("#token")`, 10*time.Second)
+		b.shot(shots, "signin", 1280)
+		b.do(chromedp.SetValue(chromedp.ID("token"), e.token), chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)))
+		b.waitText("#apps", "E2E SCIM App")
+		b.waitText("#who-name", "e2e-admin")
+		b.shot(shots, "applications", 1280)
+	})
+
+	step("job page: credentials set, mappings readable", func(t *testing.T) {
+		b.do(chromedp.Click(chromedp.CSS(`#apps a[href="` + jobPage + `"]`)))
+		b.waitText("#status", "NotRun")
+		b.waitText("#secret-keys", "BaseAddress is set")
+		b.waitText("#secret-keys", "SecretToken is set")
+		if got := b.text("#secret-keys"); strings.Contains(got, e.scimTok) || strings.Contains(got, e.scimURL) {
+			t.Errorf("the credentials card shows a secret value: %q", got)
+		}
+		b.waitText("#mappings", "User → User")
+		b.waitText("#mappings", "userPrincipalName")
+		b.waitText("#mappings", "priority 1")
+		b.do(chromedp.Click(chromedp.ID("test-connection")))
+		b.waitText("#credentials-result", "The saved credentials work")
+	})
+
+	step("provision on demand: Success with its steps, then RedundantExport", func(t *testing.T) {
+		b.do(chromedp.Click(chromedp.CSS(`a[href="` + jobPage + `/ondemand"]`)))
+		b.wait(`!!document.querySelector("#q")`, 10*time.Second)
+		b.do(chromedp.SetValue(chromedp.ID("q"), "Ada"), chromedp.Click(chromedp.ID("search")))
+		b.waitText("#results", "Ada Lovelace")
+		b.do(chromedp.Click(chromedp.CSS(`#results input[type=radio]`)))
+		b.wait(`!document.querySelector("#run").disabled`, 5*time.Second)
+		b.do(chromedp.Click(chromedp.ID("run")))
+		b.waitText("#outcome", "Success")
+		b.waitText("#action", "Create")
+		for _, step := range []string{"Import", "Determine if in scope", "Match", "Perform action"} {
+			b.waitText("#ondemand-result .steps", step)
+		}
+		b.waitText("#ondemand-result table", "userName")
+		// A step expands to its details.
+		b.do(chromedp.Click(chromedp.CSS(`details.step[data-step="EntryImport"] summary`)))
+		b.wait(`document.querySelector('details.step[data-step="EntryImport"]').open`, 5*time.Second)
+		b.waitText(`details.step[data-step="EntryImport"]`, "userPrincipalName")
+		b.shot(shots, "ondemand", 1280)
+
+		b.do(chromedp.Click(chromedp.ID("run")))
+		b.waitText("#outcome-code", "RedundantExport")
+		b.waitText("#outcome-error", "already match")
+	})
+
+	step("start the job and watch it reach steady state", func(t *testing.T) {
+		b.do(chromedp.Navigate(e.url + jobPage))
+		b.wait(`!!document.querySelector("#start")`, 10*time.Second)
+		slow.Store(true)
+		b.do(chromedp.Click(chromedp.ID("start")))
+		b.waitText("#controls-result", "Start: done")
+		b.wait(`!!document.querySelector("#progress progress")`, 10*time.Second)
+		b.waitText("#progress", "Cycle in progress")
+		b.shot(shots, "job-progress", 1280)
+		slow.Store(false)
+		b.wait(`(document.querySelector("#steady")?.innerText || "").includes("Steady state")`, 30*time.Second)
+		b.waitText("#status", "Active")
+		b.waitText("#last-cycle", "Succeeded")
+		b.waitText("#counts", "10 imported, 10 in scope, 9 exported")
+		b.shot(shots, "job", 1280)
+	})
+
+	step("find the events in the logs", func(t *testing.T) {
+		b.do(chromedp.Click(chromedp.CSS(`a[href="/portal/logs?jobId=` + e.jobID + `"]`)))
+		b.waitText("#logs", "Ada Lovelace")
+		b.waitText("#logs", "Create")
+		b.waitText("#logs", "on demand")
+		b.do(chromedp.Click(chromedp.CSS(`#logs tbody tr:last-child button`))) // the oldest: the create
+		b.waitText("#log-detail", "Perform action")
+		b.waitText("#log-detail", "userName")
+		b.waitText("#log-detail", e.jobID)
+		b.shot(shots, "logs", 1280)
+
+		// A filter the API answers today (the job), and one it may not
+		// (the status), which the page then applies itself.
+		b.do(chromedp.Navigate(e.url + "/portal/logs?jobId=" + e.jobID + "&status=Failure"))
+		b.waitText("#log-list", "matches the filters")
+		if got := b.text("#log-list"); strings.Contains(got, "Ada Lovelace") {
+			t.Errorf("status Failure lists Ada's successful events:\n%s", got)
+		}
+
+		// A narrow screen: no horizontal scrolling.
+		b.do(chromedp.EmulateViewport(390, 844), chromedp.Navigate(e.url+"/portal/logs?jobId="+e.jobID))
+		b.waitText("#logs", "Ada Lovelace")
+		b.wait(`document.documentElement.scrollWidth <= 390`, 5*time.Second)
+		b.shot(shots, "logs-narrow", 390)
+		b.do(chromedp.EmulateViewport(1280, 800))
+	})
+
+	step("sign out", func(t *testing.T) {
+		b.do(chromedp.Navigate(e.url + "/portal/"))
+		b.waitText("#apps", "E2E SCIM App")
+		b.do(chromedp.Click(chromedp.ID("signout")))
+		b.wait(`location.pathname === "/portal/signin" && !!document.querySelector("#token")`, 10*time.Second)
+		b.do(chromedp.Navigate(e.url + jobPage))
+		b.wait(`location.pathname === "/portal/signin"`, 10*time.Second)
+	})
+
+	step("a read-only token signs in by link and is refused start", func(t *testing.T) {
+		ro, err := e.issuer.MintApp("portal-reader", []string{"Synchronization.Read.All", "Application.Read.All", "AuditLog.Read.All"}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		box, err := secrets.LoadOrCreate(e.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := portal.NewSignInCode(box, ro, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := portal.SignInLink(e.url, code)
+		b.do(chromedp.Navigate(link))
+		b.waitText("#apps", "E2E SCIM App")
+		b.waitText("#who-name", "portal-reader")
+		b.do(chromedp.Navigate(e.url + jobPage))
+		b.wait(`!!document.querySelector("#start")`, 10*time.Second)
+		b.do(chromedp.Click(chromedp.ID("start")))
+		b.waitText("#controls-result", "403 Authorization_RequestDenied")
+		b.waitText("#controls-result", "Insufficient privileges")
+		b.shot(shots, "forbidden", 1280)
+
+		// The link works once.
+		b.do(chromedp.Navigate(link))
+		b.waitText("#signin-result", "used already")
+	})
+}
