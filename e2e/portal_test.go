@@ -84,7 +84,7 @@ func (b *browser) waitText(sel, want string) {
 func (b *browser) text(sel string) string {
 	b.t.Helper()
 	q, _ := json.Marshal(sel)
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector(` + string(q) + `)?.innerText || ""`))
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector(`+string(q)+`)?.innerText || ""`))
 	if err != nil {
 		b.t.Fatalf("reading %s: %v", sel, err)
 	}
