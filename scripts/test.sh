@@ -17,6 +17,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 log "installing SCIMMY (npm ci)"
 npm ci --prefix scripts/scimmy --no-audit --no-fund --loglevel=error >/dev/null
+scripts/components/chromium.sh
 
 export PROVISIOND_COMPONENTS=required
 
