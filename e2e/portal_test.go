@@ -14,10 +14,13 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"provisiond/connector/scim/scimtest"
 	"provisiond/portal"
 	"provisiond/secrets"
+	"provisiond/store"
+	"provisiond/throttle"
 )
 
 // chromiumPath is Debian's chromium (scripts/components/chromium.sh).
@@ -109,9 +112,19 @@ func (b *browser) location() string {
 }
 
 // shot saves a PNG of the viewport as dir/name.png: docs/screenshots with
-// -update, a temporary directory otherwise.
-func (b *browser) shot(dir, name string, width int) {
+// -update, a temporary directory otherwise. The page is scrolled to its
+// top, or to the element of the selector in view, if given.
+func (b *browser) shot(dir, name string, width int, in ...string) {
 	b.t.Helper()
+	b.labelled()
+	scroll := `(window.scrollTo(0, 0), true)`
+	if len(in) > 0 {
+		q, _ := json.Marshal(in[0])
+		scroll = `(document.querySelector(` + string(q) + `).scrollIntoView({block: "center"}), true)`
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](scroll)); err != nil {
+		b.t.Fatal(err)
+	}
 	img, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
@@ -122,6 +135,20 @@ func (b *browser) shot(dir, name string, width int) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), img, 0o644); err != nil {
 		b.t.Fatal(err)
+	}
+}
+
+// labelled fails the test when a form control of the page has no label.
+func (b *browser) labelled() {
+	b.t.Helper()
+	bad, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("input, select, textarea")]
+		.filter(el => el.type !== "hidden" && !(el.labels && el.labels.length) && !el.getAttribute("aria-label"))
+		.map(el => el.outerHTML)`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		b.t.Errorf("form controls without a label on %s: %v", b.location(), bad)
 	}
 }
 
@@ -146,7 +173,8 @@ func TestPortal(t *testing.T) {
 	// While slow is set, the target takes its time over each create, so
 	// that the cycle runs long enough for its progress to show.
 	var slow atomic.Bool
-	e := newEnv(t, options{disrupt: func(r *http.Request) scimtest.Disruption {
+	// Two provisionOnDemand calls a minute: the third shows the 429.
+	e := newEnv(t, options{limit: throttle.New(2, time.Minute, nil), disrupt: func(r *http.Request) scimtest.Disruption {
 		if slow.Load() && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/Users") {
 			return scimtest.Disruption{Delay: 1500 * time.Millisecond}
 		}
@@ -196,7 +224,8 @@ func TestPortal(t *testing.T) {
 	step("provision on demand: Success with its steps, then RedundantExport", func(t *testing.T) {
 		b.do(chromedp.Click(chromedp.CSS(`a[href="` + jobPage + `/ondemand"]`)))
 		b.wait(`!!document.querySelector("#q")`, 10*time.Second)
-		b.do(chromedp.SetValue(chromedp.ID("q"), "Ada"), chromedp.Click(chromedp.ID("search")))
+		// By keyboard: type the name and press Enter.
+		b.do(chromedp.Focus(chromedp.ID("q")), chromedp.SendKeys(chromedp.ID("q"), "Ada"+kb.Enter))
 		b.waitText("#results", "Ada Lovelace")
 		b.do(chromedp.Click(chromedp.CSS(`#results input[type=radio]`)))
 		b.wait(`!document.querySelector("#run").disabled`, 5*time.Second)
@@ -216,6 +245,11 @@ func TestPortal(t *testing.T) {
 		b.do(chromedp.Click(chromedp.ID("run")))
 		b.waitText("#outcome-code", "RedundantExport")
 		b.waitText("#outcome-error", "already match")
+
+		b.do(chromedp.Click(chromedp.ID("dryrun")))
+		b.waitText("#ondemand-result", "429 TooManyRequests")
+		b.waitText("#retry", "the next one is allowed at")
+		b.wait(`document.querySelector("#run").disabled && document.querySelector("#dryrun").disabled`, 5*time.Second)
 	})
 
 	step("start the job and watch it reach steady state", func(t *testing.T) {
@@ -262,6 +296,28 @@ func TestPortal(t *testing.T) {
 		b.do(chromedp.EmulateViewport(1280, 800))
 	})
 
+	step("a quarantined job shows why and what to do", func(t *testing.T) {
+		// Set as the jobs service sets it when the target refuses the
+		// credentials.
+		now := time.Now().UTC()
+		_, err := e.st.UpdateJob(t.Context(), e.spID, e.jobID, func(j *store.Job) error {
+			j.Status.Code = store.StatusQuarantine
+			j.Status.Quarantine = &store.Quarantine{Reason: "EncounteredQuarantineException", CurrentBegan: now,
+				NextAttempt: now.Add(10 * time.Minute), SeriesBegan: now, SeriesCount: 1,
+				Error: &store.SyncError{Code: "Unauthorized", Message: "The target answered 401 to every call."}}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.do(chromedp.Navigate(e.url + jobPage))
+		b.waitText("#quarantine", "In quarantine: EncounteredQuarantineException")
+		b.waitText("#quarantine", "Fix the endpoint or token under Credentials")
+		b.waitText("#quarantine", "The target answered 401 to every call.")
+		b.waitText("#quarantine", "Next attempt")
+		b.shot(shots, "quarantine", 1280)
+	})
+
 	step("sign out", func(t *testing.T) {
 		b.do(chromedp.Navigate(e.url + "/portal/"))
 		b.waitText("#apps", "E2E SCIM App")
@@ -293,7 +349,7 @@ func TestPortal(t *testing.T) {
 		b.do(chromedp.Click(chromedp.ID("start")))
 		b.waitText("#controls-result", "403 Authorization_RequestDenied")
 		b.waitText("#controls-result", "Insufficient privileges")
-		b.shot(shots, "forbidden", 1280)
+		b.shot(shots, "forbidden", 1280, "#controls-result")
 
 		// The link works once.
 		b.do(chromedp.Navigate(link))

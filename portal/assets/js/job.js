@@ -50,14 +50,14 @@ export async function jobPage(main, spId, jobId) {
       h("button", { type: "button", id: "pause", class: "secondary", onclick: () => act("Pause", "POST", jobPath + "/pause") }, "Pause"),
       h("a", { href: `/portal/apps/${encodeURIComponent(spId)}/jobs/${encodeURIComponent(jobId)}/ondemand` }, "Provision on demand"),
       h("a", { href: "/portal/logs?jobId=" + encodeURIComponent(jobId) }, "Provisioning logs")),
+    controlsMsg,
     h("form", { id: "restart-form", onsubmit: e => {
       e.preventDefault();
       const picked = scopeBoxes.map(l => l.querySelector("input")).filter(i => i.checked).map(i => i.value);
       act("Restart", "POST", jobPath + "/restart", { criteria: { resetScope: picked.length ? picked.join(", ") : "None" } });
     } },
     h("fieldset", {}, h("legend", {}, "Restart: what to reset before the next cycle"), scopeBoxes),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary", id: "restart" }, "Restart"))),
-    controlsMsg);
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary", id: "restart" }, "Restart"))));
 
   const crumbs = h("p", { class: "crumbs" }, h("a", { href: "/portal/" }, "Applications"), " › ", sp.displayName);
   replace(main, crumbs, h("h1", {}, sp.displayName + ": provisioning"), statusBox,
