@@ -88,6 +88,11 @@ func TestPortalSession(t *testing.T) {
 	}
 	res, m := c.call("GET", "/portal/assets/nope.js", nil)
 	wantGraphError(t, "a missing asset", res, m, 404, "Request_ResourceNotFound")
+	res, m = c.call("GET", "/portal/assets/js", nil)
+	wantGraphError(t, "an asset directory", res, m, 404, "Request_ResourceNotFound")
+	if res, _ = c.call("GET", "/portal/assets/js/app.js", nil); res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), "javascript") {
+		t.Errorf("the script: %d %q; want 200 as JavaScript (module scripts need the type)", res.StatusCode, res.Header.Get("Content-Type"))
+	}
 	res, m = c.call("GET", "/v1.0/nope", nil)
 	wantGraphError(t, "an unknown API path", res, m, 404, "Request_ResourceNotFound")
 	res, m = c.call("GET", "/portal/session", nil)
@@ -102,6 +107,13 @@ func TestPortalSession(t *testing.T) {
 	wantGraphError(t, "sign-in with both", res, m, 400, "BadRequest")
 	res, m = c.call("POST", "/portal/session", map[string]any{"password": "x"})
 	wantGraphError(t, "sign-in with an unknown field", res, m, 400, "BadRequest")
+
+	big, err := e.issuer.MintApp(strings.Repeat("x", 4000), []string{"Synchronization.Read.All"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, m = c.call("POST", "/portal/session", map[string]any{"token": big})
+	wantGraphError(t, "sign-in with a token too large for a cookie", res, m, 400, "BadRequest")
 
 	res, m = c.call("POST", "/portal/session", map[string]any{"token": e.token})
 	if res.StatusCode != 200 || m["name"] != "e2e-admin" || m["csrfToken"] == "" {

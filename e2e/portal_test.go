@@ -173,9 +173,15 @@ func TestPortal(t *testing.T) {
 	// While slow is set, the target takes its time over each create, so
 	// that the cycle runs long enough for its progress to show.
 	var slow atomic.Bool
-	// Two provisionOnDemand calls a minute: the third shows the 429.
-	e := newEnv(t, options{limit: throttle.New(2, time.Minute, nil), disrupt: func(r *http.Request) scimtest.Disruption {
-		if slow.Load() && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/Users") {
+	// While refuse is set, the target refuses creates.
+	var refuse atomic.Bool
+	// Three provisionOnDemand calls a minute: the fourth shows the 429.
+	e := newEnv(t, options{limit: throttle.New(3, time.Minute, nil), disrupt: func(r *http.Request) scimtest.Disruption {
+		creates := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/Users")
+		switch {
+		case creates && refuse.Load():
+			return scimtest.Disruption{Status: http.StatusBadRequest}
+		case creates && slow.Load():
 			return scimtest.Disruption{Delay: 1500 * time.Millisecond}
 		}
 		return scimtest.Disruption{}
@@ -183,6 +189,8 @@ func TestPortal(t *testing.T) {
 	e.setupApp()
 	ada, _ := e.user("Ada", "Lovelace")
 	e.assign(ada)
+	linus, _ := e.user("Linus", "Torvalds")
+	e.assign(linus)
 	for range 9 { // provisioned by the cycle, 8 at a time
 		id, _ := e.user("Grace", "Hopper")
 		e.assign(id)
@@ -246,6 +254,17 @@ func TestPortal(t *testing.T) {
 		b.waitText("#outcome-code", "RedundantExport")
 		b.waitText("#outcome-error", "already match")
 
+		// A target's refusal: its message and the recommended action.
+		refuse.Store(true)
+		b.do(chromedp.SetValue(chromedp.ID("q"), "Linus"), chromedp.Click(chromedp.ID("search")))
+		b.waitText("#results", "Linus Torvalds")
+		b.do(chromedp.Click(chromedp.CSS(`#results input[type=radio]`)), chromedp.Click(chromedp.ID("run")))
+		b.waitText("#outcome", "Failure")
+		b.waitText("#outcome-error", "injected disruption") // the target's own message
+		b.waitText("#outcome-error", "Recommended action")
+		refuse.Store(false)
+		b.shot(shots, "ondemand-failure", 1280, "#outcome-error")
+
 		b.do(chromedp.Click(chromedp.ID("dryrun")))
 		b.waitText("#ondemand-result", "429 TooManyRequests")
 		b.waitText("#retry", "the next one is allowed at")
@@ -265,7 +284,7 @@ func TestPortal(t *testing.T) {
 		b.wait(`(document.querySelector("#steady")?.innerText || "").includes("Steady state")`, 30*time.Second)
 		b.waitText("#status", "Active")
 		b.waitText("#last-cycle", "Succeeded")
-		b.waitText("#counts", "10 imported, 10 in scope, 9 exported")
+		b.waitText("#counts", "11 imported, 11 in scope, 10 exported")
 		b.shot(shots, "job", 1280)
 	})
 
@@ -283,9 +302,9 @@ func TestPortal(t *testing.T) {
 		// A filter the API answers today (the job), and one it may not
 		// (the status), which the page then applies itself.
 		b.do(chromedp.Navigate(e.url + "/portal/logs?jobId=" + e.jobID + "&status=Failure"))
-		b.waitText("#log-list", "matches the filters")
-		if got := b.text("#log-list"); strings.Contains(got, "Ada Lovelace") {
-			t.Errorf("status Failure lists Ada's successful events:\n%s", got)
+		b.waitText("#logs", "Linus Torvalds")
+		if got := b.text("#log-list"); strings.Contains(got, "Ada Lovelace") || strings.Contains(got, "Grace Hopper") {
+			t.Errorf("status Failure lists successful events:\n%s", got)
 		}
 
 		// A narrow screen: no horizontal scrolling.

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -107,7 +108,7 @@ func (p *Portal) page(w http.ResponseWriter, r *http.Request) {
 
 func (p *Portal) asset(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/portal/assets/")
-	if _, err := fs.Stat(assets, path.Join("assets", name)); err != nil || name == "" || strings.HasSuffix(name, "/") {
+	if fi, err := fs.Stat(assets, path.Join("assets", name)); err != nil || fi.IsDir() {
 		writeError(w, http.StatusNotFound, "Request_ResourceNotFound", "No portal asset named '"+name+"'.")
 		return
 	}
@@ -117,6 +118,10 @@ func (p *Portal) asset(w http.ResponseWriter, r *http.Request) {
 	}
 	p.static.ServeHTTP(w, r)
 }
+
+// maxCookie is the largest cookie value browsers are sure to keep (4096
+// bytes for name, value and attributes).
+const maxCookie = 3900
 
 // sessionInfo is what GET and POST /portal/session answer: who is signed
 // in, and the CSRF token the page sends with every write.
@@ -210,6 +215,10 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	v, err := seal(p.box, purposeSession, s)
 	if err != nil {
 		p.fail(w, r, err)
+		return
+	}
+	if len(v) > maxCookie {
+		writeError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("This token is too large for a session cookie (%d bytes sealed; browsers keep at most %d): sign in with a token carrying fewer claims, or call the API with it directly.", len(v), maxCookie))
 		return
 	}
 	ck := p.cookie(r, v)
