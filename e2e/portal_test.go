@@ -312,6 +312,11 @@ func TestPortal(t *testing.T) {
 		b.waitText("#logs", "Ada Lovelace")
 		b.wait(`document.documentElement.scrollWidth <= 390`, 5*time.Second)
 		b.shot(shots, "logs-narrow", 390)
+		for _, page := range []string{jobPage, jobPage + "/ondemand", "/portal/"} {
+			b.do(chromedp.Navigate(e.url + page))
+			b.wait(`!!document.querySelector("main h1")`, 10*time.Second)
+			b.wait(`document.documentElement.scrollWidth <= 390`, 5*time.Second)
+		}
 		b.do(chromedp.EmulateViewport(1280, 800))
 	})
 
