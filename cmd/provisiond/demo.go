@@ -187,7 +187,9 @@ Provision Adele on demand:
 curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
   %s/v1.0/servicePrincipals/%s/synchronization/jobs/%s/provisionOnDemand \
   -d '%s'
-`, spID, jobID, scimURL, tok, scimURL, a.demo.token, a.baseURL, spID, jobID, body)
+
+The admin pages: %s/portal/ (sign in with the token above)
+`, spID, jobID, scimURL, tok, scimURL, a.demo.token, a.baseURL, spID, jobID, body, a.baseURL)
 	return nil
 }
 
