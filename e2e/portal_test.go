@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"net/http"
 	"os"
@@ -175,14 +176,14 @@ func TestPortal(t *testing.T) {
 	var slow atomic.Bool
 	// While refuse is set, the target refuses creates.
 	var refuse atomic.Bool
-	// Three provisionOnDemand calls a minute: the fourth shows the 429.
-	e := newEnv(t, options{limit: throttle.New(3, time.Minute, nil), disrupt: func(r *http.Request) scimtest.Disruption {
+	// Four provisionOnDemand calls a minute: the fifth shows the 429.
+	e := newEnv(t, options{limit: throttle.New(4, time.Minute, nil), disrupt: func(r *http.Request) scimtest.Disruption {
 		creates := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/Users")
 		switch {
 		case creates && refuse.Load():
 			return scimtest.Disruption{Status: http.StatusBadRequest}
 		case creates && slow.Load():
-			return scimtest.Disruption{Delay: 1500 * time.Millisecond}
+			return scimtest.Disruption{Delay: 3 * time.Second}
 		}
 		return scimtest.Disruption{}
 	}})
@@ -191,10 +192,13 @@ func TestPortal(t *testing.T) {
 	e.assign(ada)
 	linus, _ := e.user("Linus", "Torvalds")
 	e.assign(linus)
+	var graces []string
 	for range 9 { // provisioned by the cycle, 8 at a time
 		id, _ := e.user("Grace", "Hopper")
 		e.assign(id)
+		graces = append(graces, id)
 	}
+	e.assign(e.group("Engineers", graces[:6]...))
 	shots := screenshotDir(t)
 	jobPage := "/portal/apps/" + e.spID + "/jobs/" + e.jobID
 	// Each step needs the ones before it.
@@ -265,6 +269,21 @@ func TestPortal(t *testing.T) {
 		refuse.Store(false)
 		b.shot(shots, "ondemand-failure", 1280, "#outcome-error")
 
+		// A group with 5 of its 6 members.
+		b.do(chromedp.SetValue(chromedp.ID("kind"), "groups"), chromedp.SetValue(chromedp.ID("q"), "Eng"), chromedp.Click(chromedp.ID("search")))
+		b.waitText("#results", "Engineers")
+		b.do(chromedp.Click(chromedp.CSS(`#results input[type=radio]`)))
+		b.wait(`document.querySelectorAll("#members input[type=checkbox]").length === 6`, 10*time.Second)
+		for i := 1; i <= 5; i++ {
+			b.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#members label:nth-of-type(%d) input`, i))))
+		}
+		b.wait(`document.querySelectorAll("#members input:checked").length === 5 && document.querySelectorAll("#members input:disabled").length === 1`, 5*time.Second)
+		b.do(chromedp.Click(chromedp.ID("run")))
+		b.waitText("#outcome", "Success")
+		b.waitText("#action", "Create")
+		b.waitText("#ondemand-result table", "members")
+		b.shot(shots, "ondemand-group", 1280, "#members")
+
 		b.do(chromedp.Click(chromedp.ID("dryrun")))
 		b.waitText("#ondemand-result", "429 TooManyRequests")
 		b.waitText("#retry", "the next one is allowed at")
@@ -284,7 +303,8 @@ func TestPortal(t *testing.T) {
 		b.wait(`(document.querySelector("#steady")?.innerText || "").includes("Steady state")`, 30*time.Second)
 		b.waitText("#status", "Active")
 		b.waitText("#last-cycle", "Succeeded")
-		b.waitText("#counts", "11 imported, 11 in scope, 10 exported")
+		last := e.do("GET", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID, nil, 200)["status"].(map[string]any)["lastExecution"].(map[string]any)
+		b.waitText("#counts", fmt.Sprintf("%v imported, %v in scope, %v exported", last["countImported"], last["countEntitled"], last["countExported"]))
 		b.shot(shots, "job", 1280)
 	})
 
