@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"image/png"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -399,4 +402,60 @@ func TestPortal(t *testing.T) {
 		b.do(chromedp.Navigate(link))
 		b.waitText("#signin-result", "used already")
 	})
+}
+
+// TestPortalBehindProxy serves the pages through a reverse proxy that puts
+// provisiond under /graph (serve --trust-proxy, X-Forwarded-Prefix): every
+// request the pages make stays under the prefix.
+func TestPortalBehindProxy(t *testing.T) {
+	b := newBrowser(t)
+	e := newEnv(t, options{trustProxy: true})
+	e.setupApp()
+	ada, _ := e.user("Ada", "Lovelace")
+	e.assign(ada)
+	target := mustURL(t, e.url)
+	var mu sync.Mutex
+	var outside []string
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.URL.Path = strings.TrimPrefix(pr.In.URL.Path, "/graph")
+		pr.Out.URL.RawPath = ""
+		pr.SetXForwarded()
+		pr.Out.Header.Set("X-Forwarded-Prefix", "/graph")
+	}}
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/graph" && !strings.HasPrefix(r.URL.Path, "/graph/") {
+			mu.Lock()
+			outside = append(outside, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+			http.NotFound(w, r)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+
+	b.do(chromedp.Navigate(proxy.URL + "/graph/"))
+	b.wait(`location.pathname === "/graph/portal/signin" && !!document.querySelector("#token")`, 10*time.Second)
+	b.do(chromedp.SetValue(chromedp.ID("token"), e.token), chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)))
+	b.waitText("#apps", "E2E SCIM App")
+	jobPage := "/graph/portal/apps/" + e.spID + "/jobs/" + e.jobID
+	b.do(chromedp.Click(chromedp.CSS(`#apps a[href="` + jobPage + `"]`)))
+	b.waitText("#secret-keys", "BaseAddress is set")
+	b.do(chromedp.Click(chromedp.CSS(`a[href="` + jobPage + `/ondemand"]`)))
+	b.wait(`!!document.querySelector("#q")`, 10*time.Second)
+	b.do(chromedp.SetValue(chromedp.ID("q"), "Ada"), chromedp.Click(chromedp.ID("search")))
+	b.waitText("#results", "Ada Lovelace")
+	b.do(chromedp.Click(chromedp.CSS(`#results input[type=radio]`)), chromedp.Click(chromedp.ID("run")))
+	b.waitText("#outcome", "Success")
+	b.do(chromedp.Click(chromedp.CSS(`nav a[data-nav="logs"]`)))
+	b.waitText("#logs", "Ada Lovelace")
+	b.wait(`location.pathname === "/graph/portal/logs"`, 5*time.Second)
+	b.do(chromedp.Click(chromedp.ID("signout")))
+	b.wait(`location.pathname === "/graph/portal/signin"`, 10*time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(outside) > 0 {
+		t.Errorf("the pages requested paths outside /graph: %v", outside)
+	}
 }

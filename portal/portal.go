@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -32,10 +35,14 @@ type Config struct {
 	// Store records used sign-in codes.
 	Store store.Store
 	// PublicURL, when https, makes the cookie Secure even behind a proxy
-	// that terminates TLS.
+	// that terminates TLS; its path is the prefix the pages are reached
+	// under (https://example.com/graph → /graph/portal/).
 	PublicURL string
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// TrustProxy takes the prefix from X-Forwarded-Prefix when PublicURL
+	// is empty, as the API's links do.
+	TrustProxy bool
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Portal serves the admin pages and their sessions.
@@ -44,6 +51,8 @@ type Portal struct {
 	box    *secrets.Box
 	store  store.Store
 	https  bool
+	prefix string // of PublicURL's path; "" at the root
+	proxy  bool
 	now    func() time.Time
 	log    *slog.Logger
 	static http.Handler
@@ -52,7 +61,10 @@ type Portal struct {
 // New builds the pages.
 func New(c Config) *Portal {
 	p := &Portal{auth: c.Auth, box: c.Box, store: c.Store, now: c.Now, log: c.Logger,
-		https: strings.HasPrefix(strings.ToLower(c.PublicURL), "https:")}
+		https: strings.HasPrefix(strings.ToLower(c.PublicURL), "https:"), proxy: c.TrustProxy && c.PublicURL == ""}
+	if u, err := url.Parse(c.PublicURL); err == nil && c.PublicURL != "" {
+		p.prefix = cleanPrefix(u.Path)
+	}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -74,7 +86,7 @@ func (p *Portal) Authenticator() auth.Authenticator { return sessionAuth{p} }
 // the pages under /portal/, and / sending browsers there.
 func (p *Portal) Routes() map[string]http.Handler {
 	return map[string]http.Handler{
-		"GET /{$}":               http.RedirectHandler("/portal/", http.StatusFound),
+		"GET /{$}":               http.HandlerFunc(p.home),
 		"GET /portal":            http.HandlerFunc(p.page), // the API's router drops trailing slashes
 		"GET /portal/":           http.HandlerFunc(p.page),
 		"GET /portal/assets/":    http.HandlerFunc(p.asset),
@@ -87,23 +99,54 @@ func (p *Portal) Routes() map[string]http.Handler {
 // securityHeaders keeps the pages to their own origin: no script, style,
 // image or connection elsewhere, no framing.
 func securityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-cache")
 }
 
+// home sends browsers from / to the pages.
+func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, p.base(r)+"/portal/", http.StatusFound)
+}
+
 // page serves the single page for every path under /portal/; the script
-// routes by path.
+// routes by path, relative to the page's base, which holds the prefix
+// provisiond is reached under.
 func (p *Portal) page(w http.ResponseWriter, r *http.Request) {
 	b, err := assets.ReadFile("assets/index.html")
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
+	b = bytes.Replace(b, []byte(`<base href="/portal/">`), []byte(`<base href="`+p.base(r)+`/portal/">`), 1)
 	securityHeaders(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write(b)
+}
+
+// base is the path prefix browsers reach provisiond under: PublicURL's
+// path, or with TrustProxy the X-Forwarded-Prefix header; "" at the root.
+func (p *Portal) base(r *http.Request) string {
+	if p.proxy {
+		v, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Prefix"), ",")
+		return cleanPrefix(strings.TrimSpace(v))
+	}
+	return p.prefix
+}
+
+// plainPrefix is a path of plain segments, such as /graph: safe in HTML
+// and in a Location header.
+var plainPrefix = regexp.MustCompile(`^(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$`)
+
+// cleanPrefix is p without its trailing slash when it is a plain path, and
+// "" otherwise.
+func cleanPrefix(p string) string {
+	p = strings.TrimRight(p, "/")
+	if !plainPrefix.MatchString(p) { // no segment starts with a dot: no dot segments
+		return ""
+	}
+	return p
 }
 
 func (p *Portal) asset(w http.ResponseWriter, r *http.Request) {

@@ -77,3 +77,16 @@ func FuzzUnseal(f *testing.F) {
 		}
 	})
 }
+
+// TestCleanPrefix: only plain paths become the pages' base, since the
+// prefix goes into HTML and a Location header.
+func TestCleanPrefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "/": "", "/graph": "/graph", "/graph/": "/graph", "/a/b.c": "/a/b.c",
+		`/x"><script>`: "", "/..": "", "/a/../b": "", "//evil.example": "", "graph": "", "/a b": "",
+	} {
+		if got := cleanPrefix(in); got != want {
+			t.Errorf("cleanPrefix(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -161,7 +161,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	}
 	// The admin pages sign in with the same tokens; their session cookie
 	// is authenticated through the same authenticator.
-	pages := portal.New(portal.Config{Auth: authn, Box: box, Store: st, PublicURL: c.PublicURL, Now: c.Now, Logger: log})
+	pages := portal.New(portal.Config{Auth: authn, Box: box, Store: st, PublicURL: c.PublicURL, TrustProxy: c.TrustProxy, Now: c.Now, Logger: log})
 	authn = pages.Authenticator()
 	guard, hc, err := TargetClient(c.TargetNetworks, c.Self)
 	if err != nil {

@@ -3,6 +3,14 @@
 
 let csrf = "";
 
+// root is the path provisiond is reached under ("/", or "/graph/" behind a
+// proxy): the page's <base> is root + "portal/".
+export const root = new URL("..", document.baseURI).pathname;
+
+// at turns a path of provisiond ("/v1.0/...", "/portal/...") into one
+// under root.
+export function at(path) { return path.startsWith("/") ? root + path.slice(1) : path; }
+
 export function setCSRF(token) { csrf = token || ""; }
 
 // GraphError is a Graph error envelope, with the HTTP status and, for a
@@ -24,7 +32,7 @@ export async function call(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
   try {
-    res = await fetch(path, {
+    res = await fetch(at(path), {
       method, headers, credentials: "same-origin", cache: "no-store",
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -50,19 +58,13 @@ export async function call(method, path, body) {
   return data;
 }
 
-// get follows a path or an @odata.nextLink (made absolute by the server
-// from its public URL) on this origin.
+// get follows a path of provisiond or an @odata.nextLink, which the server
+// builds absolute, root included, from its public URL: only its path and
+// query are taken, so it is fetched from this origin.
 export function get(pathOrLink) {
-  return call("GET", sameOrigin(pathOrLink));
-}
-
-export function sameOrigin(link) {
-  try {
-    const u = new URL(link, location.origin);
-    return u.pathname + u.search;
-  } catch {
-    return link;
-  }
+  if (pathOrLink.startsWith("/")) return call("GET", pathOrLink);
+  const u = new URL(pathOrLink);
+  return call("GET", location.origin + u.pathname + u.search);
 }
 
 // graphQuote quotes s as an OData string literal.

@@ -1,5 +1,5 @@
 // The admin pages: a router over paths under /portal/, and the session.
-import { call, setCSRF, GraphError } from "./api.js";
+import { call, setCSRF, GraphError, root, at } from "./api.js";
 import { h, replace, errorBox, empty, badge, announce } from "./ui.js";
 import { jobPage } from "./job.js";
 import { onDemandPage } from "./ondemand.js";
@@ -18,17 +18,23 @@ const routes = [
   [/^\/portal\/logs$/, () => logsPage(main, new URLSearchParams(location.search))],
 ];
 
+// here is the page's path without the root ("/portal/logs").
+function here() {
+  const p = location.pathname;
+  return p.startsWith(root) ? "/" + p.slice(root.length) : p;
+}
+
 async function render() {
   leave();
   leave = () => {};
-  const path = location.pathname;
+  const path = here();
   if (path !== "/portal/signin" && !session) {
     try {
       session = await call("GET", "/portal/session");
       signedIn(session);
     } catch (e) {
       if (e instanceof GraphError && e.status === 401) {
-        history.replaceState(null, "", "/portal/signin?next=" + encodeURIComponent(path + location.search));
+        history.replaceState(null, "", at("/portal/signin?next=" + encodeURIComponent(path + location.search)));
         return render();
       }
       replace(main, errorBox(e, "Could not read the session"));
@@ -66,18 +72,23 @@ function signedIn(s) {
 
 // go navigates inside the pages without reloading.
 export function go(path) {
-  history.pushState(null, "", path);
+  history.pushState(null, "", at(path));
   render().then(() => main.focus());
 }
 
 document.addEventListener("click", e => {
   const a = e.target.closest("a[href]");
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || a.target) return;
+  if (a.getAttribute("href").startsWith("#")) { // in-page (the skip link): <base> would make it another page
+    e.preventDefault();
+    document.getElementById(a.getAttribute("href").slice(1))?.focus();
+    return;
+  }
   const u = new URL(a.href);
-  if (u.origin !== location.origin || !u.pathname.startsWith("/portal/") || u.pathname.startsWith("/portal/assets/")) return;
+  if (u.origin !== location.origin || !u.pathname.startsWith(root + "portal/") || u.pathname.startsWith(root + "portal/assets/")) return;
   if (u.hash && u.pathname === location.pathname && u.search === location.search) return;
   e.preventDefault();
-  go(u.pathname + u.search);
+  go("/" + u.pathname.slice(root.length) + u.search);
 });
 window.addEventListener("popstate", () => render());
 
@@ -120,7 +131,7 @@ function signInPage() {
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Sign in")));
   replace(main, h("h1", {}, "Sign in"), out, code ? null : form);
   if (code) {
-    history.replaceState(null, "", "/portal/signin" + location.search); // the code is single-use: drop it from the address bar
+    history.replaceState(null, "", at("/portal/signin" + location.search)); // the code is single-use: drop it from the address bar
     finish({ code });
   } else {
     area.focus();

@@ -2,7 +2,7 @@
 // @odata.nextLink. The filters are sent as Graph's v1.0 $filter; a server
 // that refuses some of them gets only the job filter, and the rest is
 // applied to each page in the browser.
-import { call, get, graphQuote, GraphError } from "./api.js";
+import { at, get, graphQuote, GraphError } from "./api.js";
 import { h, replace, errorBox, empty, badge, time, stepsView, modifiedView, normalizeEvent, kv, capitalize } from "./ui.js";
 
 const statuses = ["Success", "Failure", "Skipped", "Warning"];
@@ -22,7 +22,7 @@ export async function logsPage(main, params) {
     e.preventDefault();
     const q = new URLSearchParams();
     for (const [k, v] of new FormData(form)) if (v) q.set(k, v);
-    history.pushState(null, "", "/portal/logs" + (q.size ? "?" + q : ""));
+    history.pushState(null, "", at("/portal/logs" + (q.size ? "?" + q : "")));
     logsPage(main, q);
   } },
   h("div", { class: "filters" },

@@ -58,7 +58,7 @@ export async function onDemandPage(main, spId, jobId) {
             limit();
           } });
           boxes.push(b);
-          return h("label", { class: "inline" }, b, m.displayName);
+          return h("label", { class: "inline" }, b, h("span", {}, m.displayName, " ", h("span", { class: "muted" }, m.userPrincipalName || m.id)));
         })) : h("p", { class: "muted" }, "The group has no user members: only the group is provisioned."));
     } catch (err) { replace(membersBox, errorBox(err, "Could not list the members")); }
   };

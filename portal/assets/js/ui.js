@@ -1,13 +1,16 @@
 // Small DOM helpers shared by the pages.
+import { at } from "./api.js";
 
-// h builds an element: h("a", {href: "/x"}, "text", child, ...). Strings
-// become text nodes (never HTML), null and false are skipped.
+// h builds an element: h("a", {href: "/portal/x"}, "text", child, ...).
+// Strings become text nodes (never HTML), null and false are skipped; an
+// href of provisiond ("/portal/...") is put under its root.
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else if (k === "class") el.className = v;
+    else if (k === "href") el.setAttribute(k, at(String(v)));
     else if (v === true) el.setAttribute(k, "");
     else el.setAttribute(k, String(v));
   }
