@@ -142,7 +142,8 @@ func (b *browser) shot(dir, name string, width int, in ...string) {
 	}
 }
 
-// labelled fails the test when a form control of the page has no label.
+// labelled fails the test when a form control of the page has no label,
+// or when the page loaded anything from another origin.
 func (b *browser) labelled() {
 	b.t.Helper()
 	bad, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("input, select, textarea")]
@@ -153,6 +154,15 @@ func (b *browser) labelled() {
 	}
 	if len(bad) > 0 {
 		b.t.Errorf("form controls without a label on %s: %v", b.location(), bad)
+	}
+	// Everything the page loaded or called came from provisiond.
+	elsewhere, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`performance.getEntriesByType("resource")
+		.map(e => e.name).filter(u => new URL(u).origin !== location.origin)`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if len(elsewhere) > 0 {
+		b.t.Errorf("%s loaded from elsewhere: %v", b.location(), elsewhere)
 	}
 }
 
