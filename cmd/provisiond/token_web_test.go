@@ -23,7 +23,7 @@ func TestTokenWeb(t *testing.T) {
 	defer srv.Close()
 
 	var out bytes.Buffer
-	if err := token([]string{"--data", dir, "--app", "ops", "--roles", "Synchronization.Read.All", "--web", "--public-url", srv.URL + "/"}, &out); err != nil {
+	if err := token(t.Context(), []string{"--data", dir, "--app", "ops", "--roles", "Synchronization.Read.All", "--web", "--public-url", srv.URL + "/"}, &out); err != nil {
 		t.Fatal(err)
 	}
 	link := strings.TrimSpace(out.String())

@@ -45,7 +45,7 @@ type Store struct {
 	prunedBefore int64
 	changed      store.Notifier
 
-	keys string // the fingerprint ClaimKeys recorded
+	keys     string               // the fingerprint ClaimKeys recorded
 	usedOnce map[string]time.Time // one-time value → when its record expires
 }
 
