@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -339,6 +341,23 @@ func TestPortal(t *testing.T) {
 		if got := b.text("#log-list"); strings.Contains(got, "Ada Lovelace") || strings.Contains(got, "Grace Hopper") {
 			t.Errorf("status Failure lists successful events:\n%s", got)
 		}
+
+		// Times are shown in the viewer's time zone.
+		b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
+			return err
+		}), chromedp.Navigate(e.url+"/portal/logs?jobId="+e.jobID))
+		b.waitText("#logs", "Ada Lovelace")
+		b.waitText("#log-filters", "Asia/Tokyo")
+		b.wait(`(() => {
+			const el = document.querySelector("#logs time");
+			const f = zone => new Intl.DateTimeFormat(undefined, {dateStyle: "medium", timeStyle: "medium", timeZone: zone}).format(new Date(el.dateTime));
+			return el.textContent === f("Asia/Tokyo") && el.textContent !== f("UTC");
+		})()`, 5*time.Second)
+		b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{})
+			return err
+		}))
 
 		// A narrow screen: no horizontal scrolling.
 		b.do(chromedp.EmulateViewport(390, 844), chromedp.Navigate(e.url+"/portal/logs?jobId="+e.jobID))
