@@ -48,7 +48,7 @@ func readFeed(t *testing.T, cf connector.ChangeFeed, watermark string, max int) 
 // size; from any watermark it gave it replays the rest; past the end it
 // returns nothing and the watermark given; it refuses a max below 1 and a
 // watermark it never gave.
-func testSourceChangeFeed(t *testing.T, s connector.Source, ids map[string]string) {
+func (ss *sourceSuite) testSourceChangeFeed(t *testing.T, s connector.Source, ids map[string]string) {
 	cf, ok := s.(connector.ChangeFeed)
 	if !ok {
 		t.Skipf("%T has no change feed (not a connector.ChangeFeed)", s)
@@ -62,12 +62,12 @@ func testSourceChangeFeed(t *testing.T, s connector.Source, ids map[string]strin
 	for _, c := range all {
 		named[fmt.Sprint(connector.ClassOf(s, c.ObjectType), c.ID)] = true
 	}
-	for _, u := range sourceData.Users {
+	for _, u := range ss.d.Users {
 		if !named[fmt.Sprint(connector.ClassUser, ids[u.Key])] {
 			t.Errorf("the feed from the beginning does not name user %s", u.Key)
 		}
 	}
-	for _, g := range sourceData.Groups {
+	for _, g := range ss.d.Groups {
 		if !named[fmt.Sprint(connector.ClassGroup, ids[g.Key])] {
 			t.Errorf("the feed from the beginning does not name group %s", g.Key)
 		}
