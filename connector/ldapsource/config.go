@@ -71,9 +71,9 @@ const defaultTimeout = 30 * time.Second
 // parsed is a checked Config.
 type parsed struct {
 	Config
-	u       *url.URL
-	tls     *tls.Config
-	bases   []string
+	u        *url.URL
+	tls      *tls.Config
+	bases    []string
 	startTLS bool
 }
 

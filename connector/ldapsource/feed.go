@@ -293,17 +293,20 @@ func (s *Source) syncrepl(ctx context.Context, base string, cookie []byte, headO
 }
 
 // dirSync runs DirSync over the domain from cookie, keeping what lies
-// under the bases (a tombstone by its last known parent).
+// under the bases (a tombstone by its last known parent). It asks for
+// every attribute: DirSync reports only changes to the attributes asked
+// for, and leaves out objectClass when it did not change, so live objects
+// are classified by a second, batched, search.
 func (s *Source) dirSync(ctx context.Context, cookie []byte, headOnly bool, add func(typ, id string, deleted bool)) ([]byte, error) {
 	nc := s.namingContext()
 	if nc == "" {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: CodeBaseDN, Message: s.Name() + " names no default naming context for DirSync"}
 	}
 	incremental := len(cookie) > 0
-	attrs := []string{"objectGUID", "objectClass", "isDeleted", "lastKnownParent"}
+	var live [][]byte // objectGUIDs of changed live objects under the bases
 	err := s.with(ctx, func(ctx context.Context, c *ldap.Conn) error {
 		for range 100000 {
-			req := ldap.NewSearchRequest(nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, feedFilter(FlavorAD), attrs, nil)
+			req := ldap.NewSearchRequest(nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, feedFilter(FlavorAD), nil, nil)
 			res, err := c.DirSync(req, 0, 1<<20, cookie)
 			if err != nil {
 				return err
@@ -316,17 +319,21 @@ func (s *Source) dirSync(ctx context.Context, cookie []byte, headOnly bool, add 
 				if len(raw) != 16 {
 					continue
 				}
-				id := FormatGUID(raw)
 				deleted := strings.EqualFold(e.GetAttributeValue("isDeleted"), "TRUE") || strings.Contains(e.DN, "\\0ADEL:") || strings.Contains(e.DN, "\nDEL:")
-				if deleted {
-					if p := e.GetAttributeValue("lastKnownParent"); p != "" && !s.inBases(p) {
-						continue
+				if !deleted {
+					if s.inBases(e.DN) {
+						live = append(live, raw)
 					}
-				} else if !s.inBases(e.DN) {
+					continue
+				}
+				if p := plainDN(e.GetAttributeValue("lastKnownParent")); p != "" && !s.inBases(p) {
+					continue
+				}
+				if slices.ContainsFunc(e.GetEqualFoldAttributeValues("objectClass"), func(oc string) bool { return strings.EqualFold(oc, "computer") }) {
 					continue
 				}
 				for _, typ := range s.classes(e) {
-					add(typ, id, deleted)
+					add(typ, FormatGUID(raw), true)
 				}
 			}
 			ctl, _ := ldap.FindControl(res.Controls, ldap.ControlTypeDirSync).(*ldap.ControlDirSync)
@@ -348,5 +355,52 @@ func (s *Source) dirSync(ctx context.Context, cookie []byte, headOnly bool, add 
 		}
 		return nil, s.kinded(ctx, err, "DirSync")
 	}
+	if err := s.classify(ctx, live, add); err != nil {
+		return nil, err
+	}
 	return cookie, nil
+}
+
+// classify reads the objectClass of live objects by objectGUID, in
+// batches, and adds a change for each user and group among them.
+func (s *Source) classify(ctx context.Context, guids [][]byte, add func(typ, id string, deleted bool)) error {
+	const batch = 200
+	for len(guids) > 0 {
+		n := min(batch, len(guids))
+		var b strings.Builder
+		b.WriteString("(&" + feedFilter(FlavorAD) + "(|")
+		for _, g := range guids[:n] {
+			b.WriteString("(objectGUID=")
+			for _, c := range g {
+				fmt.Fprintf(&b, "\\%02x", c)
+			}
+			b.WriteString(")")
+		}
+		b.WriteString("))")
+		guids = guids[n:]
+		es, err := s.paged(ctx, ldap.NewSearchRequest(s.namingContext(), ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			b.String(), []string{"objectGUID", "objectClass"}, nil))
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			cls := s.classes(e)
+			if len(cls) == 1 { // not a computer, not unknown
+				add(cls[0], FormatGUID(e.GetRawAttributeValue("objectGUID")), false)
+			}
+		}
+	}
+	return nil
+}
+
+// plainDN strips AD's extended DN prefixes (<GUID=...>;<SID=...>;) off dn.
+func plainDN(dn string) string {
+	for strings.HasPrefix(dn, "<") {
+		i := strings.Index(dn, ">;")
+		if i < 0 {
+			return dn
+		}
+		dn = dn[i+2:]
+	}
+	return dn
 }
