@@ -346,8 +346,9 @@ func (y *Sync) resetJobSchema(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// knownSecretKeys are the synchronizationSecret enum members.
-var knownSecretKeys = strings.Fields(`None UserName Password SecretToken AppKey BaseAddress ClientIdentifier
+// knownSecretKeys are the synchronizationSecret enum members, then
+// provisiond's own: an LDAP source's CA certificate and TLS mode.
+var knownSecretKeys = strings.Fields(`LdapCACertificate LdapTls None UserName Password SecretToken AppKey BaseAddress ClientIdentifier
 ClientSecret SingleSignOnType Sandbox Url Domain ConsumerKey ConsumerSecret TokenKey TokenExpiration
 Oauth2AccessToken Oauth2AccessTokenCreationTime Oauth2RefreshToken SyncAll InstanceName Oauth2ClientId
 Oauth2ClientSecret CompanyId UpdateKeyOnSoftDelete SynchronizationSchedule SystemOfRecord SandboxName

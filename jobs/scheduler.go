@@ -45,11 +45,14 @@ type Runner[TTx any] struct {
 	locks keylock.Locks // one cycle at a time per job
 	// jobLock, when set, keeps a job's cycles one at a time across the
 	// processes sharing the database (RunnerOptions.JobLock).
-	jobLock JobLock
-	mu      sync.Mutex
-	running map[string]context.CancelFunc // job id → its running cycle
-	queued  map[string]bool               // job id → a cycle due now waits to start
-	adopted map[int64]bool                // River job ids of orphaned cycles rescheduled
+	jobLock  JobLock
+	mu       sync.Mutex
+	running  map[string]context.CancelFunc // job id → its running cycle
+	queued   map[string]bool               // job id → a cycle due now waits to start
+	adopted  map[int64]bool                // River job ids of orphaned cycles rescheduled
+	watching map[string]context.CancelFunc // job id → the watch of its sources
+	base     context.Context               // Start's: watches end with it
+	stopAll  context.CancelFunc            // ends every watch (Shutdown)
 }
 
 // RunnerOptions tune a Runner.
@@ -86,7 +89,8 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 		return nil, fmt.Errorf("scheduler: migrate: %w", err)
 	}
 	r := &Runner[TTx]{svc: svc, st: st, log: log, jobLock: o.JobLock,
-		running: map[string]context.CancelFunc{}, queued: map[string]bool{}, adopted: map[int64]bool{}}
+		running: map[string]context.CancelFunc{}, queued: map[string]bool{}, adopted: map[int64]bool{},
+		watching: map[string]context.CancelFunc{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &cycleWorker[TTx]{r: r})
 	n := o.Workers
@@ -120,6 +124,9 @@ func (r *Runner[TTx]) Start(ctx context.Context) error {
 	if err := r.client.Start(ctx); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
+	r.mu.Lock()
+	r.base, r.stopAll = context.WithCancel(ctx)
+	r.mu.Unlock()
 	if err := r.resume(ctx); err != nil {
 		return err
 	}
@@ -133,6 +140,11 @@ func (r *Runner[TTx]) Start(ctx context.Context) error {
 // Shutdown stops running cycles (they resume on the next start) and the
 // River client.
 func (r *Runner[TTx]) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	if r.stopAll != nil {
+		r.stopAll()
+	}
+	r.mu.Unlock()
 	return r.client.StopAndCancel(ctx)
 }
 
@@ -275,6 +287,7 @@ func (r *Runner[TTx]) Stop(ctx context.Context, _, jobID string) error {
 	if cancel != nil {
 		cancel()
 	}
+	r.stopWatching(jobID)
 	return r.cancelLater(ctx, jobID)
 }
 
@@ -472,6 +485,7 @@ func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
 	if gerr != nil || j.Schedule.State != store.ScheduleActive {
 		return nil
 	}
+	r.watchSources(a.SPID, a.JobID) // from now on, source changes start cycles too
 	next := Interval(j.Schedule)
 	switch wait, ok := r.backoff(j); {
 	case !ok:

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -239,6 +240,13 @@ func (s *Service) connectors(ctx context.Context, sp store.ServicePrincipal, j s
 	s.mu.Unlock()
 	if e != nil && e.fingerprint == fp {
 		return e.source, e.target, nil
+	}
+	if e != nil {
+		// The configuration changed: release what the old source holds
+		// (an LDAP source's connections).
+		if c, ok := e.source.(io.Closer); ok {
+			defer c.Close()
+		}
 	}
 	src, err := s.reg.source(ctx, Config{ServicePrincipal: sp, Directory: rule.SourceDirectoryName, Secrets: creds, Settings: settings})
 	if err != nil {

@@ -29,6 +29,9 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 log "starting PostgreSQL (a throwaway cluster on loopback)"
 eval "$(scripts/components/postgres.sh start)"; trap 'rm -f "$out"; scripts/components/postgres.sh stop "$PROVISIOND_TEST_POSTGRES_DIR"' EXIT
+# Components started below chain their stop onto this trap.
+. scripts/components/slapd.sh # OpenLDAP for the LDAP source (PROVISIOND_SLAPD_*)
+. scripts/components/samba.sh # a Samba AD DC for the Active Directory source (PROVISIOND_SAMBA_*)
 set +e
 go test -count=1 "$@" ./... 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}

@@ -24,6 +24,7 @@ import (
 
 	"provisiond/auth"
 	"provisiond/connector"
+	"provisiond/connector/ldapsource"
 	"provisiond/connector/scim"
 	"provisiond/directory"
 	"provisiond/engine"
@@ -245,6 +246,8 @@ func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, targetRate
 			schema.DirectoryEntra: func(_ context.Context, c jobs.Config) (connector.Source, error) {
 				return directory.NewSource(st, c.ServicePrincipal.ID), nil
 			},
+			schema.DirectoryAD:   ldapSources(ldapsource.FlavorAD),
+			schema.DirectoryLDAP: ldapSources(ldapsource.FlavorAuto),
 		},
 		Targets: map[string]jobs.TargetFactory{
 			schema.DirectoryEntra: func(context.Context, jobs.Config) (connector.Target, error) {
