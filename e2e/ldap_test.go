@@ -134,6 +134,11 @@ func TestLDAPSourceJob(t *testing.T) {
 	if code, _ := m["error"].(map[string]any)["code"].(string); status != 400 || code != "LdapCredentialValidationFailure" {
 		t.Errorf("validateCredentials with a wrong password: %d %s, want 400 LdapCredentialValidationFailure", status, raw)
 	}
+	partial := creds(env["PROVISIOND_SLAPD_PASSWORD"])[:2] // SCIM's only
+	status, _, raw = e.send("POST", jobPath+"/validateCredentials", map[string]any{"credentials": partial}, e.token)
+	if status != 400 || !strings.Contains(raw, "Server") || !strings.Contains(raw, "SyncAgentADContainer") {
+		t.Errorf("validateCredentials without the LDAP secrets: %d %s, want 400 naming them", status, raw)
+	}
 	e.do("PUT", secretsPath, map[string]any{"value": creds(env["PROVISIOND_SLAPD_PASSWORD"])}, 204)
 	e.do("POST", jobPath+"/validateCredentials", map[string]any{"useSavedCredentials": true}, 204)
 

@@ -136,7 +136,9 @@ func (s *server) deleteTree(t testing.TB, dn string) {
 	res, err := s.admin.SearchWithPaging(ldap.NewSearchRequest(dn, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass=*)", []string{"1.1"}, nil), 500)
 	if err != nil {
-		t.Logf("cleanup: search %s: %v", dn, err)
+		if !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			t.Logf("cleanup: search %s: %v", dn, err)
+		}
 		return
 	}
 	dns := make([]string, 0, len(res.Entries))

@@ -52,7 +52,9 @@ syncprov-checkpoint 100 10
 syncprov-sessionlog 100000
 CONF
 slaptest -Q -f "$slapd_dir/slapd.conf" -u
-slapd -f "$slapd_dir/slapd.conf" -h "ldap://127.0.0.1:$slapd_port/"
+if ! slapd -f "$slapd_dir/slapd.conf" -h "ldap://127.0.0.1:$slapd_port/"; then
+  printf '== slapd did not start (is 127.0.0.1:%s taken?)\n' "$slapd_port"; exit 1
+fi
 slapd_stop() {
   if [ -f "$slapd_dir/slapd.pid" ]; then kill "$(cat "$slapd_dir/slapd.pid")" 2>/dev/null || true; fi
   sleep 0.5

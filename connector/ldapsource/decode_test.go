@@ -1,0 +1,181 @@
+package ldapsource
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+// Samba's Administrator: the raw objectGUID and objectSid ldapsearch
+// shows, and what samba-tool user show prints for them.
+const (
+	sambaGUIDBase64 = "c/bV2MXfKkqPrvEsjYHe4w=="
+	sambaGUID       = "d8d5f673-dfc5-4a2a-8fae-f12c8d81dee3"
+	sambaSIDBase64  = "AQUAAAAAAAUVAAAAE0JRR4CMgp5BghGV9AEAAA=="
+	sambaSID        = "S-1-5-21-1196507667-2659355776-2500952641-500"
+)
+
+func TestGUIDAsSambaPrintsIt(t *testing.T) {
+	raw, _ := base64.StdEncoding.DecodeString(sambaGUIDBase64)
+	if got := FormatGUID(raw); got != sambaGUID {
+		t.Errorf("FormatGUID = %s, want %s", got, sambaGUID)
+	}
+	for _, s := range []string{sambaGUID, strings.ToUpper(sambaGUID)} {
+		back, err := ParseGUID(s)
+		if err != nil || !bytes.Equal(back, raw) {
+			t.Errorf("ParseGUID(%s) = %x, %v; want %x", s, back, err, raw)
+		}
+	}
+	for _, bad := range []string{"", "d8d5f673dfc54a2a8faef12c8d81dee3", "d8d5f673-dfc5-4a2a-8fae-f12c8d81deeg", "{" + sambaGUID + "}"} {
+		if _, err := ParseGUID(bad); err == nil {
+			t.Errorf("ParseGUID(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestSIDAsSambaPrintsIt(t *testing.T) {
+	raw, _ := base64.StdEncoding.DecodeString(sambaSIDBase64)
+	if got, err := FormatSID(raw); err != nil || got != sambaSID {
+		t.Errorf("FormatSID = %s, %v; want %s", got, err, sambaSID)
+	}
+	wellKnown := []byte{1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0} // LocalSystem
+	if got, _ := FormatSID(wellKnown); got != "S-1-5-18" {
+		t.Errorf("FormatSID(LocalSystem) = %s", got)
+	}
+	for _, bad := range [][]byte{nil, {1}, raw[:len(raw)-1], append(bytes.Clone(raw), 0)} {
+		if _, err := FormatSID(bad); err == nil {
+			t.Errorf("FormatSID(%x) accepted it", bad)
+		}
+	}
+}
+
+func TestUserAccountControl(t *testing.T) {
+	for v, want := range map[string]bool{"512": false, "514": true, "546": true, "544": false, "66050": true, "": false, "x": false} {
+		if got := uacDisabled(v); got != want {
+			t.Errorf("uacDisabled(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+func TestMarkRoundTrip(t *testing.T) {
+	m := mark{Flavor: FlavorOpenLDAP.String(), Cookies: [][]byte{[]byte("rid=000,csn=20261201103441.943677Z#000000#000#000000"), nil}, After: "k/user"}
+	got, err := parseMark(m.String(), FlavorOpenLDAP, 2)
+	if err != nil || got.After != m.After || string(got.Cookies[0]) != string(m.Cookies[0]) || got.Cookies[1] != nil {
+		t.Errorf("parseMark(String()) = %+v, %v; want %+v", got, err, m)
+	}
+	for _, tt := range []struct {
+		s string
+		f Flavor
+		n int
+	}{
+		{m.String(), FlavorAD, 1},        // another flavor's
+		{m.String(), FlavorOpenLDAP, 1},  // the containers changed
+		{"ldap1.", FlavorOpenLDAP, 2},    // empty
+		{"ldap1.***", FlavorOpenLDAP, 2}, // not base64
+		{"42", FlavorOpenLDAP, 2},        // the directory's sequence numbers
+		{strings.TrimPrefix(m.String(), markPrefix), FlavorOpenLDAP, 2},
+	} {
+		if _, err := parseMark(tt.s, tt.f, tt.n); err == nil {
+			t.Errorf("parseMark(%q, %v, %d) accepted it", tt.s, tt.f, tt.n)
+		}
+	}
+}
+
+func TestParseDefinition(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want Definition
+	}{
+		{"( 2.5.4.4 NAME ( 'sn' 'surname' ) DESC 'RFC2256: last (family) name(s)' SUP name )",
+			Definition{OID: "2.5.4.4", Names: []string{"sn", "surname"}, Sup: []string{"name"}}},
+		{"( 1.2.840.113556.1.4.8 NAME 'userAccountControl' SYNTAX '1.3.6.1.4.1.1466.115.121.1.27' SINGLE-VALUE )",
+			Definition{OID: "1.2.840.113556.1.4.8", Names: []string{"userAccountControl"}, Syntax: "1.3.6.1.4.1.1466.115.121.1.27", SingleValue: true}},
+		{"( 2.5.4.41 NAME 'name' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{32768} )",
+			Definition{OID: "2.5.4.41", Names: []string{"name"}, Syntax: "1.3.6.1.4.1.1466.115.121.1.15"}},
+		{"( 2.5.6.9 NAME 'groupOfNames' SUP top STRUCTURAL MUST ( member $ cn ) MAY ( businessCategory $ seeAlso ) )",
+			Definition{OID: "2.5.6.9", Names: []string{"groupOfNames"}, Sup: []string{"top"}, Must: []string{"member", "cn"}, May: []string{"businessCategory", "seeAlso"}}},
+		{"( 1.2.840.113556.1.5.9 NAME 'user' SUP organizationalPerson STRUCTURAL AUX ( securityPrincipal $ mailRecipient ) MAY ( userPrincipalName ) )",
+			Definition{OID: "1.2.840.113556.1.5.9", Names: []string{"user"}, Sup: []string{"organizationalPerson"}, Aux: []string{"securityPrincipal", "mailRecipient"}, May: []string{"userPrincipalName"}}},
+	} {
+		got, err := ParseDefinition(tt.in)
+		if err != nil {
+			t.Errorf("ParseDefinition(%q) = %v", tt.in, err)
+			continue
+		}
+		if got.OID != tt.want.OID || strings.Join(got.Names, ",") != strings.Join(tt.want.Names, ",") ||
+			strings.Join(got.Sup, ",") != strings.Join(tt.want.Sup, ",") || strings.Join(got.Aux, ",") != strings.Join(tt.want.Aux, ",") ||
+			strings.Join(got.Must, ",") != strings.Join(tt.want.Must, ",") || strings.Join(got.May, ",") != strings.Join(tt.want.May, ",") ||
+			got.Syntax != tt.want.Syntax || got.SingleValue != tt.want.SingleValue {
+			t.Errorf("ParseDefinition(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "2.5.4.4 NAME 'sn'", "( 2.5.4.4 NAME 'sn )", "( 2.5.4.4 )", "( )"} {
+		if _, err := ParseDefinition(bad); err == nil {
+			t.Errorf("ParseDefinition(%q) accepted it", bad)
+		}
+	}
+}
+
+func FuzzParseGUID(f *testing.F) {
+	f.Add(sambaGUID)
+	f.Add(strings.ToUpper(sambaGUID))
+	f.Add("00000000-0000-0000-0000-00000000dead")
+	f.Add("not-a-guid")
+	f.Fuzz(func(t *testing.T, s string) {
+		raw, err := ParseGUID(s)
+		if err != nil {
+			return
+		}
+		if len(raw) != 16 || !strings.EqualFold(FormatGUID(raw), s) {
+			t.Errorf("ParseGUID(%q) = %x, which prints as %s", s, raw, FormatGUID(raw))
+		}
+	})
+}
+
+func FuzzFormatSID(f *testing.F) {
+	raw, _ := base64.StdEncoding.DecodeString(sambaSIDBase64)
+	f.Add(raw)
+	f.Add([]byte{1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0})
+	f.Add([]byte{1, 255})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := FormatSID(b)
+		if err == nil && (!strings.HasPrefix(s, "S-") || strings.Count(s, "-") != 2+int(b[1])) {
+			t.Errorf("FormatSID(%x) = %q", b, s)
+		}
+	})
+}
+
+func FuzzParseMark(f *testing.F) {
+	f.Add(mark{Flavor: FlavorOpenLDAP.String(), Cookies: [][]byte{[]byte("rid=000,csn=1")}, After: "a/user"}.String())
+	f.Add(mark{Flavor: FlavorAD.String(), Cookies: [][]byte{{0x4d, 0x53, 0x44, 0x53}}}.String())
+	f.Add("ldap1.e30")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, fl := range []Flavor{FlavorOpenLDAP, FlavorAD} {
+			m, err := parseMark(s, fl, 1)
+			if err != nil {
+				continue
+			}
+			if len(m.Cookies) != 1 || m.Flavor != fl.String() {
+				t.Errorf("parseMark(%q) = %+v", s, m)
+			}
+			if again, err := parseMark(m.String(), fl, 1); err != nil || again.After != m.After || !bytes.Equal(again.Cookies[0], m.Cookies[0]) {
+				t.Errorf("parseMark(String()) of %+v = %+v, %v", m, again, err)
+			}
+		}
+	})
+}
+
+func FuzzParseDefinition(f *testing.F) {
+	f.Add("( 2.5.4.4 NAME ( 'sn' 'surname' ) SUP name )")
+	f.Add("( 2.5.6.9 NAME 'groupOfNames' SUP top STRUCTURAL MUST ( member $ cn ) MAY ( businessCategory $ seeAlso ) )")
+	f.Add("( 1 NAME 'x' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{32768} SINGLE-VALUE X-ORIGIN 'a' )")
+	f.Add("( 1 NAME 'x")
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDefinition(s)
+		if err == nil && len(d.Names) == 0 {
+			t.Errorf("ParseDefinition(%q) = %+v without a name", s, d)
+		}
+	})
+}
