@@ -152,8 +152,7 @@ func RunSource(t *testing.T, setup func(t *testing.T, d SourceData) (connector.S
 }
 
 // RunSourceProfile runs the source conformance suite on a source that
-// shows the data as p says. Entitlements, app role assignments among them,
-// are checked only on a connector.Entitler.
+// shows the data as p says.
 func RunSourceProfile(t *testing.T, p SourceProfile, setup func(t *testing.T, d SourceData) (connector.Source, map[string]string)) {
 	ss := &sourceSuite{d: p.data(), p: p}
 	run := func(name string, fn func(t *testing.T, s connector.Source, ids map[string]string)) {
@@ -241,8 +240,7 @@ func (ss *sourceSuite) testSourceGetUser(t *testing.T, s connector.Source, ids m
 		for _, typ := range []string{connector.TypeUser, "user", "USER"} { // type names ignore case
 			got := sourceGet(t, s, typ, id)
 			want := rename(userAttrs(u, id), ss.p.UserNames)
-			_, entitles := s.(connector.Entitler)
-			if r := roles[u.Key]; r != nil && entitles {
+			if r := roles[u.Key]; r != nil {
 				want["appRoleAssignments"] = r
 			}
 			wantAttrs(t, "user "+u.Key, got.Attrs, want)

@@ -122,15 +122,28 @@ func (s *Source) with(ctx context.Context, op func(ctx context.Context, c *ldap.
 	}
 }
 
+// idleTimeout is how long an unused connection stays open: a source
+// dropped without Close (a replaced job configuration, validateCredentials)
+// holds none for longer, and none outlives a server's or firewall's own
+// idle limit unnoticed.
+const idleTimeout = time.Minute
+
+// idleConn is a pooled connection and when it was last used.
+type idleConn struct {
+	c     *ldap.Conn
+	since time.Time
+}
+
 func (s *Source) get(ctx context.Context) (*ldap.Conn, bool, error) {
 	s.mu.Lock()
 	for len(s.idle) > 0 {
-		c := s.idle[len(s.idle)-1]
+		ic := s.idle[len(s.idle)-1]
 		s.idle = s.idle[:len(s.idle)-1]
-		if !c.IsClosing() {
+		if !ic.c.IsClosing() && time.Since(ic.since) < idleTimeout {
 			s.mu.Unlock()
-			return c, true, nil
+			return ic.c, true, nil
 		}
+		ic.c.Close()
 	}
 	s.mu.Unlock()
 	c, err := s.dial(ctx)
@@ -140,11 +153,35 @@ func (s *Source) get(ctx context.Context) (*ldap.Conn, bool, error) {
 func (s *Source) put(c *ldap.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || len(s.idle) >= s.cfg.PoolSize {
+	if len(s.idle) >= s.cfg.PoolSize {
 		c.Close()
 		return
 	}
-	s.idle = append(s.idle, c)
+	s.idle = append(s.idle, idleConn{c: c, since: time.Now()})
+	if s.sweeper == nil {
+		s.sweeper = time.AfterFunc(idleTimeout, s.sweep)
+	}
+}
+
+// sweep closes the connections idle for idleTimeout, and runs again while
+// any are left.
+func (s *Source) sweep() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.idle[:0]
+	for _, ic := range s.idle {
+		if time.Since(ic.since) >= idleTimeout {
+			ic.c.Close()
+		} else {
+			kept = append(kept, ic)
+		}
+	}
+	s.idle = kept
+	if len(s.idle) > 0 {
+		s.sweeper.Reset(idleTimeout)
+	} else {
+		s.sweeper = nil
+	}
 }
 
 // Close closes the idle connections; the source may still be used.
@@ -153,8 +190,8 @@ func (s *Source) Close() error {
 	idle := s.idle
 	s.idle = nil
 	s.mu.Unlock()
-	for _, c := range idle {
-		c.Close()
+	for _, ic := range idle {
+		ic.c.Close()
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -86,7 +88,7 @@ func (s *Source) Changes(ctx context.Context, watermark string, max int) ([]conn
 	if err != nil {
 		return nil, "", staleMark(s, err.Error())
 	}
-	all, cookies, err := s.delta(ctx, f, m.Cookies, false)
+	all, cookies, err := s.cachedDelta(ctx, f, m)
 	if err != nil {
 		return nil, "", err
 	}
@@ -111,6 +113,45 @@ func plain(cs []change) []connector.Change {
 		out[i] = c.Change
 	}
 	return out
+}
+
+// deltaTTL is how long the changes read from a watermark's cookies serve
+// the calls that page through them. Reusing a read is safe: what changed
+// after it is also after the cookies it returned, which the last page
+// hands on.
+const deltaTTL = 10 * time.Second
+
+// deltaCache is the last read of the change feed.
+type deltaCache struct {
+	mu      sync.Mutex
+	key     string // the cookies read from
+	at      time.Time
+	changes []change
+	next    [][]byte
+}
+
+// cachedDelta is delta from m's cookies. A page after the first (m.After
+// set) reuses, for deltaTTL, the read the first page came from, so paging
+// through many changes reads the server once rather than once per page; a
+// first page always reads afresh, so a caller told of a change sees it.
+func (s *Source) cachedDelta(ctx context.Context, f Flavor, m mark) ([]change, [][]byte, error) {
+	key := mark{Flavor: m.Flavor, Cookies: m.Cookies}.String()
+	c := &s.deltas
+	c.mu.Lock()
+	if m.After != "" && c.key == key && time.Since(c.at) < deltaTTL {
+		defer c.mu.Unlock()
+		return c.changes, c.next, nil
+	}
+	c.mu.Unlock()
+	at := time.Now()
+	all, next, err := s.delta(ctx, f, m.Cookies, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.mu.Lock()
+	c.key, c.at, c.changes, c.next = key, at, all, next
+	c.mu.Unlock()
+	return all, next, nil
 }
 
 // Head implements connector.ChangeFeed: the cookies of now.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
@@ -24,13 +25,14 @@ const (
 type Source struct {
 	cfg *parsed
 
-	mu     sync.Mutex
-	idle   []*ldap.Conn
-	closed bool
-	flavor Flavor
-	nc     string // AD: the domain's naming context (DirSync's base)
+	mu      sync.Mutex
+	idle    []idleConn
+	sweeper *time.Timer // closes idle connections (sweep)
+	flavor  Flavor
+	nc      string // AD: the domain's naming context (DirSync's base)
 
-	lists listings
+	lists  listings
+	deltas deltaCache
 }
 
 var (

@@ -49,7 +49,9 @@ sed -i "/^\[global\]/a\\
 	tls keyfile = $samba_dir/tls/key.pem\\
 	tls certfile = $samba_dir/tls/cert.pem\\
 	tls cafile = $samba_dir/tls/ca.pem" "$samba_dir/etc/smb.conf"
-samba -s "$samba_dir/etc/smb.conf" -F --debug-stdout >"$samba_dir/samba.out" 2>&1 &
+# One process: Samba tells notification searches of a write at once only
+# when the same process made it (prefork workers poll every 5 s).
+samba -M single -s "$samba_dir/etc/smb.conf" -F --debug-stdout >"$samba_dir/samba.out" 2>&1 &
 echo $! >"$samba_dir/samba.pid"
 samba_stop() {
   kill "$(cat "$samba_dir/samba.pid")" 2>/dev/null || true
