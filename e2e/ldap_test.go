@@ -13,20 +13,43 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// slapdConn binds to the slapd scripts/components/slapd.sh starts, failing
-// the test without it when components are required.
-func slapdConn(t *testing.T) (c *ldap.Conn, env map[string]string) {
+// ldapServer is a directory server scripts/components starts: slapd or
+// Samba's AD DC.
+type ldapServer struct {
+	name      string // the job's source directory name
+	script    string // scripts/components/<script>
+	env       string // its variables' prefix
+	ad        bool
+	url, bind string
+	password  string
+	base, ca  string
+}
+
+var ldapServers = []ldapServer{
+	{name: "LDAP", script: "slapd.sh", env: "PROVISIOND_SLAPD_"},
+	{name: "Active Directory", script: "samba.sh", env: "PROVISIOND_SAMBA_", ad: true},
+}
+
+// connect binds to the server, failing the test without it when
+// components are required.
+func (s ldapServer) connect(t *testing.T) (*ldap.Conn, ldapServer) {
 	t.Helper()
-	env = map[string]string{}
-	for _, n := range []string{"PROVISIOND_SLAPD_URL", "PROVISIOND_SLAPD_BIND_DN", "PROVISIOND_SLAPD_PASSWORD", "PROVISIOND_SLAPD_BASE", "PROVISIOND_SLAPD_CA"} {
-		if env[n] = os.Getenv(n); env[n] == "" {
+	get := func(n string) string {
+		v := os.Getenv(s.env + n)
+		if v == "" {
 			if os.Getenv("PROVISIOND_COMPONENTS") == "required" {
-				t.Fatalf("%s is not set: start slapd with scripts/components/slapd.sh (scripts/test.sh does)", n)
+				t.Fatalf("%s%s is not set: start the server with scripts/components/%s (scripts/test.sh does)", s.env, n, s.script)
 			}
-			t.Skipf("%s is not set: start slapd with scripts/components/slapd.sh", n)
+			t.Skipf("%s%s is not set: start the server with scripts/components/%s", s.env, n, s.script)
 		}
+		return v
 	}
-	c, err := ldap.DialURL(env["PROVISIOND_SLAPD_URL"])
+	bind := "BIND_DN"
+	if s.ad {
+		bind = "BIND"
+	}
+	s.url, s.bind, s.password, s.base, s.ca = get("URL"), get(bind), get("PASSWORD"), get("BASE"), get("CA")
+	c, err := ldap.DialURL(s.url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,10 +57,10 @@ func slapdConn(t *testing.T) (c *ldap.Conn, env map[string]string) {
 	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil { //nolint:gosec // the seeding connection
 		t.Fatal(err)
 	}
-	if err := c.Bind(env["PROVISIOND_SLAPD_BIND_DN"], env["PROVISIOND_SLAPD_PASSWORD"]); err != nil {
+	if err := c.Bind(s.bind, s.password); err != nil {
 		t.Fatal(err)
 	}
-	return c, env
+	return c, s
 }
 
 func ldapAdd(t *testing.T, c *ldap.Conn, dn string, attrs map[string][]string) {
@@ -62,11 +85,11 @@ func ldapModify(t *testing.T, c *ldap.Conn, dn, attr string, values ...string) {
 
 // ldapSchema points the scim job's rule at an LDAP directory: users by uid,
 // groups by cn, with their member anchors.
-func ldapSchema(e *env) map[string]any {
+func ldapSchema(e *env, directory string) map[string]any {
 	jobPath := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID
 	sch := e.do("GET", jobPath+"/schema", nil, 200)
 	rule := sch["synchronizationRules"].([]any)[0].(map[string]any)
-	rule["sourceDirectoryName"] = "LDAP"
+	rule["sourceDirectoryName"] = directory
 	attr := func(target, source string, matching int) map[string]any {
 		expr := "[" + source + "]"
 		return map[string]any{"targetAttributeName": target, "matchingPriority": matching, "flowType": "Always",
@@ -76,23 +99,34 @@ func ldapSchema(e *env) map[string]any {
 	oms := rule["objectMappings"].([]any)
 	users, groups := oms[0].(map[string]any), oms[1].(map[string]any)
 	users["sourceObjectName"], groups["sourceObjectName"] = "user", "group"
-	users["attributeMappings"] = []any{attr("userName", "mail", 1), attr("displayName", "displayName", 0),
+	active := map[string]any{"targetAttributeName": "active", "matchingPriority": 0, "flowType": "Always",
+		"flowBehavior": "FlowWhenChanged", "defaultValue": "", "exportMissingReferences": false,
+		"source": map[string]any{"type": "Function", "name": "Switch", "expression": `Switch([IsSoftDeleted], , "False", "True", "True", "False")`,
+			"parameters": []any{}}}
+	users["attributeMappings"] = []any{attr("userName", "mail", 1), active, attr("displayName", "displayName", 0),
 		attr("name.givenName", "givenName", 0), attr("name.familyName", "sn", 0), attr("externalId", "objectId", 0)}
 	groups["attributeMappings"] = []any{attr("displayName", "cn", 1), attr("externalId", "objectId", 0), attr("members", "members", 0)}
 	e.do("PUT", jobPath+"/schema", sch, 204)
 	return sch
 }
 
-// A job reading OpenLDAP: validateCredentials binds and says what failed;
-// provisionOnDemand takes a DN; a started job brings every user and group
-// (with members) and then follows LDAP changes by itself, within seconds,
-// through syncrepl's refreshAndPersist (the job's interval is 40 minutes).
+// A job reading OpenLDAP or Active Directory: validateCredentials binds
+// and says what failed; provisionOnDemand takes a DN; a started job brings
+// every user and group (with members) and then follows the directory's
+// changes by itself, within seconds, through syncrepl's refreshAndPersist
+// or AD's change notification (the job's interval is 40 minutes).
 func TestLDAPSourceJob(t *testing.T) {
-	c, env := slapdConn(t)
+	for _, srv := range ldapServers {
+		t.Run(srv.script, func(t *testing.T) { testLDAPSourceJob(t, srv) })
+	}
+}
+
+func testLDAPSourceJob(t *testing.T, srv ldapServer) {
+	c, srv := srv.connect(t)
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	sfx := hex.EncodeToString(b[:])
-	ou := "ou=e2e" + sfx + "," + env["PROVISIOND_SLAPD_BASE"]
+	ou := "ou=e2e" + sfx + "," + srv.base
 	ldapAdd(t, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"e2e" + sfx}})
 	var dns []string
 	t.Cleanup(func() {
@@ -102,22 +136,32 @@ func TestLDAPSourceJob(t *testing.T) {
 		_ = c.Del(ldap.NewDelRequest(ou, nil))
 	})
 	person := func(uid, given, sn string) (dn, mail string) {
-		dn, mail = "uid="+uid+","+ou, uid+"."+sfx+"@example.com"
-		ldapAdd(t, c, dn, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {uid}, "cn": {given + " " + sn},
-			"sn": {sn}, "givenName": {given}, "displayName": {given + " " + sn}, "mail": {mail}})
+		dn, mail = "cn="+given+" "+sn+","+ou, uid+"."+sfx+"@example.com"
+		a := map[string][]string{"cn": {given + " " + sn}, "sn": {sn}, "givenName": {given}, "displayName": {given + " " + sn}, "mail": {mail}}
+		if srv.ad {
+			a["objectClass"], a["sAMAccountName"], a["userPrincipalName"] = []string{"user"}, []string{uid + sfx}, []string{mail}
+			a["userAccountControl"] = []string{"544"}
+		} else {
+			a["objectClass"], a["uid"] = []string{"inetOrgPerson"}, []string{uid}
+		}
+		ldapAdd(t, c, dn, a)
 		dns = append(dns, dn)
 		return dn, mail
 	}
 	ada, adaMail := person("ada", "Ada", "Lovelace")
 	alan, alanMail := person("alan", "Alan", "Turing")
 	team := "cn=Codebreakers " + sfx + "," + ou
-	ldapAdd(t, c, team, map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Codebreakers " + sfx}, "member": {ada, alan}})
+	group := map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Codebreakers " + sfx}, "member": {ada, alan}}
+	if srv.ad {
+		group["objectClass"], group["sAMAccountName"] = []string{"group"}, []string{"cb" + sfx}
+	}
+	ldapAdd(t, c, team, group)
 	dns = append(dns, team)
 
 	e := newEnv(t, options{})
 	e.setupApp()
-	ldapSchema(e)
-	ca, err := os.ReadFile(env["PROVISIOND_SLAPD_CA"])
+	ldapSchema(e, srv.name)
+	ca, err := os.ReadFile(srv.ca)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +169,7 @@ func TestLDAPSourceJob(t *testing.T) {
 	jobPath := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID
 	creds := func(password string) []map[string]string {
 		return []map[string]string{{"key": "BaseAddress", "value": e.scimURL}, {"key": "SecretToken", "value": e.scimTok},
-			{"key": "Server", "value": env["PROVISIOND_SLAPD_URL"]}, {"key": "UserName", "value": env["PROVISIOND_SLAPD_BIND_DN"]},
+			{"key": "Server", "value": srv.url}, {"key": "UserName", "value": srv.bind},
 			{"key": "Password", "value": password}, {"key": "SyncAgentADContainer", "value": ou},
 			{"key": "LdapCACertificate", "value": string(ca)}}
 	}
@@ -134,12 +178,12 @@ func TestLDAPSourceJob(t *testing.T) {
 	if msg, _ := m["error"].(map[string]any)["message"].(string); status != 400 || !strings.Contains(msg, "refused the bind") {
 		t.Errorf("validateCredentials with a wrong password: %d %s, want 400 saying the bind was refused", status, raw)
 	}
-	partial := creds(env["PROVISIOND_SLAPD_PASSWORD"])[:2] // SCIM's only
+	partial := creds(srv.password)[:2] // SCIM's only
 	status, _, raw = e.send("POST", jobPath+"/validateCredentials", map[string]any{"credentials": partial}, e.token)
 	if status != 400 || !strings.Contains(raw, "Server") || !strings.Contains(raw, "SyncAgentADContainer") {
 		t.Errorf("validateCredentials without the LDAP secrets: %d %s, want 400 naming them", status, raw)
 	}
-	e.do("PUT", secretsPath, map[string]any{"value": creds(env["PROVISIOND_SLAPD_PASSWORD"])}, 204)
+	e.do("PUT", secretsPath, map[string]any{"value": creds(srv.password)}, 204)
 	e.do("POST", jobPath+"/validateCredentials", map[string]any{"useSavedCredentials": true}, 204)
 
 	// On demand by DN, in any case.
@@ -148,8 +192,8 @@ func TestLDAPSourceJob(t *testing.T) {
 	key, value = e.onDemand(map[string]any{"objectId": ada, "objectTypeName": "User"})
 	wantResult(t, key, value, "Skipped", "Other")
 	status, _, raw = e.send("POST", jobPath+"/provisionOnDemand", map[string]any{"parameters": []any{map[string]any{
-		"ruleId": e.ruleID, "subjects": []any{map[string]any{"objectId": "uid=nobody," + ou, "objectTypeName": "user"}}}}}, e.token)
-	if status != 404 || !strings.Contains(raw, "uid=nobody") {
+		"ruleId": e.ruleID, "subjects": []any{map[string]any{"objectId": "cn=nobody," + ou, "objectTypeName": "user"}}}}}, e.token)
+	if status != 404 || !strings.Contains(raw, "cn=nobody") {
 		t.Errorf("on demand for a DN that does not exist: %d %s, want 404 naming it", status, raw)
 	}
 
@@ -167,6 +211,14 @@ func TestLDAPSourceJob(t *testing.T) {
 		return len(u) == 1 && u[0]["displayName"] == "Countess of Lovelace"
 	})
 	t.Logf("LDAP modify → SCIM app: %v", took)
+	if srv.ad {
+		ldapModify(t, c, alan, "userAccountControl", "546") // ACCOUNTDISABLE
+		took = waitFor(t, "an AD disable reaching the SCIM app", func() bool {
+			u := e.scimFind("Users", "userName", alanMail)
+			return len(u) == 1 && u[0]["active"] == false
+		})
+		t.Logf("AD disable → SCIM app: %v", took)
+	}
 	if err := c.Del(ldap.NewDelRequest(team, nil)); err != nil {
 		t.Fatal(err)
 	}

@@ -259,6 +259,7 @@ func TestWatch(t *testing.T) {
 	each(t, func(t *testing.T, srv *server) {
 		ou := srv.ou(t)
 		dn := srv.user(t, ou, "Watched", userAttrs(srv, "watched-"+tag()+"@example.com"))
+		other := srv.user(t, srv.ou(t), "Elsewhere", userAttrs(srv, "elsewhere-"+tag()+"@example.com"))
 		src := srv.source(t, ou)
 		wctx, cancel := context.WithCancel(ctx(t))
 		changed := make(chan struct{}, 100)
@@ -269,6 +270,12 @@ func TestWatch(t *testing.T) {
 		case <-changed:
 			t.Fatal("changed() before any change")
 		default:
+		}
+		srv.modify(t, other, map[string][]string{"displayName": {"Not watched " + tag()}})
+		select {
+		case <-changed:
+			t.Fatal("changed() after a change outside the containers watched")
+		case <-time.After(time.Second):
 		}
 		start := time.Now()
 		srv.modify(t, dn, map[string][]string{"displayName": {"Changed " + tag()}})

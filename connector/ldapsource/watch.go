@@ -3,6 +3,7 @@ package ldapsource
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 
 	"github.com/go-ldap/ldap/v3"
@@ -11,8 +12,8 @@ import (
 )
 
 // Watch implements connector.Watcher: a syncrepl refreshAndPersist search
-// per base on OpenLDAP, a search with the change-notification control per
-// base on AD, each on a connection of its own. changed is called after
+// per base on OpenLDAP, a search with the change-notification control over
+// the domain on AD, each on a connection of its own. changed is called after
 // each change the server pushes; the refresh phase that comes first is
 // not a change.
 func (s *Source) Watch(ctx context.Context, changed func()) error {
@@ -33,7 +34,13 @@ func (s *Source) Watch(ctx context.Context, changed func()) error {
 			changed()
 		}
 	}
-	for _, base := range s.cfg.bases {
+	bases := s.cfg.bases
+	if f == FlavorAD {
+		// AD notifies a subtree only from a naming context's root; what
+		// lies outside the bases is dropped by watchBase.
+		bases = []string{s.namingContext()}
+	}
+	for _, base := range bases {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -60,10 +67,10 @@ func (s *Source) watchBase(ctx context.Context, f Flavor, base string, changed f
 	defer stop()
 	var resp ldap.Response
 	if f == FlavorAD {
-		// The notification control allows no other control, and only the
-		// attributes asked for come back.
+		// Show Deleted: a deletion moves the object to Deleted Objects,
+		// which a notification search sees only with it.
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			"(objectClass=*)", []string{"objectGUID"}, []ldap.Control{ldap.NewControlMicrosoftNotification()})
+			"(objectClass=*)", []string{"objectGUID"}, []ldap.Control{ldap.NewControlMicrosoftNotification(), ldap.NewControlMicrosoftShowDeleted()})
 		resp = c.SearchAsync(ctx, req, 16)
 	} else {
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
@@ -78,7 +85,13 @@ func (s *Source) watchBase(ctx context.Context, f Flavor, base string, changed f
 				refreshing = false // the persist phase begins
 			}
 		}
-		if resp.Entry() != nil && !refreshing {
+		e := resp.Entry()
+		if e == nil || refreshing {
+			continue
+		}
+		// On AD, a change under the bases, or a deletion (a tombstone
+		// has moved to Deleted Objects).
+		if f != FlavorAD || s.inBases(e.DN) || strings.Contains(e.DN, "\\0ADEL:") {
 			changed()
 		}
 	}
