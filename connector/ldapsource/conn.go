@@ -158,14 +158,20 @@ func (s *Source) put(c *ldap.Conn) {
 		return
 	}
 	s.idle = append(s.idle, idleConn{c: c, since: time.Now()})
+	s.sweepLater()
+}
+
+// sweepLater makes sure a sweep is due; s.mu is held.
+func (s *Source) sweepLater() {
 	if s.sweeper == nil {
 		s.sweeper = time.AfterFunc(idleTimeout, s.sweep)
 	}
 }
 
-// sweep closes the connections idle for idleTimeout, and runs again while
-// any are left.
+// sweep closes the connections idle for idleTimeout and the listings left
+// unfinished, and runs again while any connection is left.
 func (s *Source) sweep() {
+	listings := s.lists.expire()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	kept := s.idle[:0]
@@ -177,15 +183,22 @@ func (s *Source) sweep() {
 		}
 	}
 	s.idle = kept
-	if len(s.idle) > 0 {
+	if len(s.idle) > 0 || listings > 0 {
 		s.sweeper.Reset(idleTimeout)
 	} else {
 		s.sweeper = nil
 	}
 }
 
-// Close closes the idle connections; the source may still be used.
+// Close closes the idle connections and unfinished listings; the source
+// may still be used.
 func (s *Source) Close() error {
+	s.lists.mu.Lock()
+	for t, ls := range s.lists.m {
+		ls.conn.Close()
+		delete(s.lists.m, t)
+	}
+	s.lists.mu.Unlock()
 	s.mu.Lock()
 	idle := s.idle
 	s.idle = nil

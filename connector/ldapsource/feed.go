@@ -345,9 +345,16 @@ func (s *Source) dirSync(ctx context.Context, cookie []byte, headOnly bool, add 
 	}
 	incremental := len(cookie) > 0
 	var live [][]byte // objectGUIDs of changed live objects under the bases
+	var attrs []string
+	if headOnly {
+		// Only the cookie matters: asking for one attribute that does not
+		// replicate keeps the domain's objects off the wire, and the
+		// cookie still continues a read of every attribute.
+		attrs = []string{"objectGUID"}
+	}
 	err := s.with(ctx, func(ctx context.Context, c *ldap.Conn) error {
 		for range 100000 {
-			req := ldap.NewSearchRequest(nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, feedFilter(FlavorAD), nil, nil)
+			req := ldap.NewSearchRequest(nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, feedFilter(FlavorAD), attrs, nil)
 			res, err := c.DirSync(req, 0, 1<<20, cookie)
 			if err != nil {
 				return err

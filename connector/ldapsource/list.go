@@ -41,7 +41,7 @@ func (l *listings) take(token string) *listing {
 	return ls
 }
 
-// keep stores ls under a new token, closing listings left idle too long.
+// keep stores ls under a new token.
 func (l *listings) keep(ls *listing) string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
@@ -51,15 +51,23 @@ func (l *listings) keep(ls *listing) string {
 	if l.m == nil {
 		l.m = map[string]*listing{}
 	}
+	ls.used = time.Now()
+	l.m[token] = ls
+	return token
+}
+
+// expire closes the listings left unfinished for listingIdle and reports
+// how many are left.
+func (l *listings) expire() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for t, old := range l.m {
 		if time.Since(old.used) > listingIdle {
 			old.conn.Close()
 			delete(l.m, t)
 		}
 	}
-	ls.used = time.Now()
-	l.m[token] = ls
-	return token
+	return len(l.m)
 }
 
 // List implements connector.Lister with the server's paged results under
@@ -101,7 +109,11 @@ func (s *Source) List(ctx context.Context, objectType, token string, pageSize in
 		ls.conn.Close()
 		return connector.Page{Objects: objs}, nil
 	}
-	return connector.Page{Objects: objs, Next: s.lists.keep(ls)}, nil
+	next := s.lists.keep(ls)
+	s.mu.Lock()
+	s.sweepLater()
+	s.mu.Unlock()
+	return connector.Page{Objects: objs, Next: next}, nil
 }
 
 // page reads the listing's next non-empty page, moving to the next base
