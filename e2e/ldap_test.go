@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ var ldapServers = []ldapServer{
 
 // connect binds to the server, failing the test without it when
 // components are required.
-func (s ldapServer) connect(t *testing.T) (*ldap.Conn, ldapServer) {
+func (s ldapServer) connect(t testing.TB) (*ldap.Conn, ldapServer) {
 	t.Helper()
 	get := func(n string) string {
 		v := os.Getenv(s.env + n)
@@ -63,7 +64,7 @@ func (s ldapServer) connect(t *testing.T) (*ldap.Conn, ldapServer) {
 	return c, s
 }
 
-func ldapAdd(t *testing.T, c *ldap.Conn, dn string, attrs map[string][]string) {
+func ldapAdd(t testing.TB, c *ldap.Conn, dn string, attrs map[string][]string) {
 	t.Helper()
 	req := ldap.NewAddRequest(dn, nil)
 	for k, v := range attrs {
@@ -74,7 +75,7 @@ func ldapAdd(t *testing.T, c *ldap.Conn, dn string, attrs map[string][]string) {
 	}
 }
 
-func ldapModify(t *testing.T, c *ldap.Conn, dn, attr string, values ...string) {
+func ldapModify(t testing.TB, c *ldap.Conn, dn, attr string, values ...string) {
 	t.Helper()
 	req := ldap.NewModifyRequest(dn, nil)
 	req.Replace(attr, values)
@@ -227,4 +228,62 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 		return len(e.scimFind("Groups", "displayName", "Codebreakers "+sfx)) == 0
 	})
 	t.Logf("LDAP delete → SCIM app: %v", took)
+}
+
+// BenchmarkLDAPChangeLatency measures how long an LDAP modify takes to
+// reach a SCIM app through a started job (syncrepl refreshAndPersist, the
+// runner's debounce, an incremental cycle): p50 and p99 over b.N modifies.
+func BenchmarkLDAPChangeLatency(b *testing.B) {
+	c, srv := ldapServers[0].connect(b)
+	var rb [4]byte
+	_, _ = rand.Read(rb[:])
+	sfx := hex.EncodeToString(rb[:])
+	ou := "ou=bench" + sfx + "," + srv.base
+	ldapAdd(b, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"bench" + sfx}})
+	dn, mail := "uid=lat,"+ou, "lat."+sfx+"@example.com"
+	ldapAdd(b, c, dn, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"lat"}, "cn": {"Lat"}, "sn": {"Lat"}, "mail": {mail}, "displayName": {"v0"}})
+	b.Cleanup(func() {
+		_ = c.Del(ldap.NewDelRequest(dn, nil))
+		_ = c.Del(ldap.NewDelRequest(ou, nil))
+	})
+	e := newEnv(b, options{})
+	e.setupApp()
+	ldapSchema(e, srv.name)
+	ca, err := os.ReadFile(srv.ca)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.do("PUT", "/servicePrincipals/"+e.spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "BaseAddress", "value": e.scimURL}, {"key": "SecretToken", "value": e.scimTok},
+		{"key": "Server", "value": srv.url}, {"key": "UserName", "value": srv.bind}, {"key": "Password", "value": srv.password},
+		{"key": "SyncAgentADContainer", "value": ou}, {"key": "LdapCACertificate", "value": string(ca)}}}, 204)
+	e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/start", nil, 204)
+	until := func(what string, ok func() bool) time.Duration {
+		start := time.Now()
+		for !ok() {
+			if time.Since(start) > 15*time.Second {
+				b.Fatalf("%s did not happen within 15s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+	displayName := func() any {
+		if u := e.scimFind("Users", "userName", mail); len(u) == 1 {
+			return u[0]["displayName"]
+		}
+		return nil
+	}
+	until("the initial cycle", func() bool { return displayName() == "v0" })
+	time.Sleep(time.Second) // the watch starts after the first cycle
+	var took []time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		v := fmt.Sprintf("v%d", i+1)
+		ldapModify(b, c, dn, "displayName", v)
+		took = append(took, until("a modify reaching the SCIM app", func() bool { return displayName() == v }))
+	}
+	slices.Sort(took)
+	b.ReportMetric(took[len(took)/2].Seconds()*1000, "p50-ms")
+	b.ReportMetric(took[(len(took)*99)/100].Seconds()*1000, "p99-ms")
 }
