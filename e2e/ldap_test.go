@@ -228,6 +228,20 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 		return len(e.scimFind("Groups", "displayName", "Codebreakers "+sfx)) == 0
 	})
 	t.Logf("LDAP delete → SCIM app: %v", took)
+
+	// Paused, the job stops watching: nothing reaches the app until it is
+	// started again.
+	e.do("POST", jobPath+"/pause", nil, 204)
+	ldapModify(t, c, ada, "displayName", "Ada, paused")
+	time.Sleep(1500 * time.Millisecond)
+	if u := e.scimFind("Users", "userName", adaMail); len(u) != 1 || u[0]["displayName"] != "Countess of Lovelace" {
+		t.Errorf("a paused job changed the SCIM app: %v", u)
+	}
+	e.do("POST", jobPath+"/start", nil, 204)
+	waitFor(t, "the change made while paused reaching the SCIM app", func() bool {
+		u := e.scimFind("Users", "userName", adaMail)
+		return len(u) == 1 && u[0]["displayName"] == "Ada, paused"
+	})
 }
 
 // BenchmarkLDAPChangeLatency measures how long an LDAP modify takes to

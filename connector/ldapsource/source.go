@@ -172,55 +172,52 @@ func (s *Source) Get(ctx context.Context, objectType, id string) (connector.Obje
 	if err != nil {
 		return connector.Object{}, err
 	}
-	var req *ldap.SearchRequest
-	if strings.Contains(id, "=") {
-		if _, err := ldap.ParseDN(id); err != nil {
-			return connector.Object{}, notFound(s, k.name, id, "is not a valid distinguished name")
-		}
-		req = ldap.NewSearchRequest(id, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, k.filter, attributes(f), nil)
-	} else {
-		af, ok := anchorFilter(f, id)
-		if !ok {
-			return connector.Object{}, notFound(s, k.name, id, "is neither an anchor nor a distinguished name")
-		}
-		req = nil
-		var found []*ldap.Entry
-		for _, base := range s.cfg.bases {
-			r := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,
-				"(&"+k.filter+af+")", attributes(f), nil)
-			es, err := s.search(ctx, r)
-			if err != nil {
-				return connector.Object{}, err
-			}
-			found = append(found, es...)
-			if len(found) > 0 {
-				break
-			}
-		}
-		if len(found) == 0 {
-			return connector.Object{}, notFound(s, k.name, id, "does not exist")
-		}
-		objs, err := s.objects(ctx, f, k.name, found[:1])
-		if err != nil {
-			return connector.Object{}, err
-		}
-		return objs[0], nil
-	}
-	es, err := s.search(ctx, req)
-	if connector.IsNotFound(err) || (err == nil && len(es) == 0) {
-		return connector.Object{}, notFound(s, k.name, id, "does not exist")
-	}
+	e, err := s.lookup(ctx, f, k, id)
 	if err != nil {
 		return connector.Object{}, err
 	}
-	if !s.inBases(es[0].DN) {
-		return connector.Object{}, notFound(s, k.name, id, "is outside the containers the job reads")
-	}
-	objs, err := s.objects(ctx, f, k.name, es[:1])
+	objs, err := s.objects(ctx, f, k.name, []*ldap.Entry{e})
 	if err != nil {
 		return connector.Object{}, err
 	}
 	return objs[0], nil
+}
+
+// lookup finds the entry of type k that id names: a DN (a base-scope
+// search, which the server compares case-insensitively) under the bases,
+// or an anchor under one of them.
+func (s *Source) lookup(ctx context.Context, f Flavor, k kind, id string) (*ldap.Entry, error) {
+	if strings.Contains(id, "=") {
+		if _, err := ldap.ParseDN(id); err != nil {
+			return nil, notFound(s, k.name, id, "is not a valid distinguished name")
+		}
+		if !s.inBases(id) {
+			return nil, notFound(s, k.name, id, "is outside the containers the job reads")
+		}
+		es, err := s.search(ctx, ldap.NewSearchRequest(id, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, k.filter, attributes(f), nil))
+		if connector.IsNotFound(err) || (err == nil && len(es) == 0) {
+			return nil, notFound(s, k.name, id, "does not exist")
+		}
+		if err != nil {
+			return nil, err
+		}
+		return es[0], nil
+	}
+	af, ok := anchorFilter(f, id)
+	if !ok {
+		return nil, notFound(s, k.name, id, "is neither an anchor nor a distinguished name")
+	}
+	for _, base := range s.cfg.bases {
+		es, err := s.search(ctx, ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 1, 0, false,
+			"(&"+k.filter+af+")", attributes(f), nil))
+		if err != nil {
+			return nil, err
+		}
+		if len(es) > 0 {
+			return es[0], nil
+		}
+	}
+	return nil, notFound(s, k.name, id, "does not exist")
 }
 
 func notFound(s *Source, typ, id, why string) error {
