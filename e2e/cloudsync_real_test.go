@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"provisiond/schema"
+)
+
+// Cloud sync from real servers into the directory: AD2AADProvisioning
+// from Samba's AD DC, LDAP2AADProvisioning from slapd. discover reads the
+// server's schema; on demand by DN → Create, again → RedundantExport,
+// after a modify → Update of exactly that property; a started job brings
+// every user and group (with members) and then follows modifies, disables
+// and deletes by itself, and on to a started SCIM job on the directory.
+func TestCloudSyncFromRealServers(t *testing.T) {
+	for _, srv := range ldapServers {
+		t.Run(srv.script, func(t *testing.T) { testCloudSyncFromServer(t, srv) })
+	}
+}
+
+func testCloudSyncFromServer(t *testing.T, srv ldapServer) {
+	c, srv := srv.connect(t)
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	sfx := hex.EncodeToString(b[:])
+	ou := "ou=cs" + sfx + "," + srv.base
+	ldapAdd(t, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"cs" + sfx}})
+	var dns []string
+	t.Cleanup(func() {
+		for _, dn := range slices.Backward(dns) {
+			_ = c.Del(ldap.NewDelRequest(dn, nil))
+		}
+		_ = c.Del(ldap.NewDelRequest(ou, nil))
+	})
+	person := func(uid, given, sn string) (dn, mail string) {
+		dn, mail = "cn="+given+" "+sn+","+ou, uid+"."+sfx+"@example.com"
+		a := map[string][]string{"cn": {given + " " + sn}, "sn": {sn}, "givenName": {given}, "displayName": {given + " " + sn}, "mail": {mail}}
+		if srv.ad {
+			a["objectClass"], a["sAMAccountName"], a["userPrincipalName"] = []string{"user"}, []string{uid + sfx}, []string{mail}
+			a["userAccountControl"] = []string{"544"}
+		} else {
+			a["objectClass"], a["uid"] = []string{"inetOrgPerson"}, []string{uid + sfx}
+		}
+		ldapAdd(t, c, dn, a)
+		dns = append(dns, dn)
+		return dn, mail
+	}
+	ada, adaMail := person("ada", "Ada", "Lovelace")
+	alan, alanMail := person("alan", "Alan", "Turing")
+	grace, graceMail := person("grace", "Grace", "Hopper")
+	team := "cn=Codebreakers " + sfx + "," + ou
+	group := map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Codebreakers " + sfx}, "member": {ada, alan}}
+	if srv.ad {
+		group["objectClass"], group["sAMAccountName"] = []string{"group"}, []string{"cb" + sfx}
+	}
+	ldapAdd(t, c, team, group)
+	dns = append(dns, team)
+
+	e := newEnv(t, options{})
+	e.setupApp() // a SCIM app fed from the directory
+	e.do("PUT", "/servicePrincipals/"+e.spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "BaseAddress", "value": e.scimURL}, {"key": "SecretToken", "value": e.scimTok}, {"key": "SyncAll", "value": "true"}}}, 204)
+	e.do("POST", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID+"/start", nil, 204)
+	template := schema.TemplateLDAP2AAD
+	if srv.ad {
+		template = schema.TemplateAD2AAD
+	}
+	inst := e.do("POST", "/applicationTemplates/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/instantiate", map[string]any{"displayName": "Cloud sync"}, 201)
+	spID := inst["servicePrincipal"].(map[string]any)["id"].(string)
+	jobID := e.do("POST", "/servicePrincipals/"+spID+"/synchronization/jobs", map[string]any{"templateId": template}, 201)["id"].(string)
+	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
+	ca, err := os.ReadFile(srv.ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.do("PUT", "/servicePrincipals/"+spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "Server", "value": srv.url}, {"key": "UserName", "value": srv.bind}, {"key": "Password", "value": srv.password},
+		{"key": "SyncAgentADContainer", "value": ou}, {"key": "Domain", "value": "example.com"},
+		{"key": "LdapCACertificate", "value": string(ca)}}}, 204)
+	e.do("POST", jobPath+"/validateCredentials", map[string]any{"useSavedCredentials": true}, 204)
+	sch := e.do("GET", jobPath+"/schema", nil, 200)
+	rule := sch["synchronizationRules"].([]any)[0].(map[string]any)["id"].(string)
+	// discover reads the server's own schema: AD's user class has
+	// employeeType and inetOrgPerson has carLicense, which the templates
+	// do not list.
+	dirID := sch["directories"].([]any)[0].(map[string]any)["id"].(string)
+	def := e.do("POST", jobPath+"/schema/directories/"+dirID+"/discover", nil, 200)
+	extra := "carLicense"
+	if srv.ad {
+		extra = "employeeType"
+	}
+	found := false
+	for _, o := range def["objects"].([]any) {
+		for _, a := range o.(map[string]any)["attributes"].([]any) {
+			if o.(map[string]any)["name"] == "user" && a.(map[string]any)["name"] == extra {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("discover did not read %s from the server's schema", extra)
+	}
+	onDemand := func(id string) (key, value map[string]any) {
+		m := e.do("POST", jobPath+"/provisionOnDemand", map[string]any{"parameters": []any{map[string]any{"ruleId": rule,
+			"subjects": []any{map[string]any{"objectId": id, "objectTypeName": "user"}}}}}, 200)
+		_ = json.Unmarshal([]byte(m["key"].(string)), &key)
+		_ = json.Unmarshal([]byte(m["value"].(string)), &value)
+		return key, value
+	}
+	users := func(filter string) []any {
+		return e.do("GET", "/users?$filter="+url.QueryEscape(filter), nil, 200)["value"].([]any)
+	}
+
+	key, value := onDemand(strings.ToUpper(ada))
+	if key["result"] != "Success" || value["action"] != "Create" {
+		t.Fatalf("on demand by DN: %v %v", key, value["action"])
+	}
+	if got := users("userPrincipalName eq '" + adaMail + "'"); len(got) != 1 || got[0].(map[string]any)["onPremisesSyncEnabled"] != true ||
+		!strings.EqualFold(got[0].(map[string]any)["onPremisesDistinguishedName"].(string), ada) {
+		t.Errorf("directory user after on demand = %v", got)
+	}
+	key, _ = onDemand(ada)
+	if d, _ := key["details"].(map[string]any); key["result"] != "Skipped" || d["errorCode"] != "RedundantExport" {
+		t.Errorf("on demand again: %v, want RedundantExport", key)
+	}
+	ldapModify(t, c, ada, "givenName", "Augusta")
+	key, value = onDemand(ada)
+	if key["result"] != "Success" || value["action"] != "Update" {
+		t.Fatalf("on demand after a modify: %v %v", key, value["action"])
+	}
+	var props []string
+	for _, p := range value["modifiedProperties"].([]any) {
+		props = append(props, p.(map[string]any)["displayName"].(string))
+	}
+	if !slices.Equal(props, []string{"GivenName"}) {
+		t.Errorf("modified properties after a givenName change = %v, want [GivenName]", props)
+	}
+
+	e.do("POST", jobPath+"/start", nil, 204)
+	took := waitFor(t, "every user and the group (with members) in the directory", func() bool {
+		if len(users("onPremisesSyncEnabled eq true")) < 3 {
+			return false
+		}
+		gs := e.do("GET", "/groups?$filter="+url.QueryEscape("displayName eq 'Codebreakers "+sfx+"'"), nil, 200)["value"].([]any)
+		return len(gs) == 1 && len(e.do("GET", "/groups/"+gs[0].(map[string]any)["id"].(string)+"/members", nil, 200)["value"].([]any)) == 2
+	})
+	t.Logf("initial cycle: %v", took)
+	for _, m := range []string{adaMail, alanMail, graceMail} {
+		if len(users("userPrincipalName eq '"+m+"'")) != 1 {
+			t.Errorf("%s not in the directory", m)
+		}
+	}
+	waitFor(t, "the users in the SCIM app", func() bool { return len(e.scimFind("Users", "userName", alanMail)) == 1 })
+	start := time.Now()
+	ldapModify(t, c, alan, "displayName", "Alan M. Turing")
+	took = waitFor(t, "a modify in the directory", func() bool {
+		u := users("userPrincipalName eq '" + alanMail + "'")
+		return len(u) == 1 && u[0].(map[string]any)["displayName"] == "Alan M. Turing"
+	})
+	t.Logf("modify → directory: %v", took)
+	waitFor(t, "the modify in the SCIM app", func() bool {
+		u := e.scimFind("Users", "userName", alanMail)
+		return len(u) == 1 && u[0]["displayName"] == "Alan M. Turing"
+	})
+	t.Logf("modify → directory → SCIM app: %v", time.Since(start))
+	if srv.ad {
+		ldapModify(t, c, grace, "userAccountControl", "546")
+		took = waitFor(t, "a disable in the directory", func() bool {
+			u := users("userPrincipalName eq '" + graceMail + "'")
+			return len(u) == 1 && u[0].(map[string]any)["accountEnabled"] == false
+		})
+		t.Logf("disable → directory: %v", took)
+	}
+	if err := c.Del(ldap.NewDelRequest(grace, nil)); err != nil {
+		t.Fatal(err)
+	}
+	dns = slices.DeleteFunc(dns, func(dn string) bool { return dn == grace })
+	took = waitFor(t, "a delete in the directory", func() bool {
+		return len(users("userPrincipalName eq '"+graceMail+"'")) == 0
+	})
+	t.Logf("delete → directory: %v", took)
+}
