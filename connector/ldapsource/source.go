@@ -42,7 +42,18 @@ var (
 	_ connector.Classifier = (*Source)(nil)
 	_ connector.Watcher    = (*Source)(nil)
 	_ connector.Discoverer = (*Source)(nil)
+
+	_ connector.StateAttributer = (*Source)(nil)
 )
+
+// StateAttributes implements connector.StateAttributer: what the import
+// step shows of an account's state, mapped or not, as cloud sync does.
+func (s *Source) StateAttributes(objectType string) []string {
+	if s.Class(objectType) == connector.ClassUser {
+		return []string{"accountDisabled", "userAccountControl", "IsSoftDeleted"}
+	}
+	return []string{"IsSoftDeleted"}
+}
 
 // New checks c and returns a source; it connects only when first used.
 func New(c Config) (*Source, error) {
@@ -377,6 +388,7 @@ func object(f Flavor, typ string, e *ldap.Entry) connector.Object {
 	a["IsSoftDeleted"] = []string{"False"}
 	if typ == TypeUser {
 		a["accountEnabled"] = []string{boolString(!disabled)}
+		a["accountDisabled"] = []string{boolString(disabled)} // as cloud sync's import shows it
 	}
 	return connector.Object{ID: id, Type: typ, Attrs: a, Disabled: disabled}
 }

@@ -85,8 +85,8 @@ func TestActiveDirectoryAttributes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !o.Disabled || o.Attrs["accountEnabled"][0] != "False" {
-		t.Errorf("userAccountControl 546: Disabled %v, accountEnabled %v; want disabled", o.Disabled, o.Attrs["accountEnabled"])
+	if !o.Disabled || o.Attrs["accountEnabled"][0] != "False" || o.Attrs["accountDisabled"][0] != "True" {
+		t.Errorf("userAccountControl 546: Disabled %v, accountEnabled %v, accountDisabled %v; want disabled", o.Disabled, o.Attrs["accountEnabled"], o.Attrs["accountDisabled"])
 	}
 	sid := o.Attrs["objectSid"]
 	if len(sid) != 1 || !strings.HasPrefix(sid[0], "S-1-5-21-") {
