@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"provisiond/connector"
+	"provisiond/connector/adfake"
+	"provisiond/jobs"
+	"provisiond/schema"
+)
+
+// watchedAD is the in-memory AD with a change notification the test
+// drives: its first watch breaks at once, later ones hand the callback to
+// the test and last until their context ends.
+type watchedAD struct {
+	*adfake.Source
+	watches  atomic.Int32
+	callback chan func()
+	ended    chan error
+}
+
+func (w *watchedAD) Watch(ctx context.Context, changed func()) error {
+	if w.watches.Add(1) == 1 {
+		return errors.New("connection reset by peer")
+	}
+	w.callback <- changed
+	<-ctx.Done()
+	w.ended <- ctx.Err()
+	return ctx.Err()
+}
+
+// A started job watches a source that is a connector.Watcher: a watch that
+// breaks is dialled again after a backoff, a notification runs the
+// incremental cycle at once (the interval is 40 minutes), and pausing the
+// job ends the watch.
+func TestRunnerWatchesSources(t *testing.T) {
+	ad := &watchedAD{Source: adfake.New(schema.DirectoryAD, "objectGUID"), callback: make(chan func(), 4), ended: make(chan error, 4)}
+	const guid = "cccccccc-0000-4000-8000-000000000001"
+	ad.Put(adUser(guid, "CN=Ada,OU=Staff,DC=corp,DC=chicago,DC=com", "ada", "Ada", "Lovelace"))
+	e := newEnv(t, options{sources: map[string]jobs.SourceFactory{
+		schema.DirectoryAD: func(context.Context, jobs.Config) (connector.Source, error) { return ad, nil },
+	}})
+	inst := e.do("POST", "/applicationTemplates/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/instantiate", map[string]any{"displayName": "Cloud sync"}, 201)
+	spID := inst["servicePrincipal"].(map[string]any)["id"].(string)
+	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" +
+		e.do("POST", "/servicePrincipals/"+spID+"/synchronization/jobs", map[string]any{"templateId": schema.TemplateAD2AAD}, 201)["id"].(string)
+	e.do("PUT", "/servicePrincipals/"+spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
+		{"key": "Server", "value": "ldap://dc.corp.chicago.com"}, {"key": "UserName", "value": "CORP\\sync"},
+		{"key": "Password", "value": "secret"}, {"key": "Domain", "value": "corp.chicago.com"}}}, 204)
+	e.do("POST", jobPath+"/start", nil, 204)
+	displayName := func() any {
+		u, err := e.st.GetUserByUPN(context.Background(), "ada@chicago.com")
+		if err != nil {
+			return nil
+		}
+		return u.Props["displayName"]
+	}
+	waitFor(t, "the initial cycle", func() bool { return displayName() == "Ada Lovelace" })
+
+	var changed func()
+	select {
+	case changed = <-ad.callback: // the second watch: the first one broke
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no watch after the first one broke (%d watches)", ad.watches.Load())
+	}
+	ad.Modify(guid, connector.Attributes{"displayName": {"Ada King"}})
+	changed()
+	took := waitFor(t, "a notified change in the directory", func() bool { return displayName() == "Ada King" })
+	t.Logf("notification → directory: %v", took)
+
+	e.do("POST", jobPath+"/pause", nil, 204)
+	select {
+	case err := <-ad.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the watch ended with %v, want its context cancelled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("pausing the job did not end its watch")
+	}
+	if n := ad.watches.Load(); n != 2 {
+		t.Errorf("%d watches, want 2 (one broken, one until the pause)", n)
+	}
+}
