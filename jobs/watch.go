@@ -43,10 +43,12 @@ func (s *Service) Watchers(ctx context.Context, spID, jobID string) ([]connector
 }
 
 // Watch backoff: how soon a broken watch is tried again, doubling up to
-// the maximum.
+// the maximum. A watch is also renewed every watchRenew, so one begun
+// with credentials since replaced moves to the job's current source.
 const (
 	watchRetry    = time.Second
 	watchRetryMax = time.Minute
+	watchRenew    = 10 * time.Minute
 )
 
 // watchSources watches the sources of a started job that can (LDAP
@@ -79,7 +81,14 @@ func (r *Runner[TTx]) watchSources(spID, jobID string) {
 			}
 			began := time.Now()
 			if err == nil {
-				err = watchAll(ctx, ws, kick)
+				wctx, cancel := context.WithTimeout(ctx, watchRenew)
+				err = watchAll(wctx, ws, kick)
+				renewed := wctx.Err() == context.DeadlineExceeded
+				cancel()
+				if renewed && ctx.Err() == nil {
+					backoff = watchRetry
+					continue
+				}
 			}
 			if ctx.Err() != nil {
 				return
