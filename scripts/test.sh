@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs provisiond's whole test suite. It first installs and prepares the real
-# components the tests use (Node.js packages for the SCIMMY SCIM server), then
-# requires them: a test that needs a component fails instead of skipping.
+# components the tests use (Node.js packages for the SCIMMY SCIM server; slapd
+# and a Samba AD DC, started by scripts/components/), then requires them: a
+# test that needs a component fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
