@@ -105,7 +105,7 @@ func (s *Source) with(ctx context.Context, op func(ctx context.Context, c *ldap.
 		}
 		c.SetTimeout(remaining(ctx))
 		stop := context.AfterFunc(ctx, func() { c.Close() })
-		err = op(ctx, c)
+		err = brokenConn(c, op(ctx, c))
 		closed := !stop()
 		if closed || c.IsClosing() || isNetwork(err) {
 			c.Close()
@@ -207,6 +207,16 @@ func (s *Source) Close() error {
 		ic.c.Close()
 	}
 	return nil
+}
+
+// brokenConn marks err as a network error when c broke under it: go-ldap
+// hands requests in flight on a connection the peer closed a plain error
+// ("unable to read LDAP response packet: EOF").
+func brokenConn(c *ldap.Conn, err error) error {
+	if err != nil && c.IsClosing() && !isNetwork(err) {
+		return ldap.NewError(ldap.ErrorNetwork, err)
+	}
+	return err
 }
 
 func isNetwork(err error) bool {

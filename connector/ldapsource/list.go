@@ -131,7 +131,7 @@ func (s *Source) page(ctx context.Context, ls *listing, f Flavor, k kind, size i
 			k.filter, attributes(f), []ldap.Control{paging})
 		res, err := ls.conn.Search(req)
 		if err != nil {
-			return nil, false, err
+			return nil, false, brokenConn(ls.conn, err)
 		}
 		ls.cookie = nil
 		if c, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging); ok {

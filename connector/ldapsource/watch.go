@@ -98,7 +98,7 @@ func (s *Source) watchBase(ctx context.Context, f Flavor, base string, changed f
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if err := resp.Err(); err != nil {
+	if err := brokenConn(c, resp.Err()); err != nil {
 		return s.kinded(ctx, err, "watching "+base)
 	}
 	return &connector.Error{Kind: connector.KindTransient, Code: CodeConnect, Message: "the server ended the watch of " + base}
