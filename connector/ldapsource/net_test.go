@@ -96,8 +96,13 @@ func TestUnresponsiveServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	var held []net.Conn
+	var (
+		mu   sync.Mutex
+		held []net.Conn
+	)
 	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
 		for _, c := range held {
 			c.Close()
 		}
@@ -108,7 +113,9 @@ func TestUnresponsiveServer(t *testing.T) {
 			if err != nil {
 				return
 			}
+			mu.Lock()
 			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
 		}
 	}()
 	for _, tt := range []struct {
