@@ -22,5 +22,7 @@
 // for a connector.ChangeFeed, that the feed from the beginning names every
 // user and group, pages alike at any size, replays from every watermark it
 // gave, ends with the watermark given, and refuses a max below 1 and a
-// watermark it never gave (KindInvalid).
+// watermark it never gave (KindInvalid). RunSourceProfile runs it on a
+// source that names attributes its own way (LDAP's sn, title, cn) and has
+// no soft deletion or account state (SourceProfile).
 package connectortest
