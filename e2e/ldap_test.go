@@ -201,8 +201,11 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 	e.do("POST", jobPath+"/start", nil, 204)
 	waitFor(t, "the initial cycle", func() bool {
 		g := e.scimFind("Groups", "displayName", "Codebreakers "+sfx)
-		return len(e.scimFind("Users", "userName", alanMail)) == 1 && len(g) == 1 &&
-			len(e.scimGet("Groups", g[0]["id"].(string))["members"].([]any)) == 2
+		if len(e.scimFind("Users", "userName", alanMail)) != 1 || len(g) != 1 {
+			return false
+		}
+		members, _ := e.scimGet("Groups", g[0]["id"].(string))["members"].([]any) // none until they are added
+		return len(members) == 2
 	})
 	// Let the watch start (after the first cycle), then change LDAP.
 	time.Sleep(time.Second)
