@@ -323,3 +323,30 @@ func TestDiscover(t *testing.T) {
 		}
 	})
 }
+
+// ldaps:// works as StartTLS does, the certificate checked against the CA.
+func TestLDAPS(t *testing.T) {
+	srv := samba(t)
+	url := need(t, "samba.sh", "PROVISIOND_SAMBA_LDAPS_URL")[0]
+	ou := srv.ou(t)
+	dn := srv.user(t, ou, "Secure", userAttrs(srv, "secure-"+tag()+"@example.com"))
+	cfg := srv.cfg
+	cfg.URL, cfg.BaseDNs = url, []string{ou}
+	src, err := ldapsource.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := src.Test(ctx(t)); err != nil {
+		t.Fatalf("Test() over %s = %v", url, err)
+	}
+	if o, err := src.Get(ctx(t), "user", dn); err != nil || o.ID != srv.anchor(t, dn) {
+		t.Errorf("Get over %s = %+v, %v", url, o.ID, err)
+	}
+	cfg.CAFile = "" // the system's roots do not know the test CA
+	untrusted, _ := ldapsource.New(cfg)
+	var ce *connector.Error
+	if err := untrusted.Test(ctx(t)); !asError(err, &ce) || ce.Code != ldapsource.CodeTLS {
+		t.Errorf("Test() over %s with an unknown CA = %v, want %s", url, err, ldapsource.CodeTLS)
+	}
+}
