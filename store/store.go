@@ -84,13 +84,19 @@ type Anchor struct {
 }
 
 // ProvisioningLog is one provisioning event, stored as the JSON the engine
-// produced, plus the fields logs are queried by.
+// produced, plus the fields logs are queried by (copied from that JSON).
 type ProvisioningLog struct {
 	ID                 string
 	JobID              string
 	ServicePrincipalID string
 	ChangeID           string
 	Activity           time.Time
+	CycleID            string // "" on demand
+	Action             string // Create, Update, Disable, Delete, Other, ...
+	Status             string // Success, Skipped, Failure, ...
+	SourceID           string
+	SourceName         string // the source object's display name, if any
+	TargetID           string
 	Data               []byte
 }
 
@@ -286,6 +292,13 @@ type Store interface {
 	// ListProvisioningLogs returns a job's logs newest first; jobID "" means
 	// every job. opt.After is a log ID to continue after (in that order).
 	ListProvisioningLogs(ctx context.Context, jobID string, opt ListOptions) ([]ProvisioningLog, error)
+	// QueryProvisioningLogs returns the logs q selects, in q's order and
+	// page, with the semantics of LogCond.Match; ties in Activity are
+	// ordered by ID in the same direction.
+	QueryProvisioningLogs(ctx context.Context, q LogQuery) (LogPage, error)
+	// PruneProvisioningLogs deletes the logs whose Activity is before
+	// before and returns how many it deleted.
+	PruneProvisioningLogs(ctx context.Context, before time.Time) (int, error)
 
 	// ClaimKeys records the fingerprint of the key material (token signing
 	// key, secrets key) of the process opening the store, the first time

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"time"
 
 	"provisiond/store"
 )
@@ -284,4 +285,56 @@ func (s *Store) ListProvisioningLogs(_ context.Context, jobID string, opt store.
 		out = out[:opt.Limit]
 	}
 	return out, nil
+}
+
+// QueryProvisioningLogs implements store.Store by LogCond.Match over every
+// log.
+func (s *Store) QueryProvisioningLogs(_ context.Context, q store.LogQuery) (store.LogPage, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	order := newestFirst
+	if q.Asc {
+		order = func(a, b store.ProvisioningLog) int { return newestFirst(b, a) }
+	}
+	var after *store.ProvisioningLog
+	if q.After != "" {
+		l, ok := s.logs[q.After]
+		if !ok {
+			return store.LogPage{}, nil
+		}
+		after = &l
+	}
+	var p store.LogPage
+	for _, l := range s.logs {
+		if q.Where != nil && !q.Where.Match(l) {
+			continue
+		}
+		p.Count++
+		if after == nil || order(*after, l) < 0 {
+			l.Data = cloneBytes(l.Data)
+			p.Logs = append(p.Logs, l)
+		}
+	}
+	if !q.Count {
+		p.Count = 0
+	}
+	slices.SortFunc(p.Logs, order)
+	if q.Limit > 0 && len(p.Logs) > q.Limit {
+		p.Logs = p.Logs[:q.Limit]
+	}
+	return p, nil
+}
+
+// PruneProvisioningLogs implements store.Store.
+func (s *Store) PruneProvisioningLogs(_ context.Context, before time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, l := range s.logs {
+		if l.Activity.Before(norm(before)) {
+			delete(s.logs, id)
+			n++
+		}
+	}
+	return n, nil
 }

@@ -240,13 +240,30 @@ func (s *Store) ListAnchors(ctx context.Context, jobID string) ([]store.Anchor, 
 	return as, nil
 }
 
-const logCols = `id, job_id, service_principal_id, change_id, activity, data`
+const logCols = `id, job_id, service_principal_id, change_id, activity,
+	cycle_id, action, status, source_id, source_name, target_id, data`
+
+func logRow(l store.ProvisioningLog) []any {
+	return []any{l.ID, l.JobID, l.ServicePrincipalID, l.ChangeID, micros(l.Activity),
+		l.CycleID, l.Action, l.Status, l.SourceID, l.SourceName, l.TargetID, l.Data}
+}
+
+func scanLog(r *sql.Rows) (store.ProvisioningLog, error) {
+	var (
+		l        store.ProvisioningLog
+		activity int64
+	)
+	err := r.Scan(&l.ID, &l.JobID, &l.ServicePrincipalID, &l.ChangeID, &activity,
+		&l.CycleID, &l.Action, &l.Status, &l.SourceID, &l.SourceName, &l.TargetID, &l.Data)
+	l.Activity = fromMicros(activity)
+	return l, err
+}
 
 // AddProvisioningLog implements store.Store; store.ErrNotFound if the job
 // is absent, store.ErrConflict if the id is taken.
 func (s *Store) AddProvisioningLog(ctx context.Context, l store.ProvisioningLog) error {
-	_, err := s.exec(ctx, `INSERT INTO provisioning_logs (`+logCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		l.ID, l.JobID, l.ServicePrincipalID, l.ChangeID, micros(l.Activity), l.Data)
+	_, err := s.exec(ctx, `INSERT INTO provisioning_logs (`+logCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		logRow(l)...)
 	if err != nil {
 		return s.fail(err, "add provisioning log", l.ID)
 	}
@@ -273,17 +290,7 @@ func (s *Store) ListProvisioningLogs(ctx context.Context, jobID string, opt stor
 		args = append(args, opt.Limit)
 	}
 	rows, err := s.query(ctx, q, args...)
-	ls, err := collect(rows, err, func(r *sql.Rows) (store.ProvisioningLog, error) {
-		var (
-			l        store.ProvisioningLog
-			activity int64
-		)
-		if err := r.Scan(&l.ID, &l.JobID, &l.ServicePrincipalID, &l.ChangeID, &activity, &l.Data); err != nil {
-			return store.ProvisioningLog{}, err
-		}
-		l.Activity = fromMicros(activity)
-		return l, nil
-	})
+	ls, err := collect(rows, err, scanLog)
 	if err != nil {
 		return nil, s.fail(err, "list provisioning logs", jobID)
 	}
