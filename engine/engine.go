@@ -284,9 +284,15 @@ func (e *Engine) Record(ctx context.Context, job *Job, ev *Event) error {
 	}
 	ctx, cancel := persistCtx(ctx)
 	defer cancel()
+	name := ""
+	if ev.SourceIdentity.DisplayName != nil {
+		name = *ev.SourceIdentity.DisplayName
+	}
 	err = e.state.AddProvisioningLog(ctx, store.ProvisioningLog{
 		ID: e.newID(), JobID: job.ID, ServicePrincipalID: job.ServicePrincipalID,
-		ChangeID: ev.ChangeID, Activity: time.Time(ev.StartTime), Data: data,
+		ChangeID: ev.ChangeID, Activity: time.Time(ev.StartTime), CycleID: ev.CycleID,
+		Action: ev.Action, Status: ev.StatusInfo.Status, SourceID: ev.SourceIdentity.ID,
+		SourceName: name, TargetID: ev.TargetIdentity.ID, Data: data,
 	})
 	if err != nil {
 		return fmt.Errorf("save provisioning log: %w", err)
