@@ -12,12 +12,12 @@ type Kind int
 
 // The kinds of property values.
 const (
-	KindString  Kind = iota // Edm.String
-	KindBool                // Edm.Boolean
-	KindStrings             // Collection(Edm.String)
-	KindObject              // complex, or a collection of complex values
-	KindAny                 // directory extension: any scalar or collection of scalars
-	KindDateTime            // Edm.DateTimeOffset (WithFilter grammar only)
+	KindString   Kind = iota // Edm.String
+	KindBool                 // Edm.Boolean
+	KindStrings              // Collection(Edm.String)
+	KindObject               // complex, or a collection of complex values
+	KindAny                  // directory extension: any scalar or collection of scalars
+	KindDateTime             // Edm.DateTimeOffset (WithFilter grammar only)
 )
 
 // EDM names the kind as Graph's metadata does, for messages.
