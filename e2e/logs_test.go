@@ -19,11 +19,16 @@ func TestProvisioningLogs(t *testing.T) {
 		t.Fatalf("%d logs, want 3", len(all))
 	}
 	newest := all[0].(map[string]any)
-	if newest["jobId"] != e.jobID || newest["action"] != "Other" || newest["changeId"] == "" {
+	if newest["jobId"] != e.jobID || newest["provisioningAction"] != "other" || newest["changeId"] == "" {
 		t.Errorf("newest log = %v", newest)
 	}
-	if all[2].(map[string]any)["action"] != "Create" {
-		t.Errorf("oldest log action = %v, want Create", all[2].(map[string]any)["action"])
+	if all[2].(map[string]any)["provisioningAction"] != "create" {
+		t.Errorf("oldest log action = %v, want create", all[2].(map[string]any)["provisioningAction"])
+	}
+	// The engine's own events answer the filters the admin portal uses.
+	creates := e.do("GET", "/auditLogs/provisioning?$filter="+urlEscape("provisioningAction eq 'create' and sourceIdentity/id eq '"+id+"'"), nil, 200)["value"].([]any)
+	if len(creates) != 1 || creates[0].(map[string]any)["id"] != all[2].(map[string]any)["id"] {
+		t.Errorf("create logs of %s = %v, want the oldest", id, creates)
 	}
 	// Paging: one per page, following @odata.nextLink.
 	page := e.do("GET", "/auditLogs/provisioning?$top=1", nil, 200)
@@ -37,7 +42,7 @@ func TestProvisioningLogs(t *testing.T) {
 		t.Errorf("paging saw %d logs, want 3", seen)
 	}
 	status, m, raw := e.send("GET", "/auditLogs/provisioning?$filter="+urlEscape("action eq 'x'"), nil, e.token)
-	checkGraphError(t, status, m, raw, 400, "BadRequest", "jobId")
+	checkGraphError(t, status, m, raw, 400, "Request_BadRequest", "'action'")
 }
 
 // TestConcurrentOnDemandCreatesOnce: parallel calls for one new user make

@@ -121,7 +121,6 @@ func TestCountSegment(t *testing.T) {
 	a.call("GET", "/v1.0/users/$count?$filter="+url.QueryEscape("nope eq 1"), nil, eventual).wantError(t, http.StatusBadRequest, "Request_BadRequest", "nope")
 }
 
-
 func TestErrorKeepsItsCause(t *testing.T) {
 	wrapped := fmt.Errorf("get user: %w", store.ErrNotFound)
 	err := storeErr(wrapped, "u1")
