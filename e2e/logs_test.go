@@ -96,3 +96,30 @@ func TestNestedGroupsDoNotEntitle(t *testing.T) {
 		t.Errorf("nested member: %v", c)
 	}
 }
+
+// TestCycleLogsSkippedEventsUnlessTurnedOff: a cycle logs the Skipped
+// event of an unassigned user, unless the job setting LogSkippedEvents is
+// false; its other events are logged either way, and the logs answer a
+// filter on the cycle.
+func TestCycleLogsSkippedEventsUnlessTurnedOff(t *testing.T) {
+	for _, logSkipped := range []bool{true, false} {
+		e := newEnv(t, options{})
+		e.setupApp()
+		a, _ := e.user("Ann", "Assigned")
+		e.user("Una", "Unassigned")
+		e.assign(a)
+		if !logSkipped {
+			e.do("PATCH", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID, map[string]any{
+				"synchronizationJobSettings": []any{map[string]any{"name": "LogSkippedEvents", "value": "false"}}}, 200)
+		}
+		e.activate(t)
+		cycle := e.cycle(t).LastExecution.ActivityIdentifier
+		count := func(filter string) int {
+			return len(e.do("GET", "/auditLogs/provisioning?$filter="+urlEscape("cycleId eq '"+cycle+"' and "+filter), nil, 200)["value"].([]any))
+		}
+		skipped, created := count("provisioningStatusInfo/status eq 'skipped'"), count("provisioningAction eq 'create'")
+		if want := map[bool]int{true: 1, false: 0}[logSkipped]; skipped != want || created != 1 {
+			t.Errorf("LogSkippedEvents %v: %d skipped and %d create events logged, want %d and 1", logSkipped, skipped, created, want)
+		}
+	}
+}

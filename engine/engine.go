@@ -61,6 +61,9 @@ type Job struct {
 	Target                  connector.Target
 	// CycleID names the cycle the job's events belong to ("" on demand).
 	CycleID string
+	// OmitSkippedLogs leaves a cycle's Skipped events out of the
+	// provisioning logs (on demand, every event is logged).
+	OmitSkippedLogs bool
 }
 
 // Request names one unit of work: a source object and, for a group, the
@@ -268,7 +271,8 @@ func persistCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 // save records the outcome's event as a provisioning log (not in a dry run,
 // nor for a held delete).
 func (u *unit) save(ctx context.Context, out *Outcome) error {
-	if u.dry || (u.hold && out.Code == CodeStagedDelete) {
+	if u.dry || (u.hold && out.Code == CodeStagedDelete) ||
+		u.job.OmitSkippedLogs && u.job.CycleID != "" && out.Status == StatusSkipped {
 		return nil
 	}
 	return u.e.Record(ctx, u.job, &out.Event)
