@@ -123,3 +123,11 @@ func TestCycleLogsSkippedEventsUnlessTurnedOff(t *testing.T) {
 		}
 	}
 }
+
+func TestLogSkippedEventsSettingIsChecked(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	status, m, raw := e.send("PATCH", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID, map[string]any{
+		"synchronizationJobSettings": []any{map[string]any{"name": "LogSkippedEvents", "value": "sometimes"}}}, e.token)
+	checkGraphError(t, status, m, raw, 400, "BadRequest", "LogSkippedEvents", "sometimes")
+}

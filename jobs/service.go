@@ -188,6 +188,9 @@ func (s *Service) CheckSettings(j store.Job, settings map[string]string) error {
 	if _, err := deleteThreshold(settings); err != nil {
 		return err
 	}
+	if v, ok := settings[LogSkippedEventsSetting]; ok && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+		return invalid("The job setting %s is '%s'; set it to true (log a cycle's Skipped events, the default) or false.", LogSkippedEventsSetting, v)
+	}
 	comp, err := s.Compiled(j)
 	if err != nil {
 		return err
