@@ -83,6 +83,17 @@ type Anchor struct {
 	Updated    time.Time
 }
 
+// AnchorKey names an anchor.
+type AnchorKey struct{ JobID, SourceType, SourceID string }
+
+// Batch is the anchors and logs of many objects, written together (a
+// cycle's write-behind).
+type Batch struct {
+	Anchors []Anchor    // created or replaced
+	Deleted []AnchorKey // removed if present
+	Logs    []ProvisioningLog
+}
+
 // ProvisioningLog is one provisioning event, stored as the JSON the engine
 // produced, plus the fields logs are queried by (copied from that JSON).
 type ProvisioningLog struct {
@@ -289,6 +300,10 @@ type Store interface {
 	ListStagedDeletes(ctx context.Context, jobID string) ([]StagedDelete, error)
 
 	AddProvisioningLog(ctx context.Context, l ProvisioningLog) error
+	// CommitBatch writes b in one transaction: all of it or, on an error,
+	// none. The anchors and deleted keys name distinct anchors. ErrNotFound
+	// if a job is absent, ErrConflict if a log id is taken.
+	CommitBatch(ctx context.Context, b Batch) error
 	// ListProvisioningLogs returns a job's logs newest first; jobID "" means
 	// every job. opt.After is a log ID to continue after (in that order).
 	ListProvisioningLogs(ctx context.Context, jobID string, opt ListOptions) ([]ProvisioningLog, error)

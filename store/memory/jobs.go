@@ -338,3 +338,41 @@ func (s *Store) PruneProvisioningLogs(_ context.Context, before time.Time) (int,
 	}
 	return n, nil
 }
+
+// CommitBatch implements store.Store: checked whole, then applied.
+func (s *Store) CommitBatch(_ context.Context, b store.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range b.Anchors {
+		if _, ok := s.jobs[a.JobID]; !ok {
+			return fail(store.ErrNotFound, "commit batch: put anchor", a.JobID, a.SourceType, a.SourceID)
+		}
+	}
+	ids := map[string]bool{}
+	for _, l := range b.Logs {
+		if _, taken := s.logs[l.ID]; taken || ids[l.ID] {
+			return fail(store.ErrConflict, "commit batch: add provisioning log", l.ID)
+		}
+		if _, ok := s.jobs[l.JobID]; !ok {
+			return fail(store.ErrNotFound, "commit batch: add provisioning log", l.ID)
+		}
+		ids[l.ID] = true
+	}
+	for _, a := range b.Anchors {
+		as := s.anchors[a.JobID]
+		if as == nil {
+			as = map[anchorKey]store.Anchor{}
+			s.anchors[a.JobID] = as
+		}
+		a.Updated = norm(a.Updated)
+		as[anchorKey{a.SourceType, a.SourceID}] = a
+	}
+	for _, k := range b.Deleted {
+		delete(s.anchors[k.JobID], anchorKey{k.SourceType, k.SourceID})
+	}
+	for _, l := range b.Logs {
+		l.Activity, l.Data = norm(l.Activity), cloneBytes(l.Data)
+		s.logs[l.ID] = l
+	}
+	return nil
+}

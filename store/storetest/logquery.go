@@ -189,3 +189,41 @@ func testPruneProvisioningLogs(t *testing.T, s store.Store) {
 		t.Errorf("pruned %d logs again, want 0", n)
 	}
 }
+
+func testCommitBatch(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp := mkApp(t, s, "1")
+	j := mkJob(t, s, sp.ID, "j1")
+	old := newAnchor(j.ID, "u-old", "t-old")
+	kept := newAnchor(j.ID, "u-kept", "t-kept")
+	ok(t, s.PutAnchor(ctx, old), "put anchor")
+	ok(t, s.PutAnchor(ctx, kept), "put anchor")
+	ok(t, s.AddProvisioningLog(ctx, newLog("taken", j.ID, sp.ID, at(1))), "add log")
+
+	replaced := newAnchor(j.ID, "u-kept", "t-new")
+	added := newAnchor(j.ID, "u-new", "t-1")
+	b := store.Batch{
+		Anchors: []store.Anchor{replaced, added},
+		Deleted: []store.AnchorKey{{JobID: j.ID, SourceType: "User", SourceID: "u-old"}, {JobID: j.ID, SourceType: "User", SourceID: "absent"}},
+		Logs:    []store.ProvisioningLog{newLog("b1", j.ID, sp.ID, at(2)), newLog("b2", j.ID, sp.ID, at(3))},
+	}
+	// A failing batch writes nothing: a taken log id, a missing job.
+	bad := b
+	bad.Logs = append(slices.Clone(b.Logs), newLog("taken", j.ID, sp.ID, at(4)))
+	isErr(t, s.CommitBatch(ctx, bad), store.ErrConflict, "batch with a taken log id")
+	bad = b
+	bad.Anchors = append(slices.Clone(b.Anchors), newAnchor("no-such-job", "u", "t"))
+	isErr(t, s.CommitBatch(ctx, bad), store.ErrNotFound, "batch for a missing job")
+	as, err := s.ListAnchors(ctx, j.ID)
+	ok(t, err, "list anchors")
+	same(t, as, []store.Anchor{kept, old}, "anchors after failed batches")
+
+	ok(t, s.CommitBatch(ctx, b), "commit batch")
+	as, err = s.ListAnchors(ctx, j.ID)
+	ok(t, err, "list anchors")
+	same(t, as, []store.Anchor{replaced, added}, "anchors after the batch")
+	p, err := s.QueryProvisioningLogs(ctx, store.LogQuery{})
+	ok(t, err, "query logs")
+	same(t, logIDs(p.Logs), []string{"b2", "b1", "taken"}, "logs after the batch")
+	ok(t, s.CommitBatch(ctx, store.Batch{}), "commit an empty batch")
+}

@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"QueryProvisioningLogs", testQueryProvisioningLogs},
 		{"QueryProvisioningLogPaging", testQueryProvisioningLogPaging},
 		{"PruneProvisioningLogs", testPruneProvisioningLogs},
+		{"CommitBatch", testCommitBatch},
 		{"TimesRoundTrip", testTimesRoundTrip},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ChangesRecorded", testChangesRecorded},
