@@ -126,12 +126,27 @@ func (s *Store) QueryProvisioningLogs(ctx context.Context, q store.LogQuery) (st
 	return p, nil
 }
 
-// PruneProvisioningLogs implements store.Store.
+// pruneChunk is how many logs one prune transaction deletes, so that a
+// large backlog does not hold the writer for long.
+const pruneChunk = 5000
+
+// PruneProvisioningLogs implements store.Store, in transactions of
+// pruneChunk logs.
 func (s *Store) PruneProvisioningLogs(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.exec(ctx, `DELETE FROM provisioning_logs WHERE activity < ?`, micros(before))
-	if err != nil {
-		return 0, s.fail(err, "prune provisioning logs")
+	total := 0
+	for {
+		res, err := s.exec(ctx, `DELETE FROM provisioning_logs WHERE id IN
+			(SELECT id FROM provisioning_logs WHERE activity < ? LIMIT ?)`, micros(before), pruneChunk)
+		if err != nil {
+			return total, s.fail(err, "prune provisioning logs")
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, s.fail(err, "prune provisioning logs")
+		}
+		total += int(n)
+		if n < pruneChunk {
+			return total, nil
+		}
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
 }

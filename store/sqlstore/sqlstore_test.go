@@ -588,3 +588,35 @@ func TestMigrateLogColumns(t *testing.T) {
 		t.Errorf("logs after migration (-want +got):\n%s", d)
 	}
 }
+
+// TestPruneManyLogs: a backlog larger than one prune transaction goes
+// whole, the younger logs stay.
+func TestPruneManyLogs(t *testing.T) {
+	ctx := t.Context()
+	s := openTemp(t)
+	if err := s.CreateServicePrincipal(ctx, store.Application{ID: "app", AppID: "appid"}, store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateJob(ctx, store.Job{ID: "j", ServicePrincipalID: "sp", TemplateID: "scim"}); err != nil {
+		t.Fatal(err)
+	}
+	old, young := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var b store.Batch
+	for i := range 2*pruneChunk + 7 {
+		b.Logs = append(b.Logs, store.ProvisioningLog{ID: fmt.Sprint("old", i), JobID: "j", ServicePrincipalID: "sp", Activity: old})
+	}
+	for i := range 3 {
+		b.Logs = append(b.Logs, store.ProvisioningLog{ID: fmt.Sprint("young", i), JobID: "j", ServicePrincipalID: "sp", Activity: young})
+	}
+	if err := s.CommitBatch(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneProvisioningLogs(ctx, young)
+	if err != nil || n != 2*pruneChunk+7 {
+		t.Errorf("pruned %d, %v; want %d", n, err, 2*pruneChunk+7)
+	}
+	p, err := s.QueryProvisioningLogs(ctx, store.LogQuery{Count: true})
+	if err != nil || p.Count != 3 {
+		t.Errorf("%d logs left, %v; want the 3 young ones", p.Count, err)
+	}
+}
