@@ -533,7 +533,7 @@ func TestMigrateChanges(t *testing.T) {
 }
 
 // TestMigrateLogColumns opens a database whose logs predate their query
-// columns: 0011 fills them from each log's event JSON.
+// columns: 0012 fills them from each log's event JSON.
 func TestMigrateLogColumns(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -547,7 +547,7 @@ func TestMigrateLogColumns(t *testing.T) {
 	}
 	qs := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`}
 	for _, m := range ms {
-		if m.version >= 11 {
+		if m.version >= 12 {
 			break
 		}
 		qs = append(qs, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, m.version))
