@@ -18,6 +18,7 @@ import (
 	"provisiond/auth"
 	"provisiond/cmd/provisiond/wiring"
 	"provisiond/graphapi"
+	"provisiond/jobs"
 	"provisiond/metrics"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
