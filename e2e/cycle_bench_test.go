@@ -38,6 +38,7 @@ var (
 	cycleProfile       = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the initial cycle alone to this file")
 	cycleTargetProfile = flag.String("cycle.targetprofile", "", "BenchmarkCycle: write a CPU profile of the cycle's SCIM target process (the whole run) to this file")
 	cycleMatchLoader   = flag.Bool("cycle.matchloader", true, "BenchmarkCycle: also run the loader that GETs by userName before each POST, as the cycle does")
+	cycleLogsOff       = flag.Bool("cycle.logsoff", true, "BenchmarkCycle: also run the initial cycle with a store that discards provisioning logs, for the logs' share of the cycle")
 	cycleBudget        = flag.Duration("cycle.timeout", 0, "BenchmarkCycle: bound on each phase (seed, cycle, loader); 0 means 3 minutes per 10,000 users")
 )
 
@@ -55,6 +56,9 @@ var (
 //     loader time (the loader is the floor: one POST per user, no reads);
 //   - a matching loader (-cycle.matchloader): the same, with the GET by
 //     userName the cycle sends before each create;
+//   - the same initial cycle with its provisioning logs discarded
+//     (-cycle.logsoff), on a fresh store and target: what writing the logs
+//     costs the cycle;
 //   - the peak RSS (VmHWM) of this process during the initial cycle, reset
 //     after the seed;
 //   - incremental, with the job started (POST .../start) and its cycles
@@ -89,7 +93,7 @@ func BenchmarkCycle(b *testing.B) {
 	phase := func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), budget) }
 
 	target := startBenchTarget(b, true, *cycleTargetProfile)
-	e := newCycleEnv(b, target)
+	e := newCycleEnv(b, target, nil)
 	e.setupApp()
 
 	ctx, cancel := phase()
@@ -153,6 +157,11 @@ func BenchmarkCycle(b *testing.B) {
 		matching = runLoader(b, phase, e.url, bodies, true)
 	}
 
+	var logsOff time.Duration
+	if *cycleLogsOff {
+		logsOff = logsOffCycle(b, phase, n)
+	}
+
 	startJob(b, e)
 	renames := timeRenames(b, e, users[0], *cycleRenames)
 	join, joinCycle := timeJoin(b, e, groupID, budget)
@@ -182,6 +191,11 @@ func BenchmarkCycle(b *testing.B) {
 	fmt.Fprintf(&sb, "  plain loader (POST)       %10s  %8.0f users/s\n", plain.took.Round(time.Millisecond), float64(n)/plain.took.Seconds())
 	fmt.Fprintf(&sb, "    CPU                     loader %s, target %s\n", plain.cpu.Round(time.Millisecond), plain.targetCPU.Round(time.Millisecond))
 	fmt.Fprintf(&sb, "  ratio cycle / loader      %10.2f\n", ratio)
+	if *cycleLogsOff {
+		fmt.Fprintf(&sb, "  initial cycle, logs off   %10s  %8.0f objects/s; with logs it takes %+.1f%%\n", logsOff.Round(time.Millisecond),
+			objects/logsOff.Seconds(), 100*(cycleTook.Seconds()/logsOff.Seconds()-1))
+		b.ReportMetric(100*(cycleTook.Seconds()/logsOff.Seconds()-1), "logs-%")
+	}
 	if *cycleMatchLoader {
 		fmt.Fprintf(&sb, "  matching loader (GET ?filter=userName eq, then POST, as the cycle does)\n")
 		fmt.Fprintf(&sb, "                            %10s  %8.0f users/s, ratio cycle / it %.2f\n", matching.took.Round(time.Millisecond),
@@ -197,26 +211,37 @@ func BenchmarkCycle(b *testing.B) {
 	fmt.Print(sb.String())
 }
 
-// newCycleEnv is a provisiond as newEnv wires it, over a SQLite store, with
-// the benchmark's target and without the cycle scheduler started.
-func newCycleEnv(b *testing.B, target *benchTarget) *env {
+// newCycleEnv is a provisiond as newEnv wires it, over a SQLite store
+// (seen through wrap when it is not nil), with the benchmark's target and
+// without the cycle scheduler started.
+func newCycleEnv(b *testing.B, target *benchTarget, wrap func(store.Store) store.Store) *env {
 	dir := b.TempDir()
 	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(dir, "provisiond.db"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return newCycleEnvOn(b, target, st, dir)
+	return wireCycleEnv(b, target, st, dir, wrap)
 }
 
 // newCycleEnvOn is newCycleEnv on the open store st (closed when the
 // benchmark ends), with the keys in dir.
 func newCycleEnvOn(b *testing.B, target *benchTarget, st *sqlstore.Store, dir string) *env {
+	return wireCycleEnv(b, target, st, dir, nil)
+}
+
+// wireCycleEnv wires a provisiond over st, seen through wrap when it is
+// not nil.
+func wireCycleEnv(b *testing.B, target *benchTarget, sq *sqlstore.Store, dir string, wrap func(store.Store) store.Store) *env {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	b.Cleanup(func() { st.Close() })
+	b.Cleanup(func() { sq.Close() })
+	var st store.Store = sq
+	if wrap != nil {
+		st = wrap(sq)
+	}
 	srv := httptest.NewUnstartedServer(nil)
 	wc := wiring.Config{DataDir: dir, Self: "http://" + srv.Listener.Addr().String(), Logger: log}
-	wc.UseStore(st)
+	wc.UseStore(sq)
 	w, err := wiring.Wire(ctx, st, wc)
 	if err != nil {
 		b.Fatal(err)
@@ -231,6 +256,42 @@ func newCycleEnvOn(b *testing.B, target *benchTarget, st *sqlstore.Store, dir st
 		b.Fatal(err)
 	}
 	return &env{t: b, url: srv.URL, token: tok, st: st, app: w, issuer: w.Issuer, scimURL: target.url, scimTok: target.token}
+}
+
+// noLogs is a store that discards provisioning logs.
+type noLogs struct{ store.Store }
+
+func (noLogs) AddProvisioningLog(context.Context, store.ProvisioningLog) error { return nil }
+
+func (s noLogs) CommitBatch(ctx context.Context, b store.Batch) error {
+	b.Logs = nil
+	return s.Store.CommitBatch(ctx, b)
+}
+
+// logsOffCycle runs the benchmark's initial cycle again, on a fresh store
+// and target, with the provisioning logs discarded, and returns its time.
+func logsOffCycle(b *testing.B, phase func() (context.Context, context.CancelFunc), n int) time.Duration {
+	target := startBenchTarget(b, true, "")
+	e := newCycleEnv(b, target, func(st store.Store) store.Store { return noLogs{st} })
+	e.setupApp()
+	ctx, cancel := phase()
+	seedCycle(ctx, b, e.st, e.spID, n)
+	cancel()
+	e.activate(b)
+	ctx, cancel = phase()
+	defer cancel()
+	start := time.Now()
+	if err := e.app.Jobs.RunCycle(ctx, e.spID, e.jobID); err != nil {
+		b.Fatalf("initial cycle with logs off: %v", err)
+	}
+	took := time.Since(start)
+	if logs, err := e.st.QueryProvisioningLogs(ctx, store.LogQuery{Limit: 1}); err != nil || len(logs.Logs) != 0 {
+		b.Fatalf("logs with logs off: %v, %v", logs.Logs, err)
+	}
+	if le := lastExecution(b, e); le.CountExported != int64(n+1) {
+		b.Fatalf("initial cycle with logs off: %+v; want %d users and the group exported", le, n)
+	}
+	return took
 }
 
 // seedCycle creates n users, all members of one group assigned to spID,

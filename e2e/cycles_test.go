@@ -17,7 +17,7 @@ import (
 
 // activate marks the job started without scheduling a cycle, so a test
 // runs its cycles itself.
-func (e *env) activate(t *testing.T) {
+func (e *env) activate(t testing.TB) {
 	t.Helper()
 	_, err := e.st.UpdateJob(context.Background(), e.spID, e.jobID, func(j *store.Job) error {
 		j.Schedule.State = store.ScheduleActive

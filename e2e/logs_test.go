@@ -19,11 +19,16 @@ func TestProvisioningLogs(t *testing.T) {
 		t.Fatalf("%d logs, want 3", len(all))
 	}
 	newest := all[0].(map[string]any)
-	if newest["jobId"] != e.jobID || newest["action"] != "Other" || newest["changeId"] == "" {
+	if newest["jobId"] != e.jobID || newest["provisioningAction"] != "other" || newest["changeId"] == "" {
 		t.Errorf("newest log = %v", newest)
 	}
-	if all[2].(map[string]any)["action"] != "Create" {
-		t.Errorf("oldest log action = %v, want Create", all[2].(map[string]any)["action"])
+	if all[2].(map[string]any)["provisioningAction"] != "create" {
+		t.Errorf("oldest log action = %v, want create", all[2].(map[string]any)["provisioningAction"])
+	}
+	// The engine's own events answer the filters the admin portal uses.
+	creates := e.do("GET", "/auditLogs/provisioning?$filter="+urlEscape("provisioningAction eq 'create' and sourceIdentity/id eq '"+id+"'"), nil, 200)["value"].([]any)
+	if len(creates) != 1 || creates[0].(map[string]any)["id"] != all[2].(map[string]any)["id"] {
+		t.Errorf("create logs of %s = %v, want the oldest", id, creates)
 	}
 	// Paging: one per page, following @odata.nextLink.
 	page := e.do("GET", "/auditLogs/provisioning?$top=1", nil, 200)
@@ -37,7 +42,7 @@ func TestProvisioningLogs(t *testing.T) {
 		t.Errorf("paging saw %d logs, want 3", seen)
 	}
 	status, m, raw := e.send("GET", "/auditLogs/provisioning?$filter="+urlEscape("action eq 'x'"), nil, e.token)
-	checkGraphError(t, status, m, raw, 400, "BadRequest", "jobId")
+	checkGraphError(t, status, m, raw, 400, "Request_BadRequest", "'action'")
 }
 
 // TestConcurrentOnDemandCreatesOnce: parallel calls for one new user make
@@ -90,4 +95,39 @@ func TestNestedGroupsDoNotEntitle(t *testing.T) {
 	if c := key["details"].(map[string]any)["errorCode"]; c != "NotEffectivelyEntitled" {
 		t.Errorf("nested member: %v", c)
 	}
+}
+
+// TestCycleLogsSkippedEventsUnlessTurnedOff: a cycle logs the Skipped
+// event of an unassigned user, unless the job setting LogSkippedEvents is
+// false; its other events are logged either way, and the logs answer a
+// filter on the cycle.
+func TestCycleLogsSkippedEventsUnlessTurnedOff(t *testing.T) {
+	for _, logSkipped := range []bool{true, false} {
+		e := newEnv(t, options{})
+		e.setupApp()
+		a, _ := e.user("Ann", "Assigned")
+		e.user("Una", "Unassigned")
+		e.assign(a)
+		if !logSkipped {
+			e.do("PATCH", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID, map[string]any{
+				"synchronizationJobSettings": []any{map[string]any{"name": "LogSkippedEvents", "value": "false"}}}, 200)
+		}
+		e.activate(t)
+		cycle := e.cycle(t).LastExecution.ActivityIdentifier
+		count := func(filter string) int {
+			return len(e.do("GET", "/auditLogs/provisioning?$filter="+urlEscape("cycleId eq '"+cycle+"' and "+filter), nil, 200)["value"].([]any))
+		}
+		skipped, created := count("provisioningStatusInfo/status eq 'skipped'"), count("provisioningAction eq 'create'")
+		if want := map[bool]int{true: 1, false: 0}[logSkipped]; skipped != want || created != 1 {
+			t.Errorf("LogSkippedEvents %v: %d skipped and %d create events logged, want %d and 1", logSkipped, skipped, created, want)
+		}
+	}
+}
+
+func TestLogSkippedEventsSettingIsChecked(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	status, m, raw := e.send("PATCH", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID, map[string]any{
+		"synchronizationJobSettings": []any{map[string]any{"name": "LogSkippedEvents", "value": "sometimes"}}}, e.token)
+	checkGraphError(t, status, m, raw, 400, "BadRequest", "LogSkippedEvents", "sometimes")
 }

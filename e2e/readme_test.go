@@ -89,7 +89,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		"(dry run: nothing was written)",
 		"\nCreate\n",
 		"\nDisable\n",
-		"Disable\tSuccess\tAda Lovelace",
+		"disable\tsuccess\tAda Lovelace",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("walk-through output lacks %q:\n%s", want, got)

@@ -61,6 +61,12 @@ type Job struct {
 	Target                  connector.Target
 	// CycleID names the cycle the job's events belong to ("" on demand).
 	CycleID string
+	// OmitSkippedLogs leaves a cycle's Skipped events out of the
+	// provisioning logs (on demand, every event is logged).
+	OmitSkippedLogs bool
+	// State, when set, replaces the engine's State for this job's
+	// requests: a cycle's write-behind batch of anchors and logs.
+	State State
 }
 
 // Request names one unit of work: a source object and, for a group, the
@@ -175,6 +181,14 @@ type member struct {
 	src connector.Object
 }
 
+// state is where the job's anchors and logs are kept.
+func (u *unit) state() State {
+	if u.job.State != nil {
+		return u.job.State
+	}
+	return u.e.state
+}
+
 // unit is the work of one request, whose objects are locked.
 type unit struct {
 	e          *Engine
@@ -190,7 +204,7 @@ func (u *unit) read(ctx context.Context, om *schema.CompiledObject, id string, i
 	src, err = u.job.Source.Get(ctx, om.Mapping.SourceObjectName, id)
 	if connector.IsNotFound(err) {
 		if !isMember {
-			_, aerr := u.e.state.GetAnchor(ctx, u.job.ID, om.Mapping.SourceObjectName, id)
+			_, aerr := u.state().GetAnchor(ctx, u.job.ID, om.Mapping.SourceObjectName, id)
 			if aerr == nil {
 				return src, true, nil
 			}
@@ -238,7 +252,7 @@ func (u *unit) readLinked(ctx context.Context, om *schema.CompiledObject, source
 	var l linked
 	go func() {
 		defer close(done)
-		l.anchor, l.err = u.e.state.GetAnchor(ctx, u.job.ID, om.Mapping.SourceObjectName, sourceID)
+		l.anchor, l.err = u.state().GetAnchor(ctx, u.job.ID, om.Mapping.SourceObjectName, sourceID)
 		if l.err != nil {
 			if isStoreNotFound(l.err) {
 				l.err = nil
@@ -268,25 +282,36 @@ func persistCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 // save records the outcome's event as a provisioning log (not in a dry run,
 // nor for a held delete).
 func (u *unit) save(ctx context.Context, out *Outcome) error {
-	if u.dry || (u.hold && out.Code == CodeStagedDelete) {
+	if u.dry || (u.hold && out.Code == CodeStagedDelete) ||
+		u.job.OmitSkippedLogs && u.job.CycleID != "" && out.Status == StatusSkipped {
 		return nil
 	}
-	return u.e.Record(ctx, u.job, &out.Event)
+	return u.e.record(ctx, u.state(), u.job, &out.Event)
 }
 
-// Record stores ev as one of job's provisioning logs. Process records its
-// events itself; Record is for an event it handed back unrecorded (a held
-// delete).
+// Record stores ev as one of job's provisioning logs, at once (not
+// through the job's own State). Process records its events itself; Record
+// is for an event it handed back unrecorded (a held delete).
 func (e *Engine) Record(ctx context.Context, job *Job, ev *Event) error {
+	return e.record(ctx, e.state, job, ev)
+}
+
+func (e *Engine) record(ctx context.Context, st State, job *Job, ev *Event) error {
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := persistCtx(ctx)
 	defer cancel()
-	err = e.state.AddProvisioningLog(ctx, store.ProvisioningLog{
+	name := ""
+	if ev.SourceIdentity.DisplayName != nil {
+		name = *ev.SourceIdentity.DisplayName
+	}
+	err = st.AddProvisioningLog(ctx, store.ProvisioningLog{
 		ID: e.newID(), JobID: job.ID, ServicePrincipalID: job.ServicePrincipalID,
-		ChangeID: ev.ChangeID, Activity: time.Time(ev.StartTime), Data: data,
+		ChangeID: ev.ChangeID, Activity: time.Time(ev.StartTime), CycleID: ev.CycleID,
+		Action: ev.Action, Status: ev.StatusInfo.Status, SourceID: ev.SourceIdentity.ID,
+		SourceName: name, TargetID: ev.TargetIdentity.ID, Data: data,
 	})
 	if err != nil {
 		return fmt.Errorf("save provisioning log: %w", err)

@@ -272,7 +272,7 @@ const bigGroup = 64
 func (r *run) memberLinks(ctx context.Context, uom *schema.CompiledObject, members, current []string) (memberLinks, error) {
 	l := memberLinks{targetOf: map[string]string{}, ours: map[string]bool{}}
 	if len(members)+len(current) >= bigGroup {
-		anchors, err := r.e.state.ListAnchors(ctx, r.job.ID)
+		anchors, err := r.u.state().ListAnchors(ctx, r.job.ID)
 		if err != nil {
 			return l, fmt.Errorf("read member anchors: %w", err)
 		}
@@ -294,7 +294,7 @@ func (r *run) memberLinks(ctx context.Context, uom *schema.CompiledObject, membe
 		return l, nil
 	}
 	for _, m := range members {
-		a, err := r.e.state.GetAnchor(ctx, r.job.ID, uom.Mapping.SourceObjectName, m)
+		a, err := r.u.state().GetAnchor(ctx, r.job.ID, uom.Mapping.SourceObjectName, m)
 		switch {
 		case err == nil:
 			l.targetOf[m] = a.TargetID
@@ -303,7 +303,7 @@ func (r *run) memberLinks(ctx context.Context, uom *schema.CompiledObject, membe
 		}
 	}
 	for _, t := range current {
-		_, err := r.e.state.GetAnchorByTarget(ctx, r.job.ID, uom.Mapping.TargetObjectName, t)
+		_, err := r.u.state().GetAnchorByTarget(ctx, r.job.ID, uom.Mapping.TargetObjectName, t)
 		switch {
 		case err == nil:
 			l.ours[t] = true

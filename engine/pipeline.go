@@ -627,7 +627,7 @@ func (r *run) link(ctx context.Context, targetID string) error {
 	}
 	ctx, cancel := persistCtx(ctx)
 	defer cancel()
-	err := r.e.state.PutAnchor(ctx, store.Anchor{
+	err := r.u.state().PutAnchor(ctx, store.Anchor{
 		JobID: r.job.ID, SourceType: r.om.Mapping.SourceObjectName, SourceID: r.src.ID,
 		TargetType: r.om.Mapping.TargetObjectName, TargetID: targetID, Updated: r.e.now(),
 	})
@@ -645,7 +645,7 @@ func (r *run) unlink(ctx context.Context) error {
 	}
 	ctx, cancel := persistCtx(ctx)
 	defer cancel()
-	if err := r.e.state.DeleteAnchor(ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID); err != nil && !isStoreNotFound(err) {
+	if err := r.u.state().DeleteAnchor(ctx, r.job.ID, r.om.Mapping.SourceObjectName, r.src.ID); err != nil && !isStoreNotFound(err) {
 		return err
 	}
 	r.linked = ""

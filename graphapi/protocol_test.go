@@ -2,8 +2,6 @@ package graphapi
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"provisiond/graphapi/odata/odatatest"
 	"provisiond/schema"
@@ -122,43 +119,6 @@ func TestCountSegment(t *testing.T) {
 	a.call("GET", "/v1.0/groups/$count", nil).wantError(t, http.StatusBadRequest, "Request_BadRequest", "$count is not currently supported.")
 	a.call("GET", "/v1.0/users/$count?$top=1", nil, eventual).wantError(t, http.StatusBadRequest, "BadRequest", "Only $filter")
 	a.call("GET", "/v1.0/users/$count?$filter="+url.QueryEscape("nope eq 1"), nil, eventual).wantError(t, http.StatusBadRequest, "Request_BadRequest", "nope")
-}
-
-func TestProvisioningLogsQueryOptions(t *testing.T) {
-	a := newAPITest(t, func(c *Config) { c.Sync = &Sync{} })
-	ctx := context.Background()
-	inst := a.must(http.StatusCreated, "POST", "/v1.0/applicationTemplates/"+nonGalleryTemplateID+"/instantiate", map[string]any{"displayName": "Logs"}).object(t)
-	sp := inst["servicePrincipal"].(map[string]any)["id"].(string)
-	for _, job := range []string{"job.1", "job.2"} {
-		now := time.Now()
-		if err := a.store.CreateJob(ctx, store.Job{ID: job, ServicePrincipalID: sp, TemplateID: "scim", Schema: []byte("{}"), Created: now, Updated: now}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i, job := range []string{"job.1", "job.2", "job.1"} {
-		data, _ := json.Marshal(map[string]any{"action": "Create", "changeId": fmt.Sprint("c", i), "statusInfo": map[string]any{"status": "success"}})
-		if err := a.store.AddProvisioningLog(ctx, store.ProvisioningLog{ID: fmt.Sprint("log", i), JobID: job, ServicePrincipalID: sp,
-			ChangeID: fmt.Sprint("c", i), Activity: time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC), Data: data}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res := a.must(http.StatusOK, "GET", "/v1.0/auditLogs/provisioning?$select=ChangeId,statusInfo&$filter="+url.QueryEscape("jobId eq 'job.1'")+"&$top=1", nil)
-	body := res.object(t)
-	diff(t, "first page", body["value"], jsonValue(t, []map[string]any{{"id": "log2", "changeId": "c2", "statusInfo": map[string]any{"status": "success"}}}))
-	if c, _ := body["@odata.context"].(string); !strings.HasSuffix(c, "/$metadata#auditLogs/provisioning(changeId,statusInfo)") {
-		t.Errorf("@odata.context = %q", c)
-	}
-	next, _ := body["@odata.nextLink"].(string)
-	u, err := url.Parse(next)
-	if err != nil || next == "" {
-		t.Fatalf("nextLink %q: %v", next, err)
-	}
-	body = a.must(http.StatusOK, "GET", u.RequestURI(), nil).object(t)
-	diff(t, "second page", body["value"], jsonValue(t, []map[string]any{{"id": "log0", "changeId": "c0", "statusInfo": map[string]any{"status": "success"}}}))
-
-	a.call("GET", "/v1.0/auditLogs/provisioning?$select=nope", nil).wantError(t, http.StatusBadRequest, "Request_BadRequest", "nope", "provisioningObjectSummary")
-	a.call("GET", "/v1.0/auditLogs/provisioning?$filter="+url.QueryEscape("action eq 'Create'"), nil).wantError(t, http.StatusBadRequest, "BadRequest", "jobId eq")
-	a.call("GET", "/v1.0/auditLogs/provisioning?$count=true", nil).wantError(t, http.StatusBadRequest, "BadRequest", "$count")
 }
 
 func TestErrorKeepsItsCause(t *testing.T) {

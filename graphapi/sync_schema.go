@@ -3,14 +3,11 @@ package graphapi
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 
 	"provisiond/expr"
-	"provisiond/graphapi/odata"
 	"provisiond/schema"
-	"provisiond/store"
 )
 
 func (y *Sync) functions(w http.ResponseWriter, r *http.Request) error {
@@ -180,64 +177,4 @@ func jsonToValue(raw json.RawMessage) (expr.Value, error) {
 	}
 	s, err := scalar(v)
 	return expr.Str(s), err
-}
-
-// logFields are the properties of a provisioning log (the event the engine
-// records, with its id, job and service principal).
-var logFields = newFields("microsoft.graph.provisioningObjectSummary", map[string]kind{
-	"id": kindString, "jobId": kindString, "servicePrincipalId": kindString, "action": kindString,
-	"changeId": kindString, "cycleId": kindString, "endTime": kindString, "reportableIdentifier": kindString, "startTime": kindString,
-	"modifiedProperties": kindObject, "provisioningSteps": kindObject, "statusInfo": kindObject,
-	"sourceIdentity": kindObject, "sourceSystem": kindObject, "targetIdentity": kindObject, "targetSystem": kindObject,
-}, false)
-
-// listProvisioningLogs serves GET /auditLogs/provisioning, newest first,
-// with $select, $top, paging and, to read one job's logs,
-// $filter=jobId eq '<jobId>'.
-func (y *Sync) listProvisioningLogs(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, logFields)
-	if err != nil {
-		return err
-	}
-	if q.Count {
-		return badRequest("$count is not supported on auditLogs/provisioning; page through the logs with @odata.nextLink.")
-	}
-	jobID := ""
-	for _, c := range q.Filter {
-		id, ok := c.Val.(string)
-		if c.Prop != "jobId" || c.Prefix || !ok || jobID != "" {
-			return badRequest("Unsupported $filter; provisioning logs support jobId eq '<jobId>'.")
-		}
-		jobID = id
-	}
-	logs, err := y.srv.store.ListProvisioningLogs(r.Context(), jobID, store.ListOptions{Limit: q.Size(), After: q.After})
-	if err != nil {
-		return err
-	}
-	out := make([]any, len(logs))
-	for i, l := range logs {
-		out[i] = logJSON(l)
-		if q.Select != nil {
-			var m map[string]any
-			if err := json.Unmarshal(logJSON(l), &m); err != nil {
-				return fmt.Errorf("provisioning log %s: %w", l.ID, err)
-			}
-			out[i] = q.Project(m)
-		}
-	}
-	resp := map[string]any{"@odata.context": contextURL(r, "auditLogs/provisioning"+q.SelectSuffix()), "value": out}
-	if len(logs) == q.Size() {
-		resp["@odata.nextLink"] = nextLink(r, odata.EncodeSkipToken(logs[len(logs)-1].ID))
-	}
-	return writeJSON(w, http.StatusOK, resp)
-}
-
-// logJSON renders a stored event with the log's id and job id.
-func logJSON(l store.ProvisioningLog) json.RawMessage {
-	head, _ := json.Marshal(map[string]string{"id": l.ID, "jobId": l.JobID, "servicePrincipalId": l.ServicePrincipalID})
-	if len(l.Data) < 2 {
-		return head
-	}
-	out := append(head[:len(head)-1:len(head)-1], ',')
-	return append(out, l.Data[1:]...)
 }

@@ -147,6 +147,7 @@ func (s *Service) RunCycle(ctx context.Context, spID, jobID string) error {
 			break
 		}
 		job.CycleID = c.id
+		job.State = newBatchState(s.store)
 		if err := c.forceDeletes(ctx, job, force); err != nil {
 			runErr = err
 			break
@@ -435,6 +436,17 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 	}
 	close(work)
 	wg.Wait()
+	// The page's anchors and logs are committed before anything moves
+	// past it (the next page, the watermark, the cycle's end), even when
+	// the cycle is stopping.
+	if bs, ok := job.State.(*batchState); ok {
+		fctx, cancel := context.WithTimeout(objCtx, cycleObjectTimeout)
+		err := bs.Flush(fctx)
+		cancel()
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("record the cycle's anchors and logs: %w", err)
+		}
+	}
 	if firstErr != nil {
 		return firstErr
 	}

@@ -158,6 +158,12 @@ func (s *Service) Secrets(ctx context.Context, spID string) ([]secrets.Pair, err
 // SealSecrets encrypts secrets for the store.
 func (s *Service) SealSecrets(pairs []secrets.Pair) ([]byte, error) { return s.box.SealPairs(pairs) }
 
+// LogSkippedEventsSetting is the job setting (synchronizationJobSettings)
+// that, set to "false", leaves the Skipped events of cycles out of the
+// provisioning logs: a SyncAll job otherwise logs every out-of-scope
+// object on every initial cycle.
+const LogSkippedEventsSetting = "LogSkippedEvents"
+
 // Settings decodes a job's synchronizationJobSettings into a map.
 func Settings(j store.Job) (map[string]string, error) {
 	var kvs []struct {
@@ -182,6 +188,9 @@ func Settings(j store.Job) (map[string]string, error) {
 func (s *Service) CheckSettings(j store.Job, settings map[string]string) error {
 	if _, err := deleteThreshold(settings); err != nil {
 		return err
+	}
+	if v, ok := settings[LogSkippedEventsSetting]; ok && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+		return invalid("The job setting %s is '%s'; set it to true (log a cycle's Skipped events, the default) or false.", LogSkippedEventsSetting, v)
 	}
 	comp, err := s.Compiled(j)
 	if err != nil {
@@ -228,7 +237,8 @@ func (s *Service) Runtime(ctx context.Context, sp store.ServicePrincipal, j stor
 	return &engine.Job{
 		ID: j.ID, ServicePrincipalID: sp.ID, Rule: rule,
 		SyncAll: flagTrue(creds, "SyncAll"), SkipOutOfScopeDeletions: flagTrue(creds, "SkipOutOfScopeDeletions"),
-		Source: src, Target: tgt,
+		OmitSkippedLogs: strings.EqualFold(settings[LogSkippedEventsSetting], "false"),
+		Source:          src, Target: tgt,
 	}, nil
 }
 

@@ -83,14 +83,31 @@ type Anchor struct {
 	Updated    time.Time
 }
 
+// AnchorKey names an anchor.
+type AnchorKey struct{ JobID, SourceType, SourceID string }
+
+// Batch is the anchors and logs of many objects, written together (a
+// cycle's write-behind).
+type Batch struct {
+	Anchors []Anchor    // created or replaced
+	Deleted []AnchorKey // removed if present
+	Logs    []ProvisioningLog
+}
+
 // ProvisioningLog is one provisioning event, stored as the JSON the engine
-// produced, plus the fields logs are queried by.
+// produced, plus the fields logs are queried by (copied from that JSON).
 type ProvisioningLog struct {
 	ID                 string
 	JobID              string
 	ServicePrincipalID string
 	ChangeID           string
 	Activity           time.Time
+	CycleID            string // "" on demand
+	Action             string // Create, Update, Disable, Delete, Other, ...
+	Status             string // Success, Skipped, Failure, ...
+	SourceID           string
+	SourceName         string // the source object's display name, if any
+	TargetID           string
 	Data               []byte
 }
 
@@ -283,9 +300,20 @@ type Store interface {
 	ListStagedDeletes(ctx context.Context, jobID string) ([]StagedDelete, error)
 
 	AddProvisioningLog(ctx context.Context, l ProvisioningLog) error
+	// CommitBatch writes b in one transaction: all of it or, on an error,
+	// none. The anchors and deleted keys name distinct anchors. ErrNotFound
+	// if a job is absent, ErrConflict if a log id is taken.
+	CommitBatch(ctx context.Context, b Batch) error
 	// ListProvisioningLogs returns a job's logs newest first; jobID "" means
 	// every job. opt.After is a log ID to continue after (in that order).
 	ListProvisioningLogs(ctx context.Context, jobID string, opt ListOptions) ([]ProvisioningLog, error)
+	// QueryProvisioningLogs returns the logs q selects, in q's order and
+	// page, with the semantics of LogCond.Match; ties in Activity are
+	// ordered by ID in the same direction.
+	QueryProvisioningLogs(ctx context.Context, q LogQuery) (LogPage, error)
+	// PruneProvisioningLogs deletes the logs whose Activity is before
+	// before and returns how many it deleted.
+	PruneProvisioningLogs(ctx context.Context, before time.Time) (int, error)
 
 	// ClaimKeys records the fingerprint of the key material (token signing
 	// key, secrets key) of the process opening the store, the first time

@@ -18,6 +18,7 @@ import (
 	"provisiond/auth"
 	"provisiond/cmd/provisiond/wiring"
 	"provisiond/graphapi"
+	"provisiond/jobs"
 	"provisiond/metrics"
 	"provisiond/store"
 	"provisiond/store/sqlstore"
@@ -33,6 +34,7 @@ type serveConfig struct {
 	targetRate                                        float64
 	cycleWorkers                                      int
 	metrics                                           bool
+	logRetention                                      time.Duration
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
@@ -53,8 +55,12 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.publicURL, "public-url", "", "the URL clients reach the service at, such as https://graph.example.com: the base of @odata.context and @odata.nextLink (default: the listen address)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "without --public-url, build links from X-Forwarded-Proto, -Host and -Prefix; only behind a proxy that sets them")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without authentication: keep that path off public networks")
+	fs.DurationVar(&c.logRetention, "log-retention", jobs.DefaultLogRetention, "keep provisioning logs this long, pruned in the background (0: keep them forever)")
 	if err := parseFlags(fs, args, out); err != nil {
 		return err
+	}
+	if c.logRetention < 0 {
+		return fmt.Errorf("--log-retention %v: want a duration such as 720h, 0 to keep logs forever", c.logRetention)
 	}
 	if c.targetRate < 0 {
 		return fmt.Errorf("--target-rate %v: want requests per second, 0 for no cap", c.targetRate)
@@ -101,6 +107,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if err := app.runner.Start(ctx); err != nil {
 		ln.Close()
 		return err
+	}
+	if c.logRetention > 0 {
+		go jobs.RetainLogs(ctx, app.store, c.logRetention, min(c.logRetention, time.Hour), log)
 	}
 	srv := app.handler.HTTPServer(graphapi.Limits{})
 	errc := make(chan error, 1)

@@ -17,6 +17,7 @@ import (
 
 	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
@@ -154,6 +155,44 @@ func TestGraphSDKProvisionOnDemand(t *testing.T) {
 		if err := json.Unmarshal([]byte(*res.GetValue()), &value); err != nil || len(value.ProvisioningSteps) < 3 {
 			t.Errorf("value = %s", *res.GetValue())
 		}
+	}
+
+	// The provisioning logs of those two calls, through the SDK's
+	// AuditLogs().Provisioning() and its own provisioningObjectSummary
+	// models (strict enum parsers included).
+	logFilter := "jobId eq '" + *listed.GetId() + "' and sourceIdentity/id eq '" + userID + "'"
+	count := true
+	logs, err := client.AuditLogs().Provisioning().Get(ctx, &auditlogs.ProvisioningRequestBuilderGetRequestConfiguration{
+		QueryParameters: &auditlogs.ProvisioningRequestBuilderGetQueryParameters{
+			Filter: &logFilter, Orderby: []string{"activityDateTime asc"}, Count: &count}})
+	if err != nil {
+		t.Fatalf("provisioning logs: %v", describe(err))
+	}
+	if got := logs.GetValue(); len(got) != 2 || logs.GetOdataCount() == nil || *logs.GetOdataCount() != 2 {
+		t.Fatalf("provisioning logs matching %s: %d", logFilter, len(got))
+	}
+	first, second := logs.GetValue()[0], logs.GetValue()[1]
+	if a := first.GetProvisioningAction(); a == nil || *a != models.CREATE_PROVISIONINGACTION {
+		t.Errorf("first log action = %v, want create", a)
+	}
+	if st := first.GetProvisioningStatusInfo(); st == nil || st.GetStatus() == nil || *st.GetStatus() != models.SUCCESS_PROVISIONINGRESULT {
+		t.Errorf("first log status = %v, want success", st)
+	}
+	if st := second.GetProvisioningStatusInfo(); st == nil || st.GetStatus() == nil || *st.GetStatus() != models.SKIPPED_PROVISIONINGRESULT {
+		t.Errorf("second log status = %v, want skipped", st)
+	}
+	if si := first.GetSourceIdentity(); si == nil || si.GetId() == nil || *si.GetId() != userID {
+		t.Errorf("first log source identity = %v, want %s", si, userID)
+	}
+	if sp := first.GetServicePrincipal(); sp == nil || sp.GetDisplayName() == nil || *sp.GetDisplayName() != "Demo SCIM App" {
+		t.Errorf("first log service principal = %v", sp)
+	}
+	steps := first.GetProvisioningSteps()
+	if len(steps) < 3 || steps[0].GetProvisioningStepType() == nil || *steps[0].GetProvisioningStepType() != models.IMPORT_PROVISIONINGSTEPTYPE {
+		t.Errorf("first log steps = %d, first of type %v; want import first", len(steps), steps)
+	}
+	if at := first.GetActivityDateTime(); at == nil || time.Since(*at) > time.Hour || at.After(*second.GetActivityDateTime()) {
+		t.Errorf("activityDateTime %v, %v: want recent and ascending", at, second.GetActivityDateTime())
 	}
 
 	// A Graph error surfaces as the SDK's ODataError with its code.

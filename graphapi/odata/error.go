@@ -20,9 +20,18 @@ func badRequest(format string, args ...any) *Error {
 	return errorf("BadRequest", format, args...)
 }
 
+// What each $filter grammar supports, for the messages.
+const (
+	supportedSimple = "Supported: <property> eq <'string'|true|false|null>, startswith(<property>,'<prefix>'), joined by 'and'."
+	supportedRich   = "Supported: <property> eq|ne|gt|ge|lt|le <'string'|date-time|null>, startswith(<property>,'<prefix>'), contains(<property>,'<text>'), joined by 'and'/'or' with parentheses."
+)
+
 // unsupported is Graph's "Unsupported query." error naming the part.
 func unsupported(format string, args ...any) *Error {
-	return errorf("Request_UnsupportedQuery",
-		"Unsupported query. In $filter, %s. Supported: <property> eq <'string'|true|false|null>, startswith(<property>,'<prefix>'), joined by 'and'.",
-		fmt.Sprintf(format, args...))
+	return errorf("Request_UnsupportedQuery", "Unsupported query. In $filter, %s. "+supportedSimple, fmt.Sprintf(format, args...))
+}
+
+// unsupportedRich is unsupported for the comparison grammar (WithFilter).
+func unsupportedRich(format string, args ...any) *Error {
+	return errorf("Request_UnsupportedQuery", "Unsupported query. In $filter, %s. "+supportedRich, fmt.Sprintf(format, args...))
 }

@@ -12,11 +12,12 @@ type Kind int
 
 // The kinds of property values.
 const (
-	KindString  Kind = iota // Edm.String
-	KindBool                // Edm.Boolean
-	KindStrings             // Collection(Edm.String)
-	KindObject              // complex, or a collection of complex values
-	KindAny                 // directory extension: any scalar or collection of scalars
+	KindString   Kind = iota // Edm.String
+	KindBool                 // Edm.Boolean
+	KindStrings              // Collection(Edm.String)
+	KindObject               // complex, or a collection of complex values
+	KindAny                  // directory extension: any scalar or collection of scalars
+	KindDateTime             // Edm.DateTimeOffset (WithFilter grammar only)
 )
 
 // EDM names the kind as Graph's metadata does, for messages.
@@ -28,6 +29,8 @@ func (k Kind) EDM() string {
 		return "Edm.Boolean"
 	case KindStrings:
 		return "Collection(Edm.String)"
+	case KindDateTime:
+		return "Edm.DateTimeOffset"
 	}
 	return "a complex type"
 }
@@ -43,6 +46,27 @@ type Fields struct {
 	kinds      map[string]Kind
 	lower      map[string]string
 	extensions bool // extension_<appid>_<name> properties are allowed
+	// filter, when set, is what $filter may name, in the comparison
+	// grammar (parsed into Query.Where); see WithFilter.
+	filter *Fields
+	// orderBy lists the properties $orderby may name.
+	orderBy []string
+}
+
+// WithFilter returns f whose $filter is parsed in the comparison grammar
+// (eq, ne, gt, ge, lt, le, startswith, contains, and, or) into
+// Query.Where, against the properties of filter, which may be paths such as
+// sourceIdentity/id. Query.Filter is then not set.
+func (f Fields) WithFilter(filter Fields) Fields {
+	f.filter = &filter
+	return f
+}
+
+// WithOrderBy returns f that accepts $orderby on one of the properties
+// given, asc or desc.
+func (f Fields) WithOrderBy(props ...string) Fields {
+	f.orderBy = props
+	return f
 }
 
 // NewFields describes the entity type typeName (e.g. microsoft.graph.user)

@@ -23,6 +23,22 @@ type Query struct {
 	Select []string // canonical property names; nil means every property
 	Filter []Cond   // all must hold
 	Count  bool     // $count=true
+	// Where is the $filter of Fields made WithFilter; nil without $filter.
+	Where *Expr
+	// OrderBy is the $orderby property ("" when absent), Desc its direction.
+	OrderBy string
+	Desc    bool
+}
+
+// Expr is a $filter expression in the comparison grammar: Op is "and" or
+// "or" over Args (two or more), or a comparison of Prop with Val: "eq",
+// "ne", "gt", "ge", "lt", "le" (Val a string, bool, time.Time or nil),
+// "startswith" or "contains" (Val a string).
+type Expr struct {
+	Op   string
+	Prop string
+	Val  any
+	Args []Expr
 }
 
 // Cond is one $filter clause.
@@ -75,8 +91,16 @@ func parse(raw string, f Fields, collection bool) (Query, error) {
 					"Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", v, MaxPageSize)
 			}
 			q.Top = n
+		case name == "$filter" && f.filter != nil:
+			if q.Where, err = parseWhere(v, *f.filter); err != nil {
+				return q, err
+			}
 		case name == "$filter":
 			if q.Filter, err = parseFilter(v, f); err != nil {
+				return q, err
+			}
+		case name == "$orderby" && f.orderBy != nil:
+			if q.OrderBy, q.Desc, err = parseOrderBy(v, f.orderBy); err != nil {
 				return q, err
 			}
 		case name == "$count":
@@ -118,6 +142,29 @@ func parseSelectList(v string, f Fields) ([]string, error) {
 		}
 	}
 	return sel, nil
+}
+
+// parseOrderBy reads "prop [asc|desc]" for one of the allowed properties.
+func parseOrderBy(v string, allowed []string) (string, bool, error) {
+	fields := strings.Fields(v)
+	if len(fields) == 0 || len(fields) > 2 || strings.Contains(v, ",") {
+		return "", false, badRequest("Invalid $orderby '%s': give one property and an optional asc or desc, e.g. %s desc.", v, allowed[0])
+	}
+	i := slices.IndexFunc(allowed, func(a string) bool { return strings.EqualFold(a, fields[0]) })
+	if i < 0 {
+		return "", false, badRequest("$orderby is supported on %s only, not on '%s'.", strings.Join(allowed, ", "), fields[0])
+	}
+	desc := false
+	if len(fields) == 2 {
+		switch strings.ToLower(fields[1]) {
+		case "asc":
+		case "desc":
+			desc = true
+		default:
+			return "", false, badRequest("Invalid $orderby direction '%s'; use asc or desc.", fields[1])
+		}
+	}
+	return allowed[i], desc, nil
 }
 
 // skipTokenPrefix versions the otherwise opaque $skiptoken.

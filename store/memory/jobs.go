@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"time"
 
 	"provisiond/store"
 )
@@ -284,4 +285,94 @@ func (s *Store) ListProvisioningLogs(_ context.Context, jobID string, opt store.
 		out = out[:opt.Limit]
 	}
 	return out, nil
+}
+
+// QueryProvisioningLogs implements store.Store by LogCond.Match over every
+// log.
+func (s *Store) QueryProvisioningLogs(_ context.Context, q store.LogQuery) (store.LogPage, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	order := newestFirst
+	if q.Asc {
+		order = func(a, b store.ProvisioningLog) int { return newestFirst(b, a) }
+	}
+	var after *store.ProvisioningLog
+	if q.After != "" {
+		l, ok := s.logs[q.After]
+		if !ok {
+			return store.LogPage{}, nil
+		}
+		after = &l
+	}
+	var p store.LogPage
+	for _, l := range s.logs {
+		if q.Where != nil && !q.Where.Match(l) {
+			continue
+		}
+		p.Count++
+		if after == nil || order(*after, l) < 0 {
+			l.Data = cloneBytes(l.Data)
+			p.Logs = append(p.Logs, l)
+		}
+	}
+	if !q.Count {
+		p.Count = 0
+	}
+	slices.SortFunc(p.Logs, order)
+	if q.Limit > 0 && len(p.Logs) > q.Limit {
+		p.Logs = p.Logs[:q.Limit]
+	}
+	return p, nil
+}
+
+// PruneProvisioningLogs implements store.Store.
+func (s *Store) PruneProvisioningLogs(_ context.Context, before time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, l := range s.logs {
+		if l.Activity.Before(norm(before)) {
+			delete(s.logs, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// CommitBatch implements store.Store: checked whole, then applied.
+func (s *Store) CommitBatch(_ context.Context, b store.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range b.Anchors {
+		if _, ok := s.jobs[a.JobID]; !ok {
+			return fail(store.ErrNotFound, "commit batch: put anchor", a.JobID, a.SourceType, a.SourceID)
+		}
+	}
+	ids := map[string]bool{}
+	for _, l := range b.Logs {
+		if _, taken := s.logs[l.ID]; taken || ids[l.ID] {
+			return fail(store.ErrConflict, "commit batch: add provisioning log", l.ID)
+		}
+		if _, ok := s.jobs[l.JobID]; !ok {
+			return fail(store.ErrNotFound, "commit batch: add provisioning log", l.ID)
+		}
+		ids[l.ID] = true
+	}
+	for _, a := range b.Anchors {
+		as := s.anchors[a.JobID]
+		if as == nil {
+			as = map[anchorKey]store.Anchor{}
+			s.anchors[a.JobID] = as
+		}
+		a.Updated = norm(a.Updated)
+		as[anchorKey{a.SourceType, a.SourceID}] = a
+	}
+	for _, k := range b.Deleted {
+		delete(s.anchors[k.JobID], anchorKey{k.SourceType, k.SourceID})
+	}
+	for _, l := range b.Logs {
+		l.Activity, l.Data = norm(l.Activity), cloneBytes(l.Data)
+		s.logs[l.ID] = l
+	}
+	return nil
 }

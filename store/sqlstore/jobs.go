@@ -176,12 +176,17 @@ func scanAnchor(sc interface{ Scan(...any) error }) (store.Anchor, error) {
 	return a, nil
 }
 
+const putAnchor = `INSERT INTO anchors (` + anchorCols + `) VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (job_id, source_type, source_id) DO UPDATE SET
+	target_type = excluded.target_type, target_id = excluded.target_id, updated = excluded.updated`
+
+func anchorRow(a store.Anchor) []any {
+	return []any{a.JobID, a.SourceType, a.SourceID, a.TargetType, a.TargetID, micros(a.Updated)}
+}
+
 // PutAnchor implements store.Store; store.ErrNotFound if the job is absent.
 func (s *Store) PutAnchor(ctx context.Context, a store.Anchor) error {
-	_, err := s.exec(ctx, `INSERT INTO anchors (`+anchorCols+`) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (job_id, source_type, source_id) DO UPDATE SET
-		target_type = excluded.target_type, target_id = excluded.target_id, updated = excluded.updated`,
-		a.JobID, a.SourceType, a.SourceID, a.TargetType, a.TargetID, micros(a.Updated))
+	_, err := s.exec(ctx, putAnchor, anchorRow(a)...)
 	if err != nil {
 		return s.fail(err, "put anchor", a.JobID, a.SourceType, a.SourceID)
 	}
@@ -240,13 +245,31 @@ func (s *Store) ListAnchors(ctx context.Context, jobID string) ([]store.Anchor, 
 	return as, nil
 }
 
-const logCols = `id, job_id, service_principal_id, change_id, activity, data`
+const logCols = `id, job_id, service_principal_id, change_id, activity,
+	cycle_id, action, status, source_id, source_name, target_id, data`
+
+const addLog = `INSERT INTO provisioning_logs (` + logCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func logRow(l store.ProvisioningLog) []any {
+	return []any{l.ID, l.JobID, l.ServicePrincipalID, l.ChangeID, micros(l.Activity),
+		l.CycleID, l.Action, l.Status, l.SourceID, l.SourceName, l.TargetID, l.Data}
+}
+
+func scanLog(r *sql.Rows) (store.ProvisioningLog, error) {
+	var (
+		l        store.ProvisioningLog
+		activity int64
+	)
+	err := r.Scan(&l.ID, &l.JobID, &l.ServicePrincipalID, &l.ChangeID, &activity,
+		&l.CycleID, &l.Action, &l.Status, &l.SourceID, &l.SourceName, &l.TargetID, &l.Data)
+	l.Activity = fromMicros(activity)
+	return l, err
+}
 
 // AddProvisioningLog implements store.Store; store.ErrNotFound if the job
 // is absent, store.ErrConflict if the id is taken.
 func (s *Store) AddProvisioningLog(ctx context.Context, l store.ProvisioningLog) error {
-	_, err := s.exec(ctx, `INSERT INTO provisioning_logs (`+logCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		l.ID, l.JobID, l.ServicePrincipalID, l.ChangeID, micros(l.Activity), l.Data)
+	_, err := s.exec(ctx, addLog, logRow(l)...)
 	if err != nil {
 		return s.fail(err, "add provisioning log", l.ID)
 	}
@@ -273,19 +296,47 @@ func (s *Store) ListProvisioningLogs(ctx context.Context, jobID string, opt stor
 		args = append(args, opt.Limit)
 	}
 	rows, err := s.query(ctx, q, args...)
-	ls, err := collect(rows, err, func(r *sql.Rows) (store.ProvisioningLog, error) {
-		var (
-			l        store.ProvisioningLog
-			activity int64
-		)
-		if err := r.Scan(&l.ID, &l.JobID, &l.ServicePrincipalID, &l.ChangeID, &activity, &l.Data); err != nil {
-			return store.ProvisioningLog{}, err
-		}
-		l.Activity = fromMicros(activity)
-		return l, nil
-	})
+	ls, err := collect(rows, err, scanLog)
 	if err != nil {
 		return nil, s.fail(err, "list provisioning logs", jobID)
 	}
 	return ls, nil
+}
+
+// CommitBatch implements store.Store in one write transaction, with the
+// statements prepared (and cached) before it begins: on SQLite the
+// transaction holds the only writer connection.
+func (s *Store) CommitBatch(ctx context.Context, b store.Batch) error {
+	put, err := s.stmt(ctx, s.wdb, &s.wstmts, putAnchor)
+	if err != nil {
+		return s.fail(err, "commit batch")
+	}
+	add, err := s.stmt(ctx, s.wdb, &s.wstmts, addLog)
+	if err != nil {
+		return s.fail(err, "commit batch")
+	}
+	err = s.inTx(ctx, func(w writeTx) error {
+		put, add := w.tx.StmtContext(ctx, put), w.tx.StmtContext(ctx, add)
+		for _, a := range b.Anchors {
+			if _, err := put.ExecContext(ctx, anchorRow(a)...); err != nil {
+				return err
+			}
+		}
+		for _, k := range b.Deleted {
+			if _, err := w.exec(ctx, `DELETE FROM anchors WHERE job_id = ? AND source_type = ? AND source_id = ?`,
+				k.JobID, k.SourceType, k.SourceID); err != nil {
+				return err
+			}
+		}
+		for _, l := range b.Logs {
+			if _, err := add.ExecContext(ctx, logRow(l)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return s.fail(err, "commit batch")
+	}
+	return nil
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"provisiond/store"
 	"provisiond/store/pgtest"
 	"provisiond/store/storetest"
@@ -285,5 +288,58 @@ func TestPostgresSubscribeAfterIdle(t *testing.T) {
 	case <-ch:
 	case <-time.After(2 * time.Second):
 		t.Fatal("no signal after the idle checks")
+	}
+}
+
+// TestPostgresMigrateLogColumns: as TestMigrateLogColumns, on PostgreSQL.
+func TestPostgresMigrateLogColumns(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.Database(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ms, err := postgresDialect.migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`}
+	for _, m := range ms {
+		if m.version >= 12 {
+			break
+		}
+		qs = append(qs, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, m.version))
+	}
+	qs = append(qs,
+		`INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`,
+		`INSERT INTO jobs (id, service_principal_id, template_id, created, updated) VALUES ('j1', 'sp', 'scim', 1, 2)`)
+	for _, q := range qs {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	ev := `{"action":"Create","changeId":"c1","statusInfo":{"status":"Success"},"cycleId":"cy1",` +
+		`"sourceIdentity":{"id":"u1","type":"User","displayName":"Alice"},"targetIdentity":{"id":"t1","type":"User"}}`
+	for i, data := range [][]byte{[]byte(ev), []byte("not json"), nil, []byte("[1]")} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO provisioning_logs VALUES ($1, 'j1', 'sp', $2, $3, $4)`,
+			fmt.Sprint("l", i+1), fmt.Sprint("c", i+1), i+5, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openPostgres(t, url)
+	p, err := s.QueryProvisioningLogs(ctx, store.LogQuery{Asc: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.ProvisioningLog{
+		{ID: "l1", JobID: "j1", ServicePrincipalID: "sp", ChangeID: "c1", Activity: fromMicros(5), CycleID: "cy1",
+			Action: "Create", Status: "Success", SourceID: "u1", SourceName: "Alice", TargetID: "t1", Data: []byte(ev)},
+		{ID: "l2", JobID: "j1", ServicePrincipalID: "sp", ChangeID: "c2", Activity: fromMicros(6), Data: []byte("not json")},
+		{ID: "l3", JobID: "j1", ServicePrincipalID: "sp", ChangeID: "c3", Activity: fromMicros(7)},
+		{ID: "l4", JobID: "j1", ServicePrincipalID: "sp", ChangeID: "c4", Activity: fromMicros(8), Data: []byte("[1]")},
+	}
+	if d := cmp.Diff(want, p.Logs, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("logs after migration (-want +got):\n%s", d)
 	}
 }

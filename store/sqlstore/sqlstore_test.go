@@ -531,3 +531,92 @@ func TestMigrateChanges(t *testing.T) {
 		t.Errorf("changes after the seeded ones = %+v, %v; want seq 4", cs, err)
 	}
 }
+
+// TestMigrateLogColumns opens a database whose logs predate their query
+// columns: 0012 fills them from each log's event JSON.
+func TestMigrateLogColumns(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := sqliteDialect.migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`}
+	for _, m := range ms {
+		if m.version >= 12 {
+			break
+		}
+		qs = append(qs, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, m.version))
+	}
+	ev := `{"action":"Create","changeId":"c1","statusInfo":{"status":"Success"},"cycleId":"cy1",` +
+		`"sourceIdentity":{"id":"u1","type":"User","displayName":"Alice"},"targetIdentity":{"id":"t1","type":"User"}}`
+	qs = append(qs,
+		`INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`,
+		`INSERT INTO jobs (id, service_principal_id, template_id, created, updated) VALUES ('j1', 'sp', 'scim', 1, 2)`,
+		`INSERT INTO provisioning_logs VALUES ('l1', 'j1', 'sp', 'c1', 5, CAST('`+ev+`' AS BLOB))`,
+		`INSERT INTO provisioning_logs VALUES ('l2', 'j1', 'sp', 'c2', 6, CAST('not json' AS BLOB))`,
+		`INSERT INTO provisioning_logs VALUES ('l3', 'j1', 'sp', 'c3', 7, NULL)`,
+	)
+	for _, q := range qs {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("open (migrate): %v", err)
+	}
+	defer s.Close()
+	p, err := s.QueryProvisioningLogs(ctx, store.LogQuery{Asc: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.ProvisioningLog{
+		{ID: "l1", JobID: "j1", ServicePrincipalID: "sp", ChangeID: "c1", Activity: fromMicros(5), CycleID: "cy1",
+			Action: "Create", Status: "Success", SourceID: "u1", SourceName: "Alice", TargetID: "t1", Data: []byte(ev)},
+		{ID: "l2", JobID: "j1", ServicePrincipalID: "sp", ChangeID: "c2", Activity: fromMicros(6), Data: []byte("not json")},
+		{ID: "l3", JobID: "j1", ServicePrincipalID: "sp", ChangeID: "c3", Activity: fromMicros(7)},
+	}
+	if d := cmp.Diff(want, p.Logs, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("logs after migration (-want +got):\n%s", d)
+	}
+}
+
+// TestPruneManyLogs: a backlog larger than one prune transaction goes
+// whole, the younger logs stay.
+func TestPruneManyLogs(t *testing.T) {
+	ctx := t.Context()
+	s := openTemp(t)
+	if err := s.CreateServicePrincipal(ctx, store.Application{ID: "app", AppID: "appid"}, store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateJob(ctx, store.Job{ID: "j", ServicePrincipalID: "sp", TemplateID: "scim"}); err != nil {
+		t.Fatal(err)
+	}
+	old, young := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var b store.Batch
+	for i := range 2*pruneChunk + 7 {
+		b.Logs = append(b.Logs, store.ProvisioningLog{ID: fmt.Sprint("old", i), JobID: "j", ServicePrincipalID: "sp", Activity: old})
+	}
+	for i := range 3 {
+		b.Logs = append(b.Logs, store.ProvisioningLog{ID: fmt.Sprint("young", i), JobID: "j", ServicePrincipalID: "sp", Activity: young})
+	}
+	if err := s.CommitBatch(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneProvisioningLogs(ctx, young)
+	if err != nil || n != 2*pruneChunk+7 {
+		t.Errorf("pruned %d, %v; want %d", n, err, 2*pruneChunk+7)
+	}
+	p, err := s.QueryProvisioningLogs(ctx, store.LogQuery{Count: true})
+	if err != nil || p.Count != 3 {
+		t.Errorf("%d logs left, %v; want the 3 young ones", p.Count, err)
+	}
+}

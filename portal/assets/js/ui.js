@@ -128,10 +128,14 @@ export function normalizeEvent(e) {
     errorCategory: ei.errorCategory, recommendedAction: ei.recommendedAction,
     steps: e.provisioningSteps || [], modified: e.modifiedProperties || [],
     source: e.sourceIdentity || {}, target: e.targetIdentity || {},
-    sourceSystem: (e.sourceSystem || {}).name, targetSystem: (e.targetSystem || {}).name,
+    sourceSystem: systemName(e.sourceSystem), targetSystem: systemName(e.targetSystem),
     initiatedBy: e.initiatedBy,
   };
 }
+
+// systemName is a provisioningSystem's name: displayName in v1.0 logs,
+// name in the older event shape.
+function systemName(s) { return s ? s.displayName || s.name : undefined; }
 
 // capitalize shows "create" (v1.0) and "Create" (older) alike.
 export function capitalize(s) { return s ? s[0].toUpperCase() + s.slice(1) : s; }
