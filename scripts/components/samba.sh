@@ -10,8 +10,12 @@ samba_dir=$samba_root/run # the path the template was provisioned at
 samba_pass='Passw0rd!Passw0rd'
 if ! command -v samba >/dev/null 2>&1 || ! command -v samba-tool >/dev/null 2>&1; then
   printf '== installing Samba (AD DC)\n'
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq samba samba-ad-dc winbind krb5-user smbclient >/dev/null
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq samba samba-ad-dc winbind krb5-user smbclient >/dev/null
+  # Where no policy-rc.d holds them back, the packages start system daemons;
+  # the test DC runs on its own.
+  for s in samba-ad-dc smbd nmbd winbind; do $sudo invoke-rc.d "$s" stop >/dev/null 2>&1 || true; done
 fi
 if [ -f "$samba_dir/samba.pid" ]; then kill "$(cat "$samba_dir/samba.pid")" 2>/dev/null || true; sleep 1; fi
 if [ ! -f "$samba_root/template/etc/smb.conf" ]; then

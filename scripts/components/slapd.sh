@@ -7,8 +7,12 @@
 slapd_port=3890
 if ! command -v slapd >/dev/null 2>&1 || ! command -v ldapsearch >/dev/null 2>&1; then
   printf '== installing slapd and ldap-utils\n'
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq slapd ldap-utils >/dev/null
+  # Where no policy-rc.d holds it back, the package starts a system slapd on
+  # *:389, which would take the port the Samba DC needs on 127.0.0.2.
+  $sudo invoke-rc.d slapd stop >/dev/null 2>&1 || true
 fi
 
 slapd_dir=$(mktemp -d /tmp/provisiond-slapd.XXXXXX)
