@@ -157,6 +157,14 @@ func TestPortalSession(t *testing.T) {
 	}
 	res, m = c.call("GET", job, nil)
 	wantGraphError(t, "the API after sign-out", res, m, 401, "InvalidAuthenticationToken")
+	// A copy of the cookie taken before sign-out is refused too: the
+	// session's end is recorded in the store, not only in the browser.
+	copied := newPageClient(t, e)
+	copied.http.Jar.SetCookies(mustURL(t, e.url), []*http.Cookie{{Name: portal.CookieName, Value: ck.Value, Path: "/"}})
+	res, m = copied.call("GET", job, nil)
+	wantGraphError(t, "the API with a copy of a signed-out cookie", res, m, 401, "InvalidAuthenticationToken")
+	res, m = copied.call("GET", "/portal/session", nil)
+	wantGraphError(t, "the session with a copy of a signed-out cookie", res, m, 401, "InvalidAuthenticationToken")
 
 	// A tampered cookie is refused.
 	u := mustURL(t, e.url)

@@ -199,7 +199,11 @@ func (p *Portal) getSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, auth.CodeInvalidToken, "Not signed in: POST /portal/session with a token or a sign-in code.")
 		return
 	}
-	s, err := p.openSession(c.Value)
+	s, err := p.openSession(r.Context(), c.Value)
+	if err != nil && !errors.Is(err, errNoSession) {
+		p.fail(w, r, err)
+		return
+	}
 	if err != nil {
 		p.clearCookie(w, r)
 		writeError(w, http.StatusUnauthorized, auth.CodeInvalidToken, "The portal session has expired or is not valid; sign in again.")
@@ -272,13 +276,24 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, info(pr, s))
 }
 
-// signOut ends the session: the cookie is cleared. As every write, it
-// needs the CSRF header of a valid session.
+// signOut ends the session: its end is recorded in the store, so a copy
+// of the cookie is refused too, and the cookie is cleared. As every write,
+// it needs the CSRF header of a valid session.
 func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(CookieName); err == nil {
-		if s, err := p.openSession(c.Value); err == nil && !csrfMatches(r, s) {
-			writeError(w, http.StatusForbidden, auth.CodeDenied, msgNoCSRF)
-			return
+		if s, err := p.openSession(r.Context(), c.Value); err == nil {
+			if !csrfMatches(r, s) {
+				writeError(w, http.StatusForbidden, auth.CodeDenied, msgNoCSRF)
+				return
+			}
+			until := s.Expires
+			if until.IsZero() {
+				until = p.now().Add(signedOutKeep)
+			}
+			if err := p.store.UseOnce(r.Context(), signedOutKey(s), until, p.now()); err != nil && !errors.Is(err, store.ErrConflict) {
+				p.fail(w, r, err)
+				return
+			}
 		}
 	}
 	p.clearCookie(w, r)

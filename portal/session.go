@@ -1,11 +1,14 @@
 package portal
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -103,7 +106,10 @@ func (a sessionAuth) Authenticate(r *http.Request) (auth.Principal, error) {
 	if r.Header.Get("Authorization") != "" || err != nil {
 		return a.p.auth.Authenticate(r)
 	}
-	s, err := a.p.openSession(c.Value)
+	s, err := a.p.openSession(r.Context(), c.Value)
+	if err != nil && !errors.Is(err, errNoSession) {
+		return auth.Principal{}, err
+	}
 	if err != nil {
 		return auth.Principal{}, &auth.Error{Status: http.StatusUnauthorized, Code: auth.CodeInvalidToken,
 			Message: "The portal session has expired or is not valid; sign in again."}
@@ -122,17 +128,41 @@ func csrfMatches(r *http.Request, s session) bool {
 	return subtle.ConstantTimeCompare([]byte(r.Header.Get(CSRFHeader)), []byte(s.CSRF)) == 1
 }
 
-// openSession unseals a session cookie that has not expired.
-func (p *Portal) openSession(v string) (session, error) {
+// openSession unseals a session cookie that has not expired and was not
+// signed out.
+func (p *Portal) openSession(ctx context.Context, v string) (session, error) {
 	var s session
 	if err := unseal(p.box, purposeSession, v, &s); err != nil {
-		return session{}, err
+		return session{}, fmt.Errorf("%w: %v", errNoSession, err)
 	}
-	if !s.Expires.IsZero() && !p.now().Before(s.Expires) {
-		return session{}, errors.New("session expired")
+	now := p.now()
+	if !s.Expires.IsZero() && !now.Before(s.Expires) {
+		return session{}, fmt.Errorf("%w: expired", errNoSession)
+	}
+	ended, err := p.store.WasUsed(ctx, signedOutKey(s), now)
+	if err != nil {
+		return session{}, fmt.Errorf("look up the session's sign-out: %w", err)
+	}
+	if ended {
+		return session{}, fmt.Errorf("%w: signed out", errNoSession)
 	}
 	return s, nil
 }
+
+// errNoSession is a cookie that is no session (any more): the client's to
+// fix by signing in. Other errors of openSession are the server's.
+var errNoSession = errors.New("not a valid session")
+
+// signedOutKey names a session's end in the store (UseOnce): a hash of
+// its CSRF token, which is random per session and never stored in clear.
+func signedOutKey(s session) string {
+	h := sha256.Sum256([]byte(s.CSRF))
+	return "portal-signed-out:" + base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// signedOutKeep is how long a session's end is kept when its token has no
+// expiry of its own.
+const signedOutKeep = 30 * 24 * time.Hour
 
 // authenticateToken authenticates r as if it carried tok as its bearer
 // token.

@@ -327,6 +327,9 @@ type Store interface {
 	// key was used already, so of several processes sharing the store only
 	// one can use it. Records that expired before now are dropped.
 	UseOnce(ctx context.Context, key string, expires, now time.Time) error
+	// WasUsed reports whether UseOnce recorded key and the record has not
+	// expired by now.
+	WasUsed(ctx context.Context, key string, now time.Time) (bool, error)
 
 	Close() error
 }

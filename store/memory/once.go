@@ -22,3 +22,11 @@ func (s *Store) UseOnce(_ context.Context, key string, expires, now time.Time) e
 	s.usedOnce[key] = expires
 	return nil
 }
+
+// WasUsed implements store.Store.
+func (s *Store) WasUsed(_ context.Context, key string, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.usedOnce[key]
+	return ok && !exp.Before(now), nil
+}

@@ -15,3 +15,12 @@ func (s *Store) UseOnce(ctx context.Context, key string, expires, now time.Time)
 	}
 	return nil
 }
+
+// WasUsed implements store.Store.
+func (s *Store) WasUsed(ctx context.Context, key string, now time.Time) (bool, error) {
+	var n int
+	if err := s.queryRow(ctx, []any{&n}, `SELECT COUNT(*) FROM used_once WHERE id = ? AND expires >= ?`, key, micros(now)); err != nil {
+		return false, s.fail(err, "was used", key)
+	}
+	return n > 0, nil
+}

@@ -573,4 +573,22 @@ func testUseOnce(t *testing.T, s store.Store) {
 	// Past its expiry the record is dropped (the code itself is refused by
 	// then), so the key may be recorded anew.
 	ok(t, s.UseOnce(ctx, "code-1", exp.Add(10*time.Minute), exp.Add(time.Second)), "use an expired key again")
+
+	// WasUsed sees a record until it expires, and only the key's own.
+	later := t0.Add(time.Hour)
+	ok(t, s.UseOnce(ctx, "session-1", later, t0), "record a session's end")
+	for _, c := range []struct {
+		key  string
+		at   time.Time
+		want bool
+	}{
+		{"session-1", t0, true}, {"session-1", later, true}, {"session-1", later.Add(time.Microsecond), false},
+		{"session-2", t0, false}, {"session-", t0, false},
+	} {
+		used, err := s.WasUsed(ctx, c.key, c.at)
+		ok(t, err, "was %q used", c.key)
+		if used != c.want {
+			t.Errorf("WasUsed(%q, %v) = %v; want %v", c.key, c.at, used, c.want)
+		}
+	}
 }
