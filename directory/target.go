@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"provisiond/adid"
 	"provisiond/connector"
 	"provisiond/ids"
 	"provisiond/store"
@@ -68,6 +69,9 @@ func (t *Target) Test(ctx context.Context) error {
 type prop struct {
 	name, graph       string
 	multi, bool, open bool
+	// sid: the mapping's value is a SID as Entra maps objectSid (the
+	// base64 of its bytes); Graph's property holds its S-1-5-... form.
+	sid bool
 }
 
 // The target attributes the directory knows, by object class. UserPrincipalName
@@ -97,7 +101,7 @@ var (
 		prop{name: "ProxyAddresses", graph: "proxyAddresses", multi: true},
 		prop{name: "OtherMails", graph: "otherMails", multi: true},
 		prop{name: "OnPremisesDistinguishedName", graph: "onPremisesDistinguishedName"},
-		prop{name: "OnPremiseSecurityIdentifier", graph: "onPremisesSecurityIdentifier"},
+		prop{name: "OnPremiseSecurityIdentifier", graph: "onPremisesSecurityIdentifier", sid: true},
 		prop{name: "OnPremisesSamAccountName", graph: "onPremisesSamAccountName"},
 		prop{name: "OnPremisesUserPrincipalName", graph: "onPremisesUserPrincipalName"},
 		prop{name: "OnPremisesImmutableId", graph: "onPremisesImmutableId"},
@@ -111,7 +115,7 @@ var (
 		prop{name: "SecurityEnabled", graph: "securityEnabled", bool: true},
 		prop{name: "ProxyAddresses", graph: "proxyAddresses", multi: true},
 		prop{name: "OnPremisesDistinguishedName", graph: "onPremisesDistinguishedName"},
-		prop{name: "OnPremiseSecurityIdentifier", graph: "onPremisesSecurityIdentifier"},
+		prop{name: "OnPremiseSecurityIdentifier", graph: "onPremisesSecurityIdentifier", sid: true},
 		prop{name: "OnPremisesSamAccountName", graph: "onPremisesSamAccountName"},
 		prop{name: "OnPremisesImmutableId", graph: "onPremisesImmutableId"},
 	)
@@ -224,10 +228,15 @@ func show(tbl propTable, ps map[string]any, a connector.Attributes) {
 			continue
 		}
 		name := k
-		if p, ok := tbl.byGraph[k]; ok {
+		p, ok := tbl.byGraph[k]
+		if ok {
 			name = p.name
 		}
-		if vs := values(v); len(vs) > 0 {
+		vs := values(v)
+		if p.sid {
+			vs = sidsAsMapped(vs)
+		}
+		if len(vs) > 0 {
 			a[name] = vs
 		}
 	}
@@ -543,6 +552,12 @@ func DomainOfDN(dn string) string {
 }
 
 func setProp(ps map[string]any, p prop, vs []string) error {
+	if p.sid {
+		var err error
+		if vs, err = sidsAsStored(p.name, vs); err != nil {
+			return err
+		}
+	}
 	switch {
 	case len(vs) == 0:
 		delete(ps, p.graph)
@@ -564,6 +579,39 @@ func setProp(ps map[string]any, p prop, vs []string) error {
 		ps[p.graph] = vs[0]
 	}
 	return nil
+}
+
+// sidsAsStored turns SIDs as mapped (the base64 of their bytes, as Entra
+// imports objectSid; the S-1-5-... form is taken too) into Graph's
+// onPremisesSecurityIdentifier form, S-1-5-21-....
+func sidsAsStored(name string, vs []string) ([]string, error) {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		if _, err := adid.ParseSID(v); err == nil {
+			out[i] = v
+			continue
+		}
+		s, err := adid.SIDFromBase64(v)
+		if err != nil {
+			return nil, invalid("%s must be a security identifier, as the base64 of its bytes (objectSid as AD gives it) or as S-1-5-...: %v", name, err)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// sidsAsMapped is the inverse of sidsAsStored, so that a stored SID
+// compares equal to the mapping's value; what does not read as a SID is
+// shown as stored.
+func sidsAsMapped(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v
+		if b, err := adid.SIDToBase64(v); err == nil {
+			out[i] = b
+		}
+	}
+	return out
 }
 
 func parseBool(name string, vs []string) (bool, error) {

@@ -199,10 +199,49 @@ func TestTargetRefuses(t *testing.T) {
 		{"two display names", "User", connector.Attributes{"UserPrincipalName": {"a@x"}, "DisplayName": {"A", "B"}}},
 		{"group without name", "Group", connector.Attributes{"Description": {"x"}}},
 		{"unknown type", "Printer", connector.Attributes{"DisplayName": {"x"}}},
+		{"a SID that is neither", "User", connector.Attributes{"UserPrincipalName": {"a@x"}, "OnPremiseSecurityIdentifier": {"not a SID"}}},
+		{"base64 that is no SID", "User", connector.Attributes{"UserPrincipalName": {"a@x"}, "OnPremiseSecurityIdentifier": {"AQU="}}},
 	} {
 		if _, err := tgt.Create(ctx, tc.typ, tc.attrs); connector.KindOf(err) != connector.KindInvalid {
 			t.Errorf("Create(%s) = %v, want KindInvalid", tc.what, err)
 		}
+	}
+}
+
+// TestTargetSecurityIdentifier: cloud sync maps objectSid as the base64 of
+// its bytes (seed example 2); Graph's onPremisesSecurityIdentifier is its
+// S-1-5-21-... form; read back, the target shows the mapped form again, so
+// an unchanged SID is no change.
+func TestTargetSecurityIdentifier(t *testing.T) {
+	const (
+		mapped = "AQUAAAAAAAUVAAAAXAMNf/YJ8nmaUZofGG4BAA==" // seed example 2's objectSid
+		graph  = "S-1-5-21-2131559260-2045905398-530207130-93720"
+	)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			st := b.open(t)
+			tgt := directory.NewTarget(st, nil, nil)
+			u, err := tgt.Create(ctx, "User", connector.Attributes{"UserPrincipalName": {"adelev@chicago.com"}, "OnPremiseSecurityIdentifier": {mapped}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := st.GetUser(ctx, u.ID)
+			if err != nil || rec.Props["onPremisesSecurityIdentifier"] != graph {
+				t.Errorf("onPremisesSecurityIdentifier = %v, %v; want %s", rec.Props["onPremisesSecurityIdentifier"], err, graph)
+			}
+			got, err := tgt.Get(ctx, "User", u.ID)
+			if err != nil || len(got.Attrs["OnPremiseSecurityIdentifier"]) != 1 || got.Attrs["OnPremiseSecurityIdentifier"][0] != mapped {
+				t.Errorf("read back: OnPremiseSecurityIdentifier = %v, %v; want the mapped %s", got.Attrs["OnPremiseSecurityIdentifier"], err, mapped)
+			}
+			g, err := tgt.Create(ctx, "Group", connector.Attributes{"DisplayName": {"Admins"}, "OnPremiseSecurityIdentifier": {graph}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gr, err := st.GetGroup(ctx, g.ID); err != nil || gr.Props["onPremisesSecurityIdentifier"] != graph {
+				t.Errorf("a group's SID given as S-1-5-...: stored %v, %v", gr.Props["onPremisesSecurityIdentifier"], err)
+			}
+		})
 	}
 }
 

@@ -52,10 +52,12 @@ func cloudSyncTemplates(applicationID string) []Template {
 	}
 }
 
-// accountEnabled enables the directory account while the source account is
-// active; deprovisioning (disabled, deleted, out of scope) evaluates it as
-// False, which disables the account.
-const accountEnabled = `Switch([IsSoftDeleted], , "False", "True", "True", "False")`
+// accountEnabled mirrors the source account: enabled unless it is
+// disabled on premises (accountDisabled, from userAccountControl). A
+// disabled account is still provisioned, disabled, as cloud sync does;
+// deprovisioning (deleted, out of scope) evaluates IsSoftDeleted as True,
+// which disables the directory account.
+const accountEnabled = `Switch([IsSoftDeleted], Not([accountDisabled]), "True", "False")`
 
 // AD2AADSchema is the schema of AD2AADProvisioning: cloud sync's default
 // mappings from Active Directory's attributes to the directory's. Objects
@@ -104,12 +106,13 @@ func AD2AADSchema() *Schema {
 }
 
 // LDAP2AADSchema is the schema of LDAP2AADProvisioning. The
-// userPrincipalName is the mail, else uid@ the DNS domain of the entry's
-// dc= components; objects match on entryUUID. LDAP attributes such as uid,
-// cn and mail may hold several values: single-valued targets take the
-// first.
+// userPrincipalName is the mail, else uid@Domain: domainFQDN is the job's
+// Domain secret (else the DNS domain of the entry's dc= components), which
+// the LDAP source adds to every entry. Objects match on entryUUID. LDAP
+// attributes such as uid, cn and mail may hold several values:
+// single-valued targets take the first.
 func LDAP2AADSchema() *Schema {
-	upn := `IIF(IsPresent([mail]), Item([mail], 1), Join("@", Item([uid], 1), Replace(Replace([distinguishedName], , "(?i)^.*?,dc=", , "", , ), , "(?i),dc=", , ".", , )))`
+	upn := `IIF(IsPresent([mail]), Item([mail], 1), Join("@", Item([uid], 1), [domainFQDN]))`
 	users := []AttributeMapping{
 		matching(1, "OnPremisesImmutableId", attr("entryUUID")),
 		mapping("AccountEnabled", fn(accountEnabled)),
@@ -199,7 +202,8 @@ func adDirectory() DirectoryDefinition {
 		"department", "company", "employeeID", "l", "st", "co", "postalCode", "streetAddress",
 		"telephoneNumber", "mobile")
 	user = append(multi(user, "proxyAddresses"), attrDefs("Integer", "userAccountControl")...)
-	user = append(user, attrDefs("Boolean", "IsSoftDeleted")...)
+	user = append(user, attrDefs("String", "domainFQDN")...)
+	user = append(user, attrDefs("Boolean", "accountDisabled", "IsSoftDeleted")...)
 	user[0].Anchor = true
 	group := attrDefs("String", "objectGUID", "distinguishedName", "cn", "displayName", "description",
 		"sAMAccountName", "mail", "mailNickname", "objectSid")
@@ -218,7 +222,8 @@ func adDirectory() DirectoryDefinition {
 func ldapDirectory() DirectoryDefinition {
 	user := attrDefs("String", "entryUUID", "distinguishedName", "uid", "cn", "sn", "givenName", "displayName",
 		"mail", "employeeNumber", "departmentNumber")
-	user = append(multi(user, "uid", "cn", "sn", "mail", "departmentNumber"), attrDefs("Boolean", "IsSoftDeleted")...)
+	user = append(multi(user, "uid", "cn", "sn", "mail", "departmentNumber"), attrDefs("String", "domainFQDN")...)
+	user = append(user, attrDefs("Boolean", "accountDisabled", "IsSoftDeleted")...)
 	user[0].Anchor = true
 	group := attrDefs("String", "entryUUID", "distinguishedName", "cn", "description")
 	group = append(multi(group, "cn"), references("members"))

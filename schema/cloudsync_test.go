@@ -47,39 +47,73 @@ func TestCloudSyncTemplates(t *testing.T) {
 	}
 }
 
-// TestLDAPUserPrincipalName: the mail, else uid@ the entry's dc= domain.
-func TestLDAPUserPrincipalName(t *testing.T) {
-	c, err := Compile(LDAP2AADSchema())
+// eval evaluates the target attribute's mapping of the first rule's user
+// object over attrs (a comma makes a multi-valued attribute).
+func evalUserMapping(t *testing.T, s *Schema, target string, attrs map[string]string) string {
+	t.Helper()
+	c, err := Compile(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var upn *CompiledAttr
+	var m *CompiledAttr
 	for _, a := range c.Rules[0].Object("user").Attrs {
-		if a.Target == "UserPrincipalName" {
-			upn = a
+		if a.Target == target {
+			m = a
 		}
 	}
+	if m == nil {
+		t.Fatalf("no mapping for %s", target)
+	}
+	res, err := m.Expr.Eval(&expr.Env{Attr: func(n string) expr.Value {
+		if v, ok := attrs[n]; ok {
+			if strings.Contains(v, ",") {
+				return expr.Multi(strings.Split(v, ","))
+			}
+			return expr.Str(v)
+		}
+		return expr.Null()
+	}})
+	if err != nil {
+		t.Fatalf("%s(%v): %v", target, attrs, err)
+	}
+	return res.Value.String()
+}
+
+// TestLDAPUserPrincipalName: the mail, else uid@ the directory's domain
+// (domainFQDN: the Domain secret, which the source adds to entries).
+func TestLDAPUserPrincipalName(t *testing.T) {
 	for _, tc := range []struct {
 		attrs map[string]string
 		want  string
 	}{
-		{map[string]string{"mail": "ada@example.org", "uid": "ada", "distinguishedName": "uid=ada,ou=people,dc=example,dc=com"}, "ada@example.org"},
-		{map[string]string{"uid": "grace", "distinguishedName": "uid=grace,ou=People,DC=corp,DC=example,DC=com"}, "grace@corp.example.com"},
+		{map[string]string{"mail": "ada@example.org", "uid": "ada", "domainFQDN": "example.com"}, "ada@example.org"},
+		{map[string]string{"uid": "grace", "domainFQDN": "corp.example.com"}, "grace@corp.example.com"},
 		// Several values (the RDN's and another): the first.
 		{map[string]string{"uid": "alan,turing", "mail": "alan@example.org,turing@example.org"}, "alan@example.org"},
-		{map[string]string{"uid": "alan,turing", "distinguishedName": "uid=turing,dc=example,dc=org"}, "alan@example.org"},
+		{map[string]string{"uid": "alan,turing", "domainFQDN": "example.org"}, "alan@example.org"},
 	} {
-		res, err := upn.Expr.Eval(&expr.Env{Attr: func(n string) expr.Value {
-			if v, ok := tc.attrs[n]; ok {
-				if strings.Contains(v, ",") && n != "distinguishedName" {
-					return expr.Multi(strings.Split(v, ","))
-				}
-				return expr.Str(v)
+		for _, target := range []string{"UserPrincipalName", "OnPremisesUserPrincipalName"} {
+			if got := evalUserMapping(t, LDAP2AADSchema(), target, tc.attrs); got != tc.want {
+				t.Errorf("%s(%v) = %q; want %q", target, tc.attrs, got, tc.want)
 			}
-			return expr.Null()
-		}})
-		if err != nil || res.Value.String() != tc.want {
-			t.Errorf("UserPrincipalName(%v) = %q, %v; want %q", tc.attrs, res.Value.String(), err, tc.want)
+		}
+	}
+}
+
+// AccountEnabled follows the source account: a disabled account is
+// provisioned disabled, and deprovisioning (IsSoftDeleted) disables.
+func TestCloudSyncAccountEnabled(t *testing.T) {
+	for _, s := range []*Schema{AD2AADSchema(), LDAP2AADSchema()} {
+		for _, tc := range []struct {
+			disabled, softDeleted, want string
+		}{
+			{"False", "False", "True"}, {"True", "False", "False"}, {"False", "True", "False"}, {"True", "True", "False"},
+		} {
+			got := evalUserMapping(t, s, "AccountEnabled", map[string]string{"accountDisabled": tc.disabled, "IsSoftDeleted": tc.softDeleted})
+			if got != tc.want {
+				t.Errorf("%s: AccountEnabled(accountDisabled %s, IsSoftDeleted %s) = %q, want %q",
+					s.SynchronizationRules[0].SourceDirectoryName, tc.disabled, tc.softDeleted, got, tc.want)
+			}
 		}
 	}
 }

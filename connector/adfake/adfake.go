@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"provisiond/adid"
 	"provisiond/connector"
 )
 
@@ -163,6 +164,18 @@ func isGroup(objectType string) (bool, error) {
 	return false, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("unknown object type %q (want user or group)", objectType)}
 }
 
+// domainOfDN is the DNS domain the dc= components of dn spell, or "".
+func domainOfDN(dn string) string {
+	var parts []string
+	for _, rdn := range strings.Split(dn, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(rdn), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "dc") {
+			parts = append(parts, strings.TrimSpace(v))
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
 func boolString(b bool) string {
 	if b {
 		return "True"
@@ -171,11 +184,29 @@ func boolString(b bool) string {
 }
 
 // show presents an entry as the LDAP source does, with the computed
-// attributes every source has (objectId, accountEnabled, IsSoftDeleted).
+// attributes every source has (objectId, accountEnabled, IsSoftDeleted,
+// domainFQDN from the DN's dc= parts); an objectGUID anchor and objectSid
+// values given in their string forms are shown as the base64 of their
+// bytes.
 func (s *Source) show(e Entry) connector.Object {
 	a := e.Attrs.Clone()
 	a["distinguishedName"] = []string{e.DN}
 	a[s.anchor] = []string{e.ID}
+	if s.anchor == "objectGUID" {
+		// The bytes' base64, as the LDAP source shows binary attributes.
+		if id, ok := adid.ImmutableID(e.ID); ok {
+			a[s.anchor] = []string{id}
+		}
+	}
+	for i, v := range a["objectSid"] {
+		if b, err := adid.SIDToBase64(v); err == nil {
+			a["objectSid"] = slices.Clone(a["objectSid"])
+			a["objectSid"][i] = b
+		}
+	}
+	if d := domainOfDN(e.DN); d != "" {
+		a["domainFQDN"] = []string{d}
+	}
 	a["objectId"] = []string{e.ID}
 	a["IsSoftDeleted"] = []string{boolString(e.Deleted)}
 	typ := "user"

@@ -48,3 +48,28 @@ func TestGetByDN(t *testing.T) {
 		t.Errorf("Get(a user's DN as a group) = %v, want KindNotFound", err)
 	}
 }
+
+// The fake shows AD's binary attributes as the LDAP source does: the
+// base64 of their bytes (the objectGUID's is Entra's immutable id), while
+// the ID stays the GUID's string form.
+func TestBinaryAttributesAsBase64(t *testing.T) {
+	s := adfake.New("Active Directory", "objectGUID")
+	const guid = "d8d5f673-dfc5-4a2a-8fae-f12c8d81dee3"
+	s.Put(adfake.Entry{ID: guid, DN: "CN=Admin,CN=Users,DC=test,DC=example,DC=com", Attrs: connector.Attributes{
+		"objectSid": {"S-1-5-21-1196507667-2659355776-2500952641-500"}}})
+	o, err := s.Get(t.Context(), "user", guid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"objectGUID": "c/bV2MXfKkqPrvEsjYHe4w==", "objectSid": "AQUAAAAAAAUVAAAAE0JRR4CMgp5BghGV9AEAAA==",
+		"objectId": guid, "domainFQDN": "test.example.com", "accountDisabled": "False",
+	} {
+		if got := o.Attrs[name]; len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %v, want %s", name, got, want)
+		}
+	}
+	if o.ID != guid {
+		t.Errorf("ID = %s, want %s", o.ID, guid)
+	}
+}

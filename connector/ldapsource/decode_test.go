@@ -2,53 +2,9 @@ package ldapsource
 
 import (
 	"bytes"
-	"encoding/base64"
 	"strings"
 	"testing"
 )
-
-// Samba's Administrator: the raw objectGUID and objectSid ldapsearch
-// shows, and what samba-tool user show prints for them.
-const (
-	sambaGUIDBase64 = "c/bV2MXfKkqPrvEsjYHe4w=="
-	sambaGUID       = "d8d5f673-dfc5-4a2a-8fae-f12c8d81dee3"
-	sambaSIDBase64  = "AQUAAAAAAAUVAAAAE0JRR4CMgp5BghGV9AEAAA=="
-	sambaSID        = "S-1-5-21-1196507667-2659355776-2500952641-500"
-)
-
-func TestGUIDAsSambaPrintsIt(t *testing.T) {
-	raw, _ := base64.StdEncoding.DecodeString(sambaGUIDBase64)
-	if got := FormatGUID(raw); got != sambaGUID {
-		t.Errorf("FormatGUID = %s, want %s", got, sambaGUID)
-	}
-	for _, s := range []string{sambaGUID, strings.ToUpper(sambaGUID)} {
-		back, err := ParseGUID(s)
-		if err != nil || !bytes.Equal(back, raw) {
-			t.Errorf("ParseGUID(%s) = %x, %v; want %x", s, back, err, raw)
-		}
-	}
-	for _, bad := range []string{"", "d8d5f673dfc54a2a8faef12c8d81dee3", "d8d5f673-dfc5-4a2a-8fae-f12c8d81deeg", "{" + sambaGUID + "}"} {
-		if _, err := ParseGUID(bad); err == nil {
-			t.Errorf("ParseGUID(%q) accepted it", bad)
-		}
-	}
-}
-
-func TestSIDAsSambaPrintsIt(t *testing.T) {
-	raw, _ := base64.StdEncoding.DecodeString(sambaSIDBase64)
-	if got, err := FormatSID(raw); err != nil || got != sambaSID {
-		t.Errorf("FormatSID = %s, %v; want %s", got, err, sambaSID)
-	}
-	wellKnown := []byte{1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0} // LocalSystem
-	if got, _ := FormatSID(wellKnown); got != "S-1-5-18" {
-		t.Errorf("FormatSID(LocalSystem) = %s", got)
-	}
-	for _, bad := range [][]byte{nil, {1}, raw[:len(raw)-1], append(bytes.Clone(raw), 0)} {
-		if _, err := FormatSID(bad); err == nil {
-			t.Errorf("FormatSID(%x) accepted it", bad)
-		}
-	}
-}
 
 func TestUserAccountControl(t *testing.T) {
 	for v, want := range map[string]bool{"512": false, "514": true, "546": true, "544": false, "66050": true, "": false, "x": false} {
@@ -115,35 +71,6 @@ func TestParseDefinition(t *testing.T) {
 			t.Errorf("ParseDefinition(%q) accepted it", bad)
 		}
 	}
-}
-
-func FuzzParseGUID(f *testing.F) {
-	f.Add(sambaGUID)
-	f.Add(strings.ToUpper(sambaGUID))
-	f.Add("00000000-0000-0000-0000-00000000dead")
-	f.Add("not-a-guid")
-	f.Fuzz(func(t *testing.T, s string) {
-		raw, err := ParseGUID(s)
-		if err != nil {
-			return
-		}
-		if len(raw) != 16 || !strings.EqualFold(FormatGUID(raw), s) {
-			t.Errorf("ParseGUID(%q) = %x, which prints as %s", s, raw, FormatGUID(raw))
-		}
-	})
-}
-
-func FuzzFormatSID(f *testing.F) {
-	raw, _ := base64.StdEncoding.DecodeString(sambaSIDBase64)
-	f.Add(raw)
-	f.Add([]byte{1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0})
-	f.Add([]byte{1, 255})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := FormatSID(b)
-		if err == nil && (!strings.HasPrefix(s, "S-") || strings.Count(s, "-") != 2+int(b[1])) {
-			t.Errorf("FormatSID(%x) = %q", b, s)
-		}
-	})
 }
 
 func FuzzParseMark(f *testing.F) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"provisiond/adid"
 	"provisiond/connector"
 )
 
@@ -381,7 +382,7 @@ func (s *Source) dirSync(ctx context.Context, cookie []byte, headOnly bool, add 
 					continue
 				}
 				for _, typ := range s.classes(e) {
-					add(typ, FormatGUID(raw), true)
+					add(typ, adid.FormatGUID(raw), true)
 				}
 			}
 			ctl, _ := ldap.FindControl(res.Controls, ldap.ControlTypeDirSync).(*ldap.ControlDirSync)
@@ -434,7 +435,7 @@ func (s *Source) classify(ctx context.Context, guids [][]byte, add func(typ, id 
 		for _, e := range es {
 			cls := s.classes(e)
 			if len(cls) == 1 { // not a computer, not unknown
-				add(cls[0], FormatGUID(e.GetRawAttributeValue("objectGUID")), false)
+				add(cls[0], adid.FormatGUID(e.GetRawAttributeValue("objectGUID")), false)
 			}
 		}
 	}

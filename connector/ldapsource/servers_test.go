@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"provisiond/adid"
 	"provisiond/connector/ldapsource"
 )
 
@@ -166,7 +167,7 @@ func (s *server) anchor(t testing.TB, dn string) string {
 		t.Fatalf("read the anchor of %s: %v", dn, err)
 	}
 	if s.flavor == ldapsource.FlavorAD {
-		return ldapsource.FormatGUID(res.Entries[0].GetRawAttributeValue(attr))
+		return adid.FormatGUID(res.Entries[0].GetRawAttributeValue(attr))
 	}
 	return res.Entries[0].GetAttributeValue(attr)
 }

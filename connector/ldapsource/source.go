@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"provisiond/adid"
 	"provisiond/connector"
 )
 
@@ -290,7 +291,7 @@ func normDN(dn string) string {
 // false when id cannot be an anchor.
 func anchorFilter(f Flavor, id string) (string, bool) {
 	if f == FlavorAD {
-		raw, err := ParseGUID(id)
+		raw, err := adid.ParseGUID(id)
 		if err != nil {
 			return "", false
 		}
@@ -302,7 +303,7 @@ func anchorFilter(f Flavor, id string) (string, bool) {
 		b.WriteString(")")
 		return b.String(), true
 	}
-	if _, err := ParseGUID(id); err != nil { // entryUUID is an RFC 4122 UUID
+	if _, err := adid.ParseGUID(id); err != nil { // entryUUID is an RFC 4122 UUID
 		return "", false
 	}
 	return "(entryUUID=" + ldap.EscapeFilter(strings.ToLower(id)) + ")", true
@@ -328,7 +329,7 @@ func (s *Source) objects(ctx context.Context, f Flavor, typ string, es []*ldap.E
 	}
 	out := make([]connector.Object, 0, len(es))
 	for _, e := range es {
-		o := object(f, typ, e)
+		o := object(f, typ, s.cfg.Domain, e)
 		if typ == TypeGroup {
 			var members []string
 			for _, dn := range append(e.GetEqualFoldAttributeValues("member"), e.GetEqualFoldAttributeValues("uniqueMember")...) {
@@ -345,28 +346,24 @@ func (s *Source) objects(ctx context.Context, f Flavor, typ string, es []*ldap.E
 	return out, nil
 }
 
-// object converts one entry; members are left to objects.
-func object(f Flavor, typ string, e *ldap.Entry) connector.Object {
+// object converts one entry; members are left to objects. Binary
+// attributes (objectGUID, objectSid, ...) are the base64 of their bytes,
+// as Entra shows them; the ID stays the objectGUID's string form.
+func object(f Flavor, typ, domain string, e *ldap.Entry) connector.Object {
 	a := connector.Attributes{}
+	var guid []byte
 	for _, at := range e.Attributes {
 		name := at.Name
-		switch lower := strings.ToLower(name); {
-		case skipped[lower]:
+		lower := strings.ToLower(name)
+		if skipped[lower] {
 			continue
-		case lower == "objectguid" && len(at.ByteValues) == 1:
-			a["objectGUID"] = []string{FormatGUID(at.ByteValues[0])}
-			continue
-		case lower == "objectsid":
-			for _, v := range at.ByteValues {
-				if sid, err := FormatSID(v); err == nil {
-					a["objectSid"] = append(a["objectSid"], sid)
-				}
-			}
-			continue
+		}
+		if lower == "objectguid" && len(at.ByteValues) == 1 {
+			guid = at.ByteValues[0]
 		}
 		vals := make([]string, 0, len(at.Values))
 		for i, v := range at.Values {
-			if !utf8.ValidString(v) {
+			if binary[lower] || !utf8.ValidString(v) {
 				v = b64(at.ByteValues[i]) // binary values travel as base64
 			}
 			vals = append(vals, v)
@@ -375,7 +372,7 @@ func object(f Flavor, typ string, e *ldap.Entry) connector.Object {
 	}
 	id := first(a, "entryUUID")
 	if f == FlavorAD {
-		id = first(a, "objectGUID")
+		id = adid.FormatGUID(guid)
 	}
 	if _, ok := a["distinguishedName"]; !ok {
 		a["distinguishedName"] = []string{e.DN}
@@ -386,11 +383,40 @@ func object(f Flavor, typ string, e *ldap.Entry) connector.Object {
 	}
 	a["objectId"] = []string{id}
 	a["IsSoftDeleted"] = []string{"False"}
+	if domain == "" {
+		domain = domainOfDN(e.DN)
+	}
+	if domain != "" {
+		a[AttrDomain] = []string{domain}
+	}
 	if typ == TypeUser {
 		a["accountEnabled"] = []string{boolString(!disabled)}
 		a["accountDisabled"] = []string{boolString(disabled)} // as cloud sync's import shows it
 	}
 	return connector.Object{ID: id, Type: typ, Attrs: a, Disabled: disabled}
+}
+
+// AttrDomain is the computed attribute that holds the directory's DNS
+// domain: the job's Domain secret, else the entry's dc= components. It is
+// what cloud sync's mappings call it, so expressions can read the domain
+// (LDAP2AAD's uid@Domain user principal names).
+const AttrDomain = "domainFQDN"
+
+// domainOfDN is the DNS domain a DN's dc= components spell, or "".
+func domainOfDN(dn string) string {
+	p, err := ldap.ParseDN(dn)
+	if err != nil {
+		return ""
+	}
+	var parts []string
+	for _, rdn := range p.RDNs {
+		for _, at := range rdn.Attributes {
+			if strings.EqualFold(at.Type, "dc") {
+				parts = append(parts, at.Value)
+			}
+		}
+	}
+	return strings.Join(parts, ".")
 }
 
 func boolString(b bool) string {
@@ -436,7 +462,7 @@ func (s *Source) resolve(ctx context.Context, f Flavor, dns []string) (map[strin
 			for _, e := range es {
 				id := e.GetAttributeValue(anchor)
 				if f == FlavorAD {
-					id = FormatGUID(e.GetRawAttributeValue(anchor))
+					id = adid.FormatGUID(e.GetRawAttributeValue(anchor))
 				}
 				out[normDN(e.DN)] = id
 			}

@@ -2,11 +2,15 @@ package ldapsource_test
 
 import (
 	"context"
+	"encoding/base64"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
+	"provisiond/adid"
 	"provisiond/connector"
 	"provisiond/connector/ldapsource"
 )
@@ -88,12 +92,28 @@ func TestActiveDirectoryAttributes(t *testing.T) {
 	if !o.Disabled || o.Attrs["accountEnabled"][0] != "False" || o.Attrs["accountDisabled"][0] != "True" {
 		t.Errorf("userAccountControl 546: Disabled %v, accountEnabled %v, accountDisabled %v; want disabled", o.Disabled, o.Attrs["accountEnabled"], o.Attrs["accountDisabled"])
 	}
-	sid := o.Attrs["objectSid"]
-	if len(sid) != 1 || !strings.HasPrefix(sid[0], "S-1-5-21-") {
-		t.Errorf("objectSid = %v, want S-1-5-21-...", sid)
+	// Binary attributes are the base64 of the bytes the server holds, as
+	// Entra shows them (seed example 2); the ID is the GUID's string form.
+	raw, err := srv.admin.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"objectGUID", "objectSid"}, nil))
+	if err != nil || len(raw.Entries) != 1 {
+		t.Fatalf("read the raw objectGUID and objectSid: %v", err)
 	}
-	if o.Attrs["objectGUID"][0] != o.ID {
-		t.Errorf("objectGUID %v differs from the ID %s", o.Attrs["objectGUID"], o.ID)
+	rawGUID, rawSID := raw.Entries[0].GetRawAttributeValue("objectGUID"), raw.Entries[0].GetRawAttributeValue("objectSid")
+	if got, want := o.Attrs["objectSid"], base64.StdEncoding.EncodeToString(rawSID); len(got) != 1 || got[0] != want {
+		t.Errorf("objectSid = %v, want the base64 of its bytes, %s", got, want)
+	}
+	if sid, err := adid.SIDFromBase64(o.Attrs["objectSid"][0]); err != nil || !strings.HasPrefix(sid, "S-1-5-21-") {
+		t.Errorf("objectSid %v reads as %q, %v; want S-1-5-21-...", o.Attrs["objectSid"], sid, err)
+	}
+	if got, want := o.Attrs["objectGUID"], base64.StdEncoding.EncodeToString(rawGUID); len(got) != 1 || got[0] != want {
+		t.Errorf("objectGUID = %v, want the base64 of its bytes, %s", got, want)
+	}
+	if id, _ := adid.ImmutableID(o.ID); o.ID != adid.FormatGUID(rawGUID) || id != o.Attrs["objectGUID"][0] {
+		t.Errorf("ID %s, want the objectGUID's string form %s", o.ID, adid.FormatGUID(rawGUID))
+	}
+	if got := o.Attrs["domainFQDN"]; len(got) != 1 || got[0] == "" {
+		t.Errorf("domainFQDN = %v, want the directory's domain", got)
 	}
 	if got := o.Attrs["memberOf"]; len(got) != 1 || !strings.EqualFold(got[0], gdn) {
 		t.Errorf("memberOf = %v, want %s", got, gdn)
