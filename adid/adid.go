@@ -89,7 +89,9 @@ func FormatSID(b []byte) (string, error) {
 // ParseSID reads the string form FormatSID prints (S-1-5-21-...) back into
 // a SID's bytes.
 func ParseSID(s string) ([]byte, error) {
-	bad := func(why string) error { return fmt.Errorf("%q is not a security identifier (S-1-5-21-...): %s", s, why) }
+	bad := func(why string) error {
+		return fmt.Errorf("%q is not a security identifier (S-1-5-21-...): %s", s, why)
+	}
 	rest, ok := strings.CutPrefix(s, "S-")
 	if !ok {
 		return nil, bad("it does not start with S-")
