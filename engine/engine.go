@@ -67,6 +67,16 @@ type Job struct {
 	// State, when set, replaces the engine's State for this job's
 	// requests: a cycle's write-behind batch of anchors and logs.
 	State State
+	// CloudSync runs the job as Entra cloud sync runs its (an on-premises
+	// directory into the directory): the import step first says what
+	// change it received (EntryImportAdd, EntryImportUpdate), the scoping
+	// step shows cloud sync's lines, and a disabled account is in scope,
+	// provisioned disabled as its mappings say, where other jobs skip it.
+	CloudSync bool
+	// InitiatedBy is who asked for the work, as provisioning logs show it:
+	// the caller of an on-demand request; nil for the service itself
+	// (cycles).
+	InitiatedBy *Initiator
 }
 
 // Request names one unit of work: a source object and, for a group, the
@@ -297,7 +307,7 @@ func (e *Engine) Record(ctx context.Context, job *Job, ev *Event) error {
 }
 
 func (e *Engine) record(ctx context.Context, st State, job *Job, ev *Event) error {
-	data, err := json.Marshal(ev)
+	data, err := json.Marshal(loggedEvent{Event: ev, InitiatedBy: job.InitiatedBy})
 	if err != nil {
 		return err
 	}
@@ -317,6 +327,13 @@ func (e *Engine) record(ctx context.Context, st State, job *Job, ev *Event) erro
 		return fmt.Errorf("save provisioning log: %w", err)
 	}
 	return nil
+}
+
+// loggedEvent is an event as a provisioning log keeps it: with who
+// initiated it, which the on-demand answer does not carry.
+type loggedEvent struct {
+	*Event
+	InitiatedBy *Initiator `json:"initiatedBy,omitempty"`
 }
 
 // isStoreNotFound reports a missing anchor.

@@ -26,6 +26,23 @@ type Event struct {
 	CycleID string `json:"cycleId,omitempty"`
 }
 
+// Initiator is who started a provisioning event (Graph's initiator):
+// a user or an application calling on demand, or the service (system).
+type Initiator struct {
+	ID          string        `json:"id"`
+	DisplayName string        `json:"displayName"`
+	Type        InitiatorType `json:"initiatorType"`
+}
+
+// InitiatorType is Graph's initiatorType.
+type InitiatorType string
+
+const (
+	InitiatorUser        InitiatorType = "user"
+	InitiatorApplication InitiatorType = "application"
+	InitiatorSystem      InitiatorType = "system"
+)
+
 // ModifiedProperty is one target attribute written (or, on failure,
 // attempted).
 type ModifiedProperty struct {

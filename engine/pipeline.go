@@ -136,16 +136,16 @@ func (r *run) finish(status Status, action Action, code, message, category strin
 // pipeline runs the steps; the outcome's TargetID is the target object
 // when there is one.
 func (r *run) pipeline(ctx context.Context) (*Outcome, error) {
-	r.importStep()
-	inScope, reasons, err := r.scopingStep(ctx)
-	if err != nil {
-		return nil, err
-	}
 	l := r.readLinked(ctx)
 	if l.err != nil {
 		return nil, fmt.Errorf("read anchor: %w", l.err)
 	}
 	anchor, hasAnchor := l.anchor, l.has
+	r.importStep(hasAnchor)
+	inScope, reasons, err := r.scopingStep(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if hasAnchor {
 		r.linked = anchor.TargetID
 	}
@@ -181,7 +181,11 @@ func (r *run) pipeline(ctx context.Context) (*Outcome, error) {
 	return r.update(ctx, target, false)
 }
 
-func (r *run) importStep() {
+// importStep shows the source object. A cloud-sync job first says what
+// change it received, as Entra's cloud sync does: an Add for an object it
+// never linked, an Update for a linked one, a Delete for a soft-deleted
+// one.
+func (r *run) importStep(linked bool) {
 	d := Details{}
 	d.Add("objectId", r.src.ID)
 	seen := map[string]bool{"objectId": true}
@@ -206,6 +210,17 @@ func (r *run) importStep() {
 			add(n)
 		}
 	}
+	if r.job.CloudSync {
+		change := "Add"
+		switch {
+		case r.src.SoftDeleted:
+			change = "Delete"
+		case linked:
+			change = "Update"
+		}
+		r.step("EntryImport"+change, StepImport, StatusSuccess,
+			fmt.Sprintf("Received %s '%s' change of type (%s) from %s", r.kind, r.id, change, r.job.Source.Name()), d)
+	}
 	r.step("EntryImport", StepImport, StatusSuccess,
 		fmt.Sprintf("Retrieved %s '%s' from %s", r.kind, r.id, r.job.Source.Name()), d)
 }
@@ -216,25 +231,33 @@ func (r *run) scopingStep(ctx context.Context) (bool, string, error) {
 	if err != nil {
 		return false, "", err
 	}
-	active := !r.src.Disabled && !r.src.SoftDeleted
+	// A cloud-sync job provisions a disabled account (disabled, as its
+	// mappings say): only a deleted one is inactive.
+	active := !r.src.SoftDeleted && (!r.src.Disabled || r.job.CloudSync)
 	assigned := ent.Assigned
 	entitled := (assigned || r.job.SyncAll) && active
 	passed, clauses := r.om.Scope.Eval(func(name string) []string { return r.src.Attrs[name] })
-	d := Details{}
-	d.Add("IsActive", boolString(active))
-	d.Add("Assigned", boolString(assigned))
-	if r.job.SyncAll {
-		d.Add("ScopeSyncAll", "True")
-	}
-	d.Add("IsEffectivelyEntitledForProvisioning", boolString(entitled))
-	d.Add("IsInProvisioningScopeDisplayName", boolString(passed))
 	eval := Details{}
 	for _, c := range clauses {
 		line := c.Group + " " + c.Clause.String()
 		eval.Add(line, boolString(c.Passed))
 	}
-	b, _ := eval.MarshalJSON()
-	d.Add("ScopeEvaluationResult", string(b))
+	d := Details{}
+	if r.job.CloudSync {
+		// Cloud sync's lines (seed example 2); nothing is assigned there.
+		d.Add("Active in the source system", boolString(active))
+		d.Add("Scoping filter evaluation passed", boolString(passed))
+	} else {
+		d.Add("IsActive", boolString(active))
+		d.Add("Assigned", boolString(assigned))
+		if r.job.SyncAll {
+			d.Add("ScopeSyncAll", "True")
+		}
+		d.Add("IsEffectivelyEntitledForProvisioning", boolString(entitled))
+		d.Add("IsInProvisioningScopeDisplayName", boolString(passed))
+		b, _ := eval.MarshalJSON()
+		d.Add("ScopeEvaluationResult", string(b))
+	}
 	for _, kv := range eval {
 		d.Add(kv.Key, kv.Value)
 	}
@@ -476,7 +499,7 @@ func (r *run) create(ctx context.Context) (*Outcome, error) {
 	d.Add("ReportableIdentifier", r.id)
 	if r.dry {
 		r.step("EntryExportAdd", StepExport, StatusSuccess,
-			fmt.Sprintf("%s '%s' would be created in %s (dry run: nothing was written)", r.kind, r.id, r.job.Target.Name()), d)
+			fmt.Sprintf("%s '%s' would be created in %s (dry run: nothing was written)", r.upperKind(), r.id, r.job.Target.Name()), d)
 		return r.finish(StatusSuccess, ActionCreate, "", "", ""), nil
 	}
 	obj, err := r.job.Target.Create(ctx, r.om.Mapping.TargetObjectName, want.vals)
@@ -488,7 +511,7 @@ func (r *run) create(ctx context.Context) (*Outcome, error) {
 		return nil, err
 	}
 	r.step("EntryExportAdd", StepExport, StatusSuccess,
-		fmt.Sprintf("%s '%s' was created in %s", r.kind, r.id, r.job.Target.Name()), d)
+		fmt.Sprintf("%s '%s' was created in %s", r.upperKind(), r.id, r.job.Target.Name()), d)
 	return r.finish(StatusSuccess, ActionCreate, "", "", ""), nil
 }
 
@@ -554,14 +577,24 @@ func (r *run) update(ctx context.Context, target connector.Object, deprovision b
 	d.Add("ReportableIdentifier", r.id)
 	if deprovision {
 		r.step("EntryExportUpdateSoftDelete", StepExport, StatusSuccess,
-			r.did(fmt.Sprintf("%s '%s' was disabled in %s because it is no longer in scope", r.kind, r.id, r.job.Target.Name()),
-				fmt.Sprintf("%s '%s' would be disabled in %s because it is no longer in scope", r.kind, r.id, r.job.Target.Name())), d)
+			r.did(fmt.Sprintf("%s '%s' was disabled in %s because it is no longer in scope", r.upperKind(), r.id, r.job.Target.Name()),
+				fmt.Sprintf("%s '%s' would be disabled in %s because it is no longer in scope", r.upperKind(), r.id, r.job.Target.Name())), d)
 		return r.finish(StatusSuccess, ActionDisable, "", "", ""), nil
 	}
 	r.step("EntryExportUpdate", StepExport, StatusSuccess,
-		r.did(fmt.Sprintf("%s '%s' was updated in %s", r.kind, r.id, r.job.Target.Name()),
-			fmt.Sprintf("%s '%s' would be updated in %s", r.kind, r.id, r.job.Target.Name())), d)
+		r.did(fmt.Sprintf("%s '%s' was updated in %s", r.upperKind(), r.id, r.job.Target.Name()),
+			fmt.Sprintf("%s '%s' would be updated in %s", r.upperKind(), r.id, r.job.Target.Name())), d)
 	return r.finish(StatusSuccess, ActionUpdate, "", "", ""), nil
+}
+
+// upperKind is the object kind as the export step's sentence starts with
+// it: "User 'x' was created", whatever case the source names its type in
+// (cloud sync's "user").
+func (r *run) upperKind() string {
+	if r.kind == "" {
+		return r.kind
+	}
+	return strings.ToUpper(r.kind[:1]) + r.kind[1:]
 }
 
 // did picks the export step's wording: what was done, or in a dry run what
@@ -595,8 +628,8 @@ func (r *run) remove(ctx context.Context, target connector.Object) (*Outcome, er
 	d := Details{}
 	d.Add("ReportableIdentifier", r.id)
 	r.step("EntryExportDelete", StepExport, StatusSuccess,
-		r.did(fmt.Sprintf("%s '%s' was deleted in %s", r.kind, r.id, r.job.Target.Name()),
-			fmt.Sprintf("%s '%s' would be deleted in %s", r.kind, r.id, r.job.Target.Name())), d)
+		r.did(fmt.Sprintf("%s '%s' was deleted in %s", r.upperKind(), r.id, r.job.Target.Name()),
+			fmt.Sprintf("%s '%s' would be deleted in %s", r.upperKind(), r.id, r.job.Target.Name())), d)
 	return r.finish(StatusSuccess, ActionDelete, "", "", ""), nil
 }
 

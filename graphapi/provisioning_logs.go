@@ -161,6 +161,13 @@ type storedEvent struct {
 	SourceSystem   storedSystem   `json:"sourceSystem"`
 	TargetIdentity storedIdentity `json:"targetIdentity"`
 	TargetSystem   storedSystem   `json:"targetSystem"`
+	// InitiatedBy is the on-demand caller; absent for the service's own
+	// work (cycles) and for logs written before it was kept.
+	InitiatedBy *struct {
+		ID            string `json:"id"`
+		DisplayName   string `json:"displayName"`
+		InitiatorType string `json:"initiatorType"`
+	} `json:"initiatedBy"`
 }
 
 type storedIdentity struct {
@@ -207,14 +214,18 @@ func logSummary(l store.ProvisioningLog, spName *string, tenant string) map[stri
 	if !ev.EndTime.IsZero() {
 		duration = max(ev.EndTime.Sub(ev.StartTime).Milliseconds(), 0)
 	}
+	// The service itself runs cycles; an on-demand request is its caller's.
+	initiatedBy := map[string]any{"id": "", "displayName": "provisiond", "initiatorType": "system"}
+	if in := ev.InitiatedBy; in != nil {
+		initiatedBy = map[string]any{"id": in.ID, "displayName": in.DisplayName, "initiatorType": in.InitiatorType}
+	}
 	return map[string]any{
 		"id":                     l.ID,
 		"activityDateTime":       ev.StartTime.UTC().Format(time.RFC3339Nano),
 		"changeId":               l.ChangeID,
 		"cycleId":                stringOrNull(l.CycleID),
 		"durationInMilliseconds": duration,
-		// The service itself runs cycles and on-demand requests alike.
-		"initiatedBy":            map[string]any{"id": "", "displayName": "provisiond", "initiatorType": "system"},
+		"initiatedBy":            initiatedBy,
 		"jobId":                  l.JobID,
 		"modifiedProperties":     mods,
 		"provisioningAction":     lowerFirst(l.Action),

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"provisiond/auth"
+	"provisiond/engine"
 	"provisiond/jobs"
 	"provisiond/throttle"
 )
@@ -62,7 +64,7 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 		return invalidParam("Only one entry in 'parameters' is supported per call; send one request per rule.")
 	}
 	p := (*body.Parameters)[0]
-	req := jobs.OnDemand{DryRun: dryRun}
+	req := jobs.OnDemand{DryRun: dryRun, InitiatedBy: initiator(principal(r))}
 	if p.RuleID != nil {
 		req.RuleID = *p.RuleID
 	}
@@ -84,6 +86,19 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 		"key":            res.Key,
 		"value":          res.Value,
 	})
+}
+
+// initiator names the caller as provisioning logs' initiatedBy does: the
+// signed-in user of a delegated token, else the calling application.
+func initiator(p auth.Principal) engine.Initiator {
+	if p.Delegated {
+		return engine.Initiator{ID: p.ObjectID, DisplayName: p.Name, Type: engine.InitiatorUser}
+	}
+	id := p.ObjectID
+	if id == "" {
+		id = p.AppID
+	}
+	return engine.Initiator{ID: id, DisplayName: p.Name, Type: engine.InitiatorApplication}
 }
 
 // humanDuration says a window as people do: "10 seconds", "1 minute".

@@ -31,6 +31,8 @@ type OnDemand struct {
 	// DryRun runs every step without writing to the target, the anchors or
 	// the provisioning logs (an extension of Graph's call).
 	DryRun bool
+	// InitiatedBy is the caller, as the provisioning logs name it.
+	InitiatedBy engine.Initiator
 }
 
 // OnDemandResult is the answer: Graph's stringKeyStringValuePair, whose key
@@ -88,6 +90,10 @@ func (s *Service) ProvisionOnDemand(ctx context.Context, sp store.ServicePrincip
 	job, err := s.Runtime(ctx, sp, j, rule)
 	if err != nil {
 		return nil, err
+	}
+	if req.InitiatedBy.Type != "" {
+		in := req.InitiatedBy
+		job.InitiatedBy = &in
 	}
 	out, err := s.engine.Process(ctx, job, ereq)
 	if err != nil {

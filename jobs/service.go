@@ -238,7 +238,7 @@ func (s *Service) Runtime(ctx context.Context, sp store.ServicePrincipal, j stor
 		ID: j.ID, ServicePrincipalID: sp.ID, Rule: rule,
 		SyncAll: flagTrue(creds, "SyncAll"), SkipOutOfScopeDeletions: flagTrue(creds, "SkipOutOfScopeDeletions"),
 		OmitSkippedLogs: strings.EqualFold(settings[LogSkippedEventsSetting], "false"),
-		Source:          src, Target: tgt,
+		Source:          src, Target: tgt, CloudSync: schema.IsCloudSync(j.TemplateID),
 	}, nil
 }
 
