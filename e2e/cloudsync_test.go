@@ -2,14 +2,20 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"provisiond/adid"
 	"provisiond/connector"
 	"provisiond/connector/adfake"
 	"provisiond/jobs"
@@ -58,9 +64,25 @@ func adUser(guid, dn, sam, given, sn string) adfake.Entry {
 		"sAMAccountName": {sam}, "userPrincipalName": {upn}, "givenName": {given}, "sn": {sn},
 		"cn": {given + " " + sn}, "displayName": {given + " " + sn}, "mail": {upn}, "mailNickname": {sam},
 		"proxyAddresses":     {"SMTP:" + upn, "smtp:" + sam + "@corp.chicago.com"},
-		"objectSid":          {"S-1-5-21-3623811015-3361044348-30300820-" + sam[:1] + "1013"},
+		"objectSid":          {adSID(sam)},
 		"userAccountControl": {"512"},
 	}}
+}
+
+// adSID is the (made up) string form of the objectSid of the account sam.
+func adSID(sam string) string {
+	return "S-1-5-21-3623811015-3361044348-30300820-" + strconv.Itoa(1100+int(sam[0]))
+}
+
+// immutableID is Entra's onPremisesImmutableId of the AD object with the
+// objectGUID guid: the base64 of the GUID's bytes.
+func immutableID(t testing.TB, guid string) string {
+	t.Helper()
+	id, ok := adid.ImmutableID(guid)
+	if !ok {
+		t.Fatalf("%q is not a GUID", guid)
+	}
+	return id
 }
 
 func (c *cloudSync) onDemand(t *testing.T, id, typ string) (key, value map[string]any) {
@@ -133,13 +155,14 @@ func TestCloudSyncOnDemand(t *testing.T) {
 		"AccountEnabled": "True", "UserPrincipalName": "adelev@chicago.com", "Alias": "adelev",
 		"CommonName": "Adele Vance", "GivenName": "Adele", "Surname": "Vance", "OnPremisesDistinguishedName": adeleDN,
 		"OnPremisesSamAccountName": "adelev", "OnPremisesUserPrincipalName": "adelev@chicago.com",
-		"OnPremiseSecurityIdentifier": "S-1-5-21-3623811015-3361044348-30300820-a1013", "OnPremisesImmutableId": guid,
+		// As Entra maps them: the SID's and the GUID's bytes in base64.
+		"OnPremiseSecurityIdentifier": "AQUAAAAAAAUVAAAAx/f+13x3VciUWs4BrQQAAA==", "OnPremisesImmutableId": immutableID(t, guid),
 	} {
 		if mods[name] != want {
 			t.Errorf("modifiedProperties[%s] = %q, want %q", name, mods[name], want)
 		}
 	}
-	users := c.directoryUsers(t, "onPremisesImmutableId eq '"+guid+"'")
+	users := c.directoryUsers(t, "onPremisesImmutableId eq '"+immutableID(t, guid)+"'")
 	if len(users) != 1 {
 		t.Fatalf("directory users with the immutable id: %d, want 1", len(users))
 	}
@@ -147,6 +170,7 @@ func TestCloudSyncOnDemand(t *testing.T) {
 	for k, want := range map[string]any{
 		"userPrincipalName": "adelev@chicago.com", "onPremisesSyncEnabled": true, "onPremisesDistinguishedName": adeleDN,
 		"onPremisesDomainName": "corp.chicago.com", "onPremisesSamAccountName": "adelev", "accountEnabled": true,
+		"onPremisesImmutableId": immutableID(t, guid), "onPremisesSecurityIdentifier": adSID("adelev"), // Graph's SID form
 	} {
 		if u[k] != want {
 			t.Errorf("directory user %s = %v, want %v", k, u[k], want)
@@ -197,7 +221,9 @@ func TestCloudSyncOnDemand(t *testing.T) {
 }
 
 // The answer for an AD user has example 2's shape: its keys, its steps in
-// order (the import, the scoping, the export), its system names.
+// order with example 2's names, types and descriptions (the change
+// received, the retrieval, cloud sync's scoping, the export), its system
+// names, binary attributes as base64.
 func TestGoldenCloudSyncOnDemand(t *testing.T) {
 	c := newCloudSync(t, options{fixed: true})
 	c.ad.Put(adUser("1b17a238-048b-4b21-8133-ca8ae52c4173", adeleDN, "adelev", "Adele", "Vance"))
@@ -212,12 +238,47 @@ func TestGoldenCloudSyncOnDemand(t *testing.T) {
 	if value["reportableIdentifier"] != "adelev@chicago.com" {
 		t.Errorf("reportableIdentifier = %v, want the userPrincipalName, as in example 2", value["reportableIdentifier"])
 	}
-	var types []string
-	for _, s := range value["provisioningSteps"].([]any) {
-		types = append(types, s.(map[string]any)["type"].(string))
+	// Example 2's steps (an update there, a create here: the Matching step
+	// between scoping and export is provisiond's, as in examples 1 and 3).
+	want := []struct{ name, typ, desc string }{
+		{"EntryImportAdd", "Import", `^Received user 'adelev@chicago\.com' change of type \(Add\) from Active Directory$`},
+		{"EntryImport", "Import", `^Retrieved user 'adelev@chicago\.com' from Active Directory$`},
+		{"EntrySynchronizationScoping", "Scoping", `^Determine if user in scope by evaluating against each scoping filter$`},
+		{"EntryImportObjectNotFound", "Matching", `^No matching User was found in Azure Active Directory for 'adelev@chicago\.com'$`},
+		{"EntryExportAdd", "Export", `^User 'adelev@chicago\.com' was created in Azure Active Directory$`},
 	}
-	if i, j := slices.Index(types, "Import"), slices.Index(types, "Scoping"); i < 0 || j < i || types[len(types)-1] != "Export" {
-		t.Errorf("step types %v, want Import, then Scoping, ending with Export", types)
+	steps := value["provisioningSteps"].([]any)
+	if len(steps) != len(want) {
+		t.Fatalf("steps %v, want %d", stepNames(value), len(want))
+	}
+	for i, w := range want {
+		s := steps[i].(map[string]any)
+		if s["name"] != w.name || s["type"] != w.typ || s["status"] != "Success" || !regexp.MustCompile(w.desc).MatchString(s["description"].(string)) {
+			t.Errorf("step %d = %v/%v/%v %q, want %s/%s/Success matching %s", i, s["name"], s["type"], s["status"], s["description"], w.name, w.typ, w.desc)
+		}
+	}
+	details := func(i int) map[string]any { return steps[i].(map[string]any)["details"].(map[string]any) }
+	if d := cmp.Diff(details(0), details(1)); d != "" {
+		t.Errorf("EntryImportAdd and EntryImport show different attributes, unlike example 2 (-add +import):\n%s", d)
+	}
+	if d := cmp.Diff(map[string]any{"Active in the source system": "True", "Scoping filter evaluation passed": "True"}, details(2)); d != "" {
+		t.Errorf("scoping details are not example 2's (-want +got):\n%s", d)
+	}
+	// Binary attributes as example 2 shows them: base64 of the bytes.
+	imp := details(1)
+	for _, k := range []string{"objectGUID", "objectSid"} {
+		v, _ := imp[k].(string)
+		if _, err := base64.StdEncoding.DecodeString(v); err != nil || v == "" {
+			t.Errorf("import %s = %q, want base64 (example 2: \"objectSid\":\"AQUAAAAAAAUVAAAA...\")", k, v)
+		}
+	}
+	if imp["accountDisabled"] != "False" || imp["userAccountControl"] != "512" {
+		t.Errorf("import accountDisabled %v, userAccountControl %v; want False, 512 as example 2 shows them", imp["accountDisabled"], imp["userAccountControl"])
+	}
+	mods := modified(value)
+	if mods["OnPremiseSecurityIdentifier"] != imp["objectSid"] || mods["OnPremisesImmutableId"] != imp["objectGUID"] {
+		t.Errorf("OnPremiseSecurityIdentifier %q, OnPremisesImmutableId %q: want the imported base64 %v, %v",
+			mods["OnPremiseSecurityIdentifier"], mods["OnPremisesImmutableId"], imp["objectSid"], imp["objectGUID"])
 	}
 	golden(t, c.e, "cloudsync_ad_user_create")
 }
@@ -250,7 +311,7 @@ func TestCloudSyncCycleChainsToSCIM(t *testing.T) {
 	})
 	var group map[string]any
 	waitFor(t, "the AD group with its members in the directory", func() bool {
-		gs := e.do("GET", "/groups?$filter="+url.QueryEscape("onPremisesImmutableId eq '"+groupGUID+"'"), nil, 200)["value"].([]any)
+		gs := e.do("GET", "/groups?$filter="+url.QueryEscape("onPremisesImmutableId eq '"+immutableID(t, groupGUID)+"'"), nil, 200)["value"].([]any)
 		if len(gs) != 1 {
 			return false
 		}
@@ -297,11 +358,12 @@ func TestCloudSyncCycleChainsToSCIM(t *testing.T) {
 		return len(us) == 1 && us[0]["accountEnabled"] == false
 	})
 
-	alan := c.directoryUsers(t, "onPremisesImmutableId eq '"+people[2].ID+"'")[0]["id"]
+	alanID := immutableID(t, people[2].ID)
+	alan := c.directoryUsers(t, "onPremisesImmutableId eq '"+alanID+"'")[0]["id"]
 	c.ad.Remove(people[2].ID)
 	kick()
 	waitFor(t, "an AD delete in the directory", func() bool {
-		return len(c.directoryUsers(t, "onPremisesImmutableId eq '"+people[2].ID+"'")) == 0
+		return len(c.directoryUsers(t, "onPremisesImmutableId eq '"+alanID+"'")) == 0
 	})
 	waitFor(t, "an AD delete in the SCIM app", func() bool {
 		u := e.scimFind("Users", "userName", people[2].Attrs["userPrincipalName"][0])
@@ -312,7 +374,7 @@ func TestCloudSyncCycleChainsToSCIM(t *testing.T) {
 	c.ad.Put(people[2])
 	kick()
 	waitFor(t, "an AD restore in the directory", func() bool {
-		us := c.directoryUsers(t, "onPremisesImmutableId eq '"+people[2].ID+"'")
+		us := c.directoryUsers(t, "onPremisesImmutableId eq '"+alanID+"'")
 		return len(us) == 1 && us[0]["id"] == alan
 	})
 }
@@ -444,13 +506,13 @@ func TestCloudSyncOnDemandGroupByDN(t *testing.T) {
 	if key["result"] != "Success" || value["action"] != "Create" {
 		t.Fatalf("group on demand: key %v, action %v, steps %v", key, value["action"], stepNames(value))
 	}
-	gs := c.e.do("GET", "/groups?$filter="+url.QueryEscape("onPremisesImmutableId eq '"+groupGUID+"'"), nil, 200)["value"].([]any)
+	gs := c.e.do("GET", "/groups?$filter="+url.QueryEscape("onPremisesImmutableId eq '"+immutableID(t, groupGUID)+"'"), nil, 200)["value"].([]any)
 	if len(gs) != 1 {
 		t.Fatalf("directory groups with the GUID: %d, want 1", len(gs))
 	}
 	g := gs[0].(map[string]any)
 	ms := c.e.do("GET", "/groups/"+g["id"].(string)+"/members", nil, 200)["value"].([]any)
-	users := c.directoryUsers(t, "onPremisesImmutableId eq '"+userGUID+"'")
+	users := c.directoryUsers(t, "onPremisesImmutableId eq '"+immutableID(t, userGUID)+"'")
 	if len(ms) != 1 || len(users) != 1 || ms[0].(map[string]any)["id"] != users[0]["id"] {
 		t.Errorf("group members %v, synced user %v; want the user in the group", ms, users)
 	}
@@ -501,5 +563,89 @@ func TestCloudSyncLDAPOnDemand(t *testing.T) {
 	}
 	if key, _ := c.onDemand(t, uuid, "user"); key["result"] != "Skipped" {
 		t.Errorf("again by entryUUID: %v, want Skipped", key)
+	}
+}
+
+// Cloud sync creates an AD account that is disabled there, disabled in the
+// directory (a SCIM job skips a disabled user: outcomes_test).
+func TestCloudSyncDisabledAccountCreatedDisabled(t *testing.T) {
+	c := newCloudSync(t, options{})
+	const guid = "aaaaaaaa-0000-4000-8000-000000000042"
+	u := adUser(guid, "CN=Gone,OU=Staff,DC=corp,DC=chicago,DC=com", "gone", "Gone", "Fishing")
+	u.Disabled = true
+	u.Attrs["userAccountControl"] = []string{"514"}
+	c.ad.Put(u)
+	key, value := c.onDemand(t, guid, "user")
+	if key["result"] != "Success" || value["action"] != "Create" || modified(value)["AccountEnabled"] != "False" {
+		t.Fatalf("a disabled AD account on demand: key %v, action %v, AccountEnabled %q; want a disabled Create", key, value["action"], modified(value)["AccountEnabled"])
+	}
+	us := c.directoryUsers(t, "onPremisesImmutableId eq '"+immutableID(t, guid)+"'")
+	if len(us) != 1 || us[0]["accountEnabled"] != false {
+		t.Errorf("directory user = %v, want one, disabled", us)
+	}
+}
+
+// A provisioning log says who initiated it: the on-demand caller (an
+// application, or a signed-in user), the service for a cycle.
+func TestProvisioningLogsInitiatedBy(t *testing.T) {
+	c := newCloudSync(t, options{})
+	e := c.e
+	c.ad.Put(adUser("aaaaaaaa-0000-4000-8000-000000000051", "CN=Ada,OU=Staff,DC=corp,DC=chicago,DC=com", "ada", "Ada", "Lovelace"))
+	c.ad.Put(adUser("aaaaaaaa-0000-4000-8000-000000000052", "CN=Grace,OU=Staff,DC=corp,DC=chicago,DC=com", "grace", "Grace", "Hopper"))
+	c.onDemand(t, "aaaaaaaa-0000-4000-8000-000000000051", "user")
+	byApp := c.e.lastValue
+	hybrid, err := e.issuer.MintUser("hybrid@contoso.test", []string{"Synchronization.ReadWrite.All"}, []string{"Hybrid Identity Administrator"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, raw := e.send("POST", c.jobPath+"/provisionOnDemand", map[string]any{"parameters": []any{map[string]any{"ruleId": c.rule,
+		"subjects": []any{map[string]any{"objectId": "aaaaaaaa-0000-4000-8000-000000000052", "objectTypeName": "user"}}}}}, hybrid)
+	if status != 200 {
+		t.Fatalf("on demand by a Hybrid Identity Administrator: %d %s", status, raw)
+	}
+	if strings.Contains(byApp, "initiatedBy") {
+		t.Errorf("the on-demand answer carries initiatedBy, which example 2 does not: %s", byApp)
+	}
+	c.ad.Put(adUser("aaaaaaaa-0000-4000-8000-000000000053", "CN=Alan,OU=Staff,DC=corp,DC=chicago,DC=com", "alan", "Alan", "Turing"))
+	e.do("POST", c.jobPath+"/start", nil, 204)
+	logs := func() []map[string]any {
+		var out []map[string]any
+		for _, l := range e.do("GET", "/auditLogs/provisioning?$filter="+url.QueryEscape("jobId eq '"+c.jobID+"'"), nil, 200)["value"].([]any) {
+			out = append(out, l.(map[string]any))
+		}
+		return out
+	}
+	waitFor(t, "a cycle's provisioning log", func() bool {
+		return slices.ContainsFunc(logs(), func(l map[string]any) bool { return l["cycleId"] != nil })
+	})
+	seen := map[string]bool{}
+	for _, l := range logs() {
+		by := l["initiatedBy"].(map[string]any)
+		upn := l["sourceIdentity"].(map[string]any)["displayName"]
+		var want map[string]any
+		switch {
+		case l["cycleId"] != nil:
+			want = map[string]any{"id": "", "displayName": "provisiond", "initiatorType": "system"}
+		case upn == "Ada Lovelace":
+			want = map[string]any{"displayName": "e2e-admin", "initiatorType": "application"}
+		case upn == "Grace Hopper":
+			want = map[string]any{"displayName": "hybrid@contoso.test", "initiatorType": "user"}
+		default:
+			t.Errorf("an unexpected log: %v", l)
+			continue
+		}
+		seen[want["initiatorType"].(string)] = true
+		if want["id"] == nil {
+			if id, _ := by["id"].(string); id == "" {
+				t.Errorf("initiatedBy of %v has no id: %v", upn, by)
+			}
+			want["id"] = by["id"]
+		}
+		if d := cmp.Diff(want, by); d != "" {
+			t.Errorf("initiatedBy of %v (cycle %v) (-want +got):\n%s", upn, l["cycleId"], d)
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("initiator types seen %v, want application, user and system", seen)
 	}
 }
