@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"provisiond/adid"
 	"provisiond/schema"
 )
 
@@ -85,7 +87,9 @@ func testCloudSyncFromServer(t *testing.T, srv ldapServer) {
 	}
 	e.do("PUT", "/servicePrincipals/"+spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
 		{"key": "Server", "value": srv.url}, {"key": "UserName", "value": srv.bind}, {"key": "Password", "value": srv.password},
-		{"key": "SyncAgentADContainer", "value": ou}, {"key": "Domain", "value": "example.com"},
+		// The Domain differs from the base's dc= parts (example.com): an
+		// LDAP user without mail is uid@Domain.
+		{"key": "SyncAgentADContainer", "value": ou}, {"key": "Domain", "value": "corp.example.net"},
 		{"key": "LdapCACertificate", "value": string(ca)}}}, 204)
 	e.do("POST", jobPath+"/validateCredentials", map[string]any{"useSavedCredentials": true}, 204)
 	sch := e.do("GET", jobPath+"/schema", nil, 200)
@@ -125,9 +129,16 @@ func testCloudSyncFromServer(t *testing.T, srv ldapServer) {
 	if key["result"] != "Success" || value["action"] != "Create" {
 		t.Fatalf("on demand by DN: %v %v", key, value["action"])
 	}
-	if got := users("userPrincipalName eq '" + adaMail + "'"); len(got) != 1 || got[0].(map[string]any)["onPremisesSyncEnabled"] != true ||
+	if got := realStepNames(value); len(got) < 2 || got[0] != "EntryImportAdd" || got[1] != "EntryImport" {
+		t.Errorf("steps of the first on demand = %v, want EntryImportAdd, EntryImport, ... (seed example 2)", got)
+	}
+	got := users("userPrincipalName eq '" + adaMail + "'")
+	if len(got) != 1 || got[0].(map[string]any)["onPremisesSyncEnabled"] != true ||
 		!strings.EqualFold(got[0].(map[string]any)["onPremisesDistinguishedName"].(string), ada) {
-		t.Errorf("directory user after on demand = %v", got)
+		t.Fatalf("directory user after on demand = %v", got)
+	}
+	if srv.ad {
+		checkADIdentifiers(t, c, ada, value, got[0].(map[string]any))
 	}
 	key, _ = onDemand(ada)
 	if d, _ := key["details"].(map[string]any); key["result"] != "Skipped" || d["errorCode"] != "RedundantExport" {
@@ -138,12 +149,26 @@ func testCloudSyncFromServer(t *testing.T, srv ldapServer) {
 	if key["result"] != "Success" || value["action"] != "Update" {
 		t.Fatalf("on demand after a modify: %v %v", key, value["action"])
 	}
+	if got := realStepNames(value); len(got) < 2 || got[0] != "EntryImportUpdate" {
+		t.Errorf("steps after a modify = %v, want EntryImportUpdate first", got)
+	}
 	var props []string
 	for _, p := range value["modifiedProperties"].([]any) {
 		props = append(props, p.(map[string]any)["displayName"].(string))
 	}
 	if !slices.Equal(props, []string{"GivenName"}) {
 		t.Errorf("modified properties after a givenName change = %v, want [GivenName]", props)
+	}
+
+	if !srv.ad {
+		// No mail: the user principal name is uid@Domain (the secret).
+		hedy := "cn=Hedy Lamarr," + ou
+		ldapAdd(t, c, hedy, map[string][]string{"objectClass": {"inetOrgPerson"}, "cn": {"Hedy Lamarr"}, "sn": {"Lamarr"}, "uid": {"hedy" + sfx}})
+		dns = append(dns, hedy)
+		key, value := onDemand(hedy)
+		if want := "hedy" + sfx + "@corp.example.net"; key["result"] != "Success" || realModified(value)["UserPrincipalName"] != want {
+			t.Errorf("an LDAP user without mail: %v, UserPrincipalName %q; want %s", key, realModified(value)["UserPrincipalName"], want)
+		}
 	}
 
 	e.do("POST", jobPath+"/start", nil, 204)
@@ -189,4 +214,62 @@ func testCloudSyncFromServer(t *testing.T, srv ldapServer) {
 		return len(users("userPrincipalName eq '"+graceMail+"'")) == 0
 	})
 	t.Logf("delete → directory: %v", took)
+}
+
+func realStepNames(value map[string]any) []string {
+	var names []string
+	for _, s := range value["provisioningSteps"].([]any) {
+		names = append(names, s.(map[string]any)["name"].(string))
+	}
+	return names
+}
+
+func realModified(value map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, p := range value["modifiedProperties"].([]any) {
+		m := p.(map[string]any)
+		v, _ := m["newValue"].(string)
+		out[m["displayName"].(string)] = v
+	}
+	return out
+}
+
+// checkADIdentifiers checks a Samba user's identifiers as Entra shows
+// them: objectGUID and objectSid in the import as the base64 of the bytes
+// the server holds, the same to the mappings (OnPremisesImmutableId,
+// OnPremiseSecurityIdentifier), and Graph's S-1-5-21-... form on the
+// directory user.
+func checkADIdentifiers(t *testing.T, c *ldap.Conn, dn string, value, user map[string]any) {
+	t.Helper()
+	res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"objectGUID", "objectSid"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("read %s: %v", dn, err)
+	}
+	guid := base64.StdEncoding.EncodeToString(res.Entries[0].GetRawAttributeValue("objectGUID"))
+	sid := base64.StdEncoding.EncodeToString(res.Entries[0].GetRawAttributeValue("objectSid"))
+	sidString, err := adid.SIDFromBase64(sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imp map[string]any
+	for _, s := range value["provisioningSteps"].([]any) {
+		if s.(map[string]any)["name"] == "EntryImport" && s.(map[string]any)["type"] == "Import" {
+			imp = s.(map[string]any)["details"].(map[string]any)
+		}
+	}
+	mods := realModified(value)
+	for what, pair := range map[string][2]any{
+		"import objectGUID": {imp["objectGUID"], guid}, "import objectSid": {imp["objectSid"], sid},
+		"OnPremisesImmutableId": {mods["OnPremisesImmutableId"], guid}, "OnPremiseSecurityIdentifier": {mods["OnPremiseSecurityIdentifier"], sid},
+		"onPremisesImmutableId": {user["onPremisesImmutableId"], guid}, "onPremisesSecurityIdentifier": {user["onPremisesSecurityIdentifier"], sidString},
+		"import accountDisabled": {imp["accountDisabled"], "False"},
+	} {
+		if pair[0] != pair[1] {
+			t.Errorf("%s = %v, want %v", what, pair[0], pair[1])
+		}
+	}
+	if !strings.HasPrefix(sidString, "S-1-5-21-") {
+		t.Errorf("the SID %s is not a domain account's", sidString)
+	}
 }
