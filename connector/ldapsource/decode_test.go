@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"provisiond/adid"
 )
 
 func TestUserAccountControl(t *testing.T) {
@@ -105,4 +109,32 @@ func FuzzParseDefinition(f *testing.F) {
 			t.Errorf("ParseDefinition(%q) = %+v without a name", s, d)
 		}
 	})
+}
+
+// Binary attributes are shown as the base64 of their bytes even when the
+// bytes happen to be valid UTF-8, as Entra shows them; the ID is the
+// objectGUID's string form; domainFQDN is the Domain, else the DN's dc=.
+func TestObjectBinaryAttributes(t *testing.T) {
+	guid := []byte("abcdefghijklmnop") // 16 bytes that are valid UTF-8
+	sid := []byte{1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0}
+	e := ldap.NewEntry("CN=Ada,CN=Users,DC=test,DC=example,DC=com", map[string][]string{
+		"objectGUID": {string(guid)}, "objectSid": {string(sid)}, "mS-DS-ConsistencyGuid": {string(guid)},
+		"cn": {"Ada"}, "jpegPhoto": {"\xff\xd8\xff"}, "userAccountControl": {"514"},
+	})
+	o := object(FlavorAD, TypeUser, "", e)
+	for name, want := range map[string]string{
+		"objectGUID": "YWJjZGVmZ2hpamtsbW5vcA==", "mS-DS-ConsistencyGuid": "YWJjZGVmZ2hpamtsbW5vcA==",
+		"objectSid": "AQEAAAAAAAUSAAAA", "jpegPhoto": "/9j/", "cn": "Ada", "accountDisabled": "True",
+		"domainFQDN": "test.example.com", "objectId": adid.FormatGUID(guid),
+	} {
+		if got := o.Attrs[name]; len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if o.ID != adid.FormatGUID(guid) || !o.Disabled {
+		t.Errorf("ID %s, Disabled %v; want %s, true", o.ID, o.Disabled, adid.FormatGUID(guid))
+	}
+	if got := object(FlavorOpenLDAP, TypeUser, "corp.example.net", e).Attrs["domainFQDN"]; len(got) != 1 || got[0] != "corp.example.net" {
+		t.Errorf("domainFQDN with a Domain = %q, want it", got)
+	}
 }
