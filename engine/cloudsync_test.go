@@ -176,7 +176,7 @@ func TestInitiatedByIsLogged(t *testing.T) {
 	f.ad.Put(adele(false))
 	f.job.InitiatedBy = &engine.Initiator{ID: "u-1", DisplayName: "admin@contoso.com", Type: engine.InitiatorUser}
 	out := f.process(adeleGUID)
-	if b, _ := json.Marshal(out.Event); json.Valid(b) && containsKey(t, b, "initiatedBy") {
+	if b, _ := json.Marshal(out.Event); containsKey(t, b, "initiatedBy") {
 		t.Errorf("the event carries initiatedBy: %s", b)
 	}
 	f.job.InitiatedBy = nil
