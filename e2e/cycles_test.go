@@ -13,6 +13,7 @@ import (
 
 	"provisiond/connector/scim/scimtest"
 	"provisiond/store"
+	"provisiond/store/sqlstore"
 )
 
 // activate marks the job started without scheduling a cycle, so a test
@@ -217,9 +218,18 @@ func TestCycleFollowsDirectoryChanges(t *testing.T) {
 
 // An initial cycle reads the target once, in pages, and matches in memory:
 // no filtered query and no read per object, whether the object is new,
-// anchored, or only matching by userName.
+// anchored, or only matching by userName. So does a cycle big enough to
+// go in chunks (of 6 users here: 4 chunks, worked by the scheduler): the
+// node reads the target once for the cycle and all its chunks, and the
+// chunks' figures add up.
 func TestInitialCycleReadsTargetOnce(t *testing.T) {
-	e := newEnv(t, options{})
+	for _, chunk := range []int{0, 6} {
+		t.Run(fmt.Sprintf("chunk=%d", chunk), func(t *testing.T) { initialCycleReadsTargetOnce(t, chunk) })
+	}
+}
+
+func initialCycleReadsTargetOnce(t *testing.T, chunk int) {
+	e := newEnv(t, options{chunk: chunk})
 	e.setupApp()
 	var ids []string
 	for i := range 20 {
@@ -237,6 +247,9 @@ func TestInitialCycleReadsTargetOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The directory writes' change-driven scheduling passes first: the
+	// job is not started yet, so it runs no cycle beside this one.
+	time.Sleep(time.Second)
 	before := len(e.scimSrv.Requests())
 	e.activate(t)
 	st := e.cycle(t)
@@ -253,14 +266,25 @@ func TestInitialCycleReadsTargetOnce(t *testing.T) {
 			creates++
 		}
 	}
-	if queries != 0 || reads != 0 || lists == 0 || creates != 15 {
-		t.Errorf("initial cycle: %d list pages, %d filtered queries, %d reads, %d creates; want pages only and 15 creates", lists, queries, reads, creates)
+	if queries != 0 || reads != 0 || lists != 2 || creates != 15 {
+		t.Errorf("initial cycle: %d list pages, %d filtered queries, %d reads, %d creates; want 2 pages (users, groups) only and 15 creates", lists, queries, reads, creates)
 	}
 	if le := st.LastExecution; le.CountImported != 20 || le.CountExported != 15 {
 		t.Errorf("lastExecution = %+v, want 20 imported and 15 exported (5 already in sync)", le)
 	}
 	if n := len(e.scimFind("Users", "active", "true")); n != 20 {
 		t.Errorf("SCIM users after the cycle: %d, want 20 (no duplicates)", n)
+	}
+	want := 0
+	if chunk > 0 {
+		want = (20 + chunk - 1) / chunk
+	}
+	var chunks int
+	if err := e.st.(*sqlstore.Store).SchedulerDB().QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'provisiond_chunk' AND state = 'completed'`).Scan(&chunks); err != nil {
+		t.Fatal(err)
+	}
+	if chunks != want {
+		t.Errorf("the cycle was worked in %d chunks, want %d", chunks, want)
 	}
 }
 

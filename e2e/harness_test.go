@@ -83,6 +83,9 @@ type options struct {
 	sources map[string]jobs.SourceFactory
 	// trustProxy builds links from X-Forwarded-* (serve --trust-proxy).
 	trustProxy bool
+	// chunk is how many objects a chunk of a big cycle holds (0: the
+	// default).
+	chunk int
 }
 
 // fakeClock advances 1 ms on every reading, from a fixed start.
@@ -137,7 +140,7 @@ func newEnv(t testing.TB, o options) *env {
 	srv := httptest.NewUnstartedServer(nil)
 	wc := wiring.Config{DataDir: dir, OnDemand: o.limit, Interactive: o.interactive,
 		Self: "http://" + srv.Listener.Addr().String(), Now: now, NewID: newID, Logger: log,
-		Metrics: metrics.New(log), Sources: o.sources, TrustProxy: o.trustProxy} // metrics on, as serve has it by default
+		Metrics: metrics.New(log), Sources: o.sources, TrustProxy: o.trustProxy, CycleChunk: o.chunk} // metrics on, as serve has it by default
 	wc.UseStore(st)
 	w, err := wiring.Wire(ctx, st, wc)
 	if err != nil {

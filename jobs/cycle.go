@@ -136,6 +136,15 @@ func (s *Service) RunCycle(ctx context.Context, spID, jobID string) error {
 	if err := c.loadEscrows(ctx); err != nil {
 		return err
 	}
+	if sp, ok := s.sched.(spreader); ok && sp.spreading() {
+		end, err := sp.beginCycle(ctx, j.ID, c.id)
+		if err != nil {
+			return fmt.Errorf("cycle: %w", err)
+		}
+		defer end() // its chunks stop with it
+		c.spread = sp
+	}
+	defer s.dropListings(c.id)
 	s.log.Info("cycle started", "job", j.ID, "cycle", c.id, "initial", j.Watermark == "")
 	stopProgress := c.reportProgress(ctx)
 	defer stopProgress() // on an early return; finish stops it first
@@ -194,6 +203,10 @@ type cycle struct {
 	// refusal.
 	answered, refusals atomic.Int64
 	refusal            atomic.Pointer[engine.Outcome]
+	// spread, when set, works big cycles' objects in chunks on any node;
+	// pending are the chunks queued and not yet waited for.
+	spread  spreader
+	pending map[int64]chunkArgs
 }
 
 // run processes one rule: everything (no watermark) or the changes since
@@ -249,21 +262,26 @@ func ordered(job *engine.Job) []*schema.CompiledObject {
 	return oms
 }
 
+// isGroup reports whether om maps groups.
+func isGroup(job *engine.Job, om *schema.CompiledObject) bool {
+	return connector.ClassOf(job.Source, om.Mapping.SourceObjectName) == connector.ClassGroup
+}
+
 // initial reads every object of every mapped type and processes it. The
-// target is read once first, so matching costs no query per object.
+// target is read once first (once per node), so matching costs no query
+// per object. A type with more than a chunk of objects goes to chunks,
+// which any node works; the cycle waits for them before the next type.
 func (c *cycle) initial(ctx context.Context, job *engine.Job) error {
 	lister, ok := job.Source.(connector.Lister)
 	if !ok {
 		return fmt.Errorf("%s cannot list its objects, so the job cannot run cycles", job.Source.Name())
 	}
-	listed, err := listTarget(ctx, job)
+	job, err := c.s.listedJob(ctx, c.id, job)
 	if err != nil {
-		return fmt.Errorf("%w: read %s: %w", errTargetDown, job.Target.Name(), err)
+		return err
 	}
-	full := *job
-	full.Target = listed
-	job = &full
 	for _, om := range ordered(job) {
+		spreads, chunked := c.spreads(job, om), false
 		var items []item
 		token := ""
 		for {
@@ -277,14 +295,31 @@ func (c *cycle) initial(ctx context.Context, job *engine.Job) error {
 				items = append(items, item{id: page.Objects[i].ID, obj: &page.Objects[i]})
 			}
 			c.n.seen.Add(int64(len(page.Objects)))
-			if err := c.process(ctx, job, om, items, c.threshold > 0); err != nil {
-				return err
+			last := page.Next == ""
+			switch {
+			case spreads && (chunked || len(items) > c.s.chunk):
+				chunked = true
+				for len(items) >= c.s.chunk || (last && len(items) > 0) {
+					n := min(c.s.chunk, len(items))
+					if err := c.queueChunk(ctx, job, om, items[:n], true); err != nil {
+						return err
+					}
+					items = items[n:]
+				}
+			case !spreads || last:
+				// Fewer objects than a chunk (or groups): worked here.
+				if err := c.process(ctx, job, om, items, c.threshold > 0); err != nil {
+					return err
+				}
+				items = items[:0]
 			}
-			items = items[:0]
-			if page.Next == "" {
+			if last {
 				break
 			}
 			token = page.Next
+		}
+		if err := c.waitChunks(ctx, job, om); err != nil {
+			return err
 		}
 	}
 	return nil

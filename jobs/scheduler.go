@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -53,6 +54,13 @@ type Runner[TTx any] struct {
 	watching map[string]context.CancelFunc // job id → the watch of its sources
 	base     context.Context               // Start's: watches end with it
 	stopAll  context.CancelFunc            // ends every watch (Shutdown)
+	// workLock, live and working tell whether a cycle's coordinator and a
+	// chunk's worker live (spread.go).
+	workLock JobLock
+	id       string
+	started  atomic.Bool     // chunks are worked only by a started Runner
+	live     map[string]bool // cycle ids coordinated here
+	working  map[int64]bool  // River ids of the chunks worked here
 }
 
 // RunnerOptions tune a Runner.
@@ -63,6 +71,13 @@ type RunnerOptions struct {
 	// job's cycles run one at a time across them, and lets the Runner
 	// find the cycles of a process that died (see adoptOrphans).
 	JobLock JobLock
+	// WorkLock, set with JobLock, is a lock of the same kind for other
+	// names: a cycle's and a chunk's, held while they run, so that other
+	// processes can tell that their holder died.
+	WorkLock JobLock
+	// ChunkWorkers is how many chunks of big cycles this process works at
+	// once (default 2), each with the Service's CycleWorkers.
+	ChunkWorkers int
 	// ID names this process among those sharing the database (River's
 	// client id: a cycle's attempted_by); empty: River makes one up.
 	ID     string
@@ -88,18 +103,26 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("scheduler: migrate: %w", err)
 	}
-	r := &Runner[TTx]{svc: svc, st: st, log: log, jobLock: o.JobLock,
+	if o.JobLock != nil && o.WorkLock == nil {
+		return nil, errors.New("scheduler: a JobLock needs a WorkLock")
+	}
+	r := &Runner[TTx]{svc: svc, st: st, log: log, jobLock: o.JobLock, workLock: o.WorkLock, id: o.ID,
 		running: map[string]context.CancelFunc{}, queued: map[string]bool{}, adopted: map[int64]bool{},
-		watching: map[string]context.CancelFunc{}}
+		watching: map[string]context.CancelFunc{}, live: map[string]bool{}, working: map[int64]bool{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &cycleWorker[TTx]{r: r})
+	river.AddWorker(workers, &chunkWorker[TTx]{r: r})
 	n := o.Workers
 	if n <= 0 {
 		n = 4
 	}
+	chunks := o.ChunkWorkers
+	if chunks <= 0 {
+		chunks = 2
+	}
 	r.client, err = river.NewClient(driver, &river.Config{
 		ID:      o.ID,
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}, chunkQueue: {MaxWorkers: chunks}},
 		Workers: workers,
 		Logger:  log,
 		// A cycle left running by a crashed process is picked up again
@@ -127,6 +150,7 @@ func (r *Runner[TTx]) Start(ctx context.Context) error {
 	r.mu.Lock()
 	r.base, r.stopAll = context.WithCancel(ctx)
 	r.mu.Unlock()
+	r.started.Store(true)
 	if err := r.resume(ctx); err != nil {
 		return err
 	}
@@ -140,6 +164,7 @@ func (r *Runner[TTx]) Start(ctx context.Context) error {
 // Shutdown stops running cycles (they resume on the next start) and the
 // River client.
 func (r *Runner[TTx]) Shutdown(ctx context.Context) error {
+	r.started.Store(false)
 	r.mu.Lock()
 	if r.stopAll != nil {
 		r.stopAll()

@@ -45,6 +45,9 @@ type Options struct {
 	CycleWorkers int
 	// Metrics records cycles and provisionOnDemand calls; nil: none.
 	Metrics *metrics.Metrics
+	// CycleChunk is how many objects of one type a chunk of a big cycle
+	// holds, worked by any node's scheduler (0: DefaultCycleChunk).
+	CycleChunk int
 }
 
 // Service runs synchronization jobs' work for the API (and, later, for
@@ -59,7 +62,9 @@ type Service struct {
 	sched       Scheduler
 	now         func() time.Time
 	workers     int
+	chunk       int
 	metrics     *metrics.Metrics
+	listed      listings
 	// lifecycle serialises start, pause, restart and delete per job, so
 	// that the scheduler hears of them in the order the store saw them.
 	lifecycle keylock.Locks
@@ -99,6 +104,10 @@ func New(o Options) *Service {
 	s.workers = o.CycleWorkers
 	if s.workers <= 0 {
 		s.workers = CycleWorkers
+	}
+	s.chunk = o.CycleChunk
+	if s.chunk <= 0 {
+		s.chunk = DefaultCycleChunk
 	}
 	s.metrics = o.Metrics
 	return s

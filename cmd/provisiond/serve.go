@@ -32,7 +32,7 @@ type serveConfig struct {
 	targetNetworks, publicURL                         string
 	trustProxy                                        bool
 	targetRate                                        float64
-	cycleWorkers                                      int
+	cycleWorkers, cycleChunk                          int
 	metrics                                           bool
 	logRetention                                      time.Duration
 }
@@ -52,6 +52,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.targetNetworks, "target-networks", "", "CIDR[,CIDR...]: the only networks provisiond may call for a job's target (default: all but link-local and provisiond's own address)")
 	fs.Float64Var(&c.targetRate, "target-rate", 0, "at most this many requests per second to one job's target (0: no cap; every job slows down while its target answers 429 or 5xx)")
 	fs.IntVar(&c.cycleWorkers, "cycle-workers", 8, "objects one job's cycle processes at once")
+	fs.IntVar(&c.cycleChunk, "cycle-chunk", jobs.DefaultCycleChunk, "a big cycle hands its objects of a type, this many at a time, to the scheduler, whose workers on every node share them")
 	fs.StringVar(&c.publicURL, "public-url", "", "the URL clients reach the service at, such as https://graph.example.com: the base of @odata.context and @odata.nextLink (default: the listen address)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "without --public-url, build links from X-Forwarded-Proto, -Host and -Prefix; only behind a proxy that sets them")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without authentication: keep that path off public networks")
@@ -67,6 +68,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if c.cycleWorkers < 1 || c.cycleWorkers > 256 {
 		return fmt.Errorf("--cycle-workers %d: want 1 to 256", c.cycleWorkers)
+	}
+	if c.cycleChunk < 10 || c.cycleChunk > 10000 {
+		return fmt.Errorf("--cycle-chunk %d: want 10 to 10000 objects", c.cycleChunk)
 	}
 	if c.publicURL != "" {
 		u, err := parsePublicURL(c.publicURL)
@@ -182,7 +186,7 @@ func wire(ctx context.Context, st *sqlstore.Store, c serveConfig, baseURL string
 		TargetNetworks: c.targetNetworks, Self: baseURL,
 		PublicURL: c.publicURL, TrustProxy: c.trustProxy,
 		Metrics: m, Extra: probes(st), NodeName: c.nodeName,
-		TargetRate: c.targetRate, CycleWorkers: c.cycleWorkers,
+		TargetRate: c.targetRate, CycleWorkers: c.cycleWorkers, CycleChunk: c.cycleChunk,
 	}
 	wc.UseStore(st)
 	w, err := wiring.Wire(ctx, st, wc)

@@ -201,9 +201,13 @@ func (s *Store) Shared() bool { return s.pool != nil }
 // its tables in on PostgreSQL, nil on SQLite. The Store closes it.
 func (s *Store) SchedulerPool() *pgxpool.Pool { return s.pool }
 
-// jobLockClass is the first key of the advisory locks TryLockJob takes,
-// the second being a hash of the job id.
-const jobLockClass = 0x7064 // "pd"
+// jobLockClass and workLockClass are the first keys of the advisory
+// locks TryLockJob and TryLockWork take, the second being a hash of the
+// name locked: a job's lock is told apart from the others'.
+const (
+	jobLockClass  = 0x7064 // "pd"
+	workLockClass = 0x7065
+)
 
 // TryLockJob takes, without waiting, a lock on jobID that other processes
 // on the database see (a session advisory lock, on a connection of its
@@ -212,24 +216,35 @@ const jobLockClass = 0x7064 // "pd"
 // as PostgreSQL sees the connection close. On SQLite, which one process
 // opens at a time, it always succeeds.
 func (s *Store) TryLockJob(ctx context.Context, jobID string) (unlock func(), ok bool, err error) {
+	return s.tryLock(ctx, jobLockClass, jobID)
+}
+
+// TryLockWork is TryLockJob for any other work a process holds while it
+// lives (a cycle's, a chunk of one), so that others can tell whether its
+// holder is still there.
+func (s *Store) TryLockWork(ctx context.Context, name string) (unlock func(), ok bool, err error) {
+	return s.tryLock(ctx, workLockClass, name)
+}
+
+func (s *Store) tryLock(ctx context.Context, class int, name string) (unlock func(), ok bool, err error) {
 	if s.pool == nil {
 		return func() {}, true, nil
 	}
 	conn, err := s.wdb.Conn(ctx)
 	if err != nil {
-		return nil, false, fmt.Errorf("lock job %s: %w", jobID, err)
+		return nil, false, fmt.Errorf("lock %s: %w", name, err)
 	}
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, jobLockClass, jobID).Scan(&ok); err != nil || !ok {
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, class, name).Scan(&ok); err != nil || !ok {
 		conn.Close()
 		if err != nil {
-			return nil, false, fmt.Errorf("lock job %s: %w", jobID, err)
+			return nil, false, fmt.Errorf("lock %s: %w", name, err)
 		}
 		return nil, false, nil
 	}
 	return func() {
 		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, jobLockClass, jobID); err != nil {
+		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, class, name); err != nil {
 			// Closing the session releases the lock too.
 			conn.Raw(func(any) error { return sql.ErrConnDone }) //nolint:errcheck
 		}

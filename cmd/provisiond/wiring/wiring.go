@@ -62,6 +62,9 @@ type Config struct {
 	// CycleWorkers is how many objects one job's cycle processes at once
 	// (0: jobs.CycleWorkers).
 	CycleWorkers int
+	// CycleChunk is how many objects of a type a chunk of a big cycle
+	// holds, worked by any node (0: jobs.DefaultCycleChunk).
+	CycleChunk int
 	// Self is provisiond's own base URL (http://host:port), which targets
 	// may never point at.
 	Self string
@@ -83,6 +86,9 @@ type Config struct {
 	SchedulerDB   *sql.DB
 	SchedulerPool *pgxpool.Pool
 	JobLock       jobs.JobLock
+	// WorkLock goes with JobLock: the locks a cycle and its chunks hold
+	// while they run (jobs.RunnerOptions.WorkLock).
+	WorkLock jobs.JobLock
 	// MigrationLock runs River's migrations on SchedulerPool under the
 	// store's migration lock (nil: none needed).
 	MigrationLock func(ctx context.Context, fn func() error) error
@@ -124,7 +130,7 @@ type Runner interface {
 // migration lock that several nodes need.
 func (c *Config) UseStore(st *sqlstore.Store) {
 	if st.Shared() {
-		c.SchedulerPool, c.JobLock, c.MigrationLock = st.SchedulerPool(), st.TryLockJob, st.WithMigrationLock
+		c.SchedulerPool, c.JobLock, c.WorkLock, c.MigrationLock = st.SchedulerPool(), st.TryLockJob, st.TryLockWork, st.WithMigrationLock
 		return
 	}
 	c.SchedulerDB = st.SchedulerDB()
@@ -180,6 +186,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		Interactive:  c.Interactive,
 		Now:          c.Now,
 		CycleWorkers: c.CycleWorkers,
+		CycleChunk:   c.CycleChunk,
 		Metrics:      c.Metrics,
 	})
 	var runner Runner
@@ -191,7 +198,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 		}
 		err = lock(ctx, func() (err error) {
 			runner, err = jobs.NewRunner(ctx, riverpgxv5.New(c.SchedulerPool), js, st,
-				jobs.RunnerOptions{Logger: log, JobLock: c.JobLock, ID: c.NodeName})
+				jobs.RunnerOptions{Logger: log, JobLock: c.JobLock, WorkLock: c.WorkLock, ID: c.NodeName})
 			return err
 		})
 	case c.SchedulerDB != nil:
