@@ -119,10 +119,120 @@ func TestTwoNodesPause(t *testing.T) {
 	t.Logf("a pause on node %s stopped node %s's cycle with %d of %d users in the target", other, worker, n, len(upns))
 }
 
+// spreadArgs make the crash directory's cycle (300 users) go in 10 chunks,
+// and slow, so that a node can be killed in its middle.
+var spreadArgs = []string{"--cycle-chunk", "30", "--cycle-workers", "1"}
+
+// A big cycle's chunks are worked by both nodes (River says which node
+// finished each), its figures add them up, and the target holds every
+// object once.
+func TestTwoNodesSpreadCycle(t *testing.T) {
+	nodes, target, dbURL := startTwoNodes(t, buildProvisiond(t), spreadArgs...)
+	const groupName = "Spread Testers"
+	spID, jobID, upns := crashDirectory(t, nodes["a"].client(), target, groupName)
+	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
+	time.Sleep(time.Second) // see interruptCycle
+	nodes["a"].client().must("POST", jobPath+"/start", nil, 204)
+	le := waitSucceeded(t, nodes["b"].client(), jobPath, 60*time.Second)
+	checkTargetOnce(t, target, upns, groupName)
+	if got, want := le["countExported"], float64(len(upns)+1); got != want {
+		t.Errorf("the cycle's countExported is %v, want %v (every user and the group)", got, want)
+	}
+	by := chunksBy(t, dbURL, "completed")
+	if by["a"] == 0 || by["b"] == 0 || by["a"]+by["b"] != 10 {
+		t.Errorf("chunks completed by node: %v, want 10 in all, on both nodes", by)
+	}
+	t.Logf("chunks completed by node: %v", by)
+}
+
+// A node killed (kill -9) while it works chunks of a cycle the other
+// coordinates: the coordinator has them worked again, the cycle ends
+// within 30 s, and the target holds every object once.
+func TestTwoNodesSpreadKillChunkWorker(t *testing.T) {
+	nodes, target, dbURL := startTwoNodes(t, buildProvisiond(t), spreadArgs...)
+	const groupName = "Chunk Testers"
+	spID, jobID, upns := crashDirectory(t, nodes["a"].client(), target, groupName)
+	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
+	time.Sleep(time.Second) // see interruptCycle
+	nodes["a"].client().must("POST", jobPath+"/start", nil, 204)
+	n := target.waitUsers(len(upns)/3, 30*time.Second)
+	coordinator := cycleWorker(t, dbURL)
+	victim := map[string]string{"a": "b", "b": "a"}[coordinator]
+	if running := chunksBy(t, dbURL, "running")[victim]; running == 0 {
+		t.Fatalf("node %s works no chunk with %d of %d users in the target: nothing to interrupt", victim, n, len(upns))
+	}
+	nodes[victim].kill()
+	killed := time.Now()
+	t.Logf("killed node %s (not the coordinator) with %d of %d users in the target", victim, n, len(upns))
+	waitSucceeded(t, nodes[coordinator].client(), jobPath, 30*time.Second)
+	t.Logf("node %s finished the cycle %v after the kill", coordinator, time.Since(killed).Round(time.Millisecond))
+	checkTargetOnce(t, target, upns, groupName)
+}
+
+// The coordinator of a cycle in chunks killed (kill -9): the other node
+// adopts the cycle, its own chunks of the dead cycle stop, and the new
+// cycle ends within 30 s with every object once in the target.
+func TestTwoNodesSpreadKillCoordinator(t *testing.T) {
+	nodes, target, dbURL := startTwoNodes(t, buildProvisiond(t), spreadArgs...)
+	const groupName = "Coordinator Testers"
+	spID, jobID, upns := crashDirectory(t, nodes["a"].client(), target, groupName)
+	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
+	interruptCycle(t, nodes, target, dbURL, jobPath, len(upns), (*daemon).kill)
+	checkTargetOnce(t, target, upns, groupName)
+}
+
+// waitSucceeded waits up to limit for the job's lastSuccessfulExecution
+// and returns it.
+func waitSucceeded(t *testing.T, api *apiClient, jobPath string, limit time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		status := api.must("GET", jobPath, nil, 200)["status"].(map[string]any)
+		if le, ok := status["lastSuccessfulExecution"].(map[string]any); ok {
+			return le
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cycle did not succeed within %v: status %v", limit, status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// chunksBy counts the chunks in River's state by the node that attempted
+// them last.
+func chunksBy(t *testing.T, dbURL, state string) map[string]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT attempted_by[array_length(attempted_by, 1)], count(*) FROM river_job
+		WHERE kind = 'provisiond_chunk' AND state = $1 GROUP BY 1`, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]int{}
+	for rows.Next() {
+		var node string
+		var n int
+		if err := rows.Scan(&node, &n); err != nil {
+			t.Fatal(err)
+		}
+		by[node] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return by
+}
+
 // startTwoNodes starts nodes a and b of provisiond on a new database of
 // the test cluster, with one data directory's keys, and a SCIM target
-// whose creates answer slowly.
-func startTwoNodes(t *testing.T, bin string) (nodes map[string]*daemon, target *scimPeer, dbURL string) {
+// whose creates answer slowly; args go to both nodes' serve.
+func startTwoNodes(t *testing.T, bin string, args ...string) (nodes map[string]*daemon, target *scimPeer, dbURL string) {
 	dbURL = pgtest.Database(t)
 	const token = "cluster-test-token"
 	srv := scimtest.NewServer(scimtest.Options{Options: scimserver.Options{Token: token}})
@@ -132,7 +242,7 @@ func startTwoNodes(t *testing.T, bin string) (nodes map[string]*daemon, target *
 	data := t.TempDir() // one set of keys for both, as a copied directory would be
 	nodes = map[string]*daemon{}
 	for _, name := range []string{"a", "b"} {
-		d := &daemon{t: t, bin: bin, data: data, args: []string{"--store", dbURL, "--node-name", name, "--ondemand-limit", "5/10s"}}
+		d := &daemon{t: t, bin: bin, data: data, args: append([]string{"--store", dbURL, "--node-name", name, "--ondemand-limit", "5/10s"}, args...)}
 		d.start()
 		t.Cleanup(d.killIfRunning)
 		nodes[name] = d
