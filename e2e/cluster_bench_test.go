@@ -4,9 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"provisiond/jobs"
 	"provisiond/store"
 	"provisiond/store/pgtest"
 	"provisiond/store/sqlstore"
@@ -29,6 +31,30 @@ func BenchmarkPostgresInitialCycle(b *testing.B) {
 	}
 }
 
+// BenchmarkScheduledCycle measures a started job's initial cycle on the
+// SQLite store, run by the scheduler as in production: in chunks (the
+// default chunk, so the users go in several, all worked by the one node),
+// and in one piece (a chunk larger than the cycle). It reports objects/s
+// from the start call to the cycle's end:
+//
+//	go test ./e2e -run '^$' -bench BenchmarkScheduledCycle -benchtime 1x -cluster.users 10000
+func BenchmarkScheduledCycle(b *testing.B) {
+	for _, chunk := range []int{jobs.DefaultCycleChunk, 1 << 30} {
+		name := "chunks"
+		if chunk > *clusterUsers {
+			name = "whole"
+		}
+		b.Run(name, func(b *testing.B) {
+			dir := b.TempDir()
+			st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(dir, "provisiond.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchStartedCycle(b, []*env{newCycleEnvOn(b, startBenchTarget(b, false, ""), st, dir, chunk)}, *clusterUsers)
+		})
+	}
+}
+
 func benchClusterCycle(b *testing.B, nodes, n int) {
 	ctx := context.Background()
 	dbURL := pgtest.Database(b)
@@ -40,8 +66,23 @@ func benchClusterCycle(b *testing.B, nodes, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		envs = append(envs, newCycleEnvOn(b, target, st, dir))
+		envs = append(envs, newCycleEnvOn(b, target, st, dir, 0))
 	}
+	benchStartedCycle(b, envs, n)
+	// How many nodes worked the cycle's chunks (River's attempted_by).
+	var working int
+	err := envs[0].st.(*sqlstore.Store).SchedulerPool().QueryRow(ctx, `SELECT count(DISTINCT attempted_by[array_length(attempted_by, 1)])
+		FROM river_job WHERE kind = 'provisiond_chunk' AND state = 'completed'`).Scan(&working)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(working), "chunk-nodes")
+}
+
+// benchStartedCycle seeds n users through the first of envs, starts the
+// Runners of all, starts the job and reports the initial cycle's objects/s.
+func benchStartedCycle(b *testing.B, envs []*env, n int) {
+	ctx := context.Background()
 	e := envs[0]
 	e.setupApp()
 	seedCycle(ctx, b, e.st, e.spID, n)

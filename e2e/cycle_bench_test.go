@@ -220,18 +220,19 @@ func newCycleEnv(b *testing.B, target *benchTarget, wrap func(store.Store) store
 	if err != nil {
 		b.Fatal(err)
 	}
-	return wireCycleEnv(b, target, st, dir, wrap)
+	return wireCycleEnv(b, target, st, dir, wrap, 0)
 }
 
 // newCycleEnvOn is newCycleEnv on the open store st (closed when the
-// benchmark ends), with the keys in dir.
-func newCycleEnvOn(b *testing.B, target *benchTarget, st *sqlstore.Store, dir string) *env {
-	return wireCycleEnv(b, target, st, dir, nil)
+// benchmark ends), with the keys in dir, and chunks of big cycles of chunk
+// objects (0: the default).
+func newCycleEnvOn(b *testing.B, target *benchTarget, st *sqlstore.Store, dir string, chunk int) *env {
+	return wireCycleEnv(b, target, st, dir, nil, chunk)
 }
 
 // wireCycleEnv wires a provisiond over st, seen through wrap when it is
-// not nil.
-func wireCycleEnv(b *testing.B, target *benchTarget, sq *sqlstore.Store, dir string, wrap func(store.Store) store.Store) *env {
+// not nil, with chunks of chunk objects.
+func wireCycleEnv(b *testing.B, target *benchTarget, sq *sqlstore.Store, dir string, wrap func(store.Store) store.Store, chunk int) *env {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	b.Cleanup(func() { sq.Close() })
@@ -240,7 +241,7 @@ func wireCycleEnv(b *testing.B, target *benchTarget, sq *sqlstore.Store, dir str
 		st = wrap(sq)
 	}
 	srv := httptest.NewUnstartedServer(nil)
-	wc := wiring.Config{DataDir: dir, Self: "http://" + srv.Listener.Addr().String(), Logger: log}
+	wc := wiring.Config{DataDir: dir, Self: "http://" + srv.Listener.Addr().String(), Logger: log, CycleChunk: chunk}
 	wc.UseStore(sq)
 	w, err := wiring.Wire(ctx, st, wc)
 	if err != nil {

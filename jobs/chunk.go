@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"provisiond/connector"
 	"provisiond/engine"
 	"provisiond/schema"
 	"provisiond/store"
@@ -32,6 +33,7 @@ type chunkArgs struct {
 	JobID string    `json:"job"`
 	Cycle string    `json:"cycle"`
 	Began time.Time `json:"began"`
+	Seq   int       `json:"seq"` // the chunk's number in its cycle
 	Rule  string    `json:"rule"`
 	Type  string    `json:"type"`
 	IDs   []string  `json:"ids"`
@@ -87,11 +89,19 @@ func (c *cycle) spreads(job *engine.Job, om *schema.CompiledObject) bool {
 
 // queueChunk hands items to a chunk.
 func (c *cycle) queueChunk(ctx context.Context, job *engine.Job, om *schema.CompiledObject, items []item, listed bool) error {
-	a := chunkArgs{SPID: c.sp.ID, JobID: c.j.ID, Cycle: c.id, Began: c.began, Rule: job.Rule.Rule.ID,
+	c.chunks++
+	a := chunkArgs{SPID: c.sp.ID, JobID: c.j.ID, Cycle: c.id, Seq: c.chunks, Began: c.began, Rule: job.Rule.Rule.ID,
 		Type: om.Mapping.SourceObjectName, Hold: c.threshold > 0, Listed: listed}
+	read := map[string]*connector.Object{}
 	for _, it := range items {
 		a.IDs = append(a.IDs, it.id)
+		if it.obj != nil {
+			read[it.id] = it.obj
+		}
 	}
+	// The objects read stay here for a chunk this node works, which need
+	// not read them again; another node reads them from the source.
+	c.s.listed.keep(a.Cycle, a.Seq, read)
 	id, err := c.spread.addChunk(ctx, a)
 	if err != nil {
 		return fmt.Errorf("queue a chunk of %s: %w", a.Type, err)
@@ -209,9 +219,10 @@ func (s *Service) runChunk(ctx context.Context, a chunkArgs) (chunkResult, error
 	if err := c.loadEscrows(ctx); err != nil {
 		return chunkResult{}, err
 	}
+	read := s.listed.take(a.Cycle, a.Seq)
 	items := make([]item, len(a.IDs))
 	for i, id := range a.IDs {
-		items[i] = item{id: id}
+		items[i] = item{id: id, obj: read[id]}
 	}
 	perr := c.process(ctx, job, om, items, a.Hold)
 	r := chunkResult{Imported: c.n.imported.Load(), Entitled: c.n.entitled.Load(), Exported: c.n.exported.Load(),
@@ -243,6 +254,32 @@ const listedIdle = 2 * time.Minute
 type listings struct {
 	mu sync.Mutex
 	m  map[string]*listing // cycle id + rule id
+	// read holds the objects a coordinator here read for each of its
+	// chunks, until a worker here takes them or the cycle ends.
+	read map[chunkKey]map[string]*connector.Object
+}
+
+type chunkKey struct {
+	cycle string
+	seq   int
+}
+
+func (l *listings) keep(cycle string, seq int, objs map[string]*connector.Object) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.read == nil {
+		l.read = map[chunkKey]map[string]*connector.Object{}
+	}
+	l.read[chunkKey{cycle, seq}] = objs
+}
+
+func (l *listings) take(cycle string, seq int) map[string]*connector.Object {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := chunkKey{cycle, seq}
+	objs := l.read[k]
+	delete(l.read, k)
+	return objs
 }
 
 type listing struct {
@@ -309,6 +346,11 @@ func (s *Service) dropListings(cycleID string) {
 	for k, l := range s.listed.m {
 		if l.cycle == cycleID {
 			delete(s.listed.m, k)
+		}
+	}
+	for k := range s.listed.read {
+		if k.cycle == cycleID {
+			delete(s.listed.read, k)
 		}
 	}
 }

@@ -207,6 +207,7 @@ type cycle struct {
 	// pending are the chunks queued and not yet waited for.
 	spread  spreader
 	pending map[int64]chunkArgs
+	chunks  int // chunks queued so far
 }
 
 // run processes one rule: everything (no watermark) or the changes since

@@ -76,7 +76,8 @@ type RunnerOptions struct {
 	// processes can tell that their holder died.
 	WorkLock JobLock
 	// ChunkWorkers is how many chunks of big cycles this process works at
-	// once (default 2), each with the Service's CycleWorkers.
+	// once (default 1), each with the Service's CycleWorkers: a node puts
+	// as many objects at once to a big cycle as to a small one.
 	ChunkWorkers int
 	// ID names this process among those sharing the database (River's
 	// client id: a cycle's attempted_by); empty: River makes one up.
@@ -118,7 +119,7 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 	}
 	chunks := o.ChunkWorkers
 	if chunks <= 0 {
-		chunks = 2
+		chunks = 1
 	}
 	r.client, err = river.NewClient(driver, &river.Config{
 		ID:      o.ID,
