@@ -327,10 +327,15 @@ func (c *cycle) initial(ctx context.Context, job *engine.Job) error {
 }
 
 // incremental processes the changes after watermark, batch by batch, and
-// moves the watermark after each batch that is done.
+// moves the watermark after each batch that is done. A batch with more
+// objects of a type than a chunk goes to chunks, as in initial.
 func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector.ChangeFeed, watermark string) (string, error) {
+	batch := cyclePage
+	if c.spread != nil {
+		batch = max(cyclePage, 4*c.s.chunk) // room for chunks to spread
+	}
 	for {
-		changes, next, err := feed.Changes(ctx, watermark, cyclePage)
+		changes, next, err := feed.Changes(ctx, watermark, batch)
 		if connector.KindOf(err) == connector.KindInvalid {
 			return watermark, fmt.Errorf("%w: %v", errStaleWatermark, err)
 		}
@@ -357,7 +362,21 @@ func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector
 		}
 		c.n.seen.Add(int64(len(seen)))
 		for _, om := range ordered(job) {
-			if err := c.process(ctx, job, om, byType[strings.ToLower(om.Mapping.SourceObjectName)], c.threshold > 0); err != nil {
+			items := byType[strings.ToLower(om.Mapping.SourceObjectName)]
+			if !c.spreads(job, om) || len(items) <= c.s.chunk {
+				if err := c.process(ctx, job, om, items, c.threshold > 0); err != nil {
+					return watermark, err
+				}
+				continue
+			}
+			for len(items) > 0 {
+				n := min(c.s.chunk, len(items))
+				if err := c.queueChunk(ctx, job, om, items[:n], false); err != nil {
+					return watermark, err
+				}
+				items = items[n:]
+			}
+			if err := c.waitChunks(ctx, job, om); err != nil {
 				return watermark, err
 			}
 		}

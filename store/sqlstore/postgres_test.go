@@ -343,3 +343,29 @@ func TestPostgresMigrateLogColumns(t *testing.T) {
 		t.Errorf("logs after migration (-want +got):\n%s", d)
 	}
 }
+
+// A work lock excludes the other Stores on the database like a job's
+// lock, and is not the job's lock of the same name.
+func TestPostgresTryLockWork(t *testing.T) {
+	url := pgtest.Database(t)
+	a, b := openPostgres(t, url), openPostgres(t, url)
+	ctx := t.Context()
+	unlock, ok, err := a.TryLockWork(ctx, "cycle:c1")
+	if err != nil || !ok {
+		t.Fatalf("the first work lock: %v, %v", ok, err)
+	}
+	if _, ok, err := b.TryLockWork(ctx, "cycle:c1"); err != nil || ok {
+		t.Fatalf("another Store took the held work lock: %v, %v", ok, err)
+	}
+	unlockJob, ok, err := b.TryLockJob(ctx, "cycle:c1")
+	if err != nil || !ok {
+		t.Fatalf("the job lock of the same name was refused: %v, %v", ok, err)
+	}
+	unlockJob()
+	unlock()
+	unlockB, ok, err := b.TryLockWork(ctx, "cycle:c1")
+	if err != nil || !ok {
+		t.Fatalf("the work lock was refused after its release: %v, %v", ok, err)
+	}
+	unlockB()
+}
