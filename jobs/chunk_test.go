@@ -24,7 +24,7 @@ type inlineSpreader struct {
 
 func (*inlineSpreader) Schedule(context.Context, string, string, time.Time) error { return nil }
 func (*inlineSpreader) Stop(context.Context, string, string) error                { return nil }
-func (*inlineSpreader) spreading() bool                                          { return true }
+func (*inlineSpreader) spreading() bool                                           { return true }
 func (*inlineSpreader) beginCycle(context.Context, string, string) (func(), error) {
 	return func() {}, nil
 }
