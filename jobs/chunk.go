@@ -203,6 +203,7 @@ func (s *Service) runChunk(ctx context.Context, a chunkArgs) (chunkResult, error
 		return chunkResult{Err: err.Error()}, nil
 	}
 	job.CycleID = a.Cycle
+	job.State = newBatchState(s.store) // flushed by process, before the chunk's result is kept
 	if a.Listed {
 		if job, err = s.listedJob(ctx, a.Cycle, job); err != nil {
 			return chunkResult{Err: err.Error(), TargetDown: true}, nil
