@@ -75,9 +75,9 @@ type spreader interface {
 	beginCycle(ctx context.Context, jobID, cycleID string) (end func(), err error)
 	// addChunk queues a chunk and returns its id.
 	addChunk(ctx context.Context, a chunkArgs) (int64, error)
-	// waitChunks waits until every chunk of pending (by id) is done and
-	// returns what they did.
-	waitChunks(ctx context.Context, cycleID string, pending map[int64]chunkArgs) ([]chunkResult, error)
+	// waitChunks waits until every chunk of pending (by id) is done,
+	// calling done with what each did as it finishes.
+	waitChunks(ctx context.Context, cycleID string, pending map[int64]chunkArgs, done func(chunkResult)) error
 }
 
 // spreads reports whether the cycle hands objects of om to chunks: a
@@ -119,14 +119,10 @@ func (c *cycle) waitChunks(ctx context.Context, job *engine.Job, om *schema.Comp
 	if len(c.pending) == 0 {
 		return nil
 	}
-	results, err := c.spread.waitChunks(ctx, c.id, c.pending)
-	c.pending = nil
-	if err != nil {
-		return err
-	}
 	var firstErr error
 	var touched []string
-	for _, r := range results {
+	// Each chunk's figures count as it ends, so the progress moves.
+	err := c.spread.waitChunks(ctx, c.id, c.pending, func(r chunkResult) {
 		c.n.addResult(r)
 		c.answered.Add(r.Answered)
 		touched = append(touched, r.Touched...)
@@ -140,9 +136,13 @@ func (c *cycle) waitChunks(ctx context.Context, job *engine.Job, om *schema.Comp
 		default:
 			firstErr = errors.New(r.Err)
 		}
-	}
+	})
+	c.pending = nil
 	// The chunks kept the store's escrows: read them again.
-	if err := c.escrows.reload(ctx, om.Mapping.SourceObjectName, touched); err != nil {
+	if rerr := c.escrows.reload(context.WithoutCancel(ctx), om.Mapping.SourceObjectName, touched); rerr != nil && err == nil {
+		err = rerr
+	}
+	if err != nil {
 		return err
 	}
 	return firstErr

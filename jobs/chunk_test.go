@@ -34,8 +34,7 @@ func (s *inlineSpreader) addChunk(context.Context, chunkArgs) (int64, error) {
 	return s.next, nil
 }
 
-func (s *inlineSpreader) waitChunks(ctx context.Context, _ string, pending map[int64]chunkArgs) ([]chunkResult, error) {
-	var out []chunkResult
+func (s *inlineSpreader) waitChunks(ctx context.Context, _ string, pending map[int64]chunkArgs, done func(chunkResult)) error {
 	for _, id := range slices.Sorted(func(yield func(int64) bool) {
 		for id := range pending {
 			if !yield(id) {
@@ -45,20 +44,20 @@ func (s *inlineSpreader) waitChunks(ctx context.Context, _ string, pending map[i
 	}) {
 		r, err := s.svc.runChunk(ctx, pending[id])
 		if err != nil {
-			return out, err
+			return err
 		}
 		b, err := json.Marshal(r)
 		if err != nil {
-			return out, err
+			return err
 		}
 		var back chunkResult
 		if err := json.Unmarshal(b, &back); err != nil {
-			return out, err
+			return err
 		}
-		out = append(out, back)
+		done(back)
 		s.worked++
 	}
-	return out, nil
+	return nil
 }
 
 // A job's cycles in chunks of 3 objects end as the same cycles in one

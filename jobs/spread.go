@@ -185,13 +185,19 @@ func (r *Runner[TTx]) addChunk(ctx context.Context, a chunkArgs) (int64, error) 
 // waitChunks implements spreader. A chunk whose node died (its lock went
 // with it) is cancelled and queued again, to be worked by a live node
 // without the dead one's target listing.
-func (r *Runner[TTx]) waitChunks(ctx context.Context, cycleID string, pending map[int64]chunkArgs) ([]chunkResult, error) {
-	var out []chunkResult
+func (r *Runner[TTx]) waitChunks(ctx context.Context, cycleID string, pending map[int64]chunkArgs, done func(chunkResult)) error {
 	for {
+		// The chunks from the first pending one on: those before are done.
+		first := int64(-1)
+		for id := range pending {
+			if first < 0 || id < first {
+				first = id
+			}
+		}
 		rows, err := r.listChunks(ctx, river.NewJobListParams().
-			Where("args ->> 'cycle' = @cycle", river.NamedArgs{"cycle": cycleID}))
+			Where("args ->> 'cycle' = @cycle AND id >= @first", river.NamedArgs{"cycle": cycleID, "first": first}))
 		if err != nil {
-			return out, err
+			return err
 		}
 		for _, row := range rows {
 			a, ok := pending[row.ID]
@@ -202,41 +208,41 @@ func (r *Runner[TTx]) waitChunks(ctx context.Context, cycleID string, pending ma
 			case rivertype.JobStateCompleted:
 				var res chunkResult
 				if err := json.Unmarshal(row.Output(), &res); err != nil {
-					return out, fmt.Errorf("chunk %d of cycle %s ended without its result", row.ID, cycleID)
+					return fmt.Errorf("chunk %d of cycle %s ended without its result", row.ID, cycleID)
 				}
-				out = append(out, res)
+				done(res)
 				delete(pending, row.ID)
 			case rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
-				return out, fmt.Errorf("chunk %d of cycle %s was %s", row.ID, cycleID, row.State)
+				return fmt.Errorf("chunk %d of cycle %s was %s", row.ID, cycleID, row.State)
 			case rivertype.JobStateRunning:
 				if r.workLock == nil || row.AttemptedAt == nil || time.Since(*row.AttemptedAt) < orphanAge {
 					continue
 				}
 				if alive, err := r.chunkAlive(ctx, row.ID); err != nil || alive {
 					if err != nil {
-						return out, err
+						return err
 					}
 					continue
 				}
 				r.log.Info("working again the chunk of a node that stopped", "cycle", cycleID, "river_job", row.ID)
 				if _, err := r.client.JobCancel(ctx, row.ID); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
-					return out, err
+					return err
 				}
 				a.Listed = false
 				id, err := r.addChunk(ctx, a)
 				if err != nil {
-					return out, err
+					return err
 				}
 				delete(pending, row.ID)
 				pending[id] = a
 			}
 		}
 		if len(pending) == 0 {
-			return out, nil
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return out, ctx.Err()
+			return ctx.Err()
 		case <-time.After(chunkPoll):
 		}
 	}

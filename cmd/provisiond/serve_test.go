@@ -87,7 +87,7 @@ func TestServeRejectsBadPublicURL(t *testing.T) {
 
 func TestServeRejectsBadPacing(t *testing.T) {
 	for _, tc := range []struct{ flag, value string }{
-		{"--target-rate", "-1"}, {"--cycle-workers", "0"}, {"--cycle-workers", "1000"},
+		{"--target-rate", "-1"}, {"--cycle-workers", "0"}, {"--cycle-workers", "1000"}, {"--cycle-chunk", "5"}, {"--cycle-chunk", "100000"},
 	} {
 		err := serve(context.Background(), []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), tc.flag, tc.value}, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.flag) {
