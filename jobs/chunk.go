@@ -190,25 +190,30 @@ func (s *Service) runChunk(ctx context.Context, a chunkArgs) (chunkResult, error
 	if err != nil {
 		return chunkResult{}, fmt.Errorf("chunk: %w", err)
 	}
-	comp, err := s.Compiled(j)
-	if err != nil {
-		return chunkResult{Err: err.Error()}, nil
-	}
-	i := slices.IndexFunc(comp.Rules, func(r *schema.CompiledRule) bool { return r.Rule.ID == a.Rule })
-	if i < 0 {
-		return chunkResult{Err: fmt.Sprintf("the job has no rule %s any more", a.Rule)}, nil
-	}
-	job, err := s.Runtime(ctx, sp, j, comp.Rules[i])
-	if err != nil {
-		return chunkResult{Err: err.Error()}, nil
-	}
-	job.CycleID = a.Cycle
-	job.State = newBatchState(s.store) // flushed by process, before the chunk's result is kept
+	var job *engine.Job
 	if a.Listed {
-		if job, err = s.listedJob(ctx, a.Cycle, job); err != nil {
-			return chunkResult{Err: err.Error(), TargetDown: true}, nil
+		job = s.listedCached(a.Cycle, a.Rule) // built by the first chunk (or the cycle) here
+	}
+	if job == nil {
+		comp, err := s.Compiled(j)
+		if err != nil {
+			return chunkResult{Err: err.Error()}, nil
+		}
+		i := slices.IndexFunc(comp.Rules, func(r *schema.CompiledRule) bool { return r.Rule.ID == a.Rule })
+		if i < 0 {
+			return chunkResult{Err: fmt.Sprintf("the job has no rule %s any more", a.Rule)}, nil
+		}
+		if job, err = s.Runtime(ctx, sp, j, comp.Rules[i]); err != nil {
+			return chunkResult{Err: err.Error()}, nil
+		}
+		job.CycleID = a.Cycle
+		if a.Listed {
+			if job, err = s.listedJob(ctx, a.Cycle, job); err != nil {
+				return chunkResult{Err: err.Error(), TargetDown: true}, nil
+			}
 		}
 	}
+	job.State = newBatchState(s.store) // flushed by process, before the chunk's result is kept
 	oi := slices.IndexFunc(job.Rule.Objects, func(om *schema.CompiledObject) bool {
 		return om.Mapping.Enabled && strings.EqualFold(om.Mapping.SourceObjectName, a.Type)
 	})
@@ -216,7 +221,7 @@ func (s *Service) runChunk(ctx context.Context, a chunkArgs) (chunkResult, error
 		return chunkResult{Err: fmt.Sprintf("rule %s no longer maps %s", a.Rule, a.Type)}, nil
 	}
 	om := job.Rule.Objects[oi]
-	c := &cycle{s: s, sp: sp, j: j, id: a.Cycle, began: a.Began}
+	c := &cycle{s: s, sp: sp, j: j, id: a.Cycle, began: a.Began, slots: s.chunkSlots(a.JobID)}
 	if err := c.loadEscrows(ctx); err != nil {
 		return chunkResult{}, err
 	}
@@ -246,6 +251,24 @@ func (s *Service) runChunk(ctx context.Context, a chunkArgs) (chunkResult, error
 	return r, nil
 }
 
+// chunkSlots returns the job's slots for objects in chunks on this node:
+// CycleWorkers of them, so that two chunks of one job running here (one
+// ending, the next starting) put no more objects at once to the target
+// than one cycle does.
+func (s *Service) chunkSlots(jobID string) chan struct{} {
+	s.listed.mu.Lock()
+	defer s.listed.mu.Unlock()
+	if s.listed.slots == nil {
+		s.listed.slots = map[string]chan struct{}{}
+	}
+	ch, ok := s.listed.slots[jobID]
+	if !ok {
+		ch = make(chan struct{}, s.workers)
+		s.listed.slots[jobID] = ch
+	}
+	return ch
+}
+
 // listedIdle is how long a node keeps a cycle's target listing no chunk
 // asked for: the cycle ended elsewhere, or its chunks went to others.
 const listedIdle = 2 * time.Minute
@@ -258,6 +281,8 @@ type listings struct {
 	// read holds the objects a coordinator here read for each of its
 	// chunks, until a worker here takes them or the cycle ends.
 	read map[chunkKey]map[string]*connector.Object
+	// slots are each job's chunkSlots.
+	slots map[string]chan struct{}
 }
 
 type chunkKey struct {
@@ -338,6 +363,30 @@ func (s *Service) listedJob(ctx context.Context, cycleID string, job *engine.Job
 	full := *job
 	full.Target = l.job.Target
 	return &full, nil
+}
+
+// listedCached returns a copy of the cycle's rule's job as listedJob made
+// it on this node, nil when there is none (yet).
+func (s *Service) listedCached(cycleID, ruleID string) *engine.Job {
+	s.listed.mu.Lock()
+	l, ok := s.listed.m[cycleID+"\x00"+ruleID]
+	if ok {
+		l.used = time.Now()
+	}
+	s.listed.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	select {
+	case <-l.ready:
+	default:
+		return nil // being read: the caller reads its own way (listedJob waits)
+	}
+	if l.err != nil {
+		return nil
+	}
+	full := *l.job
+	return &full
 }
 
 // dropListings forgets the cycle's target listings on this node.

@@ -208,6 +208,9 @@ type cycle struct {
 	spread  spreader
 	pending map[int64]chunkArgs
 	chunks  int // chunks queued so far
+	// slots, in a chunk, bound the objects of its job this node works at
+	// once, whatever the number of its chunks running (nil: no bound).
+	slots chan struct{}
 }
 
 // run processes one rule: everything (no watermark) or the changes since
@@ -444,7 +447,13 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 				id := it.id
 				octx, cancel := context.WithTimeout(objCtx, cycleObjectTimeout)
 				typ := om.Mapping.SourceObjectName
+				if c.slots != nil {
+					c.slots <- struct{}{}
+				}
 				out, err := c.s.engine.Process(octx, job, engine.Request{ObjectType: typ, ObjectID: id, Object: it.obj, AllMembers: isGroup, HoldDeletes: hold})
+				if c.slots != nil {
+					<-c.slots
+				}
 				cancel()
 				var nf *engine.NotFoundError
 				switch {

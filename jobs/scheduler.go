@@ -76,8 +76,9 @@ type RunnerOptions struct {
 	// processes can tell that their holder died.
 	WorkLock JobLock
 	// ChunkWorkers is how many chunks of big cycles this process works at
-	// once (default 1), each with the Service's CycleWorkers: a node puts
-	// as many objects at once to a big cycle as to a small one.
+	// once (default 2: the next starts while one ends); the chunks of one
+	// job share the Service's CycleWorkers, so a node puts as many objects
+	// at once to a big cycle as to a small one.
 	ChunkWorkers int
 	// ID names this process among those sharing the database (River's
 	// client id: a cycle's attempted_by); empty: River makes one up.
@@ -119,7 +120,7 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 	}
 	chunks := o.ChunkWorkers
 	if chunks <= 0 {
-		chunks = 1
+		chunks = 2
 	}
 	r.client, err = river.NewClient(driver, &river.Config{
 		ID:      o.ID,
