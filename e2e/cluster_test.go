@@ -93,9 +93,15 @@ func TestTwoNodesGracefulStop(t *testing.T) {
 }
 
 // A pause sent to one node stops the cycle running on the other within a
-// few seconds.
+// few seconds; a cycle in chunks stops on both nodes.
 func TestTwoNodesPause(t *testing.T) {
-	nodes, target, dbURL := startTwoNodes(t, buildProvisiond(t))
+	bin := buildProvisiond(t)
+	t.Run("whole", func(t *testing.T) { twoNodesPause(t, bin) })
+	t.Run("chunks", func(t *testing.T) { twoNodesPause(t, bin, spreadArgs...) })
+}
+
+func twoNodesPause(t *testing.T, bin string, args ...string) {
+	nodes, target, dbURL := startTwoNodes(t, bin, args...)
 	spID, jobID, upns := crashDirectory(t, nodes["a"].client(), target, "Paused Testers")
 	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
 	time.Sleep(time.Second) // see interruptCycle
