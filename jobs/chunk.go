@@ -270,7 +270,8 @@ func (s *Service) chunkSlots(jobID string) chan struct{} {
 }
 
 // listedIdle is how long a node keeps a cycle's target listing no chunk
-// asked for: the cycle ended elsewhere, or its chunks went to others.
+// asked for, at most: the cycle ended elsewhere (the Runner drops those
+// within seconds), or its chunks went to others.
 const listedIdle = 2 * time.Minute
 
 // listings keeps each running cycle's target as read once on this node
@@ -387,6 +388,19 @@ func (s *Service) listedCached(cycleID, ruleID string) *engine.Job {
 	}
 	full := *l.job
 	return &full
+}
+
+// listedCycles returns the cycles this node holds target listings of.
+func (s *Service) listedCycles() []string {
+	s.listed.mu.Lock()
+	defer s.listed.mu.Unlock()
+	var ids []string
+	for _, l := range s.listed.m {
+		if !slices.Contains(ids, l.cycle) {
+			ids = append(ids, l.cycle)
+		}
+	}
+	return ids
 }
 
 // dropListings forgets the cycle's target listings on this node.

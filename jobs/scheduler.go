@@ -399,6 +399,7 @@ func (r *Runner[TTx]) adoptOrphans(ctx context.Context) {
 		if err := r.adoptOnce(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("looking for orphaned cycles failed", "err", err)
 		}
+		r.dropEndedListings(ctx)
 	}
 }
 

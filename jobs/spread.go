@@ -140,6 +140,16 @@ func (r *Runner[TTx]) cycleAlive(ctx context.Context, cycleID string) (bool, err
 	return !free, nil
 }
 
+// dropEndedListings forgets the target listings this node read for the
+// chunks of cycles whose coordinator (elsewhere) has ended.
+func (r *Runner[TTx]) dropEndedListings(ctx context.Context) {
+	for _, id := range r.svc.listedCycles() {
+		if alive, err := r.cycleAlive(ctx, id); err == nil && !alive {
+			r.svc.dropListings(id)
+		}
+	}
+}
+
 // listChunks lists the chunks params selects, every page.
 func (r *Runner[TTx]) listChunks(ctx context.Context, params *river.JobListParams) ([]*rivertype.JobRow, error) {
 	params = params.Kinds(chunkArgs{}.Kind()).First(100)
