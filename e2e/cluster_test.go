@@ -133,12 +133,8 @@ var spreadArgs = []string{"--cycle-chunk", "30", "--cycle-workers", "1"}
 // finished each), its figures add them up, and the target holds every
 // object once.
 func TestTwoNodesSpreadCycle(t *testing.T) {
-	nodes, target, dbURL := startTwoNodes(t, buildProvisiond(t), spreadArgs...)
 	const groupName = "Spread Testers"
-	spID, jobID, upns := crashDirectory(t, nodes["a"].client(), target, groupName)
-	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
-	time.Sleep(time.Second) // see interruptCycle
-	nodes["a"].client().must("POST", jobPath+"/start", nil, 204)
+	nodes, target, dbURL, jobPath, upns := startSpreadJob(t, groupName)
 	le := waitSucceeded(t, nodes["b"].client(), jobPath, 60*time.Second)
 	checkTargetOnce(t, target, upns, groupName)
 	if got, want := le["countExported"], float64(len(upns)+1); got != want {
@@ -155,12 +151,8 @@ func TestTwoNodesSpreadCycle(t *testing.T) {
 // coordinates: the coordinator has them worked again, the cycle ends
 // within 30 s, and the target holds every object once.
 func TestTwoNodesSpreadKillChunkWorker(t *testing.T) {
-	nodes, target, dbURL := startTwoNodes(t, buildProvisiond(t), spreadArgs...)
 	const groupName = "Chunk Testers"
-	spID, jobID, upns := crashDirectory(t, nodes["a"].client(), target, groupName)
-	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
-	time.Sleep(time.Second) // see interruptCycle
-	nodes["a"].client().must("POST", jobPath+"/start", nil, 204)
+	nodes, target, dbURL, jobPath, upns := startSpreadJob(t, groupName)
 	n := target.waitUsers(len(upns)/3, 30*time.Second)
 	coordinator := cycleWorker(t, dbURL)
 	victim := map[string]string{"a": "b", "b": "a"}[coordinator]
@@ -187,6 +179,18 @@ func TestTwoNodesSpreadKillCoordinator(t *testing.T) {
 	checkTargetOnce(t, target, upns, groupName)
 }
 
+// startSpreadJob starts two nodes with spreadArgs, the crash directory
+// with its group groupName, and its job, through node a.
+func startSpreadJob(t *testing.T, groupName string) (nodes map[string]*daemon, target *scimPeer, dbURL, jobPath string, upns []string) {
+	t.Helper()
+	nodes, target, dbURL = startTwoNodes(t, buildProvisiond(t), spreadArgs...)
+	spID, jobID, upns := crashDirectory(t, nodes["a"].client(), target, groupName)
+	jobPath = "/servicePrincipals/" + spID + "/synchronization/jobs/" + jobID
+	time.Sleep(time.Second) // see interruptCycle
+	nodes["a"].client().must("POST", jobPath+"/start", nil, 204)
+	return nodes, target, dbURL, jobPath, upns
+}
+
 // waitSucceeded waits up to limit for the job's lastSuccessfulExecution
 // and returns it.
 func waitSucceeded(t *testing.T, api *apiClient, jobPath string, limit time.Duration) map[string]any {
@@ -208,13 +212,7 @@ func waitSucceeded(t *testing.T, api *apiClient, jobPath string, limit time.Dura
 // them last.
 func chunksBy(t *testing.T, dbURL, state string) map[string]int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn := connectDB(t, dbURL)
 	rows, err := conn.Query(ctx, `SELECT attempted_by[array_length(attempted_by, 1)], count(*) FROM river_job
 		WHERE kind = 'provisiond_chunk' AND state = $1 GROUP BY 1`, state)
 	if err != nil {
@@ -316,15 +314,9 @@ func onDemandStatus(t *testing.T, api *apiClient, jobPath, ruleID, userID string
 // behind it).
 func cycleWorker(t *testing.T, dbURL string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn := connectDB(t, dbURL)
 	var by string
-	err = conn.QueryRow(ctx, `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+	err := conn.QueryRow(ctx, `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 		WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objsubid = 2`, 0x7064).Scan(&by)
 	if err != nil {
 		t.Fatalf("find the node running the cycle: %v", err)
@@ -340,4 +332,18 @@ func groupIDByName(t *testing.T, api *apiClient, name string) string {
 		t.Fatalf("%d groups named %q", len(vs), name)
 	}
 	return vs[0].(map[string]any)["id"].(string)
+}
+
+// connectDB connects to dbURL for the rest of the test, with a context
+// that ends 10 s from now.
+func connectDB(t *testing.T, dbURL string) (context.Context, *pgx.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return ctx, conn
 }

@@ -108,17 +108,10 @@ func (r *Runner[TTx]) chunkAlive(ctx context.Context, id int64) (bool, error) {
 	r.mu.Lock()
 	here := r.working[id]
 	r.mu.Unlock()
-	if here || r.workLock == nil {
-		return here, nil
+	if here {
+		return true, nil
 	}
-	unlock, free, err := r.workLock(ctx, chunkLockName(id))
-	if err != nil {
-		return false, err
-	}
-	if free {
-		unlock()
-	}
-	return !free, nil
+	return r.heldElsewhere(ctx, chunkLockName(id))
 }
 
 // cycleAlive reports whether cycleID's coordinator is running: on this
@@ -127,10 +120,19 @@ func (r *Runner[TTx]) cycleAlive(ctx context.Context, cycleID string) (bool, err
 	r.mu.Lock()
 	here := r.live[cycleID]
 	r.mu.Unlock()
-	if here || r.workLock == nil {
-		return here, nil
+	if here {
+		return true, nil
 	}
-	unlock, free, err := r.workLock(ctx, cycleLockName(cycleID))
+	return r.heldElsewhere(ctx, cycleLockName(cycleID))
+}
+
+// heldElsewhere reports whether another process holds the work lock name
+// (never, without a shared database).
+func (r *Runner[TTx]) heldElsewhere(ctx context.Context, name string) (bool, error) {
+	if r.workLock == nil {
+		return false, nil
+	}
+	unlock, free, err := r.workLock(ctx, name)
 	if err != nil {
 		return false, err
 	}
