@@ -87,7 +87,11 @@ func (s *Source) Get(ctx context.Context, objectType, id string) (connector.Obje
 		if err != nil {
 			return connector.Object{}, err
 		}
-		return s.user(ctx, u)
+		ent, err := s.entitlement(ctx, u.ID, true)
+		if err != nil {
+			return connector.Object{}, err
+		}
+		return s.userObject(u, &ent), nil
 	case strings.EqualFold(objectType, connector.TypeGroup):
 		g, err := s.st.GetGroup(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -96,7 +100,11 @@ func (s *Source) Get(ctx context.Context, objectType, id string) (connector.Obje
 		if err != nil {
 			return connector.Object{}, err
 		}
-		return s.group(ctx, g)
+		ent, err := s.entitlement(ctx, g.ID, false)
+		if err != nil {
+			return connector.Object{}, err
+		}
+		return s.groupObject(ctx, g, &ent)
 	}
 	return connector.Object{}, unknownType(objectType)
 }
@@ -105,7 +113,8 @@ func (s *Source) Get(ctx context.Context, objectType, id string) (connector.Obje
 // soft-deleted ones included (as Get shows them, so a cycle sees the
 // deletion), each as Get returns it. The token is the id of the last object
 // of the previous page, so an object that exists for the whole listing is
-// listed exactly once whatever else changes meanwhile.
+// listed exactly once whatever else changes meanwhile. A page's
+// entitlements cost two queries, not two or more per object.
 func (s *Source) List(ctx context.Context, objectType, token string, pageSize int) (connector.Page, error) {
 	if pageSize < 1 {
 		return connector.Page{}, invalid("page size %d: want at least 1", pageSize)
@@ -118,15 +127,47 @@ func (s *Source) List(ctx context.Context, objectType, token string, pageSize in
 		if err != nil {
 			return connector.Page{}, err
 		}
-		return page(ctx, users, pageSize, s.user)
+		return sourcePage(ctx, s, users, pageSize, true, func(u store.User) string { return u.ID },
+			func(_ context.Context, u store.User, ent *connector.Entitlement) (connector.Object, error) {
+				return s.userObject(u, ent), nil
+			})
 	case strings.EqualFold(objectType, connector.TypeGroup):
 		groups, err := s.st.ListGroups(ctx, opt)
 		if err != nil {
 			return connector.Page{}, err
 		}
-		return page(ctx, groups, pageSize, s.group)
+		return sourcePage(ctx, s, groups, pageSize, false, func(g store.Group) string { return g.ID }, s.groupObject)
 	}
 	return connector.Page{}, unknownType(objectType)
+}
+
+// sourcePage shows the first pageSize records with their entitlements
+// (through groups too for users); a record beyond them means another page
+// follows the last one shown.
+func sourcePage[R any](ctx context.Context, s *Source, recs []R, pageSize int, viaGroups bool, id func(R) string,
+	show func(context.Context, R, *connector.Entitlement) (connector.Object, error)) (connector.Page, error) {
+	var p connector.Page
+	shown := recs[:min(len(recs), pageSize)]
+	ids := make([]string, len(shown))
+	for i, r := range shown {
+		ids[i] = id(r)
+	}
+	ents, err := s.entitlements(ctx, ids, viaGroups)
+	if err != nil {
+		return connector.Page{}, err
+	}
+	p.Objects = make([]connector.Object, 0, len(shown))
+	for i, r := range shown {
+		obj, err := show(ctx, r, &ents[i])
+		if err != nil {
+			return connector.Page{}, err
+		}
+		p.Objects = append(p.Objects, obj)
+	}
+	if len(recs) > pageSize {
+		p.Next = p.Objects[pageSize-1].ID
+	}
+	return p, nil
 }
 
 // page shows the first pageSize records; a record beyond them means
@@ -218,7 +259,8 @@ func unknownType(objectType string) error {
 	return invalid("unknown object type %q (want User or Group)", objectType)
 }
 
-func (s *Source) user(ctx context.Context, u store.User) (connector.Object, error) {
+// userObject shows a user with its entitlement.
+func (s *Source) userObject(u store.User, ent *connector.Entitlement) connector.Object {
 	a := connector.Attributes{}
 	for k, v := range u.Props {
 		if n, ok := graphToEntra[k]; ok {
@@ -232,18 +274,15 @@ func (s *Source) user(ctx context.Context, u store.User) (connector.Object, erro
 	a["userPrincipalName"] = []string{u.UserPrincipalName}
 	a["accountEnabled"] = []string{boolString(u.AccountEnabled)}
 	a["IsSoftDeleted"] = []string{boolString(u.Deleted != nil)}
-	ent, err := s.entitlement(ctx, u.ID, true)
-	if err != nil {
-		return connector.Object{}, err
-	}
 	if len(ent.Roles) > 0 {
 		a["appRoleAssignments"] = ent.Roles
 	}
 	return connector.Object{ID: u.ID, Type: connector.TypeUser, Attrs: a,
-		Disabled: !u.AccountEnabled, SoftDeleted: u.Deleted != nil, Entitlement: &ent}, nil
+		Disabled: !u.AccountEnabled, SoftDeleted: u.Deleted != nil, Entitlement: ent}
 }
 
-func (s *Source) group(ctx context.Context, g store.Group) (connector.Object, error) {
+// groupObject shows a group with its members and entitlement.
+func (s *Source) groupObject(ctx context.Context, g store.Group, ent *connector.Entitlement) (connector.Object, error) {
 	a := connector.Attributes{}
 	for k, v := range g.Props {
 		if vs := values(v); len(vs) > 0 {
@@ -260,11 +299,7 @@ func (s *Source) group(ctx context.Context, g store.Group) (connector.Object, er
 	if len(members) > 0 {
 		a["members"] = members
 	}
-	ent, err := s.entitlement(ctx, g.ID, false)
-	if err != nil {
-		return connector.Object{}, err
-	}
-	return connector.Object{ID: g.ID, Type: connector.TypeGroup, Attrs: a, SoftDeleted: g.Deleted != nil, Entitlement: &ent}, nil
+	return connector.Object{ID: g.ID, Type: connector.TypeGroup, Attrs: a, SoftDeleted: g.Deleted != nil, Entitlement: ent}, nil
 }
 
 // StateAttributes implements connector.StateAttributer: the attributes
@@ -281,31 +316,47 @@ func (s *Source) Entitlement(ctx context.Context, objectType, id string) (connec
 // entitlement collects assignments to the service principal held directly
 // or, for users, through groups they are direct members of.
 func (s *Source) entitlement(ctx context.Context, id string, viaGroups bool) (connector.Entitlement, error) {
-	principals := []string{id}
+	ents, err := s.entitlements(ctx, []string{id}, viaGroups)
+	if err != nil {
+		return connector.Entitlement{}, err
+	}
+	return ents[0], nil
+}
+
+// entitlements is entitlement for many objects, in two queries: their
+// groups, then the assignments of them all and of their groups.
+func (s *Source) entitlements(ctx context.Context, ids []string, viaGroups bool) ([]connector.Entitlement, error) {
+	var groupsOf map[string][]string
+	principals := slices.Clone(ids)
 	if viaGroups {
-		groups, err := s.st.ListMemberOf(ctx, id)
-		if err != nil {
-			return connector.Entitlement{}, err
+		var err error
+		if groupsOf, err = s.st.ListMemberOfAll(ctx, ids); err != nil {
+			return nil, err
 		}
-		principals = append(principals, groups...)
-	}
-	var ent connector.Entitlement
-	for _, p := range principals {
-		as, err := s.st.ListAppRoleAssignmentsOf(ctx, p)
-		if err != nil {
-			return ent, err
-		}
-		for _, a := range as {
-			if a.ResourceID != s.spID {
-				continue
-			}
-			ent.Assigned = true
-			if name := AppRoleName(a.AppRoleID); !slices.Contains(ent.Roles, name) {
-				ent.Roles = append(ent.Roles, name)
-			}
+		for _, gs := range groupsOf {
+			principals = append(principals, gs...)
 		}
 	}
-	return ent, nil
+	held, err := s.st.ListAppRoleAssignmentsOfAll(ctx, principals)
+	if err != nil {
+		return nil, err
+	}
+	ents := make([]connector.Entitlement, len(ids))
+	for i, id := range ids {
+		ent := &ents[i]
+		for _, p := range append([]string{id}, groupsOf[id]...) {
+			for _, a := range held[p] {
+				if a.ResourceID != s.spID {
+					continue
+				}
+				ent.Assigned = true
+				if name := AppRoleName(a.AppRoleID); !slices.Contains(ent.Roles, name) {
+					ent.Roles = append(ent.Roles, name)
+				}
+			}
+		}
+	}
+	return ents, nil
 }
 
 func boolString(b bool) string {

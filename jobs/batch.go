@@ -15,10 +15,12 @@ import (
 const batchSize = 256
 
 // batchState is a cycle's write-behind engine.State: anchor and log
-// writes are kept in memory and committed together (store.CommitBatch)
-// when batchSize of them are waiting and whenever the cycle flushes: at
-// the end of every page of objects, so before a watermark moves past
-// them and before the cycle ends. Reads see the kept writes.
+// writes are kept in memory and committed together (store.CommitBatch).
+// A full batch is committed in the background while the workers go on;
+// the cycle flushes at the end of every page of objects, so before a
+// watermark moves past them and before the cycle ends, and a flush waits
+// for the background commit. Reads see the kept writes and the ones being
+// committed, and the anchors of the page preloaded in one query.
 //
 // A crash loses the writes not yet committed, never the ones a watermark
 // passed: a target object created without its anchor is matched again by
@@ -26,11 +28,21 @@ const batchSize = 256
 // events.
 type batchState struct {
 	st store.Store
-	// mu is held while a batch commits too, so that no read falls in the
-	// gap between the kept writes and the stored ones.
+	// commitMu is held by the one commit at a time.
+	commitMu sync.Mutex
+	bg       sync.WaitGroup // background commits
+
 	mu      sync.Mutex
 	anchors map[store.AnchorKey]*store.Anchor // nil: deleted
 	logs    []store.ProvisioningLog
+	// committing is the batch being committed: read until it is stored.
+	committing map[store.AnchorKey]*store.Anchor
+	// busy says a background commit is running or about to; bgFailed
+	// that the last one failed, so that only a flush tries again.
+	busy, bgFailed bool
+	// preloaded is the stored anchors of the objects of a page (nil:
+	// none), read in one query; a write drops its key.
+	preloaded map[store.AnchorKey]*store.Anchor
 }
 
 var _ engine.State = (*batchState)(nil)
@@ -43,10 +55,44 @@ func keyOf(a store.Anchor) store.AnchorKey {
 	return store.AnchorKey{JobID: a.JobID, SourceType: a.SourceType, SourceID: a.SourceID}
 }
 
+// kept returns what the batch knows of an anchor: kept is false when the
+// store must be asked; b.mu is held.
+func (b *batchState) kept(k store.AnchorKey) (a *store.Anchor, kept bool) {
+	if a, ok := b.anchors[k]; ok {
+		return a, true
+	}
+	if a, ok := b.committing[k]; ok {
+		return a, true
+	}
+	a, ok := b.preloaded[k]
+	return a, ok
+}
+
+// Preload reads the stored anchors of the source objects ids in one query,
+// so that the page's objects cost no anchor read each. It replaces the
+// previous page's.
+func (b *batchState) Preload(ctx context.Context, jobID, sourceType string, ids []string) error {
+	as, err := b.st.GetAnchors(ctx, jobID, sourceType, ids)
+	if err != nil {
+		return err
+	}
+	pre := make(map[store.AnchorKey]*store.Anchor, len(ids))
+	for _, id := range ids {
+		pre[store.AnchorKey{JobID: jobID, SourceType: sourceType, SourceID: id}] = nil
+	}
+	for i := range as {
+		pre[keyOf(as[i])] = &as[i]
+	}
+	b.mu.Lock()
+	b.preloaded = pre
+	b.mu.Unlock()
+	return nil
+}
+
 // GetAnchor implements engine.State.
 func (b *batchState) GetAnchor(ctx context.Context, jobID, sourceType, sourceID string) (store.Anchor, error) {
 	b.mu.Lock()
-	a, kept := b.anchors[store.AnchorKey{JobID: jobID, SourceType: sourceType, SourceID: sourceID}]
+	a, kept := b.kept(store.AnchorKey{JobID: jobID, SourceType: sourceType, SourceID: sourceID})
 	b.mu.Unlock()
 	switch {
 	case kept && a == nil:
@@ -62,7 +108,9 @@ func (b *batchState) PutAnchor(ctx context.Context, a store.Anchor) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.anchors[keyOf(a)] = &a
-	return b.flushIfFull(ctx)
+	delete(b.preloaded, keyOf(a))
+	b.commitIfFull(ctx)
+	return nil
 }
 
 // DeleteAnchor implements engine.State; store.ErrNotFound when there is
@@ -71,7 +119,7 @@ func (b *batchState) DeleteAnchor(ctx context.Context, jobID, sourceType, source
 	k := store.AnchorKey{JobID: jobID, SourceType: sourceType, SourceID: sourceID}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a, kept := b.anchors[k]
+	a, kept := b.kept(k)
 	if !kept {
 		if _, err := b.st.GetAnchor(ctx, jobID, sourceType, sourceID); err != nil {
 			return err
@@ -80,7 +128,9 @@ func (b *batchState) DeleteAnchor(ctx context.Context, jobID, sourceType, source
 		return fmt.Errorf("delete anchor %s/%s/%s: %w", jobID, sourceType, sourceID, store.ErrNotFound)
 	}
 	b.anchors[k] = nil
-	return b.flushIfFull(ctx)
+	delete(b.preloaded, k)
+	b.commitIfFull(ctx)
+	return nil
 }
 
 // GetAnchorByTarget implements engine.State, after a flush.
@@ -104,45 +154,81 @@ func (b *batchState) AddProvisioningLog(ctx context.Context, l store.Provisionin
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.logs = append(b.logs, l)
-	return b.flushIfFull(ctx)
+	b.commitIfFull(ctx)
+	return nil
 }
 
-// Flush commits the kept writes.
+// Flush commits the kept writes, after the background commit if one is
+// running (whose failed writes it commits again).
 func (b *batchState) Flush(ctx context.Context) error {
+	return b.commit(ctx)
+}
+
+// commitIfFull starts a background commit when a batch is full and none is
+// running; b.mu is held. A failed background commit keeps its writes for
+// the next flush, which reports the failure if it persists.
+func (b *batchState) commitIfFull(ctx context.Context) {
+	if b.busy || b.bgFailed || len(b.anchors)+len(b.logs) < batchSize {
+		return
+	}
+	b.busy = true
+	b.bg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cycleObjectTimeout)
+		defer cancel()
+		for {
+			err := b.commit(ctx)
+			b.mu.Lock()
+			if err != nil || len(b.anchors)+len(b.logs) < batchSize {
+				b.busy, b.bgFailed = false, err != nil
+				b.mu.Unlock()
+				return
+			}
+			b.mu.Unlock()
+		}
+	})
+}
+
+// commit commits the kept writes as one batch, one commit at a time. Until
+// the batch is stored, reads find its anchors in b.committing; on a
+// failure its writes are kept again (under any newer ones), and the next
+// commit tries again.
+func (b *batchState) commit(ctx context.Context) error {
+	b.commitMu.Lock()
+	defer b.commitMu.Unlock()
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.flush(ctx)
-}
-
-func (b *batchState) flushIfFull(ctx context.Context) error {
-	if len(b.anchors)+len(b.logs) < batchSize {
+	anchors, logs := b.anchors, b.logs
+	if len(anchors) == 0 && len(logs) == 0 {
+		b.mu.Unlock()
 		return nil
 	}
-	return b.flush(ctx)
-}
+	b.anchors, b.logs, b.committing = map[store.AnchorKey]*store.Anchor{}, nil, anchors
+	b.mu.Unlock()
 
-// flush commits the kept writes; b.mu is held. On a failure they are
-// kept, and the next flush tries again.
-func (b *batchState) flush(ctx context.Context) error {
-	if len(b.anchors) == 0 && len(b.logs) == 0 {
-		return nil
-	}
-	var batch store.Batch
-	for k, a := range b.anchors {
+	batch := store.Batch{Logs: logs}
+	for k, a := range anchors {
 		if a == nil {
 			batch.Deleted = append(batch.Deleted, k)
 		} else {
 			batch.Anchors = append(batch.Anchors, *a)
 		}
 	}
-	batch.Logs = b.logs
-	if err := b.st.CommitBatch(ctx, batch); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("the job was deleted during its cycle: %w", err)
+	err := b.st.CommitBatch(ctx, batch)
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.committing = nil
+	if err == nil {
+		b.bgFailed = false
+	} else {
+		for k, a := range anchors {
+			if _, newer := b.anchors[k]; !newer {
+				b.anchors[k] = a
+			}
 		}
-		return err
+		b.logs = append(logs, b.logs...)
 	}
-	clear(b.anchors)
-	b.logs = nil
-	return nil
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("the job was deleted during its cycle: %w", err)
+	}
+	return err
 }

@@ -1,8 +1,10 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,17 +63,118 @@ func TestBatchState(t *testing.T) {
 	if as, _ := st.ListAnchors(ctx, "j"); len(as) != 1 || as[0].SourceID != "u1" {
 		t.Errorf("stored anchors after the flush = %+v", as)
 	}
-	// A full batch commits by itself.
+	// A full batch commits by itself, in the background.
 	for i := range batchSize {
 		if err := b.AddProvisioningLog(ctx, store.ProvisioningLog{ID: fmt.Sprint("log", i), JobID: "j", ServicePrincipalID: "sp"}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	b.bg.Wait()
 	p, err := st.QueryProvisioningLogs(ctx, store.LogQuery{Count: true})
 	if err != nil || p.Count != batchSize+1 {
 		t.Errorf("stored logs = %d, %v; want %d (l1 and a full batch)", p.Count, err, batchSize+1)
 	}
 	if err := b.Flush(ctx); err != nil {
 		t.Errorf("flush of nothing: %v", err)
+	}
+}
+
+// failingStore fails CommitBatch while fail is set, and counts anchor reads.
+type failingStore struct {
+	store.Store
+	fail  atomic.Bool
+	reads atomic.Int64
+}
+
+func (f *failingStore) CommitBatch(ctx context.Context, b store.Batch) error {
+	if f.fail.Load() {
+		return errors.New("disk full")
+	}
+	return f.Store.CommitBatch(ctx, b)
+}
+
+func (f *failingStore) GetAnchor(ctx context.Context, jobID, sourceType, sourceID string) (store.Anchor, error) {
+	f.reads.Add(1)
+	return f.Store.GetAnchor(ctx, jobID, sourceType, sourceID)
+}
+
+// TestBatchStateFailureAndPreload: a background commit that fails loses
+// nothing (its writes are read back and committed by the next flush, under
+// newer ones), a flush reports a failure that lasts, and the preloaded
+// anchors of a page answer without a read each, as the store would, and
+// give way to the cycle's own writes.
+func TestBatchStateFailureAndPreload(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.New()
+	if err := mem.CreateServicePrincipal(ctx, store.Application{ID: "a", AppID: "a"}, store.ServicePrincipal{ID: "sp", AppID: "a", ApplicationID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.CreateJob(ctx, store.Job{ID: "j", ServicePrincipalID: "sp"}); err != nil {
+		t.Fatal(err)
+	}
+	anchor := func(src, tgt string) store.Anchor {
+		return store.Anchor{JobID: "j", SourceType: "User", SourceID: src, TargetType: "U", TargetID: tgt, Updated: time.Unix(1, 0).UTC()}
+	}
+	if err := mem.PutAnchor(ctx, anchor("u-stored", "t0")); err != nil {
+		t.Fatal(err)
+	}
+	st := &failingStore{Store: mem}
+	b := newBatchState(st)
+
+	if err := b.Preload(ctx, "j", "User", []string{"u-stored", "u-new", "u-gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := b.GetAnchor(ctx, "j", "User", "u-stored"); err != nil || a.TargetID != "t0" {
+		t.Errorf("preloaded anchor = %+v, %v", a, err)
+	}
+	if _, err := b.GetAnchor(ctx, "j", "User", "u-new"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a preloaded absent anchor reads %v, want ErrNotFound", err)
+	}
+	if n := st.reads.Load(); n != 0 {
+		t.Errorf("%d anchor reads for preloaded objects, want 0", n)
+	}
+	if _, err := b.GetAnchor(ctx, "j", "User", "u-other"); !errors.Is(err, store.ErrNotFound) || st.reads.Load() != 1 {
+		t.Errorf("an anchor not preloaded: %v after %d reads, want ErrNotFound after 1", err, st.reads.Load())
+	}
+
+	st.fail.Store(true)
+	if err := b.PutAnchor(ctx, anchor("u-new", "t1")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range batchSize {
+		if err := b.AddProvisioningLog(ctx, store.ProvisioningLog{ID: fmt.Sprint("log", i), JobID: "j", ServicePrincipalID: "sp"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.bg.Wait() // the background commit failed
+	if err := b.DeleteAnchor(ctx, "j", "User", "u-stored"); err != nil {
+		t.Errorf("delete a preloaded anchor: %v", err)
+	}
+	if err := b.PutAnchor(ctx, anchor("u-new", "t2")); err != nil { // newer than the failed batch's
+		t.Fatal(err)
+	}
+	if a, err := b.GetAnchor(ctx, "j", "User", "u-new"); err != nil || a.TargetID != "t2" {
+		t.Errorf("anchor after the failed commit = %+v, %v; want t2", a, err)
+	}
+	if err := b.Flush(ctx); err == nil {
+		t.Error("flush while the store fails: no error")
+	}
+	st.fail.Store(false)
+	if err := b.Flush(ctx); err != nil {
+		t.Fatalf("flush once the store works: %v", err)
+	}
+	if a, err := mem.GetAnchor(ctx, "j", "User", "u-new"); err != nil || a.TargetID != "t2" {
+		t.Errorf("stored anchor = %+v, %v; want t2", a, err)
+	}
+	if _, err := mem.GetAnchor(ctx, "j", "User", "u-stored"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the deleted anchor is still stored: %v", err)
+	}
+	p, err := mem.QueryProvisioningLogs(ctx, store.LogQuery{Count: true})
+	if err != nil || p.Count != batchSize {
+		t.Errorf("stored logs = %d, %v; want %d", p.Count, err, batchSize)
+	}
+	// The preloaded page gave way to the writes: u-new reads as written.
+	if a, err := b.GetAnchor(ctx, "j", "User", "u-new"); err != nil || a.TargetID != "t2" {
+		t.Errorf("anchor after the flush = %+v, %v; want t2", a, err)
 	}
 }

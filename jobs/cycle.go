@@ -418,6 +418,14 @@ type item struct {
 	obj *connector.Object
 }
 
+func itemIDs(items []item) []string {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.id
+	}
+	return ids
+}
+
 // process runs the engine over items with a bounded pool of workers,
 // holding disables and deletes when hold is set. Each outcome updates the
 // object's escrow before the next batch. It stops at the next object when
@@ -428,6 +436,11 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 		return nil
 	}
 	isGroup := connector.ClassOf(job.Source, om.Mapping.SourceObjectName) == connector.ClassGroup
+	if bs, ok := job.State.(*batchState); ok {
+		if err := bs.Preload(ctx, job.ID, om.Mapping.SourceObjectName, itemIDs(items)); err != nil {
+			return fmt.Errorf("read the anchors of %d objects: %w", len(items), err)
+		}
+	}
 	work := make(chan item)
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -195,6 +195,9 @@ type Store interface {
 	ListMembers(ctx context.Context, groupID string) ([]string, error)
 	// ListMemberOf returns the ids of the groups memberID belongs to directly.
 	ListMemberOf(ctx context.Context, memberID string) ([]string, error)
+	// ListMemberOfAll is ListMemberOf for many members in one call: the
+	// groups of each member that belongs to any, ordered.
+	ListMemberOfAll(ctx context.Context, memberIDs []string) (map[string][]string, error)
 
 	// ListChanges returns the changes with Seq > after, in Seq order, at
 	// most limit of them (limit <= 0: no cap). ErrChangesPruned if a change
@@ -245,6 +248,10 @@ type Store interface {
 	ListAppRoleAssignments(ctx context.Context, resourceID string) ([]AppRoleAssignment, error)
 	// ListAppRoleAssignmentsOf lists the assignments held by one principal.
 	ListAppRoleAssignmentsOf(ctx context.Context, principalID string) ([]AppRoleAssignment, error)
+	// ListAppRoleAssignmentsOfAll is ListAppRoleAssignmentsOf for many
+	// principals in one call: the assignments of each principal that holds
+	// any, ordered by id.
+	ListAppRoleAssignmentsOfAll(ctx context.Context, principalIDs []string) (map[string][]AppRoleAssignment, error)
 	DeleteAppRoleAssignment(ctx context.Context, id string) error
 
 	// CreateJob: ErrNotFound if the service principal is absent,
@@ -279,6 +286,10 @@ type Store interface {
 	// It tells objects the job provisioned from objects it never touched.
 	GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (Anchor, error)
 	ListAnchors(ctx context.Context, jobID string) ([]Anchor, error)
+	// GetAnchors returns, in no particular order, the job's anchors of the
+	// source objects sourceIDs of sourceType that have one: GetAnchor for
+	// many objects in one call.
+	GetAnchors(ctx context.Context, jobID, sourceType string, sourceIDs []string) ([]Anchor, error)
 
 	// PutEscrow creates or replaces the escrow for (JobID, SourceType,
 	// SourceID); ErrNotFound if the job is absent.

@@ -194,3 +194,16 @@ func (s *Store) DeleteAppRoleAssignment(_ context.Context, id string) error {
 	s.recordAssignment(a)
 	return nil
 }
+
+// ListAppRoleAssignmentsOfAll implements store.Store.
+func (s *Store) ListAppRoleAssignmentsOfAll(_ context.Context, principalIDs []string) (map[string][]store.AppRoleAssignment, error) {
+	want := map[string]bool{}
+	for _, p := range principalIDs {
+		want[p] = true
+	}
+	out := map[string][]store.AppRoleAssignment{}
+	for _, a := range s.listAssignments(func(a store.AppRoleAssignment) bool { return want[a.PrincipalID] }) {
+		out[a.PrincipalID] = append(out[a.PrincipalID], a)
+	}
+	return out, nil
+}

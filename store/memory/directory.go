@@ -310,3 +310,16 @@ func (s *Store) ListMemberOf(_ context.Context, memberID string) ([]string, erro
 	defer s.mu.RUnlock()
 	return s.groupsOf(memberID), nil
 }
+
+// ListMemberOfAll implements store.Store.
+func (s *Store) ListMemberOfAll(_ context.Context, memberIDs []string) (map[string][]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[string][]string{}
+	for _, m := range memberIDs {
+		if gs := s.groupsOf(m); len(gs) > 0 {
+			out[m] = gs
+		}
+	}
+	return out, nil
+}

@@ -376,3 +376,16 @@ func (s *Store) CommitBatch(_ context.Context, b store.Batch) error {
 	}
 	return nil
 }
+
+// GetAnchors implements store.Store.
+func (s *Store) GetAnchors(_ context.Context, jobID, sourceType string, sourceIDs []string) ([]store.Anchor, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []store.Anchor
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(sourceIDs))) {
+		if a, ok := s.anchors[jobID][anchorKey{sourceType, id}]; ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}

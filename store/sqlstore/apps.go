@@ -210,3 +210,18 @@ func (s *Store) DeleteAppRoleAssignment(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// ListAppRoleAssignmentsOfAll implements store.Store.
+func (s *Store) ListAppRoleAssignmentsOfAll(ctx context.Context, principalIDs []string) (map[string][]store.AppRoleAssignment, error) {
+	out := map[string][]store.AppRoleAssignment{}
+	err := queryMany(ctx, s, `SELECT `+assignmentCols+` FROM app_role_assignments WHERE principal_id IN (?*) ORDER BY principal_id, id`,
+		nil, principalIDs, func(r *sql.Rows) error {
+			a, err := scanAssignment(r)
+			out[a.PrincipalID] = append(out[a.PrincipalID], a)
+			return err
+		})
+	if err != nil {
+		return nil, s.fail(err, "list app role assignments of all")
+	}
+	return out, nil
+}

@@ -340,3 +340,18 @@ func (s *Store) CommitBatch(ctx context.Context, b store.Batch) error {
 	}
 	return nil
 }
+
+// GetAnchors implements store.Store.
+func (s *Store) GetAnchors(ctx context.Context, jobID, sourceType string, sourceIDs []string) ([]store.Anchor, error) {
+	var out []store.Anchor
+	err := queryMany(ctx, s, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ? AND source_type = ? AND source_id IN (?*)`,
+		[]any{jobID, sourceType}, sourceIDs, func(r *sql.Rows) error {
+			a, err := scanAnchor(r)
+			out = append(out, a)
+			return err
+		})
+	if err != nil {
+		return nil, s.fail(err, "get anchors", jobID, sourceType)
+	}
+	return out, nil
+}

@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"DeleteJobCascades", testDeleteJobCascades},
 		{"Secrets", testSecrets},
 		{"Anchors", testAnchors},
+		{"ManyAtOnce", testManyAtOnce},
 		{"Escrows", testEscrows},
 		{"StagedDeletes", testStagedDeletes},
 		{"ProvisioningLogs", testProvisioningLogs},

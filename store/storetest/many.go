@@ -1,0 +1,91 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"provisiond/store"
+)
+
+// testManyAtOnce: the reads of many objects in one call (a cycle's page)
+// answer as the reads of one object each would, however many ids they are
+// given (more than one query's worth too), with ids repeated or unknown.
+func testManyAtOnce(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp := mkApp(t, s, "1")
+	j1 := mkJob(t, s, sp.ID, "j1")
+	j2 := mkJob(t, s, sp.ID, "j2")
+	ok(t, s.CreateGroup(ctx, newGroup("g1", "One")), "create g1")
+	ok(t, s.CreateGroup(ctx, newGroup("g2", "Two")), "create g2")
+
+	const n = 1100 // over two chunks of the SQL stores' IN lists
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("u%04d", i)
+		ids = append(ids, id)
+		ok(t, s.CreateUser(ctx, newUser(id, id+"@example.com")), "create %s", id)
+		if i%3 == 0 {
+			ok(t, s.PutAnchor(ctx, newAnchor(j1.ID, id, "t-"+id)), "anchor %s", id)
+		}
+		if i%5 == 0 {
+			ok(t, s.AddMember(ctx, "g1", id), "add %s to g1", id)
+		}
+		if i%10 == 0 {
+			ok(t, s.AddMember(ctx, "g2", id), "add %s to g2", id)
+		}
+		if i%7 == 0 {
+			ok(t, s.CreateAppRoleAssignment(ctx, newAssignment(fmt.Sprintf("a%04d", i), id, "role", sp.ID)), "assign %s", id)
+		}
+	}
+	ok(t, s.PutAnchor(ctx, newAnchor(j2.ID, "u0001", "other-job")), "anchor of j2")
+	g := store.Anchor{JobID: j1.ID, SourceType: "Group", SourceID: "u0001", TargetType: "Group", TargetID: "g", Updated: at(9)}
+	ok(t, s.PutAnchor(ctx, g), "group anchor named like a user")
+	ok(t, s.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: "ag1", AppRoleID: "role", PrincipalID: "g1", PrincipalType: "Group", ResourceID: sp.ID, Created: at(3)}), "assign g1")
+
+	asked := append(slices.Clone(ids), "u0000", "u0003", "nobody")
+	slices.Reverse(asked)
+	anchors, err := s.GetAnchors(ctx, j1.ID, "User", asked)
+	ok(t, err, "get anchors")
+	slices.SortFunc(anchors, func(a, b store.Anchor) int { return strings.Compare(a.SourceID, b.SourceID) })
+	var want []store.Anchor
+	for _, id := range ids {
+		if a, err := s.GetAnchor(ctx, j1.ID, "User", id); err == nil {
+			want = append(want, a)
+		}
+	}
+	if len(want) != (n+2)/3 {
+		t.Fatalf("GetAnchor found %d anchors, want %d", len(want), (n+2)/3)
+	}
+	same(t, anchors, want, "anchors of the users of j1 (GetAnchors vs GetAnchor)")
+	none, err := s.GetAnchors(ctx, j1.ID, "User", nil)
+	ok(t, err, "get anchors of no ids")
+	same(t, len(none), 0, "anchors of no ids")
+
+	of, err := s.ListMemberOfAll(ctx, append(asked, "g1"))
+	ok(t, err, "list member of all")
+	wantOf := map[string][]string{}
+	for _, id := range ids {
+		gs, err := s.ListMemberOf(ctx, id)
+		ok(t, err, "list member of %s", id)
+		if len(gs) > 0 {
+			wantOf[id] = gs
+		}
+	}
+	same(t, len(wantOf), (n+4)/5, "members of any group")
+	same(t, of, wantOf, "groups of each user (ListMemberOfAll vs ListMemberOf)")
+
+	as, err := s.ListAppRoleAssignmentsOfAll(ctx, append(asked, "g1", "g2"))
+	ok(t, err, "list app role assignments of all")
+	wantAs := map[string][]store.AppRoleAssignment{}
+	for _, p := range append(slices.Clone(ids), "g1", "g2") {
+		l, err := s.ListAppRoleAssignmentsOf(ctx, p)
+		ok(t, err, "list assignments of %s", p)
+		if len(l) > 0 {
+			wantAs[p] = l
+		}
+	}
+	same(t, len(wantAs), (n+6)/7+1, "principals with assignments")
+	same(t, as, wantAs, "assignments of each principal (ListAppRoleAssignmentsOfAll vs ListAppRoleAssignmentsOf)")
+}
