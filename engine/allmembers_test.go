@@ -12,10 +12,12 @@ import (
 // A cycle's group request (AllMembers) reconciles the whole membership:
 // provisioned source members are added, members that left are removed, and
 // target members the job never provisioned stay. Small and big groups
-// (which read the job's links in one listing) agree.
+// (which read their members' links in batches), and many members leaving
+// at once (whose links are read in one listing), agree.
 func TestAllMembers(t *testing.T) {
-	for _, n := range []int{3, 70} {
-		t.Run(fmt.Sprintf("%d members", n), func(t *testing.T) {
+	for _, tt := range []struct{ n, leave int }{{3, 1}, {70, 1}, {140, 70}} {
+		n := tt.n
+		t.Run(fmt.Sprintf("%d members, %d leave", n, tt.leave), func(t *testing.T) {
 			f := newFixture(t, nil)
 			var users []string
 			for i := range n {
@@ -49,21 +51,25 @@ func TestAllMembers(t *testing.T) {
 			stranger, err := f.tgt.Create(t.Context(), "User", connector.Attributes{"userName": {"stranger@contoso.test"}})
 			must(t, err)
 			must(t, f.tgt.AddMembers(t.Context(), out.TargetID, []string{stranger.ID}))
-			// The first user leaves the source group.
-			must(t, f.st.RemoveMember(t.Context(), g, users[0]))
+			// The first users leave the source group.
+			for _, u := range users[:tt.leave] {
+				must(t, f.st.RemoveMember(t.Context(), g, u))
+			}
 			out = f.process(engine.Request{ObjectType: "Group", ObjectID: g, AllMembers: true})
 			if out.Status != engine.StatusSuccess {
 				t.Fatalf("reconcile: %s %s", out.Status, out.Message)
 			}
 			got := members()
-			if slices.Contains(got, f.anchor("User", users[0])) {
-				t.Error("the member who left the source group is still in the target group")
+			for _, u := range users[:tt.leave] {
+				if slices.Contains(got, f.anchor("User", u)) {
+					t.Errorf("member %s left the source group but is still in the target group", u)
+				}
 			}
 			if !slices.Contains(got, stranger.ID) {
 				t.Error("a target member the job never provisioned was removed")
 			}
-			if len(got) != n {
-				t.Errorf("target members = %d, want %d (n-1 provisioned + the stranger)", len(got), n)
+			if len(got) != n-tt.leave+1 {
+				t.Errorf("target members = %d, want %d (those who stayed + the stranger)", len(got), n-tt.leave+1)
 			}
 			// In sync: nothing to do.
 			before := len(f.tgt.Calls())

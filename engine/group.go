@@ -265,45 +265,66 @@ type memberLinks struct {
 	ours     map[string]bool   // target id → linked by the job
 }
 
-// bigGroup is from how many members on a group's links are read in one
-// listing of the job's anchors rather than one read per member.
+// bigGroup is from how many members on a group's links are read in
+// batches (GetAnchors) rather than one read per member, and from how many
+// target members that are not desired the job's anchors are listed
+// rather than read one by one.
 const bigGroup = 64
 
+// linkChunk is how many members' anchors one GetAnchors reads, so that a
+// group of a million members never holds all their anchors at once.
+const linkChunk = 5000
+
 func (r *run) memberLinks(ctx context.Context, uom *schema.CompiledObject, members, current []string) (memberLinks, error) {
-	l := memberLinks{targetOf: map[string]string{}, ours: map[string]bool{}}
-	if len(members)+len(current) >= bigGroup {
-		anchors, err := r.u.state().ListAnchors(ctx, r.job.ID)
+	l := memberLinks{targetOf: make(map[string]string, len(members)), ours: map[string]bool{}}
+	st := r.u.state()
+	if len(members) >= bigGroup {
+		for chunk := range slices.Chunk(members, linkChunk) {
+			as, err := st.GetAnchors(ctx, r.job.ID, uom.Mapping.SourceObjectName, chunk)
+			if err != nil {
+				return l, fmt.Errorf("read member anchors: %w", err)
+			}
+			for _, a := range as {
+				l.targetOf[a.SourceID] = a.TargetID
+			}
+		}
+	} else {
+		for _, m := range members {
+			a, err := st.GetAnchor(ctx, r.job.ID, uom.Mapping.SourceObjectName, m)
+			switch {
+			case err == nil:
+				l.targetOf[m] = a.TargetID
+			case !isStoreNotFound(err):
+				return l, fmt.Errorf("read member anchor: %w", err)
+			}
+		}
+	}
+	// Only target members that are not desired need to be known as ours
+	// (to be removed): usually none.
+	desired := make(map[string]bool, len(l.targetOf))
+	for _, t := range l.targetOf {
+		desired[t] = true
+	}
+	var others []string
+	for _, t := range current {
+		if !desired[t] {
+			others = append(others, t)
+		}
+	}
+	if len(others) >= bigGroup {
+		anchors, err := st.ListAnchors(ctx, r.job.ID)
 		if err != nil {
 			return l, fmt.Errorf("read member anchors: %w", err)
 		}
-		isMember := make(map[string]bool, len(members))
-		for _, m := range members {
-			isMember[m] = true
-		}
 		for _, a := range anchors {
-			if a.SourceType != uom.Mapping.SourceObjectName {
-				continue
-			}
-			if isMember[a.SourceID] {
-				l.targetOf[a.SourceID] = a.TargetID
-			}
-			if a.TargetType == uom.Mapping.TargetObjectName {
+			if a.SourceType == uom.Mapping.SourceObjectName && a.TargetType == uom.Mapping.TargetObjectName {
 				l.ours[a.TargetID] = true
 			}
 		}
 		return l, nil
 	}
-	for _, m := range members {
-		a, err := r.u.state().GetAnchor(ctx, r.job.ID, uom.Mapping.SourceObjectName, m)
-		switch {
-		case err == nil:
-			l.targetOf[m] = a.TargetID
-		case !isStoreNotFound(err):
-			return l, fmt.Errorf("read member anchor: %w", err)
-		}
-	}
-	for _, t := range current {
-		_, err := r.u.state().GetAnchorByTarget(ctx, r.job.ID, uom.Mapping.TargetObjectName, t)
+	for _, t := range others {
+		_, err := st.GetAnchorByTarget(ctx, r.job.ID, uom.Mapping.TargetObjectName, t)
 		switch {
 		case err == nil:
 			l.ours[t] = true

@@ -149,6 +149,27 @@ func (b *batchState) ListAnchors(ctx context.Context, jobID string) ([]store.Anc
 	return b.st.ListAnchors(ctx, jobID)
 }
 
+// GetAnchors implements engine.State: the kept writes, then the store.
+func (b *batchState) GetAnchors(ctx context.Context, jobID, sourceType string, sourceIDs []string) ([]store.Anchor, error) {
+	var out []store.Anchor
+	var ask []string
+	b.mu.Lock()
+	for _, id := range sourceIDs {
+		switch a, kept := b.kept(store.AnchorKey{JobID: jobID, SourceType: sourceType, SourceID: id}); {
+		case !kept:
+			ask = append(ask, id)
+		case a != nil:
+			out = append(out, *a)
+		}
+	}
+	b.mu.Unlock()
+	if len(ask) == 0 {
+		return out, nil
+	}
+	stored, err := b.st.GetAnchors(ctx, jobID, sourceType, ask)
+	return append(out, stored...), err
+}
+
 // AddProvisioningLog implements engine.State.
 func (b *batchState) AddProvisioningLog(ctx context.Context, l store.ProvisioningLog) error {
 	b.mu.Lock()

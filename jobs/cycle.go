@@ -680,13 +680,13 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 // linkedByType counts the objects a job has provisioned, by type pair
 // ("user to User"), from its anchors.
 func (s *Service) linkedByType(ctx context.Context, jobID string) ([]store.EntryCount, error) {
-	anchors, err := s.store.ListAnchors(context.WithoutCancel(ctx), jobID)
+	counts, err := s.store.CountAnchors(context.WithoutCancel(ctx), jobID)
 	if err != nil {
 		return nil, fmt.Errorf("count linked objects: %w", err)
 	}
 	n := map[string]int64{}
-	for _, a := range anchors {
-		n[strings.ToLower(a.SourceType)+" to "+a.TargetType]++
+	for _, c := range counts {
+		n[strings.ToLower(c.SourceType)+" to "+c.TargetType] += c.N
 	}
 	out := make([]store.EntryCount, 0, len(n))
 	for k, v := range n {

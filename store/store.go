@@ -83,6 +83,13 @@ type Anchor struct {
 	Updated    time.Time
 }
 
+// AnchorCount is how many anchors of a job link SourceType objects to
+// TargetType objects.
+type AnchorCount struct {
+	SourceType, TargetType string
+	N                      int64
+}
+
 // AnchorKey names an anchor.
 type AnchorKey struct{ JobID, SourceType, SourceID string }
 
@@ -290,6 +297,9 @@ type Store interface {
 	// source objects sourceIDs of sourceType that have one: GetAnchor for
 	// many objects in one call.
 	GetAnchors(ctx context.Context, jobID, sourceType string, sourceIDs []string) ([]Anchor, error)
+	// CountAnchors counts the job's anchors by source and target type,
+	// ordered by them, without reading them all.
+	CountAnchors(ctx context.Context, jobID string) ([]AnchorCount, error)
 
 	// PutEscrow creates or replaces the escrow for (JobID, SourceType,
 	// SourceID); ErrNotFound if the job is absent.

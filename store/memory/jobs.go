@@ -389,3 +389,21 @@ func (s *Store) GetAnchors(_ context.Context, jobID, sourceType string, sourceID
 	}
 	return out, nil
 }
+
+// CountAnchors implements store.Store.
+func (s *Store) CountAnchors(_ context.Context, jobID string) ([]store.AnchorCount, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := map[[2]string]int64{}
+	for _, a := range s.anchors[jobID] {
+		n[[2]string{a.SourceType, a.TargetType}]++
+	}
+	var out []store.AnchorCount
+	for k, v := range n {
+		out = append(out, store.AnchorCount{SourceType: k[0], TargetType: k[1], N: v})
+	}
+	slices.SortFunc(out, func(a, b store.AnchorCount) int {
+		return cmp.Or(cmp.Compare(a.SourceType, b.SourceType), cmp.Compare(a.TargetType, b.TargetType))
+	})
+	return out, nil
+}

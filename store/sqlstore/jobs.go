@@ -355,3 +355,18 @@ func (s *Store) GetAnchors(ctx context.Context, jobID, sourceType string, source
 	}
 	return out, nil
 }
+
+// CountAnchors implements store.Store.
+func (s *Store) CountAnchors(ctx context.Context, jobID string) ([]store.AnchorCount, error) {
+	rows, err := s.query(ctx, `SELECT source_type, target_type, COUNT(*) FROM anchors WHERE job_id = ?
+		GROUP BY source_type, target_type ORDER BY source_type, target_type`, jobID)
+	cs, err := collect(rows, err, func(r *sql.Rows) (store.AnchorCount, error) {
+		var c store.AnchorCount
+		err := r.Scan(&c.SourceType, &c.TargetType, &c.N)
+		return c, err
+	})
+	if err != nil {
+		return nil, s.fail(err, "count anchors", jobID)
+	}
+	return cs, nil
+}

@@ -11,7 +11,8 @@ import (
 
 // testManyAtOnce: the reads of many objects in one call (a cycle's page)
 // answer as the reads of one object each would, however many ids they are
-// given (more than one query's worth too), with ids repeated or unknown.
+// given (more than one query's worth too), with ids repeated or unknown;
+// CountAnchors counts what GetAnchor finds.
 func testManyAtOnce(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	sp := mkApp(t, s, "1")
@@ -59,6 +60,13 @@ func testManyAtOnce(t *testing.T, s store.Store) {
 		t.Fatalf("GetAnchor found %d anchors, want %d", len(want), (n+2)/3)
 	}
 	same(t, anchors, want, "anchors of the users of j1 (GetAnchors vs GetAnchor)")
+	counts, err := s.CountAnchors(ctx, j1.ID)
+	ok(t, err, "count anchors")
+	same(t, counts, []store.AnchorCount{{SourceType: "Group", TargetType: "Group", N: 1},
+		{SourceType: "User", TargetType: newAnchor("", "", "").TargetType, N: (n + 2) / 3}}, "anchors of j1 by type")
+	counts, err = s.CountAnchors(ctx, "no-such-job")
+	ok(t, err, "count anchors of no job")
+	same(t, len(counts), 0, "anchors of no job")
 	none, err := s.GetAnchors(ctx, j1.ID, "User", nil)
 	ok(t, err, "get anchors of no ids")
 	same(t, len(none), 0, "anchors of no ids")
