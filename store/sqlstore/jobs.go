@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"provisiond/store"
 )
@@ -307,20 +308,27 @@ func (s *Store) ListProvisioningLogs(ctx context.Context, jobID string, opt stor
 // statements prepared (and cached) before it begins: on SQLite the
 // transaction holds the only writer connection.
 func (s *Store) CommitBatch(ctx context.Context, b store.Batch) error {
-	put, err := s.stmt(ctx, s.wdb, &s.wstmts, putAnchor)
+	anchors := make([][]any, len(b.Anchors))
+	for i, a := range b.Anchors {
+		anchors[i] = anchorRow(a)
+	}
+	logs := make([][]any, len(b.Logs))
+	for i, l := range b.Logs {
+		logs[i] = logRow(l)
+	}
+	// Prepared before the transaction: it holds SQLite's one write
+	// connection, which preparing needs.
+	putAnchors, err := s.prepareRows(ctx, putAnchorRows)
 	if err != nil {
 		return s.fail(err, "commit batch")
 	}
-	add, err := s.stmt(ctx, s.wdb, &s.wstmts, addLog)
+	addLogs, err := s.prepareRows(ctx, addLogRows)
 	if err != nil {
 		return s.fail(err, "commit batch")
 	}
 	err = s.inTx(ctx, func(w writeTx) error {
-		put, add := w.tx.StmtContext(ctx, put), w.tx.StmtContext(ctx, add)
-		for _, a := range b.Anchors {
-			if _, err := put.ExecContext(ctx, anchorRow(a)...); err != nil {
-				return err
-			}
+		if err := insertRows(ctx, w, putAnchors, anchors); err != nil {
+			return err
 		}
 		for _, k := range b.Deleted {
 			if _, err := w.exec(ctx, `DELETE FROM anchors WHERE job_id = ? AND source_type = ? AND source_id = ?`,
@@ -328,15 +336,62 @@ func (s *Store) CommitBatch(ctx context.Context, b store.Batch) error {
 				return err
 			}
 		}
-		for _, l := range b.Logs {
-			if _, err := add.ExecContext(ctx, logRow(l)...); err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertRows(ctx, w, addLogs, logs)
 	})
 	if err != nil {
 		return s.fail(err, "commit batch")
+	}
+	return nil
+}
+
+// rowsInsert is an INSERT of many rows at once: head, then the rows'
+// placeholders, then tail.
+type rowsInsert struct {
+	head, tail string
+	cols       int
+}
+
+var (
+	putAnchorRows = rowsInsert{head: `INSERT INTO anchors (` + anchorCols + `) VALUES `,
+		tail: ` ON CONFLICT (job_id, source_type, source_id) DO UPDATE SET
+	target_type = excluded.target_type, target_id = excluded.target_id, updated = excluded.updated`, cols: 6}
+	addLogRows = rowsInsert{head: `INSERT INTO provisioning_logs (` + logCols + `) VALUES `, cols: 12}
+)
+
+// rowsAtOnce are how many rows one statement of a rowsInsert takes: the
+// rows are sent largest first, so that a handful of prepared statements
+// serve any number of rows in few round trips.
+var rowsAtOnce = []int{64, 8, 1}
+
+// prepareRows prepares ins's statements, one per length of rowsAtOnce.
+func (s *Store) prepareRows(ctx context.Context, ins rowsInsert) ([]*sql.Stmt, error) {
+	sts := make([]*sql.Stmt, len(rowsAtOnce))
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", ins.cols), ", ") + ")"
+	for i, n := range rowsAtOnce {
+		var err error
+		sts[i], err = s.stmt(ctx, s.wdb, &s.wstmts, ins.head+strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")+ins.tail)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return sts, nil
+}
+
+// insertRows inserts rows in w with the statements prepareRows gave, as
+// many rows at once as they take.
+func insertRows(ctx context.Context, w writeTx, sts []*sql.Stmt, rows [][]any) error {
+	for i, n := range rowsAtOnce {
+		st := w.tx.StmtContext(ctx, sts[i])
+		for len(rows) >= n {
+			args := make([]any, 0, len(rows[0])*n)
+			for _, r := range rows[:n] {
+				args = append(args, r...)
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+			rows = rows[n:]
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,4 +227,37 @@ func testCommitBatch(t *testing.T, s store.Store) {
 	ok(t, err, "query logs")
 	same(t, logIDs(p.Logs), []string{"b2", "b1", "taken"}, "logs after the batch")
 	ok(t, s.CommitBatch(ctx, store.Batch{}), "commit an empty batch")
+
+	// A big batch (a SQL store sends many rows per statement) writes every
+	// row, and fails whole for one bad row in the middle.
+	var big store.Batch
+	var wantIDs []string
+	for i := range 150 {
+		big.Anchors = append(big.Anchors, newAnchor(j.ID, fmt.Sprintf("big%03d", i), fmt.Sprintf("t-big%03d", i)))
+		id := fmt.Sprintf("big%03d", i)
+		big.Logs = append(big.Logs, newLog(id, j.ID, sp.ID, at(10)))
+		wantIDs = append(wantIDs, id)
+	}
+	bad = big
+	bad.Logs = slices.Clone(big.Logs)
+	bad.Logs[100] = newLog("taken", j.ID, sp.ID, at(10))
+	isErr(t, s.CommitBatch(ctx, bad), store.ErrConflict, "big batch with a taken log id")
+	as, err = s.ListAnchors(ctx, j.ID)
+	ok(t, err, "list anchors")
+	same(t, len(as), 2, "anchors after a failed big batch")
+	ok(t, s.CommitBatch(ctx, big), "commit a big batch")
+	as, err = s.ListAnchors(ctx, j.ID)
+	ok(t, err, "list anchors")
+	same(t, as, append(slices.Clone(big.Anchors), replaced, added), "anchors after the big batch")
+	got, err := s.ListProvisioningLogs(ctx, j.ID, store.ListOptions{})
+	ok(t, err, "list logs")
+	var gotIDs []string
+	for _, l := range got {
+		if strings.HasPrefix(l.ID, "big") {
+			gotIDs = append(gotIDs, l.ID)
+			same(t, l, big.Logs[slices.Index(wantIDs, l.ID)], "log %s", l.ID)
+		}
+	}
+	slices.Sort(gotIDs)
+	same(t, gotIDs, wantIDs, "logs of the big batch")
 }
