@@ -82,3 +82,36 @@ func TestAllMembers(t *testing.T) {
 		})
 	}
 }
+
+// A group's event lists at most 1,000 member changes, however many were
+// made: the target gets them all.
+func TestAllMembersEventCapped(t *testing.T) {
+	f := newFixture(t, nil)
+	var users []string
+	for i := range 1100 {
+		users = append(users, f.user(fmt.Sprintf("m%04d", i), nil))
+	}
+	g := f.group("big", users...)
+	f.assign(g)
+	for _, u := range users {
+		f.process(userReq(u))
+	}
+	out := f.process(engine.Request{ObjectType: "Group", ObjectID: g, AllMembers: true})
+	if out.Status != engine.StatusSuccess {
+		t.Fatalf("group outcome %s %s", out.Status, out.Message)
+	}
+	listed := 0
+	for _, p := range out.Event.ModifiedProperties {
+		if p.DisplayName == "members" {
+			listed++
+		}
+	}
+	if listed != 1000 {
+		t.Errorf("the event lists %d member changes, want 1000", listed)
+	}
+	obj, err := f.tgt.Get(t.Context(), "Group", out.TargetID)
+	must(t, err)
+	if n := len(obj.Attrs["members"]); n != len(users) {
+		t.Errorf("target members = %d, want %d", n, len(users))
+	}
+}

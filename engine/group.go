@@ -244,10 +244,13 @@ func (r *run) allMembers(ctx context.Context, res *Outcome) (*Outcome, error) {
 		out.TargetID, out.Reference = groupID, true
 		return out, nil
 	}
-	for _, t := range add {
+	// The event names the first maxMemberChanges members changed; the
+	// step's details count them all (a million-member group's event
+	// would otherwise be tens of megabytes).
+	for _, t := range add[:min(len(add), maxMemberChanges)] {
 		r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: "members", NewValue: &t})
 	}
-	for _, t := range remove {
+	for _, t := range remove[:min(len(remove), max(0, maxMemberChanges-len(add)))] {
 		r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: "members", OldValue: &t})
 	}
 	r.step("EntryExportUpdate", StepExport, StatusSuccess, r.did(
@@ -264,6 +267,9 @@ type memberLinks struct {
 	targetOf map[string]string // source member id → target id
 	ours     map[string]bool   // target id → linked by the job
 }
+
+// maxMemberChanges is how many member changes one event lists.
+const maxMemberChanges = 1000
 
 // bigGroup is from how many members on a group's links are read in
 // batches (GetAnchors) rather than one read per member, and from how many

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -388,5 +390,36 @@ func TestTokenNeverLogged(t *testing.T) {
 	bad := newClient(t, srv.URL, "wrong")
 	if err := bad.Test(t.Context()); !errors.As(err, &ce) || ce.Kind != connector.KindUnauthorized || strings.Contains(err.Error(), "wrong") {
 		t.Errorf("Test(bad token) = %v", err)
+	}
+}
+
+// A big membership change goes in requests of 5,000 members, and every
+// member arrives.
+func TestMembersInChunks(t *testing.T) {
+	h := newHarness(t, scimtest.Options{}, nil)
+	ctx := t.Context()
+	g, err := h.client.Create(ctx, "Group", connector.Attributes{"displayName": {"Big"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 2*5000 + 1 {
+		ids = append(ids, fmt.Sprintf("m%05d", i))
+	}
+	n := len(h.srv.Requests())
+	if err := h.client.AddMembers(ctx, g.ID, ids); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := h.since(n); len(reqs) != 3 {
+		t.Errorf("%d requests for %d members, want 3", len(reqs), len(ids))
+	}
+	got, err := h.client.Get(ctx, "group", g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := slices.Clone(got.Attrs["members"])
+	slices.Sort(ms)
+	if !slices.Equal(ms, ids) {
+		t.Errorf("the group has %d members, want %d", len(ms), len(ids))
 	}
 }

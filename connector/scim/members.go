@@ -85,8 +85,26 @@ func (c *Client) changeMembers(ctx context.Context, groupID string, memberIDs []
 		return err
 	}
 	defer unlock()
-	return change(ctx, groupID, path, ids)
+	// A big change goes in requests of membersPerRequest members, so that
+	// neither side holds a million members' request at once. Members a
+	// request refuses do not stop the others.
+	var refused error
+	for chunk := range slices.Chunk(ids, membersPerRequest) {
+		err := change(ctx, groupID, path, chunk)
+		switch {
+		case err == nil:
+		case connector.KindOf(err) != connector.KindInvalid:
+			return err
+		case refused == nil:
+			refused = err
+		}
+	}
+	return refused
 }
+
+// membersPerRequest is how many members one request adds or removes at
+// most.
+const membersPerRequest = 5000
 
 // addMembersOp is the RFC operation adding members; legacy adds "$ref".
 func (c *Client) addMembersOp(ids []string) PatchOp {
