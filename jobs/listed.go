@@ -45,6 +45,8 @@ type listedTarget struct {
 	ids  map[uint64]string
 	more map[uint64][]string
 	n    int // objects listed
+	// written holds the keys of values the cycle wrote.
+	written map[uint64]struct{}
 	// whole holds listed objects ("type\x00id") within listedBudget,
 	// until the cycle writes them; size is their bytes.
 	whole map[string]connector.Object
@@ -67,7 +69,7 @@ func listWithin(ctx context.Context, job *engine.Job, budget int) (connector.Tar
 		return job.Target, nil
 	}
 	lt := &listedTarget{Target: job.Target, members: mw, seed: maphash.MakeSeed(),
-		ids: map[uint64]string{}, more: map[uint64][]string{}, attrs: map[string][]string{},
+		ids: map[uint64]string{}, more: map[uint64][]string{}, attrs: map[string][]string{}, written: map[uint64]struct{}{},
 		whole: map[string]connector.Object{}}
 	for _, om := range job.Rule.Objects {
 		if !om.Mapping.Enabled {
@@ -146,6 +148,15 @@ func (lt *listedTarget) key(typ, attribute, value string) uint64 {
 	return h.Sum64()
 }
 
+// wrote remembers the matching values the cycle wrote; lt.mu is held.
+func (lt *listedTarget) wrote(typ string, attrs connector.Attributes) {
+	for _, a := range lt.attrs[typ] {
+		for _, v := range attrs[a] {
+			lt.written[lt.key(typ, a, v)] = struct{}{}
+		}
+	}
+}
+
 // index records id under its values of the matching attributes; lt.mu is
 // held, or lt not yet shared.
 func (lt *listedTarget) index(typ, id string, attrs connector.Attributes) {
@@ -186,11 +197,15 @@ func (lt *listedTarget) Find(ctx context.Context, objectType, attribute, value s
 	}
 	k := lt.key(typ, attribute, value)
 	lt.mu.Lock()
+	_, written := lt.written[k]
 	var ids []string
 	if first, ok := lt.ids[k]; ok {
 		ids = append([]string{first}, lt.more[k]...)
 	}
 	lt.mu.Unlock()
+	if written {
+		return lt.Target.Find(ctx, objectType, attribute, value)
+	}
 	var hits []connector.Object
 	for _, id := range ids {
 		o, err := lt.Get(ctx, objectType, id)
@@ -222,25 +237,26 @@ func hasValue(attrs connector.Attributes, attribute, value string) bool {
 	return false
 }
 
-// Create implements connector.Target, indexing the object created, so
-// that matching it again (a replay) finds it.
+// Create implements connector.Target, remembering the values written, so
+// that matching them again (SelectUniqueValue's next candidate, a replay)
+// asks the target.
 func (lt *listedTarget) Create(ctx context.Context, objectType string, attrs connector.Attributes) (connector.Object, error) {
 	o, err := lt.Target.Create(ctx, objectType, attrs)
 	if err == nil {
 		lt.mu.Lock()
-		lt.index(strings.ToLower(objectType), o.ID, attrs)
+		lt.wrote(strings.ToLower(objectType), attrs)
 		lt.mu.Unlock()
 	}
 	return o, err
 }
 
-// Update implements connector.Target, indexing the values set.
+// Update implements connector.Target, remembering the values set.
 func (lt *listedTarget) Update(ctx context.Context, objectType, id string, set connector.Attributes) error {
 	lt.drop(objectType, id)
 	err := lt.Target.Update(ctx, objectType, id, set)
 	if err == nil {
 		lt.mu.Lock()
-		lt.index(strings.ToLower(objectType), id, set)
+		lt.wrote(strings.ToLower(objectType), set)
 		lt.mu.Unlock()
 	}
 	return err
