@@ -331,18 +331,31 @@ func merge(dst, src map[string]any) {
 
 // appendUnique appends the value (or the values of an array) to a
 // multi-valued attribute, skipping elements already present: equal
-// elements, or elements with the same "value" (group members).
+// elements, or elements with the same "value" (group members). Elements
+// with a string "value" are found by it in a map, so that adding members
+// in many requests to a big group does not cost its size per member.
 func appendUnique(arr []any, v any) []any {
 	add, ok := v.([]any)
 	if !ok {
 		add = []any{v}
 	}
+	byValue := map[elementKey]bool{}
+	for _, have := range arr {
+		if k, ok := keyOf(have); ok {
+			byValue[k] = true
+		}
+	}
 	for _, e := range add {
 		dup := false
-		for _, have := range arr {
-			if sameElement(have, e) {
-				dup = true
-				break
+		if k, ok := keyOf(e); ok {
+			dup = byValue[k]
+			byValue[k] = true
+		} else {
+			for _, have := range arr {
+				if sameElement(have, e) {
+					dup = true
+					break
+				}
 			}
 		}
 		if !dup {
@@ -350,6 +363,33 @@ func appendUnique(arr []any, v any) []any {
 		}
 	}
 	return arr
+}
+
+// elementKey is what sameElement compares two elements with a string
+// "value" by: the value, and the type when there is one.
+type elementKey struct {
+	value, typ string
+	typed      bool
+}
+
+// keyOf is e's elementKey, when e is an object with a string "value" and
+// no type or a string one.
+func keyOf(e any) (elementKey, bool) {
+	m, ok := e.(map[string]any)
+	if !ok {
+		return elementKey{}, false
+	}
+	v, ok := scimjson.Lookup(m, "value")
+	value, isString := v.(string)
+	if !ok || !isString {
+		return elementKey{}, false
+	}
+	t, typed := scimjson.Lookup(m, "type")
+	typ, isString := t.(string)
+	if typed && !isString {
+		return elementKey{}, false
+	}
+	return elementKey{value: value, typ: typ, typed: typed}, true
 }
 
 func sameElement(a, b any) bool {
