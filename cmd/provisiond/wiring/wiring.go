@@ -142,9 +142,11 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	newID := c.NewID
+	newID, eventID := c.NewID, c.NewID
 	if newID == nil {
-		newID = ids.NewUUID
+		// Provisioning logs and change ids come in streams: time-ordered
+		// ids append to the logs' index instead of landing all over it.
+		newID, eventID = ids.NewUUID, ids.NewTimeUUID
 	}
 	iss, err := auth.LoadOrCreateIssuer(c.DataDir)
 	if err != nil {
@@ -180,7 +182,7 @@ func Wire(ctx context.Context, st store.Store, c Config) (*App, error) {
 	js := jobs.New(jobs.Options{
 		Store:        st,
 		Secrets:      box,
-		Engine:       engine.New(engine.Config{State: st, Now: c.Now, NewID: newID}),
+		Engine:       engine.New(engine.Config{State: st, Now: c.Now, NewID: eventID}),
 		Registry:     reg,
 		Logger:       log,
 		Interactive:  c.Interactive,
