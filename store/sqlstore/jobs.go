@@ -253,7 +253,7 @@ const addLog = `INSERT INTO provisioning_logs (` + logCols + `) VALUES (?, ?, ?,
 
 func logRow(l store.ProvisioningLog) []any {
 	return []any{l.ID, l.JobID, l.ServicePrincipalID, l.ChangeID, micros(l.Activity),
-		l.CycleID, l.Action, l.Status, l.SourceID, l.SourceName, l.TargetID, l.Data}
+		l.CycleID, l.Action, l.Status, l.SourceID, l.SourceName, l.TargetID, packLog(l.Data)}
 }
 
 func scanLog(r *sql.Rows) (store.ProvisioningLog, error) {
@@ -264,6 +264,9 @@ func scanLog(r *sql.Rows) (store.ProvisioningLog, error) {
 	err := r.Scan(&l.ID, &l.JobID, &l.ServicePrincipalID, &l.ChangeID, &activity,
 		&l.CycleID, &l.Action, &l.Status, &l.SourceID, &l.SourceName, &l.TargetID, &l.Data)
 	l.Activity = fromMicros(activity)
+	if err == nil {
+		l.Data, err = unpackLog(l.Data)
+	}
 	return l, err
 }
 
