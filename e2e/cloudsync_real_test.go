@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"os"
@@ -32,41 +30,12 @@ func TestCloudSyncFromRealServers(t *testing.T) {
 
 func testCloudSyncFromServer(t *testing.T, srv ldapServer) {
 	c, srv := srv.connect(t)
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	sfx := hex.EncodeToString(b[:])
-	ou := "ou=cs" + sfx + "," + srv.base
-	ldapAdd(t, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"cs" + sfx}})
-	var dns []string
-	t.Cleanup(func() {
-		for _, dn := range slices.Backward(dns) {
-			_ = c.Del(ldap.NewDelRequest(dn, nil))
-		}
-		_ = c.Del(ldap.NewDelRequest(ou, nil))
-	})
-	person := func(uid, given, sn string) (dn, mail string) {
-		dn, mail = "cn="+given+" "+sn+","+ou, uid+"."+sfx+"@example.com"
-		a := map[string][]string{"cn": {given + " " + sn}, "sn": {sn}, "givenName": {given}, "displayName": {given + " " + sn}, "mail": {mail}}
-		if srv.ad {
-			a["objectClass"], a["sAMAccountName"], a["userPrincipalName"] = []string{"user"}, []string{uid + sfx}, []string{mail}
-			a["userAccountControl"] = []string{"544"}
-		} else {
-			a["objectClass"], a["uid"] = []string{"inetOrgPerson"}, []string{uid + sfx}
-		}
-		ldapAdd(t, c, dn, a)
-		dns = append(dns, dn)
-		return dn, mail
-	}
-	ada, adaMail := person("ada", "Ada", "Lovelace")
-	alan, alanMail := person("alan", "Alan", "Turing")
-	grace, graceMail := person("grace", "Grace", "Hopper")
-	team := "cn=Codebreakers " + sfx + "," + ou
-	group := map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Codebreakers " + sfx}, "member": {ada, alan}}
-	if srv.ad {
-		group["objectClass"], group["sAMAccountName"] = []string{"group"}, []string{"cb" + sfx}
-	}
-	ldapAdd(t, c, team, group)
-	dns = append(dns, team)
+	tr := newLDAPTree(t, c, srv, "cs")
+	ou, sfx := tr.ou, tr.sfx
+	ada, adaMail := tr.person("ada", "Ada", "Lovelace")
+	alan, alanMail := tr.person("alan", "Alan", "Turing")
+	grace, graceMail := tr.person("grace", "Grace", "Hopper")
+	tr.codebreakers(ada, alan)
 
 	e := newEnv(t, options{})
 	e.setupApp() // a SCIM app fed from the directory
@@ -163,8 +132,7 @@ func testCloudSyncFromServer(t *testing.T, srv ldapServer) {
 	if !srv.ad {
 		// No mail: the user principal name is uid@Domain (the secret).
 		hedy := "cn=Hedy Lamarr," + ou
-		ldapAdd(t, c, hedy, map[string][]string{"objectClass": {"inetOrgPerson"}, "cn": {"Hedy Lamarr"}, "sn": {"Lamarr"}, "uid": {"hedy" + sfx}})
-		dns = append(dns, hedy)
+		tr.add(hedy, map[string][]string{"objectClass": {"inetOrgPerson"}, "cn": {"Hedy Lamarr"}, "sn": {"Lamarr"}, "uid": {"hedy" + sfx}})
 		key, value := onDemand(hedy)
 		if want := "hedy" + sfx + "@corp.example.net"; key["result"] != "Success" || realModified(value)["UserPrincipalName"] != want {
 			t.Errorf("an LDAP user without mail: %v, UserPrincipalName %q; want %s", key, realModified(value)["UserPrincipalName"], want)
@@ -206,10 +174,7 @@ func testCloudSyncFromServer(t *testing.T, srv ldapServer) {
 		})
 		t.Logf("disable → directory: %v", took)
 	}
-	if err := c.Del(ldap.NewDelRequest(grace, nil)); err != nil {
-		t.Fatal(err)
-	}
-	dns = slices.DeleteFunc(dns, func(dn string) bool { return dn == grace })
+	tr.del(grace)
 	took = waitFor(t, "a delete in the directory", func() bool {
 		return len(users("userPrincipalName eq '"+graceMail+"'")) == 0
 	})

@@ -64,6 +64,76 @@ func (s ldapServer) connect(t testing.TB) (*ldap.Conn, ldapServer) {
 	return c, s
 }
 
+// ldapTree is a test's own OU on a server, named with a random suffix so
+// tests never collide; it and everything added under it are deleted when
+// the test ends.
+type ldapTree struct {
+	t       testing.TB
+	c       *ldap.Conn
+	srv     ldapServer
+	ou, sfx string
+	dns     []string // added under ou, deleted last first
+}
+
+func newLDAPTree(t testing.TB, c *ldap.Conn, srv ldapServer, prefix string) *ldapTree {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	tr := &ldapTree{t: t, c: c, srv: srv, sfx: hex.EncodeToString(b[:])}
+	tr.ou = "ou=" + prefix + tr.sfx + "," + srv.base
+	ldapAdd(t, c, tr.ou, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {prefix + tr.sfx}})
+	t.Cleanup(func() {
+		for _, dn := range slices.Backward(tr.dns) {
+			_ = c.Del(ldap.NewDelRequest(dn, nil))
+		}
+		_ = c.Del(ldap.NewDelRequest(tr.ou, nil))
+	})
+	return tr
+}
+
+// add adds an entry under the tree.
+func (tr *ldapTree) add(dn string, attrs map[string][]string) {
+	tr.t.Helper()
+	ldapAdd(tr.t, tr.c, dn, attrs)
+	tr.dns = append(tr.dns, dn)
+}
+
+// del deletes an entry of the tree now.
+func (tr *ldapTree) del(dn string) {
+	tr.t.Helper()
+	if err := tr.c.Del(ldap.NewDelRequest(dn, nil)); err != nil {
+		tr.t.Fatal(err)
+	}
+	tr.dns = slices.DeleteFunc(tr.dns, func(d string) bool { return d == dn })
+}
+
+// person adds an enabled user (AD user or inetOrgPerson) with a unique
+// uid / sAMAccountName and mail.
+func (tr *ldapTree) person(uid, given, sn string) (dn, mail string) {
+	tr.t.Helper()
+	dn, mail = "cn="+given+" "+sn+","+tr.ou, uid+"."+tr.sfx+"@example.com"
+	a := map[string][]string{"cn": {given + " " + sn}, "sn": {sn}, "givenName": {given}, "displayName": {given + " " + sn}, "mail": {mail}}
+	if tr.srv.ad {
+		a["objectClass"], a["sAMAccountName"], a["userPrincipalName"] = []string{"user"}, []string{uid + tr.sfx}, []string{mail}
+		a["userAccountControl"] = []string{"544"}
+	} else {
+		a["objectClass"], a["uid"] = []string{"inetOrgPerson"}, []string{uid + tr.sfx}
+	}
+	tr.add(dn, a)
+	return dn, mail
+}
+
+// codebreakers adds the group "Codebreakers <suffix>" with members.
+func (tr *ldapTree) codebreakers(members ...string) string {
+	tr.t.Helper()
+	dn := "cn=Codebreakers " + tr.sfx + "," + tr.ou
+	group := map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Codebreakers " + tr.sfx}, "member": members}
+	if tr.srv.ad {
+		group["objectClass"], group["sAMAccountName"] = []string{"group"}, []string{"cb" + tr.sfx}
+	}
+	tr.add(dn, group)
+	return dn
+}
+
 func ldapAdd(t testing.TB, c *ldap.Conn, dn string, attrs map[string][]string) {
 	t.Helper()
 	req := ldap.NewAddRequest(dn, nil)
@@ -124,40 +194,11 @@ func TestLDAPSourceJob(t *testing.T) {
 
 func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 	c, srv := srv.connect(t)
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	sfx := hex.EncodeToString(b[:])
-	ou := "ou=e2e" + sfx + "," + srv.base
-	ldapAdd(t, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"e2e" + sfx}})
-	var dns []string
-	t.Cleanup(func() {
-		for _, dn := range slices.Backward(dns) {
-			_ = c.Del(ldap.NewDelRequest(dn, nil))
-		}
-		_ = c.Del(ldap.NewDelRequest(ou, nil))
-	})
-	person := func(uid, given, sn string) (dn, mail string) {
-		dn, mail = "cn="+given+" "+sn+","+ou, uid+"."+sfx+"@example.com"
-		a := map[string][]string{"cn": {given + " " + sn}, "sn": {sn}, "givenName": {given}, "displayName": {given + " " + sn}, "mail": {mail}}
-		if srv.ad {
-			a["objectClass"], a["sAMAccountName"], a["userPrincipalName"] = []string{"user"}, []string{uid + sfx}, []string{mail}
-			a["userAccountControl"] = []string{"544"}
-		} else {
-			a["objectClass"], a["uid"] = []string{"inetOrgPerson"}, []string{uid}
-		}
-		ldapAdd(t, c, dn, a)
-		dns = append(dns, dn)
-		return dn, mail
-	}
-	ada, adaMail := person("ada", "Ada", "Lovelace")
-	alan, alanMail := person("alan", "Alan", "Turing")
-	team := "cn=Codebreakers " + sfx + "," + ou
-	group := map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Codebreakers " + sfx}, "member": {ada, alan}}
-	if srv.ad {
-		group["objectClass"], group["sAMAccountName"] = []string{"group"}, []string{"cb" + sfx}
-	}
-	ldapAdd(t, c, team, group)
-	dns = append(dns, team)
+	tr := newLDAPTree(t, c, srv, "e2e")
+	ou, sfx := tr.ou, tr.sfx
+	ada, adaMail := tr.person("ada", "Ada", "Lovelace")
+	alan, alanMail := tr.person("alan", "Alan", "Turing")
+	team := tr.codebreakers(ada, alan)
 
 	e := newEnv(t, options{})
 	e.setupApp()
@@ -223,10 +264,7 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 		})
 		t.Logf("AD disable → SCIM app: %v", took)
 	}
-	if err := c.Del(ldap.NewDelRequest(team, nil)); err != nil {
-		t.Fatal(err)
-	}
-	dns = slices.DeleteFunc(dns, func(dn string) bool { return dn == team })
+	tr.del(team)
 	took = waitFor(t, "an LDAP delete reaching the SCIM app", func() bool {
 		return len(e.scimFind("Groups", "displayName", "Codebreakers "+sfx)) == 0
 	})
@@ -252,17 +290,10 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 // runner's debounce, an incremental cycle): p50 and p99 over b.N modifies.
 func BenchmarkLDAPChangeLatency(b *testing.B) {
 	c, srv := ldapServers[0].connect(b)
-	var rb [4]byte
-	_, _ = rand.Read(rb[:])
-	sfx := hex.EncodeToString(rb[:])
-	ou := "ou=bench" + sfx + "," + srv.base
-	ldapAdd(b, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"bench" + sfx}})
+	tr := newLDAPTree(b, c, srv, "bench")
+	ou, sfx := tr.ou, tr.sfx
 	dn, mail := "uid=lat,"+ou, "lat."+sfx+"@example.com"
-	ldapAdd(b, c, dn, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"lat"}, "cn": {"Lat"}, "sn": {"Lat"}, "mail": {mail}, "displayName": {"v0"}})
-	b.Cleanup(func() {
-		_ = c.Del(ldap.NewDelRequest(dn, nil))
-		_ = c.Del(ldap.NewDelRequest(ou, nil))
-	})
+	tr.add(dn, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"lat"}, "cn": {"Lat"}, "sn": {"Lat"}, "mail": {mail}, "displayName": {"v0"}})
 	e := newEnv(b, options{})
 	e.setupApp()
 	ldapSchema(e, srv.name)
