@@ -152,3 +152,17 @@ func SIDToBase64(s string) (string, error) {
 	}
 	return base64.StdEncoding.EncodeToString(raw), nil
 }
+
+// DomainOfDN returns the DNS domain a distinguished name's dc= components
+// spell ("CN=Ada,OU=Staff,DC=corp,DC=example,DC=com" → corp.example.com),
+// or "" if it has none.
+func DomainOfDN(dn string) string {
+	var parts []string
+	for _, rdn := range strings.Split(dn, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(rdn), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "dc") {
+			parts = append(parts, strings.TrimSpace(v))
+		}
+	}
+	return strings.Join(parts, ".")
+}

@@ -128,3 +128,30 @@ func FuzzParseSID(f *testing.F) {
 		}
 	})
 }
+
+func TestDomainOfDN(t *testing.T) {
+	for dn, want := range map[string]string{
+		"CN=Ada,OU=Staff,DC=corp,DC=example,DC=com": "corp.example.com",
+		"uid=ada,ou=people,dc=example,dc=org":       "example.org",
+		"cn=admin":                                  "",
+		"":                                          "",
+	} {
+		if got := DomainOfDN(dn); got != want {
+			t.Errorf("DomainOfDN(%q) = %q, want %q", dn, got, want)
+		}
+	}
+}
+
+// FuzzDomainOfDN: any string gives a dot-joined domain without the DN's
+// syntax in it, and never panics.
+func FuzzDomainOfDN(f *testing.F) {
+	for _, s := range []string{"CN=Ada,OU=Staff,DC=corp,DC=example,DC=com", "dc=", "DC = x , dc=y", ",,,", "=,=", "uid=a\\,b,dc=org"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, dn string) {
+		d := DomainOfDN(dn)
+		if strings.Contains(d, ",") {
+			t.Errorf("DomainOfDN(%q) = %q holds a comma", dn, d)
+		}
+	})
+}

@@ -531,24 +531,10 @@ func (t *Target) stamp(ps map[string]any) {
 	ps[propSyncEnabled] = true
 	ps[propLastSync] = t.now().UTC().Format(time.RFC3339)
 	if dn, ok := ps["onPremisesDistinguishedName"].(string); ok {
-		if d := DomainOfDN(dn); d != "" {
+		if d := adid.DomainOfDN(dn); d != "" {
 			ps[propDomainName] = d
 		}
 	}
-}
-
-// DomainOfDN returns the DNS domain a distinguished name's dc= components
-// spell ("CN=Ada,OU=Staff,DC=corp,DC=example,DC=com" → corp.example.com),
-// or "" if it has none.
-func DomainOfDN(dn string) string {
-	var parts []string
-	for _, rdn := range strings.Split(dn, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(rdn), "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), "dc") {
-			parts = append(parts, strings.TrimSpace(v))
-		}
-	}
-	return strings.Join(parts, ".")
 }
 
 func setProp(ps map[string]any, p prop, vs []string) error {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"provisiond/engine"
 	"provisiond/graphapi/odata"
 	"provisiond/store"
 )
@@ -157,10 +158,10 @@ type storedEvent struct {
 		ErrorCategory     *string `json:"errorCategory"`
 		RecommendedAction *string `json:"recommendedAction"`
 	} `json:"statusInfo"`
-	SourceIdentity storedIdentity `json:"sourceIdentity"`
-	SourceSystem   storedSystem   `json:"sourceSystem"`
-	TargetIdentity storedIdentity `json:"targetIdentity"`
-	TargetSystem   storedSystem   `json:"targetSystem"`
+	SourceIdentity engine.Identity `json:"sourceIdentity"`
+	SourceSystem   engine.System   `json:"sourceSystem"`
+	TargetIdentity engine.Identity `json:"targetIdentity"`
+	TargetSystem   engine.System   `json:"targetSystem"`
 	// InitiatedBy is the on-demand caller; absent for the service's own
 	// work (cycles) and for logs written before it was kept.
 	InitiatedBy *struct {
@@ -168,19 +169,6 @@ type storedEvent struct {
 		DisplayName   string `json:"displayName"`
 		InitiatorType string `json:"initiatorType"`
 	} `json:"initiatedBy"`
-}
-
-type storedIdentity struct {
-	ID          string          `json:"id"`
-	Type        string          `json:"type"`
-	DisplayName *string         `json:"displayName"`
-	Details     json.RawMessage `json:"details"`
-}
-
-type storedSystem struct {
-	ID      *string         `json:"id"`
-	Name    string          `json:"name"`
-	Details json.RawMessage `json:"details"`
 }
 
 // logSummary renders a stored log as a provisioningObjectSummary. Enum
@@ -240,14 +228,14 @@ func logSummary(l store.ProvisioningLog, spName *string, tenant string) map[stri
 	}
 }
 
-func identityJSON(id storedIdentity, storedID string) map[string]any {
+func identityJSON(id engine.Identity, storedID string) map[string]any {
 	if id.ID == "" {
 		id.ID = storedID
 	}
 	return map[string]any{"id": id.ID, "displayName": id.DisplayName, "identityType": id.Type, "details": objectOrNull(id.Details)}
 }
 
-func systemJSON(s storedSystem) map[string]any {
+func systemJSON(s engine.System) map[string]any {
 	return map[string]any{"id": s.ID, "displayName": s.Name, "details": objectOrNull(s.Details)}
 }
 

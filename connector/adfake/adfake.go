@@ -164,18 +164,6 @@ func isGroup(objectType string) (bool, error) {
 	return false, &connector.Error{Kind: connector.KindInvalid, Message: fmt.Sprintf("unknown object type %q (want user or group)", objectType)}
 }
 
-// domainOfDN is the DNS domain the dc= components of dn spell, or "".
-func domainOfDN(dn string) string {
-	var parts []string
-	for _, rdn := range strings.Split(dn, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(rdn), "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), "dc") {
-			parts = append(parts, strings.TrimSpace(v))
-		}
-	}
-	return strings.Join(parts, ".")
-}
-
 func boolString(b bool) string {
 	if b {
 		return "True"
@@ -204,7 +192,7 @@ func (s *Source) show(e Entry) connector.Object {
 			a["objectSid"][i] = b
 		}
 	}
-	if d := domainOfDN(e.DN); d != "" {
+	if d := adid.DomainOfDN(e.DN); d != "" {
 		a["domainFQDN"] = []string{d}
 	}
 	a["objectId"] = []string{e.ID}
