@@ -459,6 +459,9 @@ func (w *cycleWorker[TTx]) Work(ctx context.Context, job *river.Job[cycleArgs]) 
 	return w.r.run(ctx, job.Args)
 }
 
+// scheduleNextTimeout bounds scheduling the cycle after a finished one.
+const scheduleNextTimeout = 5 * time.Second
+
 // run runs one cycle and schedules the next one after the job's interval.
 func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
 	r.mu.Lock()
@@ -509,6 +512,11 @@ func (r *Runner[TTx]) run(ctx context.Context, a cycleArgs) error {
 	case err != nil:
 		r.log.Warn("cycle failed", "job", a.JobID, "err", err)
 	}
+	// The cycle is over: scheduling its successor must not be cut short by a
+	// shutdown that starts now, or River would retry the finished cycle
+	// instead of keeping the job's next one.
+	ctx, cancelNext := context.WithTimeout(context.WithoutCancel(ctx), scheduleNextTimeout)
+	defer cancelNext()
 	j, gerr := r.st.GetJob(ctx, a.SPID, a.JobID)
 	if gerr != nil || j.Schedule.State != store.ScheduleActive {
 		return nil
