@@ -17,10 +17,11 @@ const batchSize = 256
 // batchState is a cycle's write-behind engine.State: anchor and log
 // writes are kept in memory and committed together (store.CommitBatch).
 // A full batch is committed in the background while the workers go on;
-// the cycle flushes at the end of every page of objects, so before a
-// watermark moves past them and before the cycle ends, and a flush waits
-// for the background commit. Reads see the kept writes and the ones being
-// committed, and the anchors of the page preloaded in one query.
+// the cycle flushes after feeding every page of objects (bounding what
+// the batch keeps), before a watermark moves past them and before the
+// cycle ends, and a flush waits for the background commit. Reads see the
+// kept writes and the ones being committed, and the anchors of the last
+// two pages, preloaded in one query each.
 //
 // A crash loses the writes not yet committed, never the ones a watermark
 // passed: a target object created without its anchor is matched again by
@@ -41,8 +42,11 @@ type batchState struct {
 	// that the last one failed, so that only a flush tries again.
 	busy, bgFailed bool
 	// preloaded is the stored anchors of the objects of a page (nil:
-	// none), read in one query; a write drops its key.
-	preloaded map[store.AnchorKey]*store.Anchor
+	// none), read in one query, and before is the page before it, whose
+	// last objects may still be in flight; a write drops its key.
+	preloaded, before map[store.AnchorKey]*store.Anchor
+	// loading is the page Preload is reading, whose keys a write drops.
+	loading map[store.AnchorKey]*store.Anchor
 }
 
 var _ engine.State = (*batchState)(nil)
@@ -64,29 +68,49 @@ func (b *batchState) kept(k store.AnchorKey) (a *store.Anchor, kept bool) {
 	if a, ok := b.committing[k]; ok {
 		return a, true
 	}
-	a, ok := b.preloaded[k]
+	if a, ok := b.preloaded[k]; ok {
+		return a, true
+	}
+	a, ok := b.before[k]
 	return a, ok
 }
 
 // Preload reads the stored anchors of the source objects ids in one query,
-// so that the page's objects cost no anchor read each. It replaces the
-// previous page's.
+// so that the page's objects cost no anchor read each. It keeps the
+// previous page's too, and forgets the one before. Workers may write
+// while it reads: a key written meanwhile is left out (its read goes to
+// the batch or the store), so a preload never hides a newer write. One
+// Preload runs at a time.
 func (b *batchState) Preload(ctx context.Context, jobID, sourceType string, ids []string) error {
+	loading := make(map[store.AnchorKey]*store.Anchor, len(ids))
+	for _, id := range ids {
+		loading[store.AnchorKey{JobID: jobID, SourceType: sourceType, SourceID: id}] = nil
+	}
+	b.mu.Lock()
+	b.loading = loading
+	b.mu.Unlock()
 	as, err := b.st.GetAnchors(ctx, jobID, sourceType, ids)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.loading = nil
 	if err != nil {
 		return err
 	}
-	pre := make(map[store.AnchorKey]*store.Anchor, len(ids))
-	for _, id := range ids {
-		pre[store.AnchorKey{JobID: jobID, SourceType: sourceType, SourceID: id}] = nil
-	}
 	for i := range as {
-		pre[keyOf(as[i])] = &as[i]
+		if _, still := loading[keyOf(as[i])]; still {
+			loading[keyOf(as[i])] = &as[i]
+		}
 	}
-	b.mu.Lock()
-	b.preloaded = pre
-	b.mu.Unlock()
+	b.preloaded, b.before = loading, b.preloaded
 	return nil
+}
+
+// forgetPreloaded drops k from the preloaded pages once it is written;
+// b.mu is held.
+func (b *batchState) forgetPreloaded(k store.AnchorKey) {
+	delete(b.preloaded, k)
+	delete(b.before, k)
+	delete(b.loading, k)
 }
 
 // GetAnchor implements engine.State.
@@ -108,7 +132,7 @@ func (b *batchState) PutAnchor(ctx context.Context, a store.Anchor) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.anchors[keyOf(a)] = &a
-	delete(b.preloaded, keyOf(a))
+	b.forgetPreloaded(keyOf(a))
 	b.commitIfFull(ctx)
 	return nil
 }
@@ -128,7 +152,7 @@ func (b *batchState) DeleteAnchor(ctx context.Context, jobID, sourceType, source
 		return fmt.Errorf("delete anchor %s/%s/%s: %w", jobID, sourceType, sourceID, store.ErrNotFound)
 	}
 	b.anchors[k] = nil
-	delete(b.preloaded, k)
+	b.forgetPreloaded(k)
 	b.commitIfFull(ctx)
 	return nil
 }

@@ -178,3 +178,67 @@ func TestBatchStateFailureAndPreload(t *testing.T) {
 		t.Errorf("anchor after the flush = %+v, %v; want t2", a, err)
 	}
 }
+
+// pausingStore holds GetAnchors until released, after reading.
+type pausingStore struct {
+	store.Store
+	read, release chan struct{}
+}
+
+func (p *pausingStore) GetAnchors(ctx context.Context, jobID, sourceType string, ids []string) ([]store.Anchor, error) {
+	as, err := p.Store.GetAnchors(ctx, jobID, sourceType, ids)
+	p.read <- struct{}{}
+	<-p.release
+	return as, err
+}
+
+// TestBatchStatePreloadRacesWrite: a worker writes an anchor while the
+// next page's preload is reading it, and the write is committed before
+// the preload ends: the preload must not bring back the value it read.
+// The page before stays preloaded until the next one.
+func TestBatchStatePreloadRacesWrite(t *testing.T) {
+	ctx := t.Context()
+	mem := memory.New()
+	if err := mem.CreateServicePrincipal(ctx, store.Application{ID: "a", AppID: "a"}, store.ServicePrincipal{ID: "sp", AppID: "a", ApplicationID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.CreateJob(ctx, store.Job{ID: "j", ServicePrincipalID: "sp"}); err != nil {
+		t.Fatal(err)
+	}
+	anchor := func(src, tgt string) store.Anchor {
+		return store.Anchor{JobID: "j", SourceType: "User", SourceID: src, TargetType: "U", TargetID: tgt, Updated: time.Unix(1, 0).UTC()}
+	}
+	for _, a := range []store.Anchor{anchor("u1", "old"), anchor("u2", "t2"), anchor("u3", "t3")} {
+		if err := mem.PutAnchor(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := &pausingStore{Store: mem, read: make(chan struct{}), release: make(chan struct{})}
+	b := newBatchState(st)
+	go func() { <-st.read; st.release <- struct{}{} }()
+	if err := b.Preload(ctx, "j", "User", []string{"u3"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Preload(ctx, "j", "User", []string{"u1", "u2"}) }()
+	<-st.read // the preload has read u1 = old
+	if err := b.PutAnchor(ctx, anchor("u1", "new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Flush(ctx); err != nil { // u1 = new is in the store, not kept
+		t.Fatal(err)
+	}
+	st.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if a, err := b.GetAnchor(ctx, "j", "User", "u1"); err != nil || a.TargetID != "new" {
+		t.Errorf("u1 after a write during its preload = %+v, %v; want target new", a, err)
+	}
+	if _, kept := b.kept(store.AnchorKey{JobID: "j", SourceType: "User", SourceID: "u2"}); !kept {
+		t.Error("u2 was not preloaded")
+	}
+	if a, kept := b.kept(store.AnchorKey{JobID: "j", SourceType: "User", SourceID: "u3"}); !kept || a.TargetID != "t3" {
+		t.Errorf("the page before: u3 = %+v, kept %v; want preloaded t3", a, kept)
+	}
+}

@@ -285,48 +285,70 @@ func (c *cycle) initial(ctx context.Context, job *engine.Job) error {
 		return err
 	}
 	for _, om := range ordered(job) {
-		spreads, chunked := c.spreads(job, om), false
-		var items []item
-		token := ""
-		for {
-			page, err := lister.List(ctx, om.Mapping.SourceObjectName, token, cyclePage)
-			if err != nil {
-				return fmt.Errorf("list %s: %w", om.Mapping.SourceObjectName, err)
-			}
-			for i := range page.Objects {
-				// The listing reads objects as Get does: the engine need
-				// not read them again.
-				items = append(items, item{id: page.Objects[i].ID, obj: &page.Objects[i]})
-			}
-			c.n.seen.Add(int64(len(page.Objects)))
-			last := page.Next == ""
-			switch {
-			case spreads && (chunked || len(items) > c.s.chunk):
-				chunked = true
-				for len(items) >= c.s.chunk || (last && len(items) > 0) {
-					n := min(c.s.chunk, len(items))
-					if err := c.queueChunk(ctx, job, om, items[:n], true); err != nil {
-						return err
-					}
-					items = items[n:]
-				}
-			case !spreads || last:
-				// Fewer objects than a chunk (or groups): worked here.
-				if err := c.process(ctx, job, om, items, c.threshold > 0); err != nil {
-					return err
-				}
-				items = items[:0]
-			}
-			if last {
-				break
-			}
-			token = page.Next
-		}
-		if err := c.waitChunks(ctx, job, om); err != nil {
+		if err := c.initialOf(ctx, job, lister, om); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// initialOf reads every object of om's type page by page. Unless the
+// cycle spreads them over chunks, the pages go to one pool of workers as
+// they are read.
+func (c *cycle) initialOf(ctx context.Context, job *engine.Job, lister connector.Lister, om *schema.CompiledObject) error {
+	spreads, chunked := c.spreads(job, om), false
+	var p *pool
+	if !spreads {
+		p = c.startPool(ctx, job, om, c.threshold > 0, 0)
+	}
+	var items []item
+	for token := ""; ; {
+		page, err := lister.List(ctx, om.Mapping.SourceObjectName, token, cyclePage)
+		if err != nil {
+			if p != nil {
+				p.close()
+			}
+			return fmt.Errorf("list %s: %w", om.Mapping.SourceObjectName, err)
+		}
+		for i := range page.Objects {
+			// The listing reads objects as Get does: the engine need
+			// not read them again.
+			items = append(items, item{id: page.Objects[i].ID, obj: &page.Objects[i]})
+		}
+		c.n.seen.Add(int64(len(page.Objects)))
+		last := page.Next == ""
+		switch {
+		case p != nil:
+			if !p.feed(items) {
+				last = true // stopping: close says why
+			}
+			items = nil
+		case chunked || len(items) > c.s.chunk:
+			chunked = true
+			for len(items) >= c.s.chunk || (last && len(items) > 0) {
+				n := min(c.s.chunk, len(items))
+				if err := c.queueChunk(ctx, job, om, items[:n], true); err != nil {
+					return err
+				}
+				items = items[n:]
+			}
+		case last:
+			// Fewer objects than a chunk: worked here.
+			if err := c.process(ctx, job, om, items, c.threshold > 0); err != nil {
+				return err
+			}
+		}
+		if last {
+			break
+		}
+		token = page.Next
+	}
+	if p != nil {
+		if err := p.close(); err != nil {
+			return err
+		}
+	}
+	return c.waitChunks(ctx, job, om)
 }
 
 // incremental processes the changes after watermark, batch by batch, and
@@ -435,99 +457,171 @@ func (c *cycle) process(ctx context.Context, job *engine.Job, om *schema.Compile
 	if len(items) == 0 {
 		return nil
 	}
-	isGroup := connector.ClassOf(job.Source, om.Mapping.SourceObjectName) == connector.ClassGroup
-	if bs, ok := job.State.(*batchState); ok {
-		if err := bs.Preload(ctx, job.ID, om.Mapping.SourceObjectName, itemIDs(items)); err != nil {
-			return fmt.Errorf("read the anchors of %d objects: %w", len(items), err)
-		}
+	p := c.startPool(ctx, job, om, hold, len(items))
+	p.feed(items)
+	return p.close()
+}
+
+// pool is a cycle's workers over the objects of one type: pages are fed to
+// it as they are read, so that reading the next page, preloading its
+// anchors and committing the last one's writes overlap the work instead of
+// stopping it at every page.
+type pool struct {
+	c     *cycle
+	ctx   context.Context
+	job   *engine.Job
+	om    *schema.CompiledObject
+	batch *batchState // nil when the job writes straight to the store
+	work  chan item
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
+	firstErr error
+}
+
+// startPool starts min(workers, n) workers; n is how many objects the
+// pool will get at most, or 0 for as many workers as the cycle has.
+func (c *cycle) startPool(ctx context.Context, job *engine.Job, om *schema.CompiledObject, hold bool, n int) *pool {
+	p := &pool{c: c, ctx: ctx, job: job, om: om, work: make(chan item, cyclePage)}
+	p.batch, _ = job.State.(*batchState)
+	workers := c.s.workers
+	if n > 0 {
+		workers = min(workers, n)
 	}
-	work := make(chan item)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-	}
-	// Objects finish under their own deadline, not the cycle's context.
-	objCtx := context.WithoutCancel(ctx)
-	for range min(c.s.workers, len(items)) {
-		wg.Go(func() {
-			for it := range work {
-				id := it.id
-				octx, cancel := context.WithTimeout(objCtx, cycleObjectTimeout)
-				typ := om.Mapping.SourceObjectName
-				if c.slots != nil {
-					c.slots <- struct{}{}
+	group := isGroup(job, om)
+	for range workers {
+		p.wg.Go(func() {
+			for it := range p.work {
+				if p.stopping() {
+					continue // drain: a pause or a failure stops at the next object
 				}
-				out, err := c.s.engine.Process(octx, job, engine.Request{ObjectType: typ, ObjectID: id, Object: it.obj, AllMembers: isGroup, HoldDeletes: hold})
-				if c.slots != nil {
-					<-c.slots
-				}
-				cancel()
-				var nf *engine.NotFoundError
-				switch {
-				case errors.As(err, &nf):
-					// Gone before we got to it, and never provisioned.
-					if err := c.escrows.forget(ctx, typ, id); err != nil {
-						fail(err)
-					}
-					continue
-				case err != nil:
-					fail(fmt.Errorf("%s %s: %w", typ, id, err))
-					continue
-				}
-				if err := c.escrows.record(ctx, typ, id, out, c.s.now()); err != nil {
-					fail(err)
-					continue
-				}
-				c.n.add(out)
-				if out.Code == engine.CodeStagedDelete {
-					c.stage(job, om, id, out)
-				} else {
-					c.s.metrics.ObjectProcessed(c.j.ID, string(out.Status), string(out.Action))
-				}
-				if refused(out) {
-					c.refusal.Store(out)
-					if n := c.refusals.Add(1); n >= targetDownRun || (n >= targetDownAfter && c.answered.Load() == 0) {
-						fail(fmt.Errorf("%w: %s", errTargetDown, out.Message))
-					}
-				} else {
-					c.answered.Add(1)
-					c.refusals.Store(0)
-				}
+				p.one(it, group, hold)
 			}
 		})
 	}
+	return p
+}
+
+// stopping reports that the pool takes no more objects: its context ended
+// or an object failed the cycle.
+func (p *pool) stopping() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.firstErr != nil || p.ctx.Err() != nil
+}
+
+func (p *pool) fail(err error) {
+	p.mu.Lock()
+	if p.firstErr == nil {
+		p.firstErr = err
+	}
+	p.mu.Unlock()
+}
+
+// feed gives the pool a page of objects, after preloading their anchors,
+// and commits the writes kept so far, so that what the batch holds stays
+// about a page. It returns false when the pool is stopping.
+func (p *pool) feed(items []item) bool {
+	if p.batch != nil {
+		if err := p.batch.Preload(p.ctx, p.job.ID, p.om.Mapping.SourceObjectName, itemIDs(items)); err != nil {
+			p.fail(fmt.Errorf("read the anchors of %d objects: %w", len(items), err))
+			return false
+		}
+	}
 	for _, it := range items {
-		mu.Lock()
-		stop := firstErr != nil
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
-			break
+		if p.stopping() {
+			return false
 		}
-		work <- it
-	}
-	close(work)
-	wg.Wait()
-	// The page's anchors and logs are committed before anything moves
-	// past it (the next page, the watermark, the cycle's end), even when
-	// the cycle is stopping.
-	if bs, ok := job.State.(*batchState); ok {
-		fctx, cancel := context.WithTimeout(objCtx, cycleObjectTimeout)
-		err := bs.Flush(fctx)
-		cancel()
-		if err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("record the cycle's anchors and logs: %w", err)
+		select {
+		case p.work <- it:
+		case <-p.ctx.Done():
+			return false
 		}
 	}
-	if firstErr != nil {
-		return firstErr
+	if p.batch != nil {
+		if err := p.flush(); err != nil {
+			p.fail(err)
+			return false
+		}
 	}
-	return ctx.Err()
+	return !p.stopping()
+}
+
+// flush commits the batch's kept writes, under its own deadline: they are
+// committed even when the cycle is stopping.
+func (p *pool) flush() error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cycleObjectTimeout)
+	defer cancel()
+	if err := p.batch.Flush(fctx); err != nil {
+		return fmt.Errorf("record the cycle's anchors and logs: %w", err)
+	}
+	return nil
+}
+
+// close waits for the objects fed, then commits their anchors and logs
+// before anything moves past them (the next type, the watermark, the
+// cycle's end), even when the cycle is stopping. It returns the first
+// failure, or the context's error.
+func (p *pool) close() error {
+	close(p.work)
+	p.wg.Wait()
+	if p.batch != nil {
+		if err := p.flush(); err != nil {
+			p.fail(err)
+		}
+	}
+	if p.firstErr != nil {
+		return p.firstErr
+	}
+	return p.ctx.Err()
+}
+
+// one processes one object and records its outcome.
+func (p *pool) one(it item, group, hold bool) {
+	c := p.c
+	id, typ := it.id, p.om.Mapping.SourceObjectName
+	// Objects finish under their own deadline, not the cycle's context.
+	octx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cycleObjectTimeout)
+	if c.slots != nil {
+		c.slots <- struct{}{}
+	}
+	out, err := c.s.engine.Process(octx, p.job, engine.Request{ObjectType: typ, ObjectID: id, Object: it.obj, AllMembers: group, HoldDeletes: hold})
+	if c.slots != nil {
+		<-c.slots
+	}
+	cancel()
+	ctx := p.ctx
+	var nf *engine.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		// Gone before we got to it, and never provisioned.
+		if err := c.escrows.forget(ctx, typ, id); err != nil {
+			p.fail(err)
+		}
+		return
+	case err != nil:
+		p.fail(fmt.Errorf("%s %s: %w", typ, id, err))
+		return
+	}
+	if err := c.escrows.record(ctx, typ, id, out, c.s.now()); err != nil {
+		p.fail(err)
+		return
+	}
+	c.n.add(out)
+	if out.Code == engine.CodeStagedDelete {
+		c.stage(p.job, p.om, id, out)
+	} else {
+		c.s.metrics.ObjectProcessed(c.j.ID, string(out.Status), string(out.Action))
+	}
+	if refused(out) {
+		c.refusal.Store(out)
+		if n := c.refusals.Add(1); n >= targetDownRun || (n >= targetDownAfter && c.answered.Load() == 0) {
+			p.fail(fmt.Errorf("%w: %s", errTargetDown, out.Message))
+		}
+	} else {
+		c.answered.Add(1)
+		c.refusals.Store(0)
+	}
 }
 
 // progressEvery is how often a running cycle records its progress.

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -240,6 +241,33 @@ func decodeResource(method, path string, resp *response) (map[string]any, string
 		return nil, "", incompatible(method, path, resp, "the resource has no id")
 	}
 	return m, id, nil
+}
+
+// createdID reads the id of the resource a POST answered with, and
+// checks the answer is one JSON object, without decoding the rest: a
+// cycle creates thousands of objects and needs only their ids.
+func createdID(method, path string, resp *response) (string, error) {
+	var r struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if err := json.Unmarshal(resp.body, &r); err != nil || bytes.Equal(bytes.TrimSpace(resp.body), []byte("null")) {
+		msg := "null instead of a JSON object"
+		if err != nil {
+			msg = err.Error()
+		}
+		return "", incompatible(method, path, resp, "not a JSON object: "+msg)
+	}
+	var id string
+	switch {
+	case len(r.ID) > 0 && r.ID[0] == '"':
+		_ = json.Unmarshal(r.ID, &id) // valid: the whole body was
+	case len(r.ID) > 0 && (r.ID[0] == '-' || (r.ID[0] >= '0' && r.ID[0] <= '9')):
+		id = string(r.ID) // a number, as the server wrote it
+	}
+	if id == "" {
+		return "", incompatible(method, path, resp, "the resource has no id")
+	}
+	return id, nil
 }
 
 // listResponse is a parsed RFC 7644 §3.4.2 ListResponse.

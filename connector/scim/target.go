@@ -168,11 +168,11 @@ func (c *Client) Create(ctx context.Context, objectType string, attrs connector.
 		)
 		resp, sent, err = c.attempt(ctx, http.MethodPost, endpoint, nil, payload)
 		if err == nil {
-			r, id, err := decodeResource(http.MethodPost, endpoint, resp)
+			id, err := createdID(http.MethodPost, endpoint, resp)
 			if err != nil {
 				return connector.Object{}, err
 			}
-			return connector.Object{ID: id, Type: typ, Attrs: Flatten(r)}, nil
+			return connector.Object{ID: id, Type: typ, Attrs: attrs}, nil
 		}
 		if maybeCreated && connector.KindOf(err) == connector.KindConflict {
 			if obj, found, _ := c.findCreated(ctx, typ, keyAttr, keyValue, attrs); found {
