@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -308,7 +307,7 @@ func (e *Engine) Record(ctx context.Context, job *Job, ev *Event) error {
 }
 
 func (e *Engine) record(ctx context.Context, st State, job *Job, ev *Event) error {
-	data, err := json.Marshal(loggedEvent{Event: ev, InitiatedBy: job.InitiatedBy})
+	data, err := encodeLoggedEvent(ev, job.InitiatedBy)
 	if err != nil {
 		return err
 	}
@@ -328,13 +327,6 @@ func (e *Engine) record(ctx context.Context, st State, job *Job, ev *Event) erro
 		return fmt.Errorf("save provisioning log: %w", err)
 	}
 	return nil
-}
-
-// loggedEvent is an event as a provisioning log keeps it: with who
-// initiated it, which the on-demand answer does not carry.
-type loggedEvent struct {
-	*Event
-	InitiatedBy *Initiator `json:"initiatedBy,omitempty"`
 }
 
 // isStoreNotFound reports a missing anchor.

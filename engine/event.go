@@ -92,8 +92,10 @@ type Time time.Time
 
 // MarshalJSON implements json.Marshaler.
 func (t Time) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05.0000000Z") + `"`), nil
+	return []byte(`"` + time.Time(t).UTC().Format(timeLayout) + `"`), nil
 }
+
+const timeLayout = "2006-01-02T15:04:05.0000000Z"
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *Time) UnmarshalJSON(b []byte) error {

@@ -222,6 +222,7 @@ func (f *fixture) process(req engine.Request) *engine.Outcome {
 	if err != nil {
 		f.t.Fatalf("Process(%s %s): %v", req.ObjectType, req.ObjectID, err)
 	}
+	checkEncoding(f.t, &out.Event)
 	return out
 }
 
@@ -329,6 +330,7 @@ func summarize(out *engine.Outcome) summary {
 // status, action and error code, and a skip step's SkipReason.
 func checkEvent(t *testing.T, out *engine.Outcome) {
 	t.Helper()
+	checkEncoding(t, &out.Event)
 	info := out.Event.StatusInfo
 	if info.Status != string(out.Status) || out.Event.Action != string(out.Action) {
 		t.Errorf("event says %s/%s, outcome %s/%s", info.Status, out.Event.Action, out.Status, out.Action)

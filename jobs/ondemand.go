@@ -108,7 +108,11 @@ func (s *Service) ProvisionOnDemand(ctx context.Context, sp store.ServicePrincip
 	if out.Code != "" {
 		k.Details = keyDetails{ErrorCode: out.Code, ErrorMessage: out.Message}
 	}
-	return &OnDemandResult{Key: mustJSON(k), Value: mustJSON(&out.Event), Outcome: out}, nil
+	value, err := out.Event.AppendJSON(nil)
+	if err != nil {
+		return nil, fmt.Errorf("encode the on-demand event: %w", err)
+	}
+	return &OnDemandResult{Key: mustJSON(k), Value: string(value), Outcome: out}, nil
 }
 
 // onDemandError says an engine refusal in provisionOnDemand's words.

@@ -1,0 +1,305 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Events are encoded by hand: a cycle encodes one per object, and
+// encoding/json's reflection was most of what recording an event cost.
+// The bytes are exactly json.Marshal's (field order, omitempty, nulls, HTML
+// escaping, invalid UTF-8 as \ufffd; TestEventEncoding and
+// FuzzEventEncoding hold them to it), so stored events and on-demand
+// answers read as they always did.
+
+// AppendJSON appends ev to b as json.Marshal(ev) encodes it. It fails only
+// on an identity or system Details that is not JSON.
+func (ev *Event) AppendJSON(b []byte) ([]byte, error) {
+	return appendLoggedEvent(b, ev, nil)
+}
+
+// eventBufs are scratch buffers for encodeLoggedEvent: the event is
+// encoded in one, then copied out at its size, so that the many a cycle's
+// write-behind batch holds waste no room and encoding never grows a slice.
+var eventBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// encodeLoggedEvent returns json.Marshal(loggedEvent{ev, by}).
+func encodeLoggedEvent(ev *Event, by *Initiator) ([]byte, error) {
+	buf := eventBufs.Get().(*[]byte)
+	b, err := appendLoggedEvent((*buf)[:0], ev, by)
+	var out []byte
+	if err == nil {
+		out = bytes.Clone(b)
+	}
+	*buf = b[:0]
+	eventBufs.Put(buf)
+	return out, err
+}
+
+// appendLoggedEvent appends json.Marshal(loggedEvent{ev, by}).
+func appendLoggedEvent(b []byte, ev *Event, by *Initiator) ([]byte, error) {
+	var err error
+	b = append(b, `{"action":`...)
+	b = appendString(b, ev.Action)
+	b = append(b, `,"changeId":`...)
+	b = appendString(b, ev.ChangeID)
+	b = append(b, `,"endTime":`...)
+	b = appendTime(b, ev.EndTime)
+	b = append(b, `,"modifiedProperties":`...)
+	if ev.ModifiedProperties == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range ev.ModifiedProperties {
+			p := &ev.ModifiedProperties[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"displayName":`...)
+			b = appendString(b, p.DisplayName)
+			b = append(b, `,"oldValue":`...)
+			b = appendStringPtr(b, p.OldValue)
+			b = append(b, `,"newValue":`...)
+			b = appendStringPtr(b, p.NewValue)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"provisioningSteps":`...)
+	if ev.ProvisioningSteps == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range ev.ProvisioningSteps {
+			s := &ev.ProvisioningSteps[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"name":`...)
+			b = appendString(b, s.Name)
+			b = append(b, `,"type":`...)
+			b = appendString(b, s.Type)
+			b = append(b, `,"status":`...)
+			b = appendString(b, s.Status)
+			b = append(b, `,"description":`...)
+			b = appendString(b, s.Description)
+			b = append(b, `,"timestamp":`...)
+			b = appendTime(b, s.Timestamp)
+			b = append(b, `,"details":`...)
+			b = s.Details.appendJSON(b)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"reportableIdentifier":`...)
+	b = appendString(b, ev.ReportableIdentifier)
+	b = append(b, `,"startTime":`...)
+	b = appendTime(b, ev.StartTime)
+
+	si := &ev.StatusInfo
+	b = append(b, `,"statusInfo":{"status":`...)
+	b = appendString(b, si.Status)
+	b = append(b, `,"errorCode":`...)
+	b = appendStringPtr(b, si.ErrorCode)
+	b = append(b, `,"reason":`...)
+	b = appendStringPtr(b, si.Reason)
+	b = append(b, `,"additionalDetails":`...)
+	b = appendStringPtr(b, si.AdditionalDetails)
+	b = append(b, `,"errorCategory":`...)
+	b = appendStringPtr(b, si.ErrorCategory)
+	b = append(b, `,"recommendedAction":`...)
+	b = appendStringPtr(b, si.RecommendedAction)
+	b = append(b, '}')
+
+	b = append(b, `,"sourceIdentity":`...)
+	if b, err = ev.SourceIdentity.appendJSON(b); err != nil {
+		return nil, fmt.Errorf("sourceIdentity: %w", err)
+	}
+	b = append(b, `,"sourceSystem":`...)
+	if b, err = ev.SourceSystem.appendJSON(b); err != nil {
+		return nil, fmt.Errorf("sourceSystem: %w", err)
+	}
+	b = append(b, `,"targetIdentity":`...)
+	if b, err = ev.TargetIdentity.appendJSON(b); err != nil {
+		return nil, fmt.Errorf("targetIdentity: %w", err)
+	}
+	b = append(b, `,"targetSystem":`...)
+	if b, err = ev.TargetSystem.appendJSON(b); err != nil {
+		return nil, fmt.Errorf("targetSystem: %w", err)
+	}
+	if ev.CycleID != "" {
+		b = append(b, `,"cycleId":`...)
+		b = appendString(b, ev.CycleID)
+	}
+	if by != nil {
+		b = append(b, `,"initiatedBy":{"id":`...)
+		b = appendString(b, by.ID)
+		b = append(b, `,"displayName":`...)
+		b = appendString(b, by.DisplayName)
+		b = append(b, `,"initiatorType":`...)
+		b = appendString(b, string(by.Type))
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+func (id *Identity) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = appendString(b, id.ID)
+	b = append(b, `,"type":`...)
+	b = appendString(b, id.Type)
+	b = append(b, `,"displayName":`...)
+	b = appendStringPtr(b, id.DisplayName)
+	b = append(b, `,"details":`...)
+	b, err := appendRaw(b, id.Details)
+	return append(b, '}'), err
+}
+
+func (s *System) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = appendStringPtr(b, s.ID)
+	b = append(b, `,"name":`...)
+	b = appendString(b, s.Name)
+	b = append(b, `,"details":`...)
+	b, err := appendRaw(b, s.Details)
+	return append(b, '}'), err
+}
+
+// appendJSON appends the lines as one JSON object, in order.
+func (d Details) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	for i := range d {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, d[i].Key)
+		b = append(b, ':')
+		b = appendString(b, d[i].Value)
+	}
+	return append(b, '}')
+}
+
+// appendTime appends t as Time.MarshalJSON does, without parsing the
+// layout each time for the four-digit years every real event has.
+func appendTime(b []byte, t Time) []byte {
+	u := time.Time(t).UTC()
+	year, month, day := u.Date()
+	if year < 0 || year > 9999 {
+		b = append(b, '"')
+		b = u.AppendFormat(b, timeLayout)
+		return append(b, '"')
+	}
+	hour, min, sec := u.Clock()
+	b = append(b, '"')
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, min, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, u.Nanosecond()/100, 7)
+	return append(b, 'Z', '"')
+}
+
+// appendDigits appends n (≥ 0) in exactly width decimal digits.
+func appendDigits(b []byte, n, width int) []byte {
+	b = append(b, "0000000"[:width]...)
+	for i := len(b) - 1; n > 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return b
+}
+
+func appendStringPtr(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendString(b, *s)
+}
+
+// appendRaw appends a json.RawMessage as json.Marshal does: nil as null,
+// anything else compacted and HTML-escaped, an error if it is not JSON.
+func appendRaw(b []byte, raw json.RawMessage) ([]byte, error) {
+	if raw == nil || string(raw) == "null" {
+		return append(b, "null"...), nil
+	}
+	var c bytes.Buffer
+	if err := json.Compact(&c, raw); err != nil {
+		return b, err
+	}
+	var h bytes.Buffer
+	json.HTMLEscape(&h, c.Bytes())
+	return append(b, h.Bytes()...), nil
+}
+
+// plainASCII marks the ASCII bytes a JSON string holds as they are.
+var plainASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return t
+}()
+
+// appendString appends s as a JSON string exactly as encoding/json does
+// (with its HTML escaping): <, >, & and U+2028/U+2029 as \u escapes,
+// control characters as \b \f \n \r \t or \u00XX, invalid UTF-8 as \ufffd.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if plainASCII[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		} else if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		} else {
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
