@@ -24,8 +24,9 @@ func (ev *Event) AppendJSON(b []byte) ([]byte, error) {
 }
 
 // eventBufs are scratch buffers for encodeLoggedEvent: the event is
-// encoded in one, then copied out at its size, so that the many a cycle's
-// write-behind batch holds waste no room and encoding never grows a slice.
+// encoded in one, then copied out at its size, so that the events a
+// cycle's write-behind batch holds take no more room than they need and
+// encoding rarely grows a slice. One grown past 1 MB is left to the GC.
 var eventBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // encodeLoggedEvent returns json.Marshal(loggedEvent{ev, by}).
@@ -36,8 +37,10 @@ func encodeLoggedEvent(ev *Event, by *Initiator) ([]byte, error) {
 	if err == nil {
 		out = bytes.Clone(b)
 	}
-	*buf = b[:0]
-	eventBufs.Put(buf)
+	if cap(b) <= 1<<20 {
+		*buf = b[:0]
+		eventBufs.Put(buf)
+	}
 	return out, err
 }
 

@@ -42,8 +42,11 @@ var logDict1 = s2.MakeDictManual(logDict1Data, uint16(bytes.LastIndex(logDict1Da
 // group's capped in size.
 const maxLogEvent = 64 << 20
 
+// maxScratch is the largest scratch buffer kept for reuse.
+const maxScratch = 1 << 20
+
 // packBufs are scratch buffers for packLog, which copies the packed event
-// out at its size.
+// out at its size; one grown past maxScratch is left to the GC.
 var packBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // packLog compresses an event for storage (one past maxLogEvent stays
@@ -57,8 +60,10 @@ func packLog(data []byte) []byte {
 	out := make([]byte, 1+len(packed))
 	out[0] = logPackedDict1
 	copy(out[1:], packed)
-	*buf = packed[:0]
-	packBufs.Put(buf)
+	if cap(packed) <= maxScratch {
+		*buf = packed[:0]
+		packBufs.Put(buf)
+	}
 	return out
 }
 
