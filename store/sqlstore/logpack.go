@@ -17,8 +17,8 @@ import (
 //
 // Events are packed with a dictionary of typical events (their keys, step
 // names and descriptions), which an event shares most of its bytes with:
-// a cycle's user create of ~3 KB packs into ~450 bytes with it, ~1,450
-// without. A dictionary can never change once events were packed with it,
+// a cycle's events, ~2.9 KB of JSON on average, pack into ~530 bytes with
+// it, ~1,420 without. A dictionary can never change once events were packed with it,
 // since they are read with it: a new one gets a new marker, and the old
 // markers stay readable.
 const (
