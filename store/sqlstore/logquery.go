@@ -104,6 +104,17 @@ func (s *Store) QueryProvisioningLogs(ctx context.Context, q store.LogQuery) (st
 			return store.LogPage{}, s.fail(err, "count provisioning logs")
 		}
 	}
+	sel, args := logSelect(q, where, args)
+	rows, err := s.query(ctx, sel, args...)
+	p.Logs, err = collect(rows, err, scanLog)
+	if err != nil {
+		return store.LogPage{}, s.fail(err, "query provisioning logs")
+	}
+	return p, nil
+}
+
+// logSelect is the SELECT of a page of logs matching where.
+func logSelect(q store.LogQuery, where string, args []any) (string, []any) {
 	sel := `SELECT ` + logCols + ` FROM provisioning_logs WHERE (` + where + `)`
 	cmp, dir := "<", "DESC"
 	if q.Asc {
@@ -118,12 +129,7 @@ func (s *Store) QueryProvisioningLogs(ctx context.Context, q store.LogQuery) (st
 		sel += ` LIMIT ?`
 		args = append(args, q.Limit)
 	}
-	rows, err := s.query(ctx, sel, args...)
-	p.Logs, err = collect(rows, err, scanLog)
-	if err != nil {
-		return store.LogPage{}, s.fail(err, "query provisioning logs")
-	}
-	return p, nil
+	return sel, args
 }
 
 // pruneChunk is how many logs one prune transaction deletes, so that a
