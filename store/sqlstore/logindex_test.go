@@ -12,7 +12,9 @@ import (
 // QueryProvisioningLogs sends), with and without a time bound.
 func TestLogQueriesUseIndexes(t *testing.T) {
 	s := openTemp(t)
-	eq := func(f store.LogField, v string) store.LogCond { return store.LogCond{Op: store.LogEq, Field: f, Value: v} }
+	eq := func(f store.LogField, v string) store.LogCond {
+		return store.LogCond{Op: store.LogEq, Field: f, Value: v}
+	}
 	for _, tc := range []struct {
 		name  string
 		where store.LogCond
