@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"provisiond/jsonenc"
 )
 
 // Events are encoded by hand: a cycle encodes one per object, and
@@ -48,9 +48,9 @@ func encodeLoggedEvent(ev *Event, by *Initiator) ([]byte, error) {
 func appendLoggedEvent(b []byte, ev *Event, by *Initiator) ([]byte, error) {
 	var err error
 	b = append(b, `{"action":`...)
-	b = appendString(b, ev.Action)
+	b = jsonenc.AppendString(b, ev.Action)
 	b = append(b, `,"changeId":`...)
-	b = appendString(b, ev.ChangeID)
+	b = jsonenc.AppendString(b, ev.ChangeID)
 	b = append(b, `,"endTime":`...)
 	b = appendTime(b, ev.EndTime)
 	b = append(b, `,"modifiedProperties":`...)
@@ -64,7 +64,7 @@ func appendLoggedEvent(b []byte, ev *Event, by *Initiator) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"displayName":`...)
-			b = appendString(b, p.DisplayName)
+			b = jsonenc.AppendString(b, p.DisplayName)
 			b = append(b, `,"oldValue":`...)
 			b = appendStringPtr(b, p.OldValue)
 			b = append(b, `,"newValue":`...)
@@ -84,13 +84,13 @@ func appendLoggedEvent(b []byte, ev *Event, by *Initiator) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"name":`...)
-			b = appendString(b, s.Name)
+			b = jsonenc.AppendString(b, s.Name)
 			b = append(b, `,"type":`...)
-			b = appendString(b, s.Type)
+			b = jsonenc.AppendString(b, s.Type)
 			b = append(b, `,"status":`...)
-			b = appendString(b, s.Status)
+			b = jsonenc.AppendString(b, s.Status)
 			b = append(b, `,"description":`...)
-			b = appendString(b, s.Description)
+			b = jsonenc.AppendString(b, s.Description)
 			b = append(b, `,"timestamp":`...)
 			b = appendTime(b, s.Timestamp)
 			b = append(b, `,"details":`...)
@@ -100,13 +100,13 @@ func appendLoggedEvent(b []byte, ev *Event, by *Initiator) ([]byte, error) {
 		b = append(b, ']')
 	}
 	b = append(b, `,"reportableIdentifier":`...)
-	b = appendString(b, ev.ReportableIdentifier)
+	b = jsonenc.AppendString(b, ev.ReportableIdentifier)
 	b = append(b, `,"startTime":`...)
 	b = appendTime(b, ev.StartTime)
 
 	si := &ev.StatusInfo
 	b = append(b, `,"statusInfo":{"status":`...)
-	b = appendString(b, si.Status)
+	b = jsonenc.AppendString(b, si.Status)
 	b = append(b, `,"errorCode":`...)
 	b = appendStringPtr(b, si.ErrorCode)
 	b = append(b, `,"reason":`...)
@@ -137,15 +137,15 @@ func appendLoggedEvent(b []byte, ev *Event, by *Initiator) ([]byte, error) {
 	}
 	if ev.CycleID != "" {
 		b = append(b, `,"cycleId":`...)
-		b = appendString(b, ev.CycleID)
+		b = jsonenc.AppendString(b, ev.CycleID)
 	}
 	if by != nil {
 		b = append(b, `,"initiatedBy":{"id":`...)
-		b = appendString(b, by.ID)
+		b = jsonenc.AppendString(b, by.ID)
 		b = append(b, `,"displayName":`...)
-		b = appendString(b, by.DisplayName)
+		b = jsonenc.AppendString(b, by.DisplayName)
 		b = append(b, `,"initiatorType":`...)
-		b = appendString(b, string(by.Type))
+		b = jsonenc.AppendString(b, string(by.Type))
 		b = append(b, '}')
 	}
 	return append(b, '}'), nil
@@ -153,9 +153,9 @@ func appendLoggedEvent(b []byte, ev *Event, by *Initiator) ([]byte, error) {
 
 func (id *Identity) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"id":`...)
-	b = appendString(b, id.ID)
+	b = jsonenc.AppendString(b, id.ID)
 	b = append(b, `,"type":`...)
-	b = appendString(b, id.Type)
+	b = jsonenc.AppendString(b, id.Type)
 	b = append(b, `,"displayName":`...)
 	b = appendStringPtr(b, id.DisplayName)
 	b = append(b, `,"details":`...)
@@ -167,7 +167,7 @@ func (s *System) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"id":`...)
 	b = appendStringPtr(b, s.ID)
 	b = append(b, `,"name":`...)
-	b = appendString(b, s.Name)
+	b = jsonenc.AppendString(b, s.Name)
 	b = append(b, `,"details":`...)
 	b, err := appendRaw(b, s.Details)
 	return append(b, '}'), err
@@ -180,9 +180,9 @@ func (d Details) appendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, d[i].Key)
+		b = jsonenc.AppendString(b, d[i].Key)
 		b = append(b, ':')
-		b = appendString(b, d[i].Value)
+		b = jsonenc.AppendString(b, d[i].Value)
 	}
 	return append(b, '}')
 }
@@ -229,7 +229,7 @@ func appendStringPtr(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
-	return appendString(b, *s)
+	return jsonenc.AppendString(b, *s)
 }
 
 // appendRaw appends a json.RawMessage as json.Marshal does: nil as null,
@@ -247,62 +247,3 @@ func appendRaw(b []byte, raw json.RawMessage) ([]byte, error) {
 	return append(b, h.Bytes()...), nil
 }
 
-// plainASCII marks the ASCII bytes a JSON string holds as they are.
-var plainASCII = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
-	}
-	return t
-}()
-
-// appendString appends s as a JSON string exactly as encoding/json does
-// (with its HTML escaping): <, >, & and U+2028/U+2029 as \u escapes,
-// control characters as \b \f \n \r \t or \u00XX, invalid UTF-8 as \ufffd.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if plainASCII[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		} else if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		} else {
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}

@@ -3,7 +3,6 @@ package scim
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"provisiond/connector"
+	"provisiond/jsonenc"
 	"provisiond/netguard"
 )
 
@@ -118,7 +118,7 @@ func encode(body any) ([]byte, error) {
 	if body == nil {
 		return nil, nil
 	}
-	payload, err := json.Marshal(body)
+	payload, err := jsonenc.AppendValue(make([]byte, 0, 512), body)
 	if err != nil {
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: CodeInvalidValue, Message: "cannot encode request: " + err.Error(), Err: err}
 	}
