@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 
 	"provisiond/connector"
 	"provisiond/ids"
@@ -59,9 +60,12 @@ type Target struct {
 
 	mu      sync.Mutex
 	objects map[string]*object
-	faults  []fault
-	failIf  func(Call) *connector.Error
-	calls   []Call
+	// userNames maps each user's folded userName to its id, so that
+	// checking a userName is free costs no scan of every user.
+	userNames map[string]string
+	faults    []fault
+	failIf    func(Call) *connector.Error
+	calls     []Call
 }
 
 var (
@@ -93,7 +97,7 @@ type fault struct {
 
 // New returns an empty Target.
 func New(opt Options) *Target {
-	t := &Target{name: opt.Name, newID: opt.NewID, objects: map[string]*object{}}
+	t := &Target{name: opt.Name, newID: opt.NewID, objects: map[string]*object{}, userNames: map[string]string{}}
 	if t.name == "" {
 		t.name = "memtarget"
 	}
@@ -369,16 +373,36 @@ func (t *Target) check(o *object, id string) error {
 	if o.typ != connector.TypeUser {
 		return nil
 	}
-	for oid, other := range t.objects {
-		if oid == id || other.typ != connector.TypeUser {
-			continue
-		}
-		if w, _ := other.attrs.Get(key(other.attrs, attr)); strings.EqualFold(v, w) {
-			return &connector.Error{Kind: connector.KindConflict, Status: http.StatusConflict, Code: connector.CodeForStatus(http.StatusConflict),
-				Message: fmt.Sprintf("userName %q is taken by user %s", v, oid)}
-		}
+	if oid, taken := t.userNames[fold(v)]; taken && oid != id {
+		return &connector.Error{Kind: connector.KindConflict, Status: http.StatusConflict, Code: connector.CodeForStatus(http.StatusConflict),
+			Message: fmt.Sprintf("userName %q is taken by user %s", v, oid)}
 	}
 	return nil
+}
+
+// index records o (stored under id) in t.userNames, and forgets was, the
+// object it replaces (nil if none).
+func (t *Target) index(id string, was, o *object) {
+	if was != nil && was.typ == connector.TypeUser {
+		v, _ := was.attrs.Get(key(was.attrs, "userName"))
+		delete(t.userNames, fold(v))
+	}
+	if o != nil && o.typ == connector.TypeUser {
+		v, _ := o.attrs.Get(key(o.attrs, "userName"))
+		t.userNames[fold(v)] = id
+	}
+}
+
+// fold maps s to one spelling of every string strings.EqualFold holds
+// equal to it: each rune becomes the smallest of its case-folding orbit.
+func fold(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
 }
 
 // Create implements connector.Target. A group's members are ignored: they
@@ -407,6 +431,7 @@ func (t *Target) Create(ctx context.Context, objectType string, attrs connector.
 			Code: connector.CodeForStatus(http.StatusConflict), Message: fmt.Sprintf("id %s is taken", id)}
 	}
 	t.objects[id] = o
+	t.index(id, nil, o)
 	return o.view(id), nil
 }
 
@@ -432,6 +457,7 @@ func (t *Target) Update(ctx context.Context, objectType, id string, attrs connec
 		return err
 	}
 	t.objects[id] = changed
+	t.index(id, o, changed)
 	return nil
 }
 
@@ -447,10 +473,12 @@ func (t *Target) Delete(ctx context.Context, objectType, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := t.lookup(typ, id); err != nil {
+	o, err := t.lookup(typ, id)
+	if err != nil {
 		return err
 	}
 	delete(t.objects, id)
+	t.index(id, o, nil)
 	for _, o := range t.objects {
 		delete(o.members, id)
 	}

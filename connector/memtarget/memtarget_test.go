@@ -278,6 +278,23 @@ func TestSemantics(t *testing.T) {
 	if got, _ := tg.Get(ctx, "User", grace.ID); len(got.Attrs) != 3 || got.Attrs["USERNAME"][0] != "grace.h" {
 		t.Errorf("user after renaming in another case: %v", got.Attrs)
 	}
+	// The old name is free again; names compare as strings.EqualFold does
+	// (a long s is an s).
+	graceAgain, err := tg.Create(ctx, "User", user("GRACE"))
+	if err != nil {
+		t.Fatalf("Create(a freed userName) = %v", err)
+	}
+	longS, err := tg.Create(ctx, "User", user("\u017fam"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tg.Create(ctx, "User", user("Sam"))
+	wantKind(t, "Create(userName equal but for case)", err, connector.KindConflict)
+	for _, id := range []string{graceAgain.ID, longS.ID} {
+		if err := tg.Delete(ctx, "User", id); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// Unknown members are refused; the known ones are added anyway.
 	wantKind(t, "AddMembers(unknown)", tg.AddMembers(ctx, g.ID, []string{ada.ID, "nope", grace.ID}), connector.KindInvalid)
@@ -304,6 +321,9 @@ func TestSemantics(t *testing.T) {
 	}
 	if got := tg.Objects("user"); len(got) != 1 || got[0].ID != grace.ID {
 		t.Errorf("Objects(user) = %v, want grace only", got)
+	}
+	if _, err := tg.Create(ctx, "User", user("ada")); err != nil {
+		t.Errorf("Create(a deleted user's userName) = %v", err)
 	}
 
 	// What Get returns is a copy.
