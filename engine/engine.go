@@ -21,6 +21,7 @@ type State interface {
 	GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (store.Anchor, error)
 	ListAnchors(ctx context.Context, jobID string) ([]store.Anchor, error)
 	GetAnchors(ctx context.Context, jobID, sourceType string, sourceIDs []string) ([]store.Anchor, error)
+	GetAnchorsByTarget(ctx context.Context, jobID, targetType string, targetIDs []string) ([]store.Anchor, error)
 	AddProvisioningLog(ctx context.Context, l store.ProvisioningLog) error
 }
 

@@ -173,6 +173,14 @@ func (b *batchState) ListAnchors(ctx context.Context, jobID string) ([]store.Anc
 	return b.st.ListAnchors(ctx, jobID)
 }
 
+// GetAnchorsByTarget implements engine.State, after a flush.
+func (b *batchState) GetAnchorsByTarget(ctx context.Context, jobID, targetType string, targetIDs []string) ([]store.Anchor, error) {
+	if err := b.Flush(ctx); err != nil {
+		return nil, err
+	}
+	return b.st.GetAnchorsByTarget(ctx, jobID, targetType, targetIDs)
+}
+
 // GetAnchors implements engine.State: the kept writes, then the store.
 func (b *batchState) GetAnchors(ctx context.Context, jobID, sourceType string, sourceIDs []string) ([]store.Anchor, error) {
 	var out []store.Anchor

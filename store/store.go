@@ -297,6 +297,11 @@ type Store interface {
 	// source objects sourceIDs of sourceType that have one: GetAnchor for
 	// many objects in one call.
 	GetAnchors(ctx context.Context, jobID, sourceType string, sourceIDs []string) ([]Anchor, error)
+	// GetAnchorsByTarget returns, in no particular order, the job's
+	// anchors that link to the target objects targetIDs of targetType:
+	// GetAnchorByTarget for many objects in one call (every anchor of
+	// each, where GetAnchorByTarget answers one).
+	GetAnchorsByTarget(ctx context.Context, jobID, targetType string, targetIDs []string) ([]Anchor, error)
 	// CountAnchors counts the job's anchors by source and target type,
 	// ordered by them, without reading them all.
 	CountAnchors(ctx context.Context, jobID string) ([]AnchorCount, error)

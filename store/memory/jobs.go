@@ -390,6 +390,23 @@ func (s *Store) GetAnchors(_ context.Context, jobID, sourceType string, sourceID
 	return out, nil
 }
 
+// GetAnchorsByTarget implements store.Store.
+func (s *Store) GetAnchorsByTarget(_ context.Context, jobID, targetType string, targetIDs []string) ([]store.Anchor, error) {
+	asked := make(map[string]bool, len(targetIDs))
+	for _, id := range targetIDs {
+		asked[id] = true
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []store.Anchor
+	for _, a := range s.anchors[jobID] {
+		if a.TargetType == targetType && asked[a.TargetID] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
 // CountAnchors implements store.Store.
 func (s *Store) CountAnchors(_ context.Context, jobID string) ([]store.AnchorCount, error) {
 	s.mu.RLock()

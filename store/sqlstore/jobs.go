@@ -414,6 +414,21 @@ func (s *Store) GetAnchors(ctx context.Context, jobID, sourceType string, source
 	return out, nil
 }
 
+// GetAnchorsByTarget implements store.Store.
+func (s *Store) GetAnchorsByTarget(ctx context.Context, jobID, targetType string, targetIDs []string) ([]store.Anchor, error) {
+	var out []store.Anchor
+	err := queryMany(ctx, s, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ? AND target_type = ? AND target_id IN (?*)`,
+		[]any{jobID, targetType}, targetIDs, func(r *sql.Rows) error {
+			a, err := scanAnchor(r)
+			out = append(out, a)
+			return err
+		})
+	if err != nil {
+		return nil, s.fail(err, "get anchors by target", jobID, targetType)
+	}
+	return out, nil
+}
+
 // CountAnchors implements store.Store.
 func (s *Store) CountAnchors(ctx context.Context, jobID string) ([]store.AnchorCount, error) {
 	rows, err := s.query(ctx, `SELECT source_type, target_type, COUNT(*) FROM anchors WHERE job_id = ?

@@ -60,6 +60,20 @@ func testManyAtOnce(t *testing.T, s store.Store) {
 		t.Fatalf("GetAnchor found %d anchors, want %d", len(want), (n+2)/3)
 	}
 	same(t, anchors, want, "anchors of the users of j1 (GetAnchors vs GetAnchor)")
+	targets := []string{"nobody", "g", "other-job"}
+	for _, a := range slices.Backward(want) {
+		targets = append(targets, a.TargetID, a.TargetID)
+	}
+	byTarget, err := s.GetAnchorsByTarget(ctx, j1.ID, want[0].TargetType, targets)
+	ok(t, err, "get anchors by target")
+	slices.SortFunc(byTarget, func(a, b store.Anchor) int { return strings.Compare(a.SourceID, b.SourceID) })
+	same(t, byTarget, want, "anchors of j1 by target (GetAnchorsByTarget vs GetAnchor): not another job's, nor another target type's")
+	groups, err := s.GetAnchorsByTarget(ctx, j1.ID, "Group", []string{"g", "t-u0000"})
+	ok(t, err, "get group anchors by target")
+	same(t, groups, []store.Anchor{g}, "group anchors of j1 by target")
+	noTarget, err := s.GetAnchorsByTarget(ctx, j1.ID, "Group", nil)
+	ok(t, err, "get anchors by no target")
+	same(t, len(noTarget), 0, "anchors by no target")
 	counts, err := s.CountAnchors(ctx, j1.ID)
 	ok(t, err, "count anchors")
 	same(t, counts, []store.AnchorCount{{SourceType: "Group", TargetType: "Group", N: 1},
