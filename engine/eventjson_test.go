@@ -16,7 +16,7 @@ import (
 // checkEncoding fails t unless the engine's encoder writes ev exactly as
 // encoding/json does, as a log (with and without an initiator) and as the
 // on-demand answer.
-func checkEncoding(t *testing.T, ev *engine.Event) {
+func checkEncoding(t testing.TB, ev *engine.Event) {
 	t.Helper()
 	for _, by := range []*engine.Initiator{nil, {ID: "u-1", DisplayName: "Ada <admin> & co", Type: engine.InitiatorUser}} {
 		got, gotErr := engine.EncodeLoggedEvent(ev, by)

@@ -55,7 +55,7 @@ const (
 )
 
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	st  *memory.Store
 	tgt *memtarget.Target
 	eng *engine.Engine
@@ -69,7 +69,7 @@ type fixture struct {
 
 // newFixture compiles the built-in SCIM schema after edit (if any) and
 // wires an engine over a fresh store and target.
-func newFixture(t *testing.T, edit func(*schema.Schema)) *fixture {
+func newFixture(t testing.TB, edit func(*schema.Schema)) *fixture {
 	t.Helper()
 	s := schema.SCIMSchema()
 	if edit != nil {
@@ -100,7 +100,7 @@ func (f *fixture) useState(st engine.State) {
 		NewID: func() string { return fmt.Sprintf("c%d", f.changeIDs.Add(1)) }})
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -180,7 +180,9 @@ func (r *run) member(ctx context.Context, m member) (*Outcome, error) {
 // allMembers reconciles the group's whole membership in the target with
 // the source's: members are users the job provisioned (they have anchors).
 // It removes only target members the job provisioned, as Entra does, so
-// members added in the target by other means stay.
+// members added in the target by other means stay. The members go chunk
+// by chunk (memberDiff), so a group of a million costs little more than
+// its two member lists.
 func (r *run) allMembers(ctx context.Context, res *Outcome) (*Outcome, error) {
 	groupID := res.TargetID
 	if groupID == "" || res.Status == StatusFailure || res.Action == ActionDisable || res.Action == ActionDelete {
@@ -199,146 +201,35 @@ func (r *run) allMembers(ctx context.Context, res *Outcome) (*Outcome, error) {
 		}
 		current = obj.Attrs["members"]
 	}
-	links, err := r.memberLinks(ctx, uom, r.src.Attrs["members"], current)
-	if err != nil {
+	diff := r.newMemberDiff(uom, mw, groupID, current)
+	if err := diff.add(ctx, r.src.Attrs["members"]); err != nil {
 		return nil, err
 	}
-	desired := map[string]bool{}
-	for _, m := range r.src.Attrs["members"] {
-		if t, ok := links.targetOf[m]; ok {
-			desired[t] = true
-		}
+	if err := diff.remove(ctx); err != nil {
+		return nil, err
 	}
-	inTarget := make(map[string]bool, len(current))
-	for _, t := range current {
-		inTarget[t] = true
-	}
-	var add, remove []string
-	for t := range desired {
-		if !inTarget[t] {
-			add = append(add, t)
-		}
-	}
-	for _, t := range current {
-		if !desired[t] && links.ours[t] {
-			remove = append(remove, t)
-		}
-	}
-	slices.Sort(add)
-	slices.Sort(remove)
-	if len(add)+len(remove) == 0 {
+	if diff.added+diff.removed == 0 {
 		return r.refinish(res), nil
 	}
-	if !r.dry && len(add) > 0 {
-		err = mw.AddMembers(ctx, groupID, add)
-	}
-	if !r.dry && err == nil && len(remove) > 0 {
-		err = mw.RemoveMembers(ctx, groupID, remove)
-	}
 	d := Details{}
-	d.Add("MembersAdded", strconv.Itoa(len(add)))
-	d.Add("MembersRemoved", strconv.Itoa(len(remove)))
-	if err != nil {
-		r.step("EntryExportUpdate", StepExport, StatusFailure, fmt.Sprintf("Membership of %s '%s' could not be changed: %v", r.kind, r.id, err), d)
-		out := r.fail(ctx, StepExport, err)
+	d.Add("MembersAdded", strconv.Itoa(diff.added))
+	d.Add("MembersRemoved", strconv.Itoa(diff.removed))
+	if diff.err != nil {
+		r.step("EntryExportUpdate", StepExport, StatusFailure, fmt.Sprintf("Membership of %s '%s' could not be changed: %v", r.kind, r.id, diff.err), d)
+		out := r.fail(ctx, StepExport, diff.err)
 		out.TargetID, out.Reference = groupID, true
 		return out, nil
 	}
 	// The event names the first maxMemberChanges members changed; the
 	// step's details count them all (a million-member group's event
 	// would otherwise be tens of megabytes).
-	for _, t := range add[:min(len(add), maxMemberChanges)] {
-		r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: "members", NewValue: &t})
-	}
-	for _, t := range remove[:min(len(remove), max(0, maxMemberChanges-len(add)))] {
-		r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, ModifiedProperty{DisplayName: "members", OldValue: &t})
-	}
+	r.ev.ModifiedProperties = append(r.ev.ModifiedProperties, diff.changes...)
 	r.step("EntryExportUpdate", StepExport, StatusSuccess, r.did(
-		fmt.Sprintf("Membership of %s '%s' in %s: %d added, %d removed", r.kind, r.id, r.job.Target.Name(), len(add), len(remove)),
-		fmt.Sprintf("Membership of %s '%s' in %s: %d would be added, %d removed", r.kind, r.id, r.job.Target.Name(), len(add), len(remove))), d)
+		fmt.Sprintf("Membership of %s '%s' in %s: %d added, %d removed", r.kind, r.id, r.job.Target.Name(), diff.added, diff.removed),
+		fmt.Sprintf("Membership of %s '%s' in %s: %d would be added, %d removed", r.kind, r.id, r.job.Target.Name(), diff.added, diff.removed)), d)
 	out := r.finish(StatusSuccess, actionAfterMembers(res.Action), "", "", "")
 	out.TargetID = groupID
 	return out, nil
-}
-
-// memberLinks says, for a group's members, which target object each source
-// member is linked to, and which target members the job provisioned.
-type memberLinks struct {
-	targetOf map[string]string // source member id → target id
-	ours     map[string]bool   // target id → linked by the job
-}
-
-// maxMemberChanges is how many member changes one event lists.
-const maxMemberChanges = 1000
-
-// bigGroup is from how many members on a group's links are read in
-// batches (GetAnchors) rather than one read per member, and from how many
-// target members that are not desired the job's anchors are listed
-// rather than read one by one.
-const bigGroup = 64
-
-// linkChunk is how many members' anchors one GetAnchors reads, so that a
-// group of a million members never holds all their anchors at once.
-const linkChunk = 5000
-
-func (r *run) memberLinks(ctx context.Context, uom *schema.CompiledObject, members, current []string) (memberLinks, error) {
-	l := memberLinks{targetOf: make(map[string]string, len(members)), ours: map[string]bool{}}
-	st := r.u.state()
-	if len(members) >= bigGroup {
-		for chunk := range slices.Chunk(members, linkChunk) {
-			as, err := st.GetAnchors(ctx, r.job.ID, uom.Mapping.SourceObjectName, chunk)
-			if err != nil {
-				return l, fmt.Errorf("read member anchors: %w", err)
-			}
-			for _, a := range as {
-				l.targetOf[a.SourceID] = a.TargetID
-			}
-		}
-	} else {
-		for _, m := range members {
-			a, err := st.GetAnchor(ctx, r.job.ID, uom.Mapping.SourceObjectName, m)
-			switch {
-			case err == nil:
-				l.targetOf[m] = a.TargetID
-			case !isStoreNotFound(err):
-				return l, fmt.Errorf("read member anchor: %w", err)
-			}
-		}
-	}
-	// Only target members that are not desired need to be known as ours
-	// (to be removed): usually none.
-	desired := make(map[string]bool, len(l.targetOf))
-	for _, t := range l.targetOf {
-		desired[t] = true
-	}
-	var others []string
-	for _, t := range current {
-		if !desired[t] {
-			others = append(others, t)
-		}
-	}
-	if len(others) >= bigGroup {
-		anchors, err := st.ListAnchors(ctx, r.job.ID)
-		if err != nil {
-			return l, fmt.Errorf("read member anchors: %w", err)
-		}
-		for _, a := range anchors {
-			if a.SourceType == uom.Mapping.SourceObjectName && a.TargetType == uom.Mapping.TargetObjectName {
-				l.ours[a.TargetID] = true
-			}
-		}
-		return l, nil
-	}
-	for _, t := range others {
-		_, err := st.GetAnchorByTarget(ctx, r.job.ID, uom.Mapping.TargetObjectName, t)
-		switch {
-		case err == nil:
-			l.ours[t] = true
-		case !isStoreNotFound(err):
-			return l, fmt.Errorf("read member anchor: %w", err)
-		}
-	}
-	return l, nil
 }
 
 // userMapping is the rule's object mapping for users (members are users).

@@ -195,7 +195,7 @@ func (r *run) importStep(linked bool) {
 		}
 		seen[name] = true
 		if vs, ok := r.src.Attrs[name]; ok && len(vs) > 0 {
-			v := strings.Join(vs, ",")
+			v := shownValues(vs)
 			if slices.Contains(r.om.Redacted, name) {
 				v = redacted
 			}
@@ -223,6 +223,19 @@ func (r *run) importStep(linked bool) {
 	}
 	r.step("EntryImport", StepImport, StatusSuccess,
 		fmt.Sprintf("Retrieved %s '%s' from %s", r.kind, r.id, r.job.Source.Name()), d)
+}
+
+// maxShownValues is how many values of one attribute the import step
+// shows: a million-member group's would be tens of megabytes.
+const maxShownValues = 1000
+
+// shownValues is vs as the import step shows them: comma-separated, the
+// first maxShownValues only, and how many more there are.
+func shownValues(vs []string) string {
+	if len(vs) <= maxShownValues {
+		return strings.Join(vs, ",")
+	}
+	return fmt.Sprintf("%s,… (%d more)", strings.Join(vs[:maxShownValues], ","), len(vs)-maxShownValues)
 }
 
 // scopingStep decides whether the object is in scope and says why not.
