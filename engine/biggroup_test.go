@@ -31,8 +31,8 @@ var bigGroupMembers = flag.Int("biggroup.members", 100_000, "BenchmarkAllMembers
 // The members' anchors are in a SQLite store, so that reading them
 // allocates as it does in a cycle. The fixture's in-memory target holds
 // about 1 KB per user, and what is allocated while a collection marks
-// counts as live, so with a million members the figures carry some
-//100 MB of noise; the e2e BenchmarkCycle measures the process.
+// counts as live, so with a million members the figures carry some 100
+// MB of noise; the e2e BenchmarkCycle measures the process.
 //
 //	go test ./engine -run '^$' -bench AllMembers -benchtime 1x -biggroup.members 1000000
 func BenchmarkAllMembers(b *testing.B) {
