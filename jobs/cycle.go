@@ -581,7 +581,7 @@ func (p *pool) one(it item, group, hold bool) {
 	c := p.c
 	id, typ := it.id, p.om.Mapping.SourceObjectName
 	// Objects finish under their own deadline, not the cycle's context.
-	octx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cycleObjectTimeout)
+	octx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), objectTimeout(it))
 	if c.slots != nil {
 		c.slots <- struct{}{}
 	}
