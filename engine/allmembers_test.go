@@ -132,18 +132,7 @@ func TestAllMembersInChunks(t *testing.T) {
 	const chunk = 4
 	engine.SetLinkChunk(t, chunk)
 	f := newFixture(t, nil)
-	var users []string
-	for i := range 23 {
-		users = append(users, f.user(fmt.Sprintf("m%02d", i), nil))
-	}
-	g := f.group("team", users[:20]...)
-	f.assign(g)
-	for _, u := range users[20:] {
-		f.assign(u) // provisioned, but not through the group
-	}
-	for _, u := range users {
-		f.process(userReq(u))
-	}
+	users, g := provisionedTeam(f, 23, 20)
 	req := engine.Request{ObjectType: "Group", ObjectID: g, AllMembers: true}
 	out := f.process(req)
 	if out.Status != engine.StatusSuccess || out.Action != engine.ActionCreate {
@@ -255,16 +244,7 @@ func TestAllMembersChunkFails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			engine.SetLinkChunk(t, 4)
 			f := newFixture(t, nil)
-			var users []string
-			for i := range 13 {
-				users = append(users, f.user(fmt.Sprintf("m%02d", i), nil))
-			}
-			g := f.group("team", users[:12]...)
-			f.assign(g)
-			f.assign(users[12])
-			for _, u := range users {
-				f.process(userReq(u))
-			}
+			users, g := provisionedTeam(f, 13, 12)
 			grp, err := f.tgt.Create(t.Context(), "Group", connector.Attributes{"displayName": {"team"}})
 			must(t, err)
 			// User 12 is in the target group and left the source one: a
@@ -329,15 +309,7 @@ func TestAllMembersChunkFails(t *testing.T) {
 func TestAllMembersDryRunInChunks(t *testing.T) {
 	engine.SetLinkChunk(t, 4)
 	f := newFixture(t, nil)
-	var users []string
-	for i := range 10 {
-		users = append(users, f.user(fmt.Sprintf("m%02d", i), nil))
-	}
-	g := f.group("team", users...)
-	f.assign(g)
-	for _, u := range users {
-		f.process(userReq(u))
-	}
+	users, g := provisionedTeam(f, 10, 10)
 	grp, err := f.tgt.Create(t.Context(), "Group", connector.Attributes{"displayName": {"team"}})
 	must(t, err)
 	must(t, f.tgt.AddMembers(t.Context(), grp.ID, []string{f.anchor("User", users[0])}))
@@ -351,4 +323,22 @@ func TestAllMembersDryRunInChunks(t *testing.T) {
 	if want := "Membership of Group 'team' in memtarget: 9 would be added, 1 removed"; !strings.HasPrefix(last.Description, want) {
 		t.Errorf("dry run says %q, want %q…", last.Description, want)
 	}
+}
+
+// provisionedTeam makes n users and the assigned group "team" of the
+// first members of them, assigns the others directly, and provisions the
+// users (not the group).
+func provisionedTeam(f *fixture, n, members int) (users []string, group string) {
+	for i := range n {
+		users = append(users, f.user(fmt.Sprintf("m%02d", i), nil))
+	}
+	group = f.group("team", users[:members]...)
+	f.assign(group)
+	for _, u := range users[members:] {
+		f.assign(u)
+	}
+	for _, u := range users {
+		f.process(userReq(u))
+	}
+	return users, group
 }

@@ -401,32 +401,33 @@ func insertRows(ctx context.Context, w writeTx, sts []*sql.Stmt, rows [][]any) e
 
 // GetAnchors implements store.Store.
 func (s *Store) GetAnchors(ctx context.Context, jobID, sourceType string, sourceIDs []string) ([]store.Anchor, error) {
-	var out []store.Anchor
-	err := queryMany(ctx, s, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ? AND source_type = ? AND source_id IN (?*)`,
-		[]any{jobID, sourceType}, sourceIDs, func(r *sql.Rows) error {
-			a, err := scanAnchor(r)
-			out = append(out, a)
-			return err
-		})
+	as, err := s.anchorsIn(ctx, "source_type = ? AND source_id", jobID, sourceType, sourceIDs)
 	if err != nil {
 		return nil, s.fail(err, "get anchors", jobID, sourceType)
 	}
-	return out, nil
+	return as, nil
 }
 
 // GetAnchorsByTarget implements store.Store.
 func (s *Store) GetAnchorsByTarget(ctx context.Context, jobID, targetType string, targetIDs []string) ([]store.Anchor, error) {
+	as, err := s.anchorsIn(ctx, "target_type = ? AND target_id", jobID, targetType, targetIDs)
+	if err != nil {
+		return nil, s.fail(err, "get anchors by target", jobID, targetType)
+	}
+	return as, nil
+}
+
+// anchorsIn returns the job's anchors of type typ whose id column is one
+// of ids; by is "<type column> = ? AND <id column>".
+func (s *Store) anchorsIn(ctx context.Context, by, jobID, typ string, ids []string) ([]store.Anchor, error) {
 	var out []store.Anchor
-	err := queryMany(ctx, s, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ? AND target_type = ? AND target_id IN (?*)`,
-		[]any{jobID, targetType}, targetIDs, func(r *sql.Rows) error {
+	err := queryMany(ctx, s, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ? AND `+by+` IN (?*)`,
+		[]any{jobID, typ}, ids, func(r *sql.Rows) error {
 			a, err := scanAnchor(r)
 			out = append(out, a)
 			return err
 		})
-	if err != nil {
-		return nil, s.fail(err, "get anchors by target", jobID, targetType)
-	}
-	return out, nil
+	return out, err
 }
 
 // CountAnchors implements store.Store.
