@@ -246,4 +246,3 @@ func appendRaw(b []byte, raw json.RawMessage) ([]byte, error) {
 	json.HTMLEscape(&h, c.Bytes())
 	return append(b, h.Bytes()...), nil
 }
-
