@@ -343,3 +343,22 @@ func FuzzListResponse(f *testing.F) {
 type roundTrip func(*http.Request) *http.Response
 
 func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r), nil }
+
+// TestResponseTooLarge: an answer larger than the client reads of one
+// response is refused as such, not as the parse error of a cut body.
+func TestResponseTooLarge(t *testing.T) {
+	big := `{"id":"g1","displayName":"Big","members":[` + strings.Repeat(`{"value":"2819c223-7f76-453a-919d-413861904646"},`, 700_000) + `{"value":"last"}]}`
+	rt := roundTrip(func(r *http.Request) *http.Response {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/scim+json"}},
+			Body: io.NopCloser(strings.NewReader(big)), Request: r}
+	})
+	c, err := scim.New(scim.Config{BaseAddress: "https://scim.example.test/scim/v2", HTTPClient: &http.Client{Transport: rt},
+		Sleep: noSleep, Profile: scim.Profile{NoDiscovery: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Get(t.Context(), "Group", "g1")
+	if connector.KindOf(err) != connector.KindInvalid || !strings.Contains(err.Error(), "larger than 32 MB") {
+		t.Fatalf("GET of a %d MB group = %v; want KindInvalid saying it is larger than 32 MB", len(big)>>20, err)
+	}
+}
