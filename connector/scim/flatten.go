@@ -80,6 +80,16 @@ func isManager(p Path) bool {
 // attributes.
 func Flatten(resource map[string]any) connector.Attributes {
 	out := connector.Attributes{}
+	flattenInto(out, resource)
+	for k, v := range out {
+		out[k] = dedupe(v)
+	}
+	return out
+}
+
+// flattenInto adds the flat attributes of resource to out, repeats and
+// all.
+func flattenInto(out connector.Attributes, resource map[string]any) {
 	for k, v := range resource {
 		switch strings.ToLower(k) {
 		case "schemas", "id", "meta", "":
@@ -111,10 +121,6 @@ func Flatten(resource map[string]any) connector.Attributes {
 			flattenValue(out, p, av)
 		}
 	}
-	for k, v := range out {
-		out[k] = dedupe(v)
-	}
-	return out
 }
 
 func flattenValue(out connector.Attributes, p Path, v any) {

@@ -345,20 +345,37 @@ type roundTrip func(*http.Request) *http.Response
 func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r), nil }
 
 // TestResponseTooLarge: an answer larger than the client reads of one
-// response is refused as such, not as the parse error of a cut body.
+// response is refused as such, not as the parse error of a cut body; a
+// group's GET, members inline, may be larger and is read whole.
 func TestResponseTooLarge(t *testing.T) {
-	big := `{"id":"g1","displayName":"Big","members":[` + strings.Repeat(`{"value":"2819c223-7f76-453a-919d-413861904646"},`, 700_000) + `{"value":"last"}]}`
+	const members = 700_000 // about 34 MB
+	group := `{"id":"g1","displayName":"Big","members":[` + strings.Repeat(`{"value":"2819c223-7f76-453a-919d-413861904646"},`, members-1) + `{"value":"last"}]}`
+	user := `{"id":"u1","userName":"ada","title":"` + strings.Repeat("x", 33<<20) + `"}`
 	rt := roundTrip(func(r *http.Request) *http.Response {
+		body := user
+		if strings.HasPrefix(r.URL.Path, "/scim/v2/Groups") {
+			body = group
+		}
 		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/scim+json"}},
-			Body: io.NopCloser(strings.NewReader(big)), Request: r}
+			Body: io.NopCloser(strings.NewReader(body)), Request: r}
 	})
 	c, err := scim.New(scim.Config{BaseAddress: "https://scim.example.test/scim/v2", HTTPClient: &http.Client{Transport: rt},
 		Sleep: noSleep, Profile: scim.Profile{NoDiscovery: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Get(t.Context(), "Group", "g1")
+	_, err = c.Get(t.Context(), "User", "u1")
 	if connector.KindOf(err) != connector.KindInvalid || !strings.Contains(err.Error(), "larger than 32 MB") {
-		t.Fatalf("GET of a %d MB group = %v; want KindInvalid saying it is larger than 32 MB", len(big)>>20, err)
+		t.Fatalf("GET of a %d MB user = %v; want KindInvalid saying it is larger than 32 MB", len(user)>>20, err)
+	}
+	g, err := c.Get(t.Context(), "Group", "g1")
+	if err != nil {
+		t.Fatalf("GET of a %d MB group: %v", len(group)>>20, err)
+	}
+	if got := g.Attrs["members"]; len(got) != 2 || got[0] != "2819c223-7f76-453a-919d-413861904646" || got[1] != "last" {
+		t.Errorf("members of the big group = %d values (first %.2q), want its 2 distinct ids", len(got), got)
+	}
+	if g.Attrs["displayName"][0] != "Big" {
+		t.Errorf("displayName = %q", g.Attrs["displayName"])
 	}
 }

@@ -242,15 +242,16 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 		return nil, wrote.Load() || !dialError(err), transportError(method, path, err)
 	}
 	defer hresp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBytes+1))
+	limit := limitOf(ctx)
+	body, err := io.ReadAll(io.LimitReader(hresp.Body, int64(limit)+1))
 	if err != nil {
 		return nil, true, transportError(method, path, err)
 	}
-	if len(body) > maxResponseBytes {
+	if len(body) > limit {
 		// Said as it is, not as the parse error of a cut body.
 		return nil, true, &connector.Error{Kind: connector.KindInvalid, Status: hresp.StatusCode, Code: CodeServiceIncompatible,
 			Message: fmt.Sprintf("The SCIM endpoint's response to %s %s is larger than %d MB, more than provisiond reads of one response.",
-				method, path, maxResponseBytes>>20)}
+				method, path, limit>>20)}
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "scim request", slog.String("method", method),
 		slog.String("path", path), slog.Int("status", hresp.StatusCode), slog.Duration("duration", time.Since(start)))

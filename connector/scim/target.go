@@ -62,6 +62,16 @@ func (c *Client) Get(ctx context.Context, objectType, id string) (connector.Obje
 	if err != nil {
 		return connector.Object{}, err
 	}
+	if typ == connector.TypeGroup && c.profile.MembershipRead != MembershipByUserFilter {
+		rid, attrs, err := c.getGroup(ctx, id)
+		if connector.IsNotFound(err) {
+			rid, attrs, err = c.getGroup(ctx, id)
+		}
+		if err != nil {
+			return connector.Object{}, err
+		}
+		return connector.Object{ID: rid, Type: typ, Attrs: attrs}, nil
+	}
 	r, err := c.read(ctx, endpoint, typ, id)
 	if connector.IsNotFound(err) {
 		r, err = c.read(ctx, endpoint, typ, id)
