@@ -12,27 +12,36 @@ import (
 	"provisiond/store/memory"
 )
 
+// batchFixture is a memory store with job "j"; userAnchor makes one of its
+// user anchors.
+func batchFixture(t *testing.T) *memory.Store {
+	t.Helper()
+	st := memory.New()
+	if err := st.CreateServicePrincipal(t.Context(), store.Application{ID: "a", AppID: "a"}, store.ServicePrincipal{ID: "sp", AppID: "a", ApplicationID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateJob(t.Context(), store.Job{ID: "j", ServicePrincipalID: "sp"}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func userAnchor(src, tgt string) store.Anchor {
+	return store.Anchor{JobID: "j", SourceType: "User", SourceID: src, TargetType: "U", TargetID: tgt, Updated: time.Unix(1, 0).UTC()}
+}
+
 // TestBatchState: a cycle's kept writes are read back before they are
 // committed, deletes answer as the store would, nothing reaches the store
 // before a flush or a full batch, and a flush commits all of it.
 func TestBatchState(t *testing.T) {
 	ctx := t.Context()
-	st := memory.New()
-	if err := st.CreateServicePrincipal(ctx, store.Application{ID: "a", AppID: "a"}, store.ServicePrincipal{ID: "sp", AppID: "a", ApplicationID: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateJob(ctx, store.Job{ID: "j", ServicePrincipalID: "sp"}); err != nil {
-		t.Fatal(err)
-	}
-	anchor := func(src, tgt string) store.Anchor {
-		return store.Anchor{JobID: "j", SourceType: "User", SourceID: src, TargetType: "U", TargetID: tgt, Updated: time.Unix(1, 0).UTC()}
-	}
-	stored := anchor("u-stored", "t0")
+	st := batchFixture(t)
+	stored := userAnchor("u-stored", "t0")
 	if err := st.PutAnchor(ctx, stored); err != nil {
 		t.Fatal(err)
 	}
 	b := newBatchState(st)
-	if err := b.PutAnchor(ctx, anchor("u1", "t1")); err != nil {
+	if err := b.PutAnchor(ctx, userAnchor("u1", "t1")); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.AddProvisioningLog(ctx, store.ProvisioningLog{ID: "l1", JobID: "j", ServicePrincipalID: "sp"}); err != nil {
@@ -105,17 +114,8 @@ func (f *failingStore) GetAnchor(ctx context.Context, jobID, sourceType, sourceI
 // give way to the cycle's own writes.
 func TestBatchStateFailureAndPreload(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.New()
-	if err := mem.CreateServicePrincipal(ctx, store.Application{ID: "a", AppID: "a"}, store.ServicePrincipal{ID: "sp", AppID: "a", ApplicationID: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := mem.CreateJob(ctx, store.Job{ID: "j", ServicePrincipalID: "sp"}); err != nil {
-		t.Fatal(err)
-	}
-	anchor := func(src, tgt string) store.Anchor {
-		return store.Anchor{JobID: "j", SourceType: "User", SourceID: src, TargetType: "U", TargetID: tgt, Updated: time.Unix(1, 0).UTC()}
-	}
-	if err := mem.PutAnchor(ctx, anchor("u-stored", "t0")); err != nil {
+	mem := batchFixture(t)
+	if err := mem.PutAnchor(ctx, userAnchor("u-stored", "t0")); err != nil {
 		t.Fatal(err)
 	}
 	st := &failingStore{Store: mem}
@@ -138,7 +138,7 @@ func TestBatchStateFailureAndPreload(t *testing.T) {
 	}
 
 	st.fail.Store(true)
-	if err := b.PutAnchor(ctx, anchor("u-new", "t1")); err != nil {
+	if err := b.PutAnchor(ctx, userAnchor("u-new", "t1")); err != nil {
 		t.Fatal(err)
 	}
 	for i := range batchSize {
@@ -150,7 +150,7 @@ func TestBatchStateFailureAndPreload(t *testing.T) {
 	if err := b.DeleteAnchor(ctx, "j", "User", "u-stored"); err != nil {
 		t.Errorf("delete a preloaded anchor: %v", err)
 	}
-	if err := b.PutAnchor(ctx, anchor("u-new", "t2")); err != nil { // newer than the failed batch's
+	if err := b.PutAnchor(ctx, userAnchor("u-new", "t2")); err != nil { // newer than the failed batch's
 		t.Fatal(err)
 	}
 	if a, err := b.GetAnchor(ctx, "j", "User", "u-new"); err != nil || a.TargetID != "t2" {
@@ -198,17 +198,8 @@ func (p *pausingStore) GetAnchors(ctx context.Context, jobID, sourceType string,
 // The page before stays preloaded until the next one.
 func TestBatchStatePreloadRacesWrite(t *testing.T) {
 	ctx := t.Context()
-	mem := memory.New()
-	if err := mem.CreateServicePrincipal(ctx, store.Application{ID: "a", AppID: "a"}, store.ServicePrincipal{ID: "sp", AppID: "a", ApplicationID: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := mem.CreateJob(ctx, store.Job{ID: "j", ServicePrincipalID: "sp"}); err != nil {
-		t.Fatal(err)
-	}
-	anchor := func(src, tgt string) store.Anchor {
-		return store.Anchor{JobID: "j", SourceType: "User", SourceID: src, TargetType: "U", TargetID: tgt, Updated: time.Unix(1, 0).UTC()}
-	}
-	for _, a := range []store.Anchor{anchor("u1", "old"), anchor("u2", "t2"), anchor("u3", "t3")} {
+	mem := batchFixture(t)
+	for _, a := range []store.Anchor{userAnchor("u1", "old"), userAnchor("u2", "t2"), userAnchor("u3", "t3")} {
 		if err := mem.PutAnchor(ctx, a); err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +213,7 @@ func TestBatchStatePreloadRacesWrite(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- b.Preload(ctx, "j", "User", []string{"u1", "u2"}) }()
 	<-st.read // the preload has read u1 = old
-	if err := b.PutAnchor(ctx, anchor("u1", "new")); err != nil {
+	if err := b.PutAnchor(ctx, userAnchor("u1", "new")); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Flush(ctx); err != nil { // u1 = new is in the store, not kept

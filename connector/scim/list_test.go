@@ -305,15 +305,7 @@ func FuzzListResponse(f *testing.F) {
 	f.Add(`{"Resources":[{"id":7},{"id":null}],"startIndex":-4}`, "1", 3)
 	f.Add(`[]`, "x", 1)
 	f.Fuzz(func(t *testing.T, body, token string, pageSize int) {
-		rt := roundTrip(func(r *http.Request) *http.Response {
-			return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/scim+json"}},
-				Body: io.NopCloser(strings.NewReader(body)), Request: r}
-		})
-		c, err := scim.New(scim.Config{BaseAddress: "https://scim.example.test/scim/v2", HTTPClient: &http.Client{Transport: rt},
-			Sleep: noSleep, Profile: scim.Profile{NoDiscovery: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := answering(t, func(*http.Request) string { return body })
 		page, err := c.List(t.Context(), "User", token, pageSize)
 		if err != nil {
 			if connector.KindOf(err) == connector.KindUnknown {
@@ -344,6 +336,22 @@ type roundTrip func(*http.Request) *http.Response
 
 func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r), nil }
 
+// answering is a client of a server that answers every request 200 with
+// the SCIM body body gives.
+func answering(t *testing.T, body func(*http.Request) string) *scim.Client {
+	t.Helper()
+	rt := roundTrip(func(r *http.Request) *http.Response {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/scim+json"}},
+			Body: io.NopCloser(strings.NewReader(body(r))), Request: r}
+	})
+	c, err := scim.New(scim.Config{BaseAddress: "https://scim.example.test/scim/v2", HTTPClient: &http.Client{Transport: rt},
+		Sleep: noSleep, Profile: scim.Profile{NoDiscovery: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestResponseTooLarge: an answer larger than the client reads of one
 // response is refused as such, not as the parse error of a cut body; a
 // group's GET, members inline, may be larger and is read whole.
@@ -351,20 +359,13 @@ func TestResponseTooLarge(t *testing.T) {
 	const members = 700_000 // about 34 MB
 	group := `{"id":"g1","displayName":"Big","members":[` + strings.Repeat(`{"value":"2819c223-7f76-453a-919d-413861904646"},`, members-1) + `{"value":"last"}]}`
 	user := `{"id":"u1","userName":"ada","title":"` + strings.Repeat("x", 33<<20) + `"}`
-	rt := roundTrip(func(r *http.Request) *http.Response {
-		body := user
+	c := answering(t, func(r *http.Request) string {
 		if strings.HasPrefix(r.URL.Path, "/scim/v2/Groups") {
-			body = group
+			return group
 		}
-		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/scim+json"}},
-			Body: io.NopCloser(strings.NewReader(body)), Request: r}
+		return user
 	})
-	c, err := scim.New(scim.Config{BaseAddress: "https://scim.example.test/scim/v2", HTTPClient: &http.Client{Transport: rt},
-		Sleep: noSleep, Profile: scim.Profile{NoDiscovery: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.Get(t.Context(), "User", "u1")
+	_, err := c.Get(t.Context(), "User", "u1")
 	if connector.KindOf(err) != connector.KindInvalid || !strings.Contains(err.Error(), "larger than 32 MB") {
 		t.Fatalf("GET of a %d MB user = %v; want KindInvalid saying it is larger than 32 MB", len(user)>>20, err)
 	}
