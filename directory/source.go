@@ -146,7 +146,6 @@ func (s *Source) List(ctx context.Context, objectType, token string, pageSize in
 // follows the last one shown.
 func sourcePage[R any](ctx context.Context, s *Source, recs []R, pageSize int, viaGroups bool, id func(R) string,
 	show func(context.Context, R, *connector.Entitlement) (connector.Object, error)) (connector.Page, error) {
-	var p connector.Page
 	shown := recs[:min(len(recs), pageSize)]
 	ids := make([]string, len(shown))
 	for i, r := range shown {
@@ -156,25 +155,19 @@ func sourcePage[R any](ctx context.Context, s *Source, recs []R, pageSize int, v
 	if err != nil {
 		return connector.Page{}, err
 	}
-	p.Objects = make([]connector.Object, 0, len(shown))
-	for i, r := range shown {
-		obj, err := show(ctx, r, &ents[i])
-		if err != nil {
-			return connector.Page{}, err
-		}
-		p.Objects = append(p.Objects, obj)
-	}
-	if len(recs) > pageSize {
-		p.Next = p.Objects[pageSize-1].ID
-	}
-	return p, nil
+	i := 0 // page shows the records in order, each once
+	return page(ctx, recs, pageSize, func(ctx context.Context, r R) (connector.Object, error) {
+		i++
+		return show(ctx, r, &ents[i-1])
+	})
 }
 
-// page shows the first pageSize records; a record beyond them means
-// another page follows the last one shown.
+// page shows the first pageSize records, in order; a record beyond them
+// means another page follows the last one shown.
 func page[R any](ctx context.Context, recs []R, pageSize int, show func(context.Context, R) (connector.Object, error)) (connector.Page, error) {
-	var p connector.Page
-	for _, r := range recs[:min(len(recs), pageSize)] {
+	shown := recs[:min(len(recs), pageSize)]
+	p := connector.Page{Objects: make([]connector.Object, 0, len(shown))}
+	for _, r := range shown {
 		obj, err := show(ctx, r)
 		if err != nil {
 			return connector.Page{}, err

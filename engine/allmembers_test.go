@@ -21,15 +21,7 @@ func TestAllMembers(t *testing.T) {
 		n := tt.n
 		t.Run(fmt.Sprintf("%d members, %d leave", n, tt.leave), func(t *testing.T) {
 			f := newFixture(t, nil)
-			var users []string
-			for i := range n {
-				users = append(users, f.user(fmt.Sprintf("m%02d", i), nil))
-			}
-			g := f.group("team", users...)
-			f.assign(g)
-			for _, u := range users {
-				f.process(userReq(u))
-			}
+			users, g := provisionedTeam(f, n, n)
 			out := f.process(engine.Request{ObjectType: "Group", ObjectID: g, AllMembers: true})
 			if out.Status != engine.StatusSuccess || out.Action != engine.ActionCreate {
 				t.Fatalf("group outcome %s/%s, want Success/Create", out.Status, out.Action)
@@ -92,7 +84,7 @@ func TestAllMembersEventCapped(t *testing.T) {
 	f := newFixture(t, nil)
 	var users []string
 	for i := range 1100 {
-		users = append(users, f.user(fmt.Sprintf("m%04d", i), nil))
+		users = append(users, f.user(fmt.Sprintf("m%04d", i), nil)) // ids in the order the group lists them
 	}
 	g := f.group("big", users...)
 	f.assign(g)

@@ -81,6 +81,11 @@ func isManager(p Path) bool {
 func Flatten(resource map[string]any) connector.Attributes {
 	out := connector.Attributes{}
 	flattenInto(out, resource)
+	return dedupeAll(out)
+}
+
+// dedupeAll drops repeated values of every attribute of out.
+func dedupeAll(out connector.Attributes) connector.Attributes {
 	for k, v := range out {
 		out[k] = dedupe(v)
 	}

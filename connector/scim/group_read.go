@@ -54,7 +54,7 @@ func flattenGroup(body []byte) (string, connector.Attributes, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil {
-		return "", nil, errors.New("not a JSON object: " + err.Error())
+		return "", nil, notObject(err)
 	} else if t != json.Delim('{') {
 		return "", nil, errors.New("not a JSON object")
 	}
@@ -62,49 +62,49 @@ func flattenGroup(body []byte) (string, connector.Attributes, error) {
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return "", nil, errors.New("not a JSON object: " + err.Error())
+			return "", nil, notObject(err)
 		}
 		key := t.(string) // an object's keys are strings
 		if !strings.EqualFold(key, "members") || !arrayNext(body, dec.InputOffset()) {
 			var v any
 			if err := dec.Decode(&v); err != nil {
-				return "", nil, errors.New("not a JSON object: " + err.Error())
+				return "", nil, notObject(err)
 			}
 			rest[key] = v
 			continue
 		}
 		delete(rest, key)
 		if _, err := dec.Token(); err != nil { // [
-			return "", nil, errors.New("not a JSON object: " + err.Error())
+			return "", nil, notObject(err)
 		}
 		p := Path{Attr: canonicalName(key)}
 		for dec.More() {
 			var e any
 			if err := dec.Decode(&e); err != nil {
-				return "", nil, errors.New("not a JSON object: " + err.Error())
+				return "", nil, notObject(err)
 			}
 			flattenElement(out, p, e)
 		}
 		if _, err := dec.Token(); err != nil { // ]
-			return "", nil, errors.New("not a JSON object: " + err.Error())
+			return "", nil, notObject(err)
 		}
 	}
 	if _, err := dec.Token(); err != nil { // }
-		return "", nil, errors.New("not a JSON object: " + err.Error())
+		return "", nil, notObject(err)
 	}
 	if dec.More() {
 		return "", nil, errors.New("not a JSON object: trailing data after the JSON object")
 	}
 	flattenInto(out, rest)
-	for k, v := range out {
-		out[k] = dedupe(v)
-	}
 	id, _ := scalarString(rest["id"])
 	if id == "" {
 		return "", nil, errors.New("the resource has no id")
 	}
-	return id, out, nil
+	return id, dedupeAll(out), nil
 }
+
+// notObject says why body is not one JSON object, as DecodeObject would.
+func notObject(err error) error { return errors.New("not a JSON object: " + err.Error()) }
 
 // arrayNext reports whether the value after offset (past the colon) in
 // body is an array.

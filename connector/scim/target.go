@@ -62,25 +62,28 @@ func (c *Client) Get(ctx context.Context, objectType, id string) (connector.Obje
 	if err != nil {
 		return connector.Object{}, err
 	}
-	if typ == connector.TypeGroup && c.profile.MembershipRead != MembershipByUserFilter {
-		rid, attrs, err := c.getGroup(ctx, id)
-		if connector.IsNotFound(err) {
-			rid, attrs, err = c.getGroup(ctx, id)
-		}
-		if err != nil {
-			return connector.Object{}, err
-		}
-		return connector.Object{ID: rid, Type: typ, Attrs: attrs}, nil
-	}
-	r, err := c.read(ctx, endpoint, typ, id)
+	rid, attrs, err := c.getFlat(ctx, endpoint, typ, id)
 	if connector.IsNotFound(err) {
-		r, err = c.read(ctx, endpoint, typ, id)
+		rid, attrs, err = c.getFlat(ctx, endpoint, typ, id)
 	}
 	if err != nil {
 		return connector.Object{}, err
 	}
+	return connector.Object{ID: rid, Type: typ, Attrs: attrs}, nil
+}
+
+// getFlat reads a resource as Get returns it: its id and flat attributes.
+// A group whose members come inline is streamed (getGroup).
+func (c *Client) getFlat(ctx context.Context, endpoint, typ, id string) (string, connector.Attributes, error) {
+	if typ == connector.TypeGroup && c.profile.MembershipRead != MembershipByUserFilter {
+		return c.getGroup(ctx, id)
+	}
+	r, err := c.read(ctx, endpoint, typ, id)
+	if err != nil {
+		return "", nil, err
+	}
 	rid, _ := scalarString(r["id"])
-	return connector.Object{ID: rid, Type: typ, Attrs: Flatten(r)}, nil
+	return rid, Flatten(r), nil
 }
 
 // read GETs a resource; a group comes with its members.
