@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"provisiond/connector"
 	"provisiond/connector/scim/scimjson"
@@ -245,27 +250,72 @@ func decodeResource(method, path string, resp *response) (map[string]any, string
 
 // createdID reads the id of the resource a POST answered with, and
 // checks the answer is one JSON object, without decoding the rest: a
-// cycle creates thousands of objects and needs only their ids.
+// cycle creates thousands of objects and needs only their ids. It reads
+// as encoding/json would: the name "id" in any case (the last one wins),
+// duplicate names and invalid UTF-8 allowed.
 func createdID(method, path string, resp *response) (string, error) {
-	var r struct {
-		ID json.RawMessage `json:"id"`
-	}
-	if err := json.Unmarshal(resp.body, &r); err != nil || bytes.Equal(bytes.TrimSpace(resp.body), []byte("null")) {
-		msg := "null instead of a JSON object"
-		if err != nil {
-			msg = err.Error()
-		}
-		return "", incompatible(method, path, resp, "not a JSON object: "+msg)
-	}
-	var id string
-	switch {
-	case len(r.ID) > 0 && r.ID[0] == '"':
-		_ = json.Unmarshal(r.ID, &id) // valid: the whole body was
-	case len(r.ID) > 0 && (r.ID[0] == '-' || (r.ID[0] >= '0' && r.ID[0] <= '9')):
-		id = string(r.ID) // a number, as the server wrote it
+	id, err := scanID(resp.body)
+	if err != nil {
+		return "", incompatible(method, path, resp, "not a JSON object: "+err.Error())
 	}
 	if id == "" {
 		return "", incompatible(method, path, resp, "the resource has no id")
+	}
+	return id, nil
+}
+
+// idDecoders are scanID's decoders, reused: a new one allocates its
+// buffers again.
+var idDecoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
+
+// scanID returns the string or number at the top-level name "id" of the
+// JSON object body ("" when there is none or it is of another kind).
+func scanID(body []byte) (string, error) {
+	dec := idDecoders.Get().(*jsontext.Decoder)
+	defer idDecoders.Put(dec)
+	dec.Reset(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if dec.PeekKind() != '{' {
+		if _, err := dec.ReadToken(); err != nil {
+			return "", err
+		}
+		return "", errors.New("the answer is not an object")
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return "", err
+	}
+	var id string
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return "", err
+		}
+		if !strings.EqualFold(name.String(), "id") {
+			if err := dec.SkipValue(); err != nil {
+				return "", err
+			}
+			continue
+		}
+		if k := dec.PeekKind(); k != '"' && k != '0' { // '0': a number, as the server wrote it
+			id = ""
+			if err := dec.SkipValue(); err != nil {
+				return "", err
+			}
+			continue
+		}
+		v, err := dec.ReadToken()
+		if err != nil {
+			return "", err
+		}
+		id = v.String()
+	}
+	if _, err := dec.ReadToken(); err != nil { // the object's end
+		return "", err
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		if err == nil {
+			err = errors.New("more than one JSON value")
+		}
+		return "", err
 	}
 	return id, nil
 }

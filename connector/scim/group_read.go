@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"provisiond/connector"
+	"provisiond/connector/scim/scimjson"
 )
 
 // maxGroupResponseBytes is how much of a group's GET (members inline) the
@@ -92,8 +93,8 @@ func flattenGroup(body []byte) (string, connector.Attributes, error) {
 	if _, err := dec.Token(); err != nil { // }
 		return "", nil, notObject(err)
 	}
-	if dec.More() {
-		return "", nil, errors.New("not a JSON object: trailing data after the JSON object")
+	if err := scimjson.AtEnd(dec); err != nil {
+		return "", nil, notObject(err)
 	}
 	flattenInto(out, rest)
 	id, _ := scalarString(rest["id"])

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 )
@@ -78,10 +79,19 @@ func DecodeObject(body []byte) (map[string]any, error) {
 	if m == nil {
 		return nil, errors.New("null instead of a JSON object")
 	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the JSON object")
+	if err := AtEnd(dec); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// AtEnd says whether dec has only white space left. (Decoder.More
+// cannot tell: it is false before a stray '}' or ']'.)
+func AtEnd(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
 }
 
 // Lookup returns the value of the attribute of m named key, compared
