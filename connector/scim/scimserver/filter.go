@@ -560,7 +560,7 @@ func (p *parser) parseUnary(depth int) (Filter, error) {
 }
 
 // literal reads an unquoted value: true, false, null, a number, or (as old
-// Entra filters send) a bare string.
+// Entra filters send) a bare string, "0001" among them.
 func literal(w string) any {
 	switch strings.ToLower(w) {
 	case "true":
@@ -570,10 +570,8 @@ func literal(w string) any {
 	case "null":
 		return nil
 	}
-	if _, err := strconv.ParseFloat(w, 64); err == nil && strings.IndexFunc(w, func(r rune) bool {
-		return r == 'x' || r == 'X' || r == '_' || r == 'n' || r == 'N' || r == 'i' || r == 'I'
-	}) < 0 {
-		return json.Number(w)
+	if w != "" && (w[0] == '-' || w[0] >= '0' && w[0] <= '9') && json.Valid([]byte(w)) {
+		return json.Number(w) // a JSON number, as the filter grammar's compValue
 	}
 	return w
 }

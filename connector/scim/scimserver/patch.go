@@ -2,7 +2,9 @@ package scimserver
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -332,24 +334,34 @@ func merge(dst, src map[string]any) {
 // appendUnique appends the value (or the values of an array) to a
 // multi-valued attribute, skipping elements already present: equal
 // elements, or elements with the same "value" (group members). Elements
-// with a string "value" are found by it in a map, so that adding members
-// in many requests to a big group does not cost its size per member.
+// with a string "value" are found by it in a map of the ones being added,
+// so that adding members in many requests to a big group costs one pass
+// over it per request, not a map of it.
 func appendUnique(arr []any, v any) []any {
 	add, ok := v.([]any)
 	if !ok {
 		add = []any{v}
 	}
-	byValue := map[elementKey]bool{}
-	for _, have := range arr {
-		if k, ok := keyOf(have); ok {
-			byValue[k] = true
+	seen := map[elementKey]bool{} // the keys added, and whether present
+	for _, e := range add {
+		if k, ok := keyOf(e); ok {
+			seen[k] = false
+		}
+	}
+	if len(seen) > 0 {
+		for _, have := range arr {
+			if k, ok := keyOf(have); ok {
+				if _, adding := seen[k]; adding {
+					seen[k] = true
+				}
+			}
 		}
 	}
 	for _, e := range add {
 		dup := false
 		if k, ok := keyOf(e); ok {
-			dup = byValue[k]
-			byValue[k] = true
+			dup = seen[k]
+			seen[k] = true
 		} else {
 			for _, have := range arr {
 				if sameElement(have, e) {
@@ -464,4 +476,60 @@ func elementFromFilter(f Filter) map[string]any {
 		return l
 	}
 	return nil
+}
+
+// patchCopy copies of old what ApplyPatch(…, ops) may change, so that a
+// failed PATCH leaves old as it was: the top level, and deeply every
+// attribute the operations name, except that a multi-valued attribute
+// only added to or removed from as a whole keeps its elements, shared.
+// ApplyPatch builds such a list anew and never changes its elements, so a
+// PATCH adding members to a big group costs its members, not the group.
+func patchCopy(old map[string]any, ops []PatchOperation) map[string]any {
+	res := maps.Clone(old)
+	copied := map[string]bool{}
+	deep := func(key string) {
+		if !copied[key] {
+			copied[key] = true
+			if v, ok := old[key]; ok {
+				res[key] = deepCopy(v)
+			}
+		}
+	}
+	name := func(op string, p AttrPath) {
+		if p.Schema != "" && !isCoreSchema(p.Schema) {
+			deep(scimjson.Key(old, p.Schema))
+			return
+		}
+		key := scimjson.Key(old, p.Attr)
+		list, isList := old[key].([]any)
+		wholeList := isList && p.Sub == "" && (op == "remove" || op == "add" && p.Filter == nil)
+		if !wholeList {
+			deep(key)
+		} else if !copied[key] {
+			copied[key] = true
+			res[key] = slices.Clip(list) // an append makes a new array
+		}
+	}
+	for _, k := range []string{"schemas", "meta"} {
+		deep(scimjson.Key(old, k))
+	}
+	for _, o := range ops {
+		if o.Path != nil {
+			name(o.Op, *o.Path)
+			continue
+		}
+		obj, _ := o.Value.(map[string]any)
+		for k, v := range obj {
+			if _, ext := v.(map[string]any); ext && isSchemaKey(k) {
+				deep(scimjson.Key(old, k))
+				continue
+			}
+			p, err := ParsePath(k)
+			if err != nil {
+				return deepCopy(old).(map[string]any) // ApplyPatch refuses it
+			}
+			name(o.Op, p)
+		}
+	}
+	return res
 }

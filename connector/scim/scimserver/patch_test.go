@@ -165,3 +165,45 @@ func FuzzDecodePatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPatchCopy: applying any PatchOp to patchCopy's copy never changes
+// the stored resource, and patches it as a deep copy would.
+func FuzzPatchCopy(f *testing.F) {
+	for _, ops := range []string{
+		`{"op":"add","path":"members","value":[{"value":"c"},{"value":"a"}]}`,
+		`{"op":"Remove","path":"members","value":[{"value":"b"}]}`,
+		`{"op":"remove","path":"members[value eq \"a\"]"}`,
+		`{"op":"remove","path":"members[value eq \"a\"].display"}`,
+		`{"op":"add","path":"members[value eq \"a\"]","value":{"display":"A"}}`,
+		`{"op":"replace","path":"members[value eq \"b\"].display","value":"B"}`,
+		`{"op":"add","value":{"members":[{"value":"d"}],"name.givenName":"x"}}`,
+		`{"op":"add","path":"members","value":[{"value":"e"}]},{"op":"replace","path":"members[value eq \"e\"].display","value":"E"}`,
+		`{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m"}}`,
+		`{"op":"add","path":"emails[type eq \"work\"].value","value":"w2"},{"op":"replace","path":"id","value":"x"}`,
+		`{"op":"replace","path":"name","value":{"givenName":"g2"}},{"op":"remove","path":"emails.value"}`,
+	} {
+		f.Add(string(patchOf(ops)))
+	}
+	const stored = `{"id":"1","schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"g","userName":"u",
+	  "name":{"givenName":"g"},"emails":[{"type":"work","value":"w","primary":true}],
+	  "members":[{"value":"a","display":"a"},{"value":"b","type":"User"},{"value":"a","type":"Group"}],
+	  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"d","manager":{"value":"n"}},
+	  "meta":{"resourceType":"Group","version":"W/\"1\""}}`
+	f.Fuzz(func(t *testing.T, body string) {
+		ops, err := DecodePatch([]byte(body))
+		if err != nil {
+			return
+		}
+		old, _ := scimjson.DecodeObject([]byte(stored))
+		want, _ := scimjson.DecodeObject([]byte(stored))
+		wantErr := ApplyPatch(want, ops)
+		got := patchCopy(old, ops)
+		gotErr := ApplyPatch(got, ops)
+		if untouched, _ := scimjson.DecodeObject([]byte(stored)); !cmp.Equal(old, untouched) {
+			t.Fatalf("patching the copy changed the stored resource: %s", cmp.Diff(untouched, old))
+		}
+		if (gotErr == nil) != (wantErr == nil) || wantErr == nil && !cmp.Equal(got, want) {
+			t.Fatalf("patched copy = %v, %v; a deep copy gave %v, %v", got, gotErr, want, wantErr)
+		}
+	})
+}

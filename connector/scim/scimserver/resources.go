@@ -228,7 +228,7 @@ func (s *Server) patch(c *call, typ, id string) (reply, error) {
 	if !ok {
 		return reply{}, notFound(id)
 	}
-	res := deepCopy(old).(map[string]any)
+	res := patchCopy(old, ops)
 	if err := ApplyPatch(res, ops); err != nil {
 		return reply{}, err
 	}
