@@ -620,3 +620,24 @@ func TestPruneManyLogs(t *testing.T) {
 		t.Errorf("%d logs left, %v; want the 3 young ones", p.Count, err)
 	}
 }
+
+// TestSQLiteConnectionSettings: the write connection checkpoints every
+// 16,384 pages; the readers are read-only.
+func TestSQLiteConnectionSettings(t *testing.T) {
+	s := openTemp(t)
+	for _, c := range []struct {
+		db     *sql.DB
+		pragma string
+		want   int64
+	}{
+		{s.wdb, "wal_autocheckpoint", 16384},
+		{s.wdb, "journal_size_limit", 64 << 20},
+		{s.wdb, "query_only", 0},
+		{s.rdb, "query_only", 1},
+	} {
+		var got int64
+		if err := c.db.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&got); err != nil || got != c.want {
+			t.Errorf("PRAGMA %s = %d, %v; want %d", c.pragma, got, err, c.want)
+		}
+	}
+}
