@@ -79,8 +79,9 @@ func (r *run) step(name string, typ StepType, status Status, desc string, detail
 }
 
 // env is the expression environment over the source object. softDeleted
-// overrides IsSoftDeleted when deprovisioning.
-func (r *run) env(ctx context.Context, softDeleted bool, targetAttr string) *expr.Env {
+// overrides IsSoftDeleted when deprovisioning; SelectUniqueValue asks the
+// target about the attribute *targetAttr names when it is called.
+func (r *run) env(ctx context.Context, softDeleted bool, targetAttr *string) *expr.Env {
 	attrs := r.src.Attrs
 	return &expr.Env{
 		Attr: func(name string) expr.Value {
@@ -93,7 +94,7 @@ func (r *run) env(ctx context.Context, softDeleted bool, targetAttr string) *exp
 		},
 		Now: r.e.now,
 		IsTaken: func(candidate string) (bool, error) {
-			hits, err := r.job.Target.Find(ctx, r.om.Mapping.TargetObjectName, targetAttr, candidate)
+			hits, err := r.job.Target.Find(ctx, r.om.Mapping.TargetObjectName, *targetAttr, candidate)
 			return len(hits) > 0, err
 		},
 	}
@@ -110,7 +111,7 @@ func toValue(vs []string) expr.Value {
 }
 
 func (r *run) eval(ctx context.Context, ca *schema.CompiledAttr) (expr.Result, error) {
-	return ca.Expr.Eval(r.env(ctx, false, ca.Target))
+	return ca.Expr.Eval(r.env(ctx, false, &ca.Target))
 }
 
 // finish completes the event with the outcome.
@@ -447,6 +448,8 @@ type desired struct {
 
 func (r *run) desired(ctx context.Context, creating, softDeleted bool) (desired, error) {
 	d := desired{vals: connector.Attributes{}, shown: map[string]string{}}
+	var target string // the attribute being evaluated: one env for all
+	env := r.env(ctx, softDeleted, &target)
 	for _, ca := range r.om.Attrs {
 		if ca.Target == "members" || (ca.AddOnly && !creating) || (softDeleted && !ca.Disables) {
 			continue // deprovisioning writes only what disables the object
@@ -454,7 +457,8 @@ func (r *run) desired(ctx context.Context, creating, softDeleted bool) (desired,
 		var val expr.Value
 		hide := false
 		if ca.Expr != nil {
-			res, err := ca.Expr.Eval(r.env(ctx, softDeleted, ca.Target))
+			target = ca.Target
+			res, err := ca.Expr.Eval(env)
 			if err != nil {
 				return d, &mappingError{target: ca.Target, err: err}
 			}
