@@ -254,7 +254,7 @@ func unknownType(objectType string) error {
 
 // userObject shows a user with its entitlement.
 func (s *Source) userObject(u store.User, ent *connector.Entitlement) connector.Object {
-	a := connector.Attributes{}
+	a := make(connector.Attributes, len(u.Props)+5) // the props and the five below
 	for k, v := range u.Props {
 		if n, ok := graphToEntra[k]; ok {
 			k = n

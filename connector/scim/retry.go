@@ -243,7 +243,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	}
 	defer hresp.Body.Close()
 	limit := limitOf(ctx)
-	body, err := io.ReadAll(io.LimitReader(hresp.Body, int64(limit)+1))
+	body, err := readBody(hresp, limit)
 	if err != nil {
 		return nil, true, transportError(method, path, err)
 	}
@@ -259,6 +259,17 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 		return nil, true, responseError(method, path, hresp, body)
 	}
 	return &response{status: hresp.StatusCode, contentType: hresp.Header.Get("Content-Type"), body: body}, true, nil
+}
+
+// readBody reads a response's body, up to limit+1 bytes; in one piece
+// when the server said its length (io.ReadAll grows and copies).
+func readBody(hresp *http.Response, limit int) ([]byte, error) {
+	if n := hresp.ContentLength; n > 0 && n <= int64(limit) { // 0 is also what a hand-made Response says
+		body := make([]byte, n)
+		_, err := io.ReadFull(hresp.Body, body)
+		return body, err
+	}
+	return io.ReadAll(io.LimitReader(hresp.Body, int64(limit)+1))
 }
 
 // dialError reports whether err happened while connecting (DNS, refused
