@@ -187,14 +187,12 @@ func (r *run) pipeline(ctx context.Context) (*Outcome, error) {
 // never linked, an Update for a linked one, a Delete for a soft-deleted
 // one.
 func (r *run) importStep(linked bool) {
-	d := Details{}
+	d := make(Details, 0, 1+len(r.om.SourceAttributes)+3) // and a few state attributes
 	d.Add("objectId", r.src.ID)
-	seen := map[string]bool{"objectId": true}
 	add := func(name string) {
-		if seen[name] {
-			return
+		if _, shown := d.Get(name); shown {
+			return // a name is shown once; one without values never is
 		}
-		seen[name] = true
 		if vs, ok := r.src.Attrs[name]; ok && len(vs) > 0 {
 			v := shownValues(vs)
 			if slices.Contains(r.om.Redacted, name) {
