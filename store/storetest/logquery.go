@@ -52,6 +52,7 @@ func testQueryProvisioningLogs(t *testing.T, s store.Store) {
 		want []string // newest first
 	}{
 		{"job eq", str(store.LogEq, store.LogJobID, j2.ID), []string{"q5", "q4"}},
+		{"job eq folds case", str(store.LogEq, store.LogJobID, strings.ToUpper(j2.ID)), []string{"q5", "q4"}},
 		{"action eq folds case", str(store.LogEq, store.LogAction, "create"), []string{"q4", "q1"}},
 		{"status ne", str(store.LogNe, store.LogStatus, "success"), []string{"q6", "q3", "q2"}},
 		{"cycle eq empty", str(store.LogEq, store.LogCycleID, ""), []string{"q5"}},
