@@ -82,43 +82,48 @@ func DecodePatch(body []byte) ([]PatchOperation, error) {
 // array.
 func ApplyPatch(res map[string]any, ops []PatchOperation) error {
 	for i, o := range ops {
-		if o.Path != nil {
-			if err := applyPath(res, o.Op, *o.Path, o.Value, o.HasValue); err != nil {
-				return prefixError(err, i)
+		err := eachPath(o, func(p AttrPath, v any, hasValue bool) error {
+			return applyPath(res, o.Op, p, v, hasValue)
+		})
+		if err != nil {
+			return prefixError(err, i)
+		}
+	}
+	return nil
+}
+
+// eachPath calls f with each attribute change o makes, in order: o's path,
+// or each member of its value (an extension object's member by member),
+// until f fails.
+func eachPath(o PatchOperation, f func(p AttrPath, v any, hasValue bool) error) error {
+	if o.Path != nil {
+		return f(*o.Path, o.Value, o.HasValue)
+	}
+	obj := o.Value.(map[string]any)
+	for _, k := range sortedKeys(obj) {
+		v := obj[k]
+		switch strings.ToLower(k) {
+		case "schemas", "id", "meta":
+			continue
+		}
+		if ext, ok := v.(map[string]any); ok && isSchemaKey(k) {
+			for _, a := range sortedKeys(ext) {
+				p, err := ParsePath(k + ":" + a)
+				if err != nil {
+					return badRequest("invalidPath", "%v", err)
+				}
+				if err := f(p, ext[a], true); err != nil {
+					return err
+				}
 			}
 			continue
 		}
-		obj := o.Value.(map[string]any)
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
+		p, err := ParsePath(k)
+		if err != nil {
+			return badRequest("invalidPath", "%v", err)
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v := obj[k]
-			switch strings.ToLower(k) {
-			case "schemas", "id", "meta":
-				continue
-			}
-			if ext, ok := v.(map[string]any); ok && isSchemaKey(k) {
-				for _, a := range sortedKeys(ext) {
-					p, err := ParsePath(k + ":" + a)
-					if err != nil {
-						return prefixError(badRequest("invalidPath", "%v", err), i)
-					}
-					if err := applyPath(res, o.Op, p, ext[a], true); err != nil {
-						return prefixError(err, i)
-					}
-				}
-				continue
-			}
-			p, err := ParsePath(k)
-			if err != nil {
-				return prefixError(badRequest("invalidPath", "%v", err), i)
-			}
-			if err := applyPath(res, o.Op, p, v, true); err != nil {
-				return prefixError(err, i)
-			}
+		if err := f(p, v, true); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -486,10 +491,12 @@ func elementFromFilter(f Filter) map[string]any {
 // PATCH adding members to a big group costs its members, not the group.
 func patchCopy(old map[string]any, ops []PatchOperation) map[string]any {
 	res := maps.Clone(old)
-	copied := map[string]bool{}
+	// How each attribute is copied; an operation that changes a list in
+	// place after one that only adds to it makes its copy deep.
+	deepened, shared := map[string]bool{}, map[string]bool{}
 	deep := func(key string) {
-		if !copied[key] {
-			copied[key] = true
+		if !deepened[key] {
+			deepened[key] = true
 			if v, ok := old[key]; ok {
 				res[key] = deepCopy(v)
 			}
@@ -505,8 +512,8 @@ func patchCopy(old map[string]any, ops []PatchOperation) map[string]any {
 		wholeList := isList && p.Sub == "" && (op == "remove" || op == "add" && p.Filter == nil)
 		if !wholeList {
 			deep(key)
-		} else if !copied[key] {
-			copied[key] = true
+		} else if !deepened[key] && !shared[key] {
+			shared[key] = true
 			res[key] = slices.Clip(list) // an append makes a new array
 		}
 	}
@@ -514,22 +521,11 @@ func patchCopy(old map[string]any, ops []PatchOperation) map[string]any {
 		deep(scimjson.Key(old, k))
 	}
 	for _, o := range ops {
-		if o.Path != nil {
-			name(o.Op, *o.Path)
-			continue
-		}
-		obj, _ := o.Value.(map[string]any)
-		for k, v := range obj {
-			if _, ext := v.(map[string]any); ext && isSchemaKey(k) {
-				deep(scimjson.Key(old, k))
-				continue
-			}
-			p, err := ParsePath(k)
-			if err != nil {
-				return deepCopy(old).(map[string]any) // ApplyPatch refuses it
-			}
+		// ApplyPatch stops where eachPath does: what it changes is named.
+		_ = eachPath(o, func(p AttrPath, _ any, _ bool) error {
 			name(o.Op, p)
-		}
+			return nil
+		})
 	}
 	return res
 }

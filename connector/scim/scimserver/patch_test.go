@@ -181,6 +181,8 @@ func FuzzPatchCopy(f *testing.F) {
 		`{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m"}}`,
 		`{"op":"add","path":"emails[type eq \"work\"].value","value":"w2"},{"op":"replace","path":"id","value":"x"}`,
 		`{"op":"replace","path":"name","value":{"givenName":"g2"}},{"op":"remove","path":"emails.value"}`,
+		`{"op":"add","path":"members","value":[{"value":"z"}]},{"op":"replace","path":"members[value eq \"a\"].display","value":"X"},{"op":"replace","path":"id","value":"x"}`,
+		`{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:Group":{"name":{"givenName":"x"}}}},{"op":"replace","path":"id","value":"x"}`,
 	} {
 		f.Add(string(patchOf(ops)))
 	}
