@@ -262,9 +262,12 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 }
 
 // readBody reads a response's body, up to limit+1 bytes; in one piece
-// when the server said its length (io.ReadAll grows and copies).
+// when the server said a length up to onePiece (io.ReadAll grows and
+// copies). A larger length is read as it comes: a server saying 30 MB
+// and sending nothing is not given 30 MB at once.
 func readBody(hresp *http.Response, limit int) ([]byte, error) {
-	if n := hresp.ContentLength; n > 0 && n <= int64(limit) { // 0 is also what a hand-made Response says
+	const onePiece = 1 << 20
+	if n := hresp.ContentLength; n > 0 && n <= int64(min(limit, onePiece)) { // 0 is also what a hand-made Response says
 		body := make([]byte, n)
 		_, err := io.ReadFull(hresp.Body, body)
 		return body, err
