@@ -42,7 +42,7 @@ func (u *unit) newRun(ctx context.Context, om *schema.CompiledObject, src connec
 		ChangeID:           e.newID(),
 		StartTime:          Time(start),
 		ModifiedProperties: []ModifiedProperty{},
-		ProvisioningSteps:  []Step{},
+		ProvisioningSteps:  make([]Step, 0, 6), // an export's steps
 		SourceIdentity:     Identity{ID: src.ID, Type: om.Mapping.SourceObjectName, Details: nullJSON},
 		SourceSystem:       System{Name: job.Source.Name(), Details: nullJSON},
 		TargetIdentity:     Identity{Type: om.Mapping.TargetObjectName, Details: nullJSON},

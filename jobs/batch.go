@@ -254,10 +254,12 @@ func (b *batchState) commit(ctx context.Context) error {
 		b.mu.Unlock()
 		return nil
 	}
-	b.anchors, b.logs, b.committing = map[store.AnchorKey]*store.Anchor{}, nil, anchors
+	// The next batch's, made to the size a batch reaches: an object
+	// writes an anchor and a log.
+	b.anchors, b.logs, b.committing = make(map[store.AnchorKey]*store.Anchor, batchSize/2), make([]store.ProvisioningLog, 0, batchSize/2), anchors
 	b.mu.Unlock()
 
-	batch := store.Batch{Logs: logs}
+	batch := store.Batch{Logs: logs, Anchors: make([]store.Anchor, 0, len(anchors))}
 	for k, a := range anchors {
 		if a == nil {
 			batch.Deleted = append(batch.Deleted, k)
