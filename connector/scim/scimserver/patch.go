@@ -184,7 +184,7 @@ func coerce(p AttrPath, v any) (any, error) {
 
 func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) error {
 	if strings.EqualFold(p.Attr, "id") || strings.EqualFold(p.Attr, "meta") || strings.EqualFold(p.Attr, "schemas") {
-		if p.Schema == "" {
+		if p.Schema == "" || isCoreSchema(p.Schema) {
 			return &Error{Status: 400, ScimType: "mutability", Detail: fmt.Sprintf("%s is read-only", p.Attr)}
 		}
 	}
@@ -504,10 +504,19 @@ func patchCopy(old map[string]any, ops []PatchOperation) map[string]any {
 	}
 	name := func(op string, p AttrPath) {
 		if p.Schema != "" && !isCoreSchema(p.Schema) {
-			deep(scimjson.Key(old, p.Schema))
+			for _, k := range keysFolding(old, p.Schema) {
+				deep(k)
+			}
 			return
 		}
-		key := scimjson.Key(old, p.Attr)
+		keys := keysFolding(old, p.Attr)
+		if len(keys) != 1 { // one of several, whichever a lookup finds: copy all
+			for _, k := range keys {
+				deep(k)
+			}
+			return
+		}
+		key := keys[0]
 		list, isList := old[key].([]any)
 		wholeList := isList && p.Sub == "" && (op == "remove" || op == "add" && p.Filter == nil)
 		if !wholeList {
@@ -517,8 +526,10 @@ func patchCopy(old map[string]any, ops []PatchOperation) map[string]any {
 			res[key] = slices.Clip(list) // an append makes a new array
 		}
 	}
-	for _, k := range []string{"schemas", "meta"} {
-		deep(scimjson.Key(old, k))
+	for _, name := range []string{"schemas", "meta"} {
+		for _, k := range keysFolding(old, name) {
+			deep(k)
+		}
 	}
 	for _, o := range ops {
 		// ApplyPatch stops where eachPath does: what it changes is named.
@@ -528,4 +539,15 @@ func patchCopy(old map[string]any, ops []PatchOperation) map[string]any {
 		})
 	}
 	return res
+}
+
+// keysFolding returns the keys of m equal to name ignoring case.
+func keysFolding(m map[string]any, name string) []string {
+	var keys []string
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }

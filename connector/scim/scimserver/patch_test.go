@@ -114,6 +114,8 @@ func TestPatchErrors(t *testing.T) {
 		{string(patchOf(`{"op":"replace","path":"emails[type eq \"home\"].value","value":"x"}`)), "noTarget"},
 		{string(patchOf(`{"op":"replace","path":"active","value":"maybe"}`)), "invalidValue"},
 		{string(patchOf(`{"op":"replace","path":"id","value":"x"}`)), "mutability"},
+		{string(patchOf(`{"op":"replace","path":"urn:ietf:params:scim:schemas:core:2.0:User:schemas","value":[]}`)), "mutability"},
+		{string(patchOf(`{"op":"remove","path":"urn:ietf:params:scim:schemas:core:2.0:User:meta"}`)), "mutability"},
 		{string(patchOf(`{"op":"add","path":"emails.value","value":"x"}`)), "invalidPath"},
 	}
 	for _, tc := range tests {
@@ -208,4 +210,28 @@ func FuzzPatchCopy(f *testing.F) {
 			t.Fatalf("patched copy = %v, %v; a deep copy gave %v, %v", got, gotErr, want, wantErr)
 		}
 	})
+}
+
+// TestPatchCopyNamesEveryCase: a resource stored with one name in two
+// cases keeps both unchanged through a failed PATCH, whichever of them
+// ApplyPatch's lookup finds (map order: tried many times).
+func TestPatchCopyNamesEveryCase(t *testing.T) {
+	const stored = `{"id":"1","displayName":"g","members":[{"value":"a","display":"a"}],"Members":[{"value":"a","display":"a"}],
+	  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"m"}},
+	  "URN:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"m"}}}`
+	ops, err := DecodePatch(patchOf(`{"op":"replace","path":"MEMBERS[value eq \"a\"].display","value":"X"},
+	  {"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"displayName":"M"}},
+	  {"op":"replace","path":"id","value":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		old, _ := scimjson.DecodeObject([]byte(stored))
+		if err := ApplyPatch(patchCopy(old, ops), ops); err == nil {
+			t.Fatal("the PATCH changing id succeeded")
+		}
+		if untouched, _ := scimjson.DecodeObject([]byte(stored)); !cmp.Equal(old, untouched) {
+			t.Fatalf("a failed PATCH changed the stored resource: %s", cmp.Diff(untouched, old))
+		}
+	}
 }
