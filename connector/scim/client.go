@@ -265,14 +265,19 @@ func createdID(method, path string, resp *response) (string, error) {
 }
 
 // idDecoders are scanID's decoders, reused: a new one allocates its
-// buffers again.
+// buffers again. One that read a body past pooledBody is dropped, so the
+// pool does not keep big buffers.
 var idDecoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
+
+const pooledBody = 64 << 10
 
 // scanID returns the string or number at the top-level name "id" of the
 // JSON object body ("" when there is none or it is of another kind).
 func scanID(body []byte) (string, error) {
 	dec := idDecoders.Get().(*jsontext.Decoder)
-	defer idDecoders.Put(dec)
+	if len(body) <= pooledBody {
+		defer idDecoders.Put(dec)
+	}
 	dec.Reset(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	if dec.PeekKind() != '{' {
 		if _, err := dec.ReadToken(); err != nil {
