@@ -16,9 +16,9 @@ func TestLogQueriesUseIndexes(t *testing.T) {
 		return store.LogCond{Op: store.LogEq, Field: f, Value: v}
 	}
 	for _, tc := range []struct {
-		name  string
-		where store.LogCond
-		index string
+		name    string
+		where   store.LogCond
+		index   string
 		inOrder bool // the index gives the logs newest first: no sort
 	}{
 		{"jobId", eq(store.LogJobID, "scim.0f2b"), "provisioning_logs_job ", true},
