@@ -18,8 +18,6 @@ type State interface {
 	GetAnchor(ctx context.Context, jobID, sourceType, sourceID string) (store.Anchor, error)
 	PutAnchor(ctx context.Context, a store.Anchor) error
 	DeleteAnchor(ctx context.Context, jobID, sourceType, sourceID string) error
-	GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (store.Anchor, error)
-	ListAnchors(ctx context.Context, jobID string) ([]store.Anchor, error)
 	GetAnchors(ctx context.Context, jobID, sourceType string, sourceIDs []string) ([]store.Anchor, error)
 	GetAnchorsByTarget(ctx context.Context, jobID, targetType string, targetIDs []string) ([]store.Anchor, error)
 	AddProvisioningLog(ctx context.Context, l store.ProvisioningLog) error

@@ -157,22 +157,6 @@ func (b *batchState) DeleteAnchor(ctx context.Context, jobID, sourceType, source
 	return nil
 }
 
-// GetAnchorByTarget implements engine.State, after a flush.
-func (b *batchState) GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (store.Anchor, error) {
-	if err := b.Flush(ctx); err != nil {
-		return store.Anchor{}, err
-	}
-	return b.st.GetAnchorByTarget(ctx, jobID, targetType, targetID)
-}
-
-// ListAnchors implements engine.State, after a flush.
-func (b *batchState) ListAnchors(ctx context.Context, jobID string) ([]store.Anchor, error) {
-	if err := b.Flush(ctx); err != nil {
-		return nil, err
-	}
-	return b.st.ListAnchors(ctx, jobID)
-}
-
 // GetAnchorsByTarget implements engine.State, after a flush.
 func (b *batchState) GetAnchorsByTarget(ctx context.Context, jobID, targetType string, targetIDs []string) ([]store.Anchor, error) {
 	if err := b.Flush(ctx); err != nil {

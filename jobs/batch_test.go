@@ -64,10 +64,11 @@ func TestBatchState(t *testing.T) {
 			t.Errorf("delete %s again: %v, want ErrNotFound", id, err)
 		}
 	}
-	// ListAnchors flushes: it sees the kept writes, and so does the store.
-	as, err := b.ListAnchors(ctx, "j")
+	// GetAnchorsByTarget flushes: it sees the kept writes, and so does
+	// the store.
+	as, err := b.GetAnchorsByTarget(ctx, "j", "U", []string{"t1", "t0"})
 	if err != nil || len(as) != 1 || as[0].SourceID != "u1" {
-		t.Errorf("anchors listed = %+v, %v; want only u1", as, err)
+		t.Errorf("anchors by target = %+v, %v; want only u1", as, err)
 	}
 	if as, _ := st.ListAnchors(ctx, "j"); len(as) != 1 || as[0].SourceID != "u1" {
 		t.Errorf("stored anchors after the flush = %+v", as)
