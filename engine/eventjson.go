@@ -54,51 +54,9 @@ func appendLoggedEvent(b []byte, ev *Event, by *Initiator) ([]byte, error) {
 	b = append(b, `,"endTime":`...)
 	b = appendTime(b, ev.EndTime)
 	b = append(b, `,"modifiedProperties":`...)
-	if ev.ModifiedProperties == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range ev.ModifiedProperties {
-			p := &ev.ModifiedProperties[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"displayName":`...)
-			b = jsonenc.AppendString(b, p.DisplayName)
-			b = append(b, `,"oldValue":`...)
-			b = appendStringPtr(b, p.OldValue)
-			b = append(b, `,"newValue":`...)
-			b = appendStringPtr(b, p.NewValue)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendArray(b, ev.ModifiedProperties, (*ModifiedProperty).appendJSON)
 	b = append(b, `,"provisioningSteps":`...)
-	if ev.ProvisioningSteps == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range ev.ProvisioningSteps {
-			s := &ev.ProvisioningSteps[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"name":`...)
-			b = jsonenc.AppendString(b, s.Name)
-			b = append(b, `,"type":`...)
-			b = jsonenc.AppendString(b, s.Type)
-			b = append(b, `,"status":`...)
-			b = jsonenc.AppendString(b, s.Status)
-			b = append(b, `,"description":`...)
-			b = jsonenc.AppendString(b, s.Description)
-			b = append(b, `,"timestamp":`...)
-			b = appendTime(b, s.Timestamp)
-			b = append(b, `,"details":`...)
-			b = s.Details.appendJSON(b)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendArray(b, ev.ProvisioningSteps, (*Step).appendJSON)
 	b = append(b, `,"reportableIdentifier":`...)
 	b = jsonenc.AppendString(b, ev.ReportableIdentifier)
 	b = append(b, `,"startTime":`...)
@@ -149,6 +107,47 @@ func appendLoggedEvent(b []byte, ev *Event, by *Initiator) ([]byte, error) {
 		b = append(b, '}')
 	}
 	return append(b, '}'), nil
+}
+
+// appendArray appends xs as json.Marshal does a slice: null when nil.
+func appendArray[T any](b []byte, xs []T, appendOne func(*T, []byte) []byte) []byte {
+	if xs == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendOne(&xs[i], b)
+	}
+	return append(b, ']')
+}
+
+func (p *ModifiedProperty) appendJSON(b []byte) []byte {
+	b = append(b, `{"displayName":`...)
+	b = jsonenc.AppendString(b, p.DisplayName)
+	b = append(b, `,"oldValue":`...)
+	b = appendStringPtr(b, p.OldValue)
+	b = append(b, `,"newValue":`...)
+	b = appendStringPtr(b, p.NewValue)
+	return append(b, '}')
+}
+
+func (s *Step) appendJSON(b []byte) []byte {
+	b = append(b, `{"name":`...)
+	b = jsonenc.AppendString(b, s.Name)
+	b = append(b, `,"type":`...)
+	b = jsonenc.AppendString(b, s.Type)
+	b = append(b, `,"status":`...)
+	b = jsonenc.AppendString(b, s.Status)
+	b = append(b, `,"description":`...)
+	b = jsonenc.AppendString(b, s.Description)
+	b = append(b, `,"timestamp":`...)
+	b = appendTime(b, s.Timestamp)
+	b = append(b, `,"details":`...)
+	b = s.Details.appendJSON(b)
+	return append(b, '}')
 }
 
 func (id *Identity) appendJSON(b []byte) ([]byte, error) {
