@@ -622,7 +622,8 @@ func TestPruneManyLogs(t *testing.T) {
 }
 
 // TestSQLiteConnectionSettings: the write connection checkpoints every
-// 16,384 pages; the readers are read-only.
+// 16,384 pages and keeps its statement journals in memory; the readers
+// are read-only, their temporary tables (big sorts) on disk.
 func TestSQLiteConnectionSettings(t *testing.T) {
 	s := openTemp(t)
 	for _, c := range []struct {
@@ -633,6 +634,8 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 		{s.wdb, "wal_autocheckpoint", 16384},
 		{s.wdb, "journal_size_limit", 64 << 20},
 		{s.wdb, "query_only", 0},
+		{s.wdb, "temp_store", 2},
+		{s.rdb, "temp_store", 0},
 		{s.rdb, "query_only", 1},
 	} {
 		var got int64
