@@ -25,6 +25,7 @@ import (
 
 	"provisiond/cmd/provisiond/wiring"
 	"provisiond/directory"
+	"provisiond/gctune"
 	"provisiond/graphapi"
 	"provisiond/ids"
 	"provisiond/jobs"
@@ -81,7 +82,11 @@ var (
 // -cycle.cpuprofile profiles the initial cycle alone; go test's -cpuprofile
 // profiles the whole run (seed, loaders and incremental cycles too), and
 // -cycle.targetprofile the target process.
+//
+// This process's garbage collector runs as provisiond serve's does
+// (gctune), for the loaders too; the target's is Go's default.
 func BenchmarkCycle(b *testing.B) {
+	gctune.Start()
 	n := *cycleUsers
 	if n < 1 {
 		b.Fatalf("-cycle.users %d: want at least 1", n)

@@ -17,6 +17,7 @@ import (
 
 	"provisiond/auth"
 	"provisiond/cmd/provisiond/wiring"
+	"provisiond/gctune"
 	"provisiond/graphapi"
 	"provisiond/jobs"
 	"provisiond/metrics"
@@ -89,6 +90,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("node", c.nodeName)
+	if gctune.Start() {
+		log.Debug("garbage collector floor", "heap MiB", gctune.MinHeap>>20)
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
