@@ -120,7 +120,9 @@ func (b *batchState) GetAnchor(ctx context.Context, jobID, sourceType, sourceID 
 	b.mu.Unlock()
 	switch {
 	case kept && a == nil:
-		return store.Anchor{}, fmt.Errorf("get anchor %s/%s/%s: %w", jobID, sourceType, sourceID, store.ErrNotFound)
+		// Unwrapped: every new object of an initial cycle asks, and the
+		// engine only checks which error it is.
+		return store.Anchor{}, store.ErrNotFound
 	case kept:
 		return *a, nil
 	}
