@@ -85,8 +85,10 @@ func (t *tuner) measure() (live, roots uint64) {
 // finalizer of an object nothing refers to runs after the collection that
 // found it unreachable.
 func arm(t *tuner) {
-	sentinel := new([16]byte)
-	runtime.SetFinalizer(sentinel, func(*[16]byte) {
+	// With a pointer in it, the sentinel never shares a tiny-allocator
+	// block (whose finalizers may never run).
+	sentinel := &struct{ t *tuner }{t}
+	runtime.SetFinalizer(sentinel, func(*struct{ t *tuner }) {
 		if t.stopped.Load() {
 			debug.SetGCPercent(basePercent)
 			return
