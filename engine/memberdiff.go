@@ -67,8 +67,22 @@ func sortedUnique(ids []string) bool {
 
 // add adds to the target group the links of the source members that it
 // lacks, marking the ones it has as wanted. An error is the store's.
+//
+// The chunks are sent in order by a goroutine of their own while the next
+// chunk's anchors are read: the store's read and the target's write of a
+// big group overlap instead of taking turns. The sender alone touches the
+// counts, the changes and the write state; the reader alone the wanted
+// bits.
 func (d *memberDiff) add(ctx context.Context, members []string) error {
 	st := d.r.u.state()
+	sends, sent := make(chan []string, 1), make(chan struct{})
+	go func() {
+		defer close(sent)
+		for ids := range sends {
+			d.send(ctx, true, ids)
+		}
+	}()
+	defer func() { close(sends); <-sent }()
 	var pending []string
 	for chunk := range slices.Chunk(members, linkChunk) {
 		anchors, err := st.GetAnchors(ctx, d.r.job.ID, d.uom.Mapping.SourceObjectName, chunk)
@@ -83,11 +97,11 @@ func (d *memberDiff) add(ctx context.Context, members []string) error {
 			}
 		}
 		if len(pending) >= linkChunk {
-			d.send(ctx, true, pending)
+			sends <- pending
 			pending = nil
 		}
 	}
-	d.send(ctx, true, pending)
+	sends <- pending
 	return nil
 }
 
