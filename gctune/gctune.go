@@ -1,12 +1,18 @@
-// Package gctune gives the garbage collector a floor: it runs no more
-// often than every MinHeap bytes of heap growth, however small the live
-// heap is.
+// Package gctune gives the garbage collector a floor: a collection starts
+// once the heap reaches MinHeap, not before, however small the live heap
+// is (down to a live heap of about MinHeap/5, below which the heap may
+// grow to 5× it).
 //
 // A cycle keeps little alive (about 12 MB while 100,000 users flow
 // through it) but allocates some 25 KB per object, so at GOGC=100 the
 // collector ran every few hundred objects and took a tenth of
-// provisiond's CPU. Above MinHeap/2 of live heap, GOGC=100 applies as
-// usual, so a large heap grows no more than it would have.
+// provisiond's CPU. Once GOGC=100's own goal is past MinHeap (a live heap
+// of a little under MinHeap/2), GOGC=100 applies as usual.
+//
+// The percent is set after each collection, by a finalizer, for the next
+// one. A finalizer may run late: on a saturated machine the next
+// collection can start first, with the percent worked out for a smaller
+// live heap. maxPercent bounds that overshoot to 5× the live heap.
 package gctune
 
 import (
@@ -44,26 +50,29 @@ func Start() bool {
 type tuner struct {
 	floor   uint64
 	samples [3]metrics.Sample
-	stopped atomic.Bool // for tests: the next collection restores GOGC=100
+	stopped atomic.Bool  // for tests: the next collection restores GOGC=100
+	runs    atomic.Int64 // for tests: how often the finalizer ran
 }
 
 // The runtime's heap goal is live + (live + roots) × GOGC/100, where the
 // roots are the globals and goroutine stacks it scans.
 var sampled = [3]string{"/gc/heap/live:bytes", "/gc/scan/globals:bytes", "/gc/scan/stack:bytes"}
 
-// heapMinimum is the runtime's smallest heap goal at GOGC=100, which it
-// scales by GOGC like the rest: at GOGC=p the goal is never below
-// heapMinimum×p/100, so p may not pass floor×100/heapMinimum.
-const heapMinimum = 4 << 20
+// maxPercent is the highest GOGC the tuner sets: the heap goal is at
+// most 5× the live heap, when the live heap grew before the percent
+// caught up with it (and at least 16 MiB, the runtime's minimum goal of
+// 4 MiB scaled by GOGC as the rest: GOEXPERIMENT=heapminimum512kib
+// makes it 2 MiB).
+const maxPercent = 400
 
 // percent is the GOGC whose heap goal, for a live heap of live and roots
-// of roots, is the floor; basePercent once that goal is past the floor,
-// or when the live heap is unknown.
+// of roots, is the floor, up to maxPercent; basePercent once that goal is
+// past the floor, or when the live heap is unknown.
 func (t *tuner) percent(live, roots uint64) int {
 	if live == 0 || live+(live+roots)*basePercent/100 >= t.floor {
 		return basePercent
 	}
-	return int(min((t.floor-live)*100/(live+roots), t.floor*100/heapMinimum))
+	return int(min((t.floor-live)*100/(live+roots), maxPercent))
 }
 
 // measure reads the live heap and the roots of the last collection.
@@ -89,6 +98,7 @@ func arm(t *tuner) {
 	// block (whose finalizers may never run).
 	sentinel := &struct{ t *tuner }{t}
 	runtime.SetFinalizer(sentinel, func(*struct{ t *tuner }) {
+		defer t.runs.Add(1)
 		if t.stopped.Load() {
 			debug.SetGCPercent(basePercent)
 			return
