@@ -49,14 +49,9 @@ func Start() bool {
 // the larger of floor and what GOGC=100 gives.
 type tuner struct {
 	floor   uint64
-	samples [3]metrics.Sample
 	stopped atomic.Bool  // for tests: the next collection restores GOGC=100
 	runs    atomic.Int64 // for tests: how often the finalizer ran
 }
-
-// The runtime's heap goal is live + (live + roots) × GOGC/100, where the
-// roots are the globals and goroutine stacks it scans.
-var sampled = [3]string{"/gc/heap/live:bytes", "/gc/scan/globals:bytes", "/gc/scan/stack:bytes"}
 
 // maxPercent is the highest GOGC the tuner sets: the heap goal is at
 // most 5× the live heap, when the live heap grew before the percent
@@ -75,14 +70,14 @@ func (t *tuner) percent(live, roots uint64) int {
 	return int(min((t.floor-live)*100/(live+roots), maxPercent))
 }
 
-// measure reads the live heap and the roots of the last collection.
-func (t *tuner) measure() (live, roots uint64) {
-	for i, name := range sampled {
-		t.samples[i].Name = name
-	}
-	metrics.Read(t.samples[:])
+// measure reads the live heap and the roots of the last collection: the
+// runtime's heap goal is live + (live + roots) × GOGC/100, where the roots
+// are the globals and goroutine stacks it scans.
+func measure() (live, roots uint64) {
+	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/globals:bytes"}, {Name: "/gc/scan/stack:bytes"}}
+	metrics.Read(samples)
 	var v [3]uint64
-	for i, s := range t.samples {
+	for i, s := range samples {
 		if s.Value.Kind() == metrics.KindUint64 {
 			v[i] = s.Value.Uint64()
 		}
@@ -103,7 +98,7 @@ func arm(t *tuner) {
 			debug.SetGCPercent(basePercent)
 			return
 		}
-		debug.SetGCPercent(t.percent(t.measure()))
+		debug.SetGCPercent(t.percent(measure()))
 		arm(t)
 	})
 }

@@ -91,7 +91,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("node", c.nodeName)
 	if gctune.Start() {
-		log.Debug("garbage collector floor", "heap MiB", gctune.MinHeap>>20)
+		log.Debug("garbage collector floor", "heap_mib", gctune.MinHeap>>20)
 	}
 
 	ln, err := net.Listen("tcp", c.addr)
