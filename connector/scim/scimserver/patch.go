@@ -81,9 +81,15 @@ func DecodePatch(body []byte) ([]PatchOperation, error) {
 // describes; remove of members takes a filter or (Entra-legacy) a value
 // array.
 func ApplyPatch(res map[string]any, ops []PatchOperation) error {
+	return applyPatch(res, ops, nil)
+}
+
+// applyPatch is ApplyPatch, adding to res's members with the help of
+// members, the index of their keys (nil for none).
+func applyPatch(res map[string]any, ops []PatchOperation, members *keyIndex) error {
 	for i, o := range ops {
 		err := eachPath(o, func(p AttrPath, v any, hasValue bool) error {
-			return applyPath(res, o.Op, p, v, hasValue)
+			return applyPath(res, o.Op, p, v, hasValue, members)
 		})
 		if err != nil {
 			return prefixError(err, i)
@@ -182,7 +188,7 @@ func coerce(p AttrPath, v any) (any, error) {
 	return nil, badRequest("invalidValue", "%s must be a boolean, got %s", p, scimjson.Compact(v))
 }
 
-func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) error {
+func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool, members *keyIndex) error {
 	if strings.EqualFold(p.Attr, "id") || strings.EqualFold(p.Attr, "meta") || strings.EqualFold(p.Attr, "schemas") {
 		if p.Schema == "" || isCoreSchema(p.Schema) {
 			return &Error{Status: 400, ScimType: "mutability", Detail: fmt.Sprintf("%s is read-only", p.Attr)}
@@ -209,8 +215,19 @@ func applyPath(res map[string]any, op string, p AttrPath, v any, hasValue bool) 
 	case p.Filter == nil && p.Sub == "":
 		switch op {
 		case "add":
-			if arr, ok := cur.([]any); ok {
-				c[key] = appendUnique(arr, v)
+			arr, isArr := cur.([]any)
+			if _, adding := v.([]any); adding && cur == nil {
+				isArr = true // a new list, without the duplicates v may have
+			}
+			if isArr {
+				out, indexed := []any(nil), false
+				if members != nil && (p.Schema == "" || isCoreSchema(p.Schema)) && strings.EqualFold(key, "members") {
+					out, indexed = members.add(arr, v)
+				}
+				if !indexed {
+					out = appendUnique(arr, v)
+				}
+				c[key] = out
 			} else if m, ok := cur.(map[string]any); ok && isMap(v) {
 				merge(m, v.(map[string]any))
 			} else {
@@ -382,6 +399,66 @@ func appendUnique(arr []any, v any) []any {
 	return arr
 }
 
+// keyIndex is the set of the keys of one list's elements, a group's
+// members, so that adding members to a big group costs the members added,
+// not the group. It describes the list that starts where its own list does
+// and is as long: PATCH never changes a list's elements in place (an add
+// appends; anything else builds a new list or copies it deeply), so such a
+// list holds the elements it indexed. It describes only lists whose every
+// element has a key.
+//
+// Its own list is the one last stored, with its capacity: the next add
+// appends there, past the stored list's end, which nothing reads (a
+// stored resource is only read under the server's lock, and copied), so
+// that a big group is not copied whole by every PATCH.
+type keyIndex struct {
+	list []any
+	keys map[elementKey]struct{}
+}
+
+// describes reports whether x holds the keys of list.
+func (x *keyIndex) describes(list []any) bool {
+	return x != nil && len(x.list) > 0 && len(list) == len(x.list) && &list[0] == &x.list[0]
+}
+
+// add is appendUnique(arr, v) for the list x describes (or, indexed first,
+// for any list), and then describes its result; false, and x forgotten,
+// when an element of either has no key (appendUnique compares those
+// whole).
+func (x *keyIndex) add(arr []any, v any) ([]any, bool) {
+	add, ok := v.([]any)
+	if !ok {
+		add = []any{v}
+	}
+	for _, e := range add {
+		if _, ok := keyOf(e); !ok {
+			x.list = nil
+			return nil, false
+		}
+	}
+	if !x.describes(arr) {
+		x.list, x.keys = nil, make(map[elementKey]struct{}, len(arr)+len(add))
+		for _, have := range arr {
+			k, ok := keyOf(have)
+			if !ok {
+				return nil, false
+			}
+			x.keys[k] = struct{}{}
+		}
+		x.list = arr
+	}
+	out := x.list
+	for _, e := range add {
+		k, _ := keyOf(e)
+		if _, dup := x.keys[k]; !dup {
+			x.keys[k] = struct{}{}
+			out = append(out, e)
+		}
+	}
+	x.list = out
+	return out, true
+}
+
 // elementKey is what sameElement compares two elements with a string
 // "value" by: the value, and the type when there is one.
 type elementKey struct {
@@ -400,6 +477,9 @@ func keyOf(e any) (elementKey, bool) {
 	value, isString := v.(string)
 	if !ok || !isString {
 		return elementKey{}, false
+	}
+	if len(m) == 1 { // only the value: no type, and no pass over the keys for one
+		return elementKey{value: value}, true
 	}
 	t, typed := scimjson.Lookup(m, "type")
 	typ, isString := t.(string)

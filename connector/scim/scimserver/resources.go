@@ -57,6 +57,9 @@ func (s *Server) validate(typ, id string, res map[string]any) error {
 			if !ok {
 				return badRequest("invalidValue", "members must be an array")
 			}
+			if s.members[id].describes(list) {
+				return nil // every indexed member has a string value
+			}
 			for _, e := range list {
 				em, _ := e.(map[string]any)
 				if v, _ := scimjson.Lookup(em, "value"); v == nil {
@@ -212,6 +215,9 @@ func (s *Server) update(c *call, typ, id string, old, res map[string]any) error 
 	}
 	s.stamp(c, typ, id, res, old["meta"].(map[string]any)["created"].(string))
 	s.coll(typ).put(id, res, uniqueKey(typ))
+	if list, _ := res[scimjson.Key(res, "members")].([]any); !s.members[id].describes(list) {
+		delete(s.members, id) // replaced: its index would keep the old members alive
+	}
 	return nil
 }
 
@@ -228,11 +234,23 @@ func (s *Server) patch(c *call, typ, id string) (reply, error) {
 	if !ok {
 		return reply{}, notFound(id)
 	}
-	res := patchCopy(old, ops)
-	if err := ApplyPatch(res, ops); err != nil {
-		return reply{}, err
+	var members *keyIndex
+	if typ == "Group" {
+		if members = s.members[id]; members == nil {
+			members = &keyIndex{}
+			if s.members == nil {
+				s.members = map[string]*keyIndex{}
+			}
+			s.members[id] = members
+		}
 	}
-	if err := s.update(c, typ, id, old, res); err != nil {
+	res := patchCopy(old, ops)
+	err = applyPatch(res, ops, members)
+	if err == nil {
+		err = s.update(c, typ, id, old, res)
+	}
+	if err != nil {
+		delete(s.members, id) // it may index res's members
 		return reply{}, err
 	}
 	if typ == "Group" && !s.opts.PatchReturnsResource {
@@ -249,7 +267,9 @@ func (s *Server) delete(typ, id string) (reply, error) {
 		return reply{}, notFound(id)
 	}
 	s.coll(typ).remove(id)
+	delete(s.members, id)
 	if typ == "User" {
+		clear(s.members) // the groups' member lists are built anew below
 		for _, g := range s.groups.list() {
 			key := scimjson.Key(g, "members")
 			if list, ok := g[key].([]any); ok {

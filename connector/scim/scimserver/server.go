@@ -78,6 +78,9 @@ type Server struct {
 	users   collection
 	groups  collection
 	version int64
+	// members indexes the member keys of groups PATCHed with members
+	// added (see keyIndex), by group id.
+	members map[string]*keyIndex
 }
 
 // collection holds resources of one type in creation order.
@@ -177,7 +180,7 @@ func (s *Server) snapshot(c *collection) []map[string]any {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users, s.groups = collection{}, collection{}
+	s.users, s.groups, s.members = collection{}, collection{}, nil
 }
 
 // Error is a SCIM error (RFC 7644 §3.12); handlers return it and ServeHTTP
