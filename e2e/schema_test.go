@@ -296,3 +296,31 @@ func TestSelectUniqueValueAsksTheTarget(t *testing.T) {
 		wantResult(t, key, value, "Skipped", "Other")
 	})
 }
+
+// TestSchemaKeepsItsTemplatesTarget: a job's schema may read another
+// source, but not write where its template does not — an application's
+// job turned into one writing the directory would be cloud sync run by
+// someone without the Hybrid Identity Administrator role — nor name a
+// directory provisiond has no connector for.
+func TestSchemaKeepsItsTemplatesTarget(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	path := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID + "/schema"
+	for _, tc := range []struct{ field, value, want string }{
+		{"targetDirectoryName", "Azure Active Directory", "writes to 'Azure Active Directory', but a job of the template 'scim' writes only to 'customappsso'"},
+		{"targetDirectoryName", "Nope", "writes to 'Nope', but a job of the template 'scim' writes only to 'customappsso'"},
+		{"sourceDirectoryName", "Nope", "reads 'Nope', a directory provisiond has no connector for"},
+	} {
+		s := e.schemaOf()
+		rule := s["synchronizationRules"].([]any)[0].(map[string]any)
+		rule[tc.field] = tc.value
+		body, _ := json.Marshal(s)
+		status, m, raw := e.send("PUT", path, string(body), e.token)
+		checkGraphError(t, status, m, raw, 400, "BadRequest", tc.want)
+	}
+	s := e.schemaOf()
+	if rule := s["synchronizationRules"].([]any)[0].(map[string]any); rule["targetDirectoryName"] != "customappsso" || rule["sourceDirectoryName"] != "Azure Active Directory" {
+		t.Errorf("a refused schema was stored: %v", rule)
+	}
+	e.putSchema(s) // the template's own directories stay accepted
+}

@@ -51,3 +51,8 @@ func (r Registry) target(ctx context.Context, c Config) (connector.Target, error
 	}
 	return f(ctx, c)
 }
+
+// Reads and Writes report whether a connector is registered to read the
+// directory dir, and to write it: a schema naming another is refused.
+func (s *Service) Reads(dir string) bool  { _, ok := s.reg.Sources[dir]; return ok }
+func (s *Service) Writes(dir string) bool { _, ok := s.reg.Targets[dir]; return ok }
