@@ -96,6 +96,12 @@ func (s *Service) ProvisionOnDemand(ctx context.Context, sp store.ServicePrincip
 		job.InitiatedBy = &in
 	}
 	out, err := s.engine.Process(ctx, job, ereq)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, gerr := s.store.GetJob(ctx, sp.ID, j.ID); errors.Is(gerr, store.ErrNotFound) {
+			return nil, &Error{NotFound: true, Message: fmt.Sprintf("The job '%s' was deleted while provisionOnDemand ran; "+
+				"what it had sent the target by then stays there, without the job's anchor or provisioning log.", j.ID)}
+		}
+	}
 	if err != nil {
 		return nil, s.onDemandError(err)
 	}
