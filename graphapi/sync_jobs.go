@@ -406,9 +406,18 @@ func decodeCredentials(pairs []secrets.Pair, field string) error {
 		if !known {
 			return badRequest("%s[%d].key '%s' is not a synchronizationSecret; use one of BaseAddress, SecretToken, SyncAll, SkipOutOfScopeDeletions, ...", field, i, p.Key)
 		}
+		if slices.Contains(flagSecretKeys, p.Key) {
+			if v := strings.TrimSpace(p.Value.Reveal()); !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+				return badRequest("%s[%d].value of %s must be 'True' or 'False'.", field, i, p.Key)
+			}
+		}
 	}
 	return nil
 }
+
+// flagSecretKeys are the secrets provisiond reads as booleans: any other
+// value would silently mean false.
+var flagSecretKeys = []string{"SyncAll", "SkipOutOfScopeDeletions"}
 
 func (y *Sync) putSecrets(w http.ResponseWriter, r *http.Request) error {
 	sp, err := y.servicePrincipal(r)

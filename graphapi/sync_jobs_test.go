@@ -170,3 +170,29 @@ func TestListSecrets(t *testing.T) {
 		t.Errorf("GET secrets shows a value: %s", raw)
 	}
 }
+
+// TestFlagSecretsAreBooleans: the secrets read as flags take True or
+// False in any case, and refuse anything else, which would silently mean
+// false.
+func TestFlagSecretsAreBooleans(t *testing.T) {
+	for _, tc := range []struct {
+		key, value string
+		ok         bool
+	}{
+		{"SkipOutOfScopeDeletions", "True", true},
+		{"SkipOutOfScopeDeletions", " false ", true},
+		{"SyncAll", "TRUE", true},
+		{"SkipOutOfScopeDeletions", "1", false},
+		{"SyncAll", "yes", false},
+		{"SyncAll", "", false},
+		{"SecretToken", "1", true}, // not a flag
+	} {
+		err := decodeCredentials([]secrets.Pair{{Key: tc.key, Value: secrets.Value(tc.value)}}, "value")
+		if (err == nil) != tc.ok {
+			t.Errorf("%s=%q: err %v, want ok %v", tc.key, tc.value, err, tc.ok)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "value[0].value of "+tc.key+" must be 'True' or 'False'") || tc.value != "" && strings.Contains(err.Error(), tc.value)) {
+			t.Errorf("%s=%q: message %q does not say what to send, or shows the value", tc.key, tc.value, err)
+		}
+	}
+}
