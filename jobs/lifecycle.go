@@ -34,6 +34,9 @@ const DefaultInterval = 40 * time.Minute
 // MinInterval is the shortest interval a job may be given.
 const MinInterval = time.Minute
 
+// MaxInterval is the longest: a year.
+const MaxInterval = 365 * 24 * time.Hour
+
 // DefaultResetScope is what a restart without a resetScope resets: the
 // portal's "Restart provisioning".
 const DefaultResetScope = store.ResetWatermark | store.ResetEscrows | store.ResetQuarantineState
@@ -85,16 +88,18 @@ func ParseResetScope(s string) (store.ResetScope, error) {
 	return scope, nil
 }
 
-// ParseInterval reads a schedule interval: an ISO 8601 duration of at
-// least MinInterval. Never (TimeSpan.MaxValue) is refused: pausing is how
-// a job stops running.
+// ParseInterval reads a schedule interval: an ISO 8601 duration from
+// MinInterval to MaxInterval. Never (TimeSpan.MaxValue) is refused:
+// pausing is how a job stops running.
 func ParseInterval(s string) (time.Duration, error) {
 	d, err := isoduration.Parse(s)
 	switch {
 	case err != nil:
 		return 0, err
-	case d == isoduration.Never:
+	case d == isoduration.Never && strings.EqualFold(strings.TrimSpace(s), isoduration.Format(isoduration.Never)):
 		return 0, errors.New("an interval of TimeSpan.MaxValue would never run the job; pause it instead")
+	case d > MaxInterval:
+		return 0, fmt.Errorf("%s is longer than the maximum interval, %s; to stop the job's cycles, pause it", strings.TrimSpace(s), isoduration.Format(MaxInterval))
 	case d < MinInterval:
 		return 0, fmt.Errorf("%s is shorter than the minimum interval, %s", isoduration.Format(d), isoduration.Format(MinInterval))
 	}

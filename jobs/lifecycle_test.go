@@ -110,7 +110,8 @@ func FuzzParseResetScope(f *testing.F) {
 }
 
 func TestParseInterval(t *testing.T) {
-	for in, want := range map[string]time.Duration{"PT1M": time.Minute, "PT10M": 10 * time.Minute, "PT60S": time.Minute, "P1D": 24 * time.Hour} {
+	for in, want := range map[string]time.Duration{"PT1M": time.Minute, "PT10M": 10 * time.Minute, "PT60S": time.Minute, "P1D": 24 * time.Hour,
+		"P365D": MaxInterval} {
 		if got, err := ParseInterval(in); err != nil || got != want {
 			t.Errorf("ParseInterval(%q) = %v, %v; want %v", in, got, err, want)
 		}
@@ -118,6 +119,9 @@ func TestParseInterval(t *testing.T) {
 	for in, want := range map[string]string{
 		"PT59S": "shorter than the minimum interval, PT1M", "PT0S": "minimum", "-PT5M": "minimum",
 		isoduration.MaxValue: "pause it instead", "10m": "not an ISO 8601 duration",
+		// Over a year, the scheduler's bound, up to what overflows a duration.
+		"P365DT1S": "P365DT1S is longer than the maximum interval, P365D", "P400D": "longer than the maximum interval",
+		"P106752D": "longer than the maximum interval", "PT2562047H47M16.854775807S": "longer than the maximum interval",
 	} {
 		if _, err := ParseInterval(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseInterval(%q) error %v, want one saying %q", in, err, want)

@@ -551,7 +551,7 @@ func (r *Runner[TTx]) backoff(j store.Job) (time.Duration, bool) {
 // DefaultInterval when it has none.
 func Interval(s store.Schedule) time.Duration {
 	d, err := isoduration.Parse(s.Interval)
-	if err != nil || d <= 0 || d > 24*time.Hour*365 {
+	if err != nil || d <= 0 || d > MaxInterval {
 		return DefaultInterval
 	}
 	return d
