@@ -91,6 +91,25 @@ func (c Config) LogValue() slog.Value {
 // secret holds a credential; it prints and logs as REDACTED.
 type secret string
 
+// redact replaces the token in a response body: a server quoting the
+// request's Authorization header in an error would otherwise put it in
+// the error message, and so in the provisioning logs. A token shorter
+// than 8 characters is redacted only after "Bearer ": alone, it would
+// garble every message that happens to contain it.
+func (s secret) redact(body []byte) []byte {
+	const redacted = "[redacted]"
+	if s == "" {
+		return body
+	}
+	if bearer := []byte("Bearer " + string(s)); bytes.Contains(body, bearer) {
+		body = bytes.ReplaceAll(body, bearer, []byte("Bearer "+redacted))
+	}
+	if len(s) >= 8 && bytes.Contains(body, []byte(s)) {
+		body = bytes.ReplaceAll(body, []byte(s), []byte(redacted))
+	}
+	return body
+}
+
 func (secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 func (secret) String() string       { return "REDACTED" }
 

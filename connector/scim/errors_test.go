@@ -257,3 +257,32 @@ func TestGroupPatchesSerialised(t *testing.T) {
 		t.Errorf("%d overlapping PATCHes to one group", overlaps.Load())
 	}
 }
+
+// TestErrorsRedactTheToken: a server quoting the request's Authorization
+// header in its error does not put the bearer token in the error message
+// (which provisioning logs keep) nor in the SCIM detail.
+func TestErrorsRedactTheToken(t *testing.T) {
+	const token = "s3cret-TOKEN-4711"
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", scimJSON)
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","detail":"bad header ` +
+			r.Header.Get("Authorization") + `, that is ` + strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ") + `"}`))
+	}))
+	t.Cleanup(hs.Close)
+	c := newClientConfig(t, scim.Config{BaseAddress: hs.URL, SecretToken: token, MaxAttempts: 1})
+	_, err := c.Get(t.Context(), "User", "u1")
+	var ce *connector.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("Get = %v, want a connector error", err)
+	}
+	var re *scim.ResponseError
+	if !errors.As(err, &re) {
+		t.Fatalf("Get = %v, want a ResponseError", err)
+	}
+	for what, s := range map[string]string{"message": ce.Message, "error": err.Error(), "detail": re.Detail} {
+		if strings.Contains(s, token) || !strings.Contains(s, "Bearer [redacted], that is [redacted]") {
+			t.Errorf("%s %q shows the token or lacks the redacted header", what, s)
+		}
+	}
+}

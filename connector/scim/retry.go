@@ -247,6 +247,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	if err != nil {
 		return nil, true, transportError(method, path, err)
 	}
+	body = c.token.redact(body)
 	if len(body) > limit {
 		// Said as it is, not as the parse error of a cut body.
 		return nil, true, &connector.Error{Kind: connector.KindInvalid, Status: hresp.StatusCode, Code: CodeServiceIncompatible,
