@@ -2,11 +2,13 @@ package ldapsource
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"provisiond/connector"
+	"provisiond/netguard"
 )
 
 // Test checks what a job needs, in order, and says what failed: connect,
@@ -22,6 +24,9 @@ func (s *Source) Test(ctx context.Context) error {
 				"(objectClass=*)", []string{"1.1"}, nil))
 			return err
 		})
+		if errors.Is(err, netguard.ErrRefused) { // not dialled: nothing is known of the container
+			return err
+		}
 		if connector.IsNotFound(err) || ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidDNSyntax) || connector.KindOf(err) == connector.KindInvalid {
 			return &connector.Error{Kind: connector.KindInvalid, Code: CodeBaseDN,
 				Message: fmt.Sprintf("the container %q does not exist on %s (or the account cannot read it)", base, s.cfg.u.Host), Err: err}

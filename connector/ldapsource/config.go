@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -64,6 +65,9 @@ type Config struct {
 	Timeout time.Duration
 	// PoolSize is how many idle connections are kept (default 4).
 	PoolSize int
+	// Control, when set, is the dialer's net.Dialer.Control: it sees every
+	// address dialled, resolved, and may refuse it (a network guard).
+	Control func(network, address string, c syscall.RawConn) error
 }
 
 const defaultTimeout = 30 * time.Second

@@ -12,6 +12,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"provisiond/connector"
+	"provisiond/netguard"
 )
 
 // Provisioning-log codes of the source's failures.
@@ -30,12 +31,16 @@ const (
 func (s *Source) dial(ctx context.Context) (*ldap.Conn, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	d := &net.Dialer{}
+	d := &net.Dialer{Control: s.cfg.Control}
 	if dl, ok := ctx.Deadline(); ok {
 		d.Deadline = dl
 	}
 	conn, err := ldap.DialURL(s.cfg.URL, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(s.cfg.tls))
 	if err != nil {
+		if errors.Is(err, netguard.ErrRefused) {
+			return nil, &connector.Error{Kind: connector.KindInvalid, Code: CodeConnect,
+				Message: fmt.Sprintf("cannot connect to %s: %v", s.cfg.u.Host, err), Err: err}
+		}
 		if isTLSError(err) {
 			return nil, &connector.Error{Kind: connector.KindTransient, Code: CodeTLS,
 				Message: fmt.Sprintf("TLS with %s failed (check the CA certificate): %v", s.cfg.u.Host, err), Err: err}

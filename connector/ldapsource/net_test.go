@@ -1,15 +1,20 @@
 package ldapsource_test
 
 import (
+	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"provisiond/connector"
 	"provisiond/connector/ldapsource"
+	"provisiond/netguard"
 )
 
 // proxy forwards TCP connections to addr until cut closes them all.
@@ -140,5 +145,40 @@ func TestUnresponsiveServer(t *testing.T) {
 		if _, err := src.Get(ctx(t), "user", "cn=x,dc=example,dc=com"); connector.KindOf(err) != connector.KindTransient {
 			t.Errorf("%s: Get() = %v, want KindTransient", tt.name, err)
 		}
+	}
+}
+
+// TestGuardRefusesTheServer: with a network guard (Config.Control), a
+// server address the guard forbids — here provisiond's own listen
+// address — is never dialled, and the error is permanent and says why.
+func TestGuardRefusesTheServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	guard := netguard.New(nil, netip.MustParseAddrPort(ln.Addr().String()))
+	src, err := ldapsource.New(ldapsource.Config{URL: "ldap://" + ln.Addr().String(), BindDN: "cn=admin", Password: "pw",
+		BaseDNs: []string{"dc=example,dc=com"}, Timeout: time.Second, Flavor: ldapsource.FlavorOpenLDAP, Plaintext: true, Control: guard.Control})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = src.Test(ctx(t))
+	if connector.KindOf(err) != connector.KindInvalid || !errors.Is(err, netguard.ErrRefused) || !strings.Contains(err.Error(), "never calls") {
+		t.Errorf("Test() = %v (kind %v), want a permanent refusal saying why", err, connector.KindOf(err))
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("the refused server got %d connections", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"provisiond/connector"
 	"provisiond/connector/ldapsource"
 	"provisiond/jobs"
+	"provisiond/netguard"
 	"provisiond/secrets"
 )
 
@@ -64,11 +65,14 @@ func LDAPConfig(pairs []secrets.Pair, flavor ldapsource.Flavor) (ldapsource.Conf
 }
 
 // ldapSources is the registry entry of an LDAP directory of flavor f.
-func ldapSources(f ldapsource.Flavor) jobs.SourceFactory {
+func ldapSources(f ldapsource.Flavor, guard *netguard.Guard) jobs.SourceFactory {
 	return func(_ context.Context, c jobs.Config) (connector.Source, error) {
 		cfg, err := LDAPConfig(c.Secrets, f)
 		if err != nil {
 			return nil, err
+		}
+		if guard != nil { // the SCIM targets' guard: provisiond itself, cloud metadata, --target-networks
+			cfg.Control = guard.Control
 		}
 		src, err := ldapsource.New(cfg)
 		if err != nil {

@@ -255,8 +255,8 @@ func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, targetRate
 			schema.DirectoryEntra: func(_ context.Context, c jobs.Config) (connector.Source, error) {
 				return directory.NewSource(st, c.ServicePrincipal.ID), nil
 			},
-			schema.DirectoryAD:   ldapSources(ldapsource.FlavorAD),
-			schema.DirectoryLDAP: ldapSources(ldapsource.FlavorAuto),
+			schema.DirectoryAD:   ldapSources(ldapsource.FlavorAD, guard),
+			schema.DirectoryLDAP: ldapSources(ldapsource.FlavorAuto, guard),
 		},
 		Targets: map[string]jobs.TargetFactory{
 			schema.DirectoryEntra: func(context.Context, jobs.Config) (connector.Target, error) {
