@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -33,7 +34,12 @@ type Target struct {
 	st    store.Store
 	now   func() time.Time
 	newID func() string
+	check ValueCheck
 }
+
+// ValueCheck checks a value about to be written to the property name (as
+// Graph names it) of a "User" or a "Group"; an error says what is wrong.
+type ValueCheck func(objectType, name string, v any) error
 
 var (
 	_ connector.Target       = (*Target)(nil)
@@ -51,6 +57,27 @@ func NewTarget(st store.Store, now func() time.Time, newID func() string) *Targe
 		newID = ids.NewUUID
 	}
 	return &Target{st: st, now: now, newID: newID}
+}
+
+// CheckingValues makes t refuse, as an invalid object, what check refuses
+// (the API's own checks: cloud sync writes no value POST /users would
+// refuse), and returns t.
+func (t *Target) CheckingValues(check ValueCheck) *Target {
+	t.check = check
+	return t
+}
+
+// checked is t.check of each property of ps, in name order.
+func (t *Target) checked(objectType string, ps map[string]any) error {
+	if t.check == nil {
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(ps)) {
+		if err := t.check(objectType, name, ps[name]); err != nil {
+			return invalid("%s", strings.TrimSuffix(err.Error(), "."))
+		}
+	}
+	return nil
 }
 
 // Name implements connector.Target.
@@ -494,6 +521,12 @@ func (t *Target) applyUser(u *store.User, attrs connector.Attributes) error {
 	if u.UserPrincipalName == "" {
 		return invalid("a user needs a UserPrincipalName")
 	}
+	if err := t.checked("User", map[string]any{"userPrincipalName": u.UserPrincipalName}); err != nil {
+		return err
+	}
+	if err := t.checked("User", u.Props); err != nil {
+		return err
+	}
 	t.stamp(u.Props)
 	return nil
 }
@@ -520,6 +553,12 @@ func (t *Target) applyGroup(g *store.Group, attrs connector.Attributes) error {
 	}
 	if g.DisplayName == "" {
 		return invalid("a group needs a DisplayName")
+	}
+	if err := t.checked("Group", map[string]any{"displayName": g.DisplayName}); err != nil {
+		return err
+	}
+	if err := t.checked("Group", g.Props); err != nil {
+		return err
 	}
 	t.stamp(g.Props)
 	return nil

@@ -513,3 +513,38 @@ func quoteChar(r rune) string {
 func spaced(s string) string {
 	return strings.Join(strings.Split(s, ""), " ")
 }
+
+// CheckDirectoryValue checks a value cloud sync is about to write to a
+// directory user ("User") or group ("Group") property, named as Graph
+// names it, as POST /users and /groups check theirs: a value they refuse
+// is refused, with the same message, whoever writes it. Properties the API
+// does not take (on-premises ones) are only checked for control
+// characters.
+func CheckDirectoryValue(objectType, name string, v any) error {
+	o := &userSpec
+	if strings.EqualFold(objectType, "Group") {
+		o = &groupSpec
+	}
+	if canonical, ok := o.lower[strings.ToLower(name)]; ok {
+		name = canonical
+	}
+	spec, writable := o.props[name]
+	if !writable {
+		spec.multiline = true
+	}
+	if hint := controlProblem(v, spec.multiline); hint != "" {
+		return o.invalid(name, hint)
+	}
+	if !writable || v == nil {
+		return nil
+	}
+	if !kindAccepts(spec.kind, v) {
+		return dirBadRequest("Invalid value for property '%s': expected %s, got a JSON %s.", name, spec.kind.EDM(), jsonType(v))
+	}
+	if spec.check != nil {
+		if hint := spec.check(v); hint != "" {
+			return o.invalid(name, hint)
+		}
+	}
+	return nil
+}

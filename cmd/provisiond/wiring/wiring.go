@@ -260,7 +260,7 @@ func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, targetRate
 		},
 		Targets: map[string]jobs.TargetFactory{
 			schema.DirectoryEntra: func(context.Context, jobs.Config) (connector.Target, error) {
-				return directory.NewTarget(st, nil, nil), nil
+				return directory.NewTarget(st, nil, nil).CheckingValues(graphapi.CheckDirectoryValue), nil
 			},
 			schema.DirectorySCIM: func(_ context.Context, c jobs.Config) (connector.Target, error) {
 				base, _ := secrets.Lookup(c.Secrets, "BaseAddress")
