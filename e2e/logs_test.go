@@ -43,6 +43,13 @@ func TestProvisioningLogs(t *testing.T) {
 	}
 	status, m, raw := e.send("GET", "/auditLogs/provisioning?$filter="+urlEscape("action eq 'x'"), nil, e.token)
 	checkGraphError(t, status, m, raw, 400, "Request_BadRequest", "'action'")
+
+	// A deleted job's logs stay, as Entra's audit logs do, until retention.
+	e.do("DELETE", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID, nil, 204)
+	kept := e.do("GET", "/auditLogs/provisioning?$filter="+urlEscape("jobId eq '"+e.jobID+"'"), nil, 200)["value"].([]any)
+	if len(kept) != 3 || kept[0].(map[string]any)["id"] != newest["id"] {
+		t.Errorf("%d logs of the deleted job, want its 3", len(kept))
+	}
 }
 
 // TestConcurrentOnDemandCreatesOnce: parallel calls for one new user make

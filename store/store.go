@@ -325,10 +325,13 @@ type Store interface {
 	// SourceType, then SourceID.
 	ListStagedDeletes(ctx context.Context, jobID string) ([]StagedDelete, error)
 
+	// AddProvisioningLog stores a log; ErrConflict if its id is taken. A
+	// job's logs outlive it, as Entra's audit logs do: deleting a job (or
+	// its service principal) keeps them until retention prunes them.
 	AddProvisioningLog(ctx context.Context, l ProvisioningLog) error
 	// CommitBatch writes b in one transaction: all of it or, on an error,
 	// none. The anchors and deleted keys name distinct anchors. ErrNotFound
-	// if a job is absent, ErrConflict if a log id is taken.
+	// if an anchor's job is absent, ErrConflict if a log id is taken.
 	CommitBatch(ctx context.Context, b Batch) error
 	// ListProvisioningLogs returns a job's logs newest first; jobID "" means
 	// every job. opt.After is a log ID to continue after (in that order).

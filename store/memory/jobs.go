@@ -130,18 +130,13 @@ func (s *Store) DeleteJob(_ context.Context, spID, jobID string) error {
 	return nil
 }
 
-// deleteJob removes a job with its anchors, escrows, staged deletes and
-// logs.
+// deleteJob removes a job with its anchors, escrows and staged deletes;
+// its logs outlive it.
 func (s *Store) deleteJob(id string) {
 	delete(s.jobs, id)
 	delete(s.anchors, id)
 	delete(s.escrows, id)
 	delete(s.staged, id)
-	for lid, l := range s.logs {
-		if l.JobID == id {
-			delete(s.logs, lid)
-		}
-	}
 }
 
 // PutSecrets implements store.Store.
@@ -246,9 +241,6 @@ func (s *Store) AddProvisioningLog(_ context.Context, l store.ProvisioningLog) e
 	if _, taken := s.logs[l.ID]; taken {
 		return fail(store.ErrConflict, "add provisioning log", l.ID)
 	}
-	if _, ok := s.jobs[l.JobID]; !ok {
-		return fail(store.ErrNotFound, "add provisioning log", l.ID)
-	}
 	l.Activity, l.Data = norm(l.Activity), cloneBytes(l.Data)
 	s.logs[l.ID] = l
 	return nil
@@ -352,9 +344,6 @@ func (s *Store) CommitBatch(_ context.Context, b store.Batch) error {
 	for _, l := range b.Logs {
 		if _, taken := s.logs[l.ID]; taken || ids[l.ID] {
 			return fail(store.ErrConflict, "commit batch: add provisioning log", l.ID)
-		}
-		if _, ok := s.jobs[l.JobID]; !ok {
-			return fail(store.ErrNotFound, "commit batch: add provisioning log", l.ID)
 		}
 		ids[l.ID] = true
 	}

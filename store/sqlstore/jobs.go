@@ -270,8 +270,8 @@ func scanLog(r *sql.Rows) (store.ProvisioningLog, error) {
 	return l, err
 }
 
-// AddProvisioningLog implements store.Store; store.ErrNotFound if the job
-// is absent, store.ErrConflict if the id is taken.
+// AddProvisioningLog implements store.Store; store.ErrConflict if the id
+// is taken.
 func (s *Store) AddProvisioningLog(ctx context.Context, l store.ProvisioningLog) error {
 	_, err := s.exec(ctx, addLog, logRow(l)...)
 	if err != nil {

@@ -81,11 +81,11 @@ func logWhere(c store.LogCond, depth int) (string, []any, error) {
 		return "", nil, fmt.Errorf("unknown log operator %q", c.Op)
 	}
 	if c.Field == store.LogJobID && c.Op == store.LogEq {
-		// A log's job exists (its logs go with it), so the job is found
-		// among the few jobs (ids are generated unique whatever their case)
-		// and its logs, newest first, by the job_id index: every stored log
-		// is spared an index of lower(job_id).
-		return "job_id = (SELECT id FROM jobs WHERE lower(id) = ? LIMIT 1)", []any{v}, nil
+		// The job is found among the few jobs (ids are generated unique
+		// whatever their case) and its logs, newest first, by the job_id
+		// index: every stored log is spared an index of lower(job_id). A
+		// deleted job's logs, which outlive it, match the id as written.
+		return "job_id = COALESCE((SELECT id FROM jobs WHERE lower(id) = ? LIMIT 1), ?)", []any{v, c.Value}, nil
 	}
 	return "lower(" + col + ") " + op + " ?", []any{v}, nil
 }

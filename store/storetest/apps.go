@@ -173,7 +173,7 @@ func testDeleteServicePrincipalCascades(t *testing.T, s store.Store) {
 	js, err := s.ListJobs(ctx, gone.sp.ID)
 	ok(t, err, "list jobs of deleted service principal")
 	same(t, js, nil, "jobs of deleted service principal")
-	for _, j := range gone.jobs {
+	for i, j := range gone.jobs {
 		_, err := s.GetJob(ctx, gone.sp.ID, j.ID)
 		isErr(t, err, store.ErrNotFound, "get job %s of deleted service principal", j.ID)
 		anchors, err := s.ListAnchors(ctx, j.ID)
@@ -181,7 +181,7 @@ func testDeleteServicePrincipalCascades(t *testing.T, s store.Store) {
 		same(t, anchors, nil, "anchors of deleted job %s", j.ID)
 		logs, err := s.ListProvisioningLogs(ctx, j.ID, store.ListOptions{})
 		ok(t, err, "list logs of deleted job")
-		same(t, logs, nil, "logs of deleted job %s", j.ID)
+		same(t, logs, gone.logs[i:i+1], "logs of deleted job %s, which outlive it", j.ID)
 	}
 
 	// The other service principal keeps everything; the principals keep
@@ -212,7 +212,7 @@ func testDeleteServicePrincipalCascades(t *testing.T, s store.Store) {
 	same(t, anchors, kept.anchors[:1], "kept anchors")
 	logs, err := s.ListProvisioningLogs(ctx, "", store.ListOptions{})
 	ok(t, err, "list all logs")
-	same(t, logs, []store.ProvisioningLog{kept.logs[1], kept.logs[0]}, "logs left")
+	same(t, logs, []store.ProvisioningLog{kept.logs[1], kept.logs[0], gone.logs[1], gone.logs[0]}, "every log, kept")
 
 	isErr(t, s.DeleteServicePrincipal(ctx, gone.sp.ID), store.ErrNotFound, "delete deleted service principal")
 
