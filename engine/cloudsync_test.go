@@ -93,6 +93,10 @@ func TestCloudSyncSteps(t *testing.T) {
 	if d := cmp.Diff(want, steps(out)); d != "" {
 		t.Errorf("steps of a create (-want +got):\n%s", d)
 	}
+	// An entry without displayName is named in the log by its common name.
+	if dn := out.Event.SourceIdentity.DisplayName; dn == nil || *dn != "Adele Vest" {
+		t.Errorf("sourceIdentity.displayName = %v, want the cn", dn)
+	}
 	scoping := out.Event.ProvisioningSteps[2].Details
 	if d := cmp.Diff(engine.Details{{Key: "Active in the source system", Value: "True"}, {Key: "Scoping filter evaluation passed", Value: "True"}}, scoping); d != "" {
 		t.Errorf("scoping details (-want +got):\n%s", d)

@@ -49,8 +49,13 @@ func (u *unit) newRun(ctx context.Context, om *schema.CompiledObject, src connec
 		TargetSystem:       System{Name: job.Target.Name(), Details: nullJSON},
 		CycleID:            job.CycleID,
 	}
-	if dn, ok := src.Attrs.Get("displayName"); ok {
-		r.ev.SourceIdentity.DisplayName = &dn
+	// The directory's displayName; an LDAP or AD entry may have only its
+	// common name.
+	for _, name := range []string{"displayName", "cn"} {
+		if dn, ok := src.Attrs.Get(name); ok && dn != "" {
+			r.ev.SourceIdentity.DisplayName = &dn
+			break
+		}
 	}
 	// The identifier logs show: a user's userPrincipalName when the source
 	// has one (as Entra reports users, whatever they match on), else the
