@@ -9,6 +9,7 @@ import (
 
 	"provisiond/auth"
 	"provisiond/engine"
+	"provisiond/graphapi/odata"
 	"provisiond/jobs"
 	"provisiond/throttle"
 )
@@ -66,7 +67,7 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 	p := (*body.Parameters)[0]
 	req := jobs.OnDemand{DryRun: dryRun, InitiatedBy: initiator(principal(r))}
 	if p.RuleID != nil {
-		req.RuleID = *p.RuleID
+		req.RuleID = odata.GUID(*p.RuleID)
 	}
 	if p.Subjects == nil || len(*p.Subjects) == 0 {
 		return invalidParam("The parameter 'subjects' is required and must name one object: [{\"objectId\":\"...\",\"objectTypeName\":\"User\"}].")
@@ -124,7 +125,7 @@ func toSubject(s onDemandSubject, where string) (jobs.Subject, error) {
 	if s.ObjectTypeName == nil || strings.TrimSpace(*s.ObjectTypeName) == "" {
 		return jobs.Subject{}, invalidParam("%s.objectTypeName is required (User or Group).", where)
 	}
-	subj := jobs.Subject{ObjectID: *s.ObjectID, ObjectTypeName: *s.ObjectTypeName}
+	subj := jobs.Subject{ObjectID: odata.GUID(*s.ObjectID), ObjectTypeName: *s.ObjectTypeName}
 	if s.Links != nil {
 		for i, m := range s.Links.Members {
 			ms, err := toSubject(m, where+".links.members["+strconv.Itoa(i)+"]")

@@ -40,18 +40,30 @@ func (ps Paths) Normalize(p string) string {
 			key := strings.ReplaceAll(m[3], "''", "'")
 			switch {
 			case m[2] != "":
-				out = append(out, m[2]+"="+key)
+				out = append(out, m[2]+"="+GUID(key))
 			case strings.Contains(seg, "'"):
-				out = append(out, key)
+				out = append(out, GUID(key))
 			}
 			continue
 		}
-		out = append(out, ps.fold(seg))
+		out = append(out, GUID(ps.fold(seg)))
 	}
 	if joined := strings.TrimRight(strings.Join(out, "/"), "/"); joined != "" {
 		return joined
 	}
 	return "/"
+}
+
+// guid is a GUID, in any case, braced or not.
+var guid = regexp.MustCompile(`^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$`)
+
+// GUID returns s in lower case when it is a GUID, as provisiond makes them
+// (Graph matches GUIDs whatever their case), else s as it is.
+func GUID(s string) string {
+	if len(s) < 36 || len(s) > 38 || !guid.MatchString(s) || (s[0] == '{') != (s[len(s)-1] == '}') {
+		return s
+	}
+	return strings.ToLower(s)
 }
 
 func (ps Paths) fold(seg string) string {

@@ -17,6 +17,14 @@ func TestNormalize(t *testing.T) {
 		"/v1.0/servicePrincipals(appId='x''y')/": "/v1.0/servicePrincipals/appId=x'y",
 		"/v1.0/serviceprincipals('a')/synchronization/jobs('b')/schema/functions()": "/v1.0/servicePrincipals/a/synchronization/jobs/b/schema/functions",
 		"/v1.0/Unknown": "/v1.0/Unknown",
+		// GUIDs in any case, as Graph takes them; other keys keep theirs.
+		"/v1.0/users/8F0B8E41-AAAA-4000-8000-00000000000B":                      "/v1.0/users/8f0b8e41-aaaa-4000-8000-00000000000b",
+		"/v1.0/users('8F0B8E41-AAAA-4000-8000-00000000000B')":                   "/v1.0/users/8f0b8e41-aaaa-4000-8000-00000000000b",
+		"/v1.0/users/{8F0B8E41-AAAA-4000-8000-00000000000B}":                    "/v1.0/users/{8f0b8e41-aaaa-4000-8000-00000000000b}",
+		"/v1.0/users/Ada@Contoso.test":                                          "/v1.0/users/Ada@Contoso.test",
+		"/v1.0/users/8F0B8E41-AAAA-4000-8000-00000000000B-X":                    "/v1.0/users/8F0B8E41-AAAA-4000-8000-00000000000B-X",
+		"/v1.0/users/{8F0B8E41-AAAA-4000-8000-00000000000B":                     "/v1.0/users/{8F0B8E41-AAAA-4000-8000-00000000000B",
+		"/v1.0/servicePrincipals(appId='0A5E7A53-1111-4000-8000-00000000000C')": "/v1.0/servicePrincipals/appId=0a5e7a53-1111-4000-8000-00000000000c",
 	} {
 		if got := testPaths.Normalize(in); got != want {
 			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)

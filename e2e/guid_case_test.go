@@ -1,0 +1,30 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestGUIDsInAnyCase: Graph takes a GUID in any case; so does provisiond,
+// in paths, in key syntax and in provisionOnDemand's objectId and ruleId.
+func TestGUIDsInAnyCase(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	id, _ := e.user("Upper", "Case")
+	e.assign(id)
+	up := strings.ToUpper(id)
+	for _, p := range []string{"/users/" + up, "/users('" + up + "')", "/servicePrincipals/" + strings.ToUpper(e.spID)} {
+		if got := e.do("GET", p, nil, 200)["id"]; got != id && got != e.spID {
+			t.Errorf("GET %s = id %v", p, got)
+		}
+	}
+	path := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID + "/provisionOnDemand"
+	res := e.do("POST", path, map[string]any{"parameters": []any{map[string]any{"ruleId": strings.ToUpper(e.ruleID),
+		"subjects": []any{map[string]any{"objectId": up, "objectTypeName": "User"}}}}}, 200)
+	if v, _ := res["value"].(string); !strings.Contains(v, `"status":"success"`) && !strings.Contains(v, `"Success"`) {
+		t.Errorf("provisionOnDemand with upper-case GUIDs = %v", res)
+	}
+	if n := len(e.scimSrv.Users()); n != 1 {
+		t.Errorf("the target holds %d users, want 1", n)
+	}
+}
