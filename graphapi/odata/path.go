@@ -75,8 +75,9 @@ func (ps Paths) fold(seg string) string {
 
 // CheckPath refuses what a router would otherwise redirect or resolve
 // outside the API: a path not starting with '/', a '.' or '..' segment
-// (also when percent-encoded: p is the decoded path) and an empty segment
-// ('//') before the last.
+// (also when percent-encoded: p is the decoded path), an empty segment
+// ('//') before the last, and an empty key (users(''), which Normalize
+// would make the collection).
 func CheckPath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return badRequest("The request path '%s' is not a resource path; it must start with '/'.", p)
@@ -88,6 +89,9 @@ func CheckPath(p string) error {
 			return badRequest("The request path must not contain '.' or '..' segments; send the resource path itself, such as /v1.0/users/{id}.")
 		case seg == "" && i < len(segs)-1:
 			return badRequest("The request path has an empty segment ('//'); remove the extra '/'.")
+		}
+		if m := keySegment.FindStringSubmatch(seg); m != nil && m[3] == "" && strings.Contains(seg, "'") {
+			return badRequest("The key in '%s' is empty; put the object's id between the quotes.", seg)
 		}
 	}
 	return nil

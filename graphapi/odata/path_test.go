@@ -34,15 +34,20 @@ func TestNormalize(t *testing.T) {
 
 func TestCheckPath(t *testing.T) {
 	for p, want := range map[string]string{
-		"/v1.0/users":                  "",
-		"/v1.0/users/":                 "",
-		"/":                            "",
-		"/v1.0/users/../../etc/passwd": "'.' or '..'",
-		"/v1.0/./users":                "'.' or '..'",
-		"/v1.0/users/..":               "'.' or '..'",
-		"/v1.0//users":                 "empty segment",
-		"*":                            "must start with '/'",
-		"":                             "must start with '/'",
+		"/v1.0/users":                       "",
+		"/v1.0/users/":                      "",
+		"/":                                 "",
+		"/v1.0/users/../../etc/passwd":      "'.' or '..'",
+		"/v1.0/./users":                     "'.' or '..'",
+		"/v1.0/users/..":                    "'.' or '..'",
+		"/v1.0//users":                      "empty segment",
+		"/v1.0/users('')":                   "The key in 'users('')' is empty",
+		"/v1.0/users('')/memberOf":          "The key in 'users('')' is empty",
+		"/v1.0/servicePrincipals(appId='')": "is empty",
+		"/v1.0/users('a')":                  "",
+		"/v1.0/users/functions()":           "",
+		"*":                                 "must start with '/'",
+		"":                                  "must start with '/'",
 	} {
 		err := CheckPath(p)
 		switch {
