@@ -195,6 +195,14 @@ func Settings(j store.Job) (map[string]string, error) {
 
 // CheckSettings validates settings for the job's target directories.
 func (s *Service) CheckSettings(j store.Job, settings map[string]string) error {
+	for name := range settings {
+		for _, known := range []string{DeleteThresholdSetting, LogSkippedEventsSetting} {
+			if name != known && strings.EqualFold(name, known) {
+				// Stored as sent, it would never be read.
+				return invalid("The job setting '%s' is spelt '%s': setting names are case-sensitive.", name, known)
+			}
+		}
+	}
 	if _, err := deleteThreshold(settings); err != nil {
 		return err
 	}
