@@ -76,8 +76,8 @@ func (ps Paths) fold(seg string) string {
 // CheckPath refuses what a router would otherwise redirect or resolve
 // outside the API: a path not starting with '/', a '.' or '..' segment
 // (also when percent-encoded: p is the decoded path), an empty segment
-// ('//') before the last, and an empty key (users(”), which Normalize
-// would make the collection).
+// ('//') before the last, and a key quoted empty, which Normalize would
+// make the collection.
 func CheckPath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return badRequest("The request path '%s' is not a resource path; it must start with '/'.", p)
