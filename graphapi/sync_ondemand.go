@@ -67,7 +67,7 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 	p := (*body.Parameters)[0]
 	req := jobs.OnDemand{DryRun: dryRun, InitiatedBy: initiator(principal(r))}
 	if p.RuleID != nil {
-		req.RuleID = odata.GUID(*p.RuleID)
+		req.RuleID = *p.RuleID
 	}
 	if p.Subjects == nil || len(*p.Subjects) == 0 {
 		return invalidParam("The parameter 'subjects' is required and must name one object: [{\"objectId\":\"...\",\"objectTypeName\":\"User\"}].")

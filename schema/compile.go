@@ -247,7 +247,7 @@ func compileObject(om *ObjectMapping) (*CompiledObject, *CompileError) {
 // Rule returns the compiled rule with the given id, or nil.
 func (c *Compiled) Rule(id string) *CompiledRule {
 	for _, r := range c.Rules {
-		if r.Rule.ID == id {
+		if strings.EqualFold(r.Rule.ID, id) { // a GUID, in any case
 			return r
 		}
 	}

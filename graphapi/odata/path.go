@@ -57,8 +57,9 @@ func (ps Paths) Normalize(p string) string {
 // guid is a GUID, in any case, braced or not.
 var guid = regexp.MustCompile(`^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$`)
 
-// GUID returns s in lower case when it is a GUID, as provisiond makes them
-// (Graph matches GUIDs whatever their case), else s as it is.
+// GUID returns s in lower case when it is a GUID (braces, if any, kept), as
+// provisiond makes them (Graph matches GUIDs whatever their case), else s
+// as it is.
 func GUID(s string) string {
 	if len(s) < 36 || len(s) > 38 || !guid.MatchString(s) || (s[0] == '{') != (s[len(s)-1] == '}') {
 		return s
