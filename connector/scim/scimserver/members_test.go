@@ -87,11 +87,28 @@ func memberModel(t *testing.T, seed uint64) {
 			did = "remove " + strings.Join(vs, ",")
 			patch(http.StatusNoContent, `{"op":"remove","path":"members","value":`+values(vs)+`}`)
 			remove(vs)
-		case op == 6:
+		case op == 6 && rng.IntN(2) == 0:
 			v := pick(1)
 			did = "remove by filter " + v[0]
 			patch(http.StatusNoContent, `{"op":"remove","path":"members[value eq \"`+v[0]+`\"]"}`)
 			remove(v)
+		case op == 6: // an add, then an element edited in place, in one PATCH
+			vs, from, to := pick(1+rng.IntN(4)), pick(1)[0], fmt.Sprintf("r%d", step)
+			did = "add " + strings.Join(vs, ",") + ", then rename " + from + " to " + to
+			body := `{"op":"add","path":"members","value":` + values(vs) + `},
+				{"op":"replace","path":"members[value eq \"` + from + `\"].value","value":"` + to + `"}`
+			if !slices.Contains(model, from) && !slices.Contains(vs, from) {
+				patch(http.StatusBadRequest, body) // the filter matches nothing: noTarget, nothing changes
+				break
+			}
+			patch(http.StatusNoContent, body)
+			add(vs)
+			for i := range model {
+				if model[i] == from {
+					model[i] = to
+				}
+			}
+			universe = append(universe, to)
 		case op == 7:
 			vs := pick(1 + rng.IntN(12))
 			if rng.IntN(2) == 0 {
@@ -128,5 +145,19 @@ func memberModel(t *testing.T, seed uint64) {
 		if !slices.Equal(got, model) {
 			t.Fatalf("step %d (%s): members %v, want %v", step, did, got, model)
 		}
+	}
+}
+
+// TestEditInPlaceIsValidated: a PATCH that adds members and then edits one
+// in place is validated whole: a member whose value it sets to null is
+// refused, as without the add (found by a review).
+func TestEditInPlaceIsValidated(t *testing.T) {
+	s := newTestServer()
+	g := mustCreate(t, s, "/Groups", `{"displayName":"G","members":[{"value":"a"}]}`)
+	send(t, s, "PATCH", "/Groups/"+g, string(patchOf(`{"op":"add","path":"members","value":[{"value":"b"}]}`))) // indexes the members
+	r := send(t, s, "PATCH", "/Groups/"+g, string(patchOf(`{"op":"add","path":"members","value":[{"value":"c"}]},
+		{"op":"replace","path":"members[value eq \"a\"].value","value":null}`)))
+	if r.status != http.StatusBadRequest {
+		t.Errorf("PATCH setting a member's value to null after an add = %d %v, want 400", r.status, r.body)
 	}
 }

@@ -402,10 +402,11 @@ func appendUnique(arr []any, v any) []any {
 // keyIndex is the set of the keys of one list's elements, a group's
 // members, so that adding members to a big group costs the members added,
 // not the group. It describes the list that starts where its own list does
-// and is as long: PATCH never changes a list's elements in place (an add
-// appends; anything else builds a new list or copies it deeply), so such a
-// list holds the elements it indexed. It describes only lists whose every
-// element has a key.
+// and is as long: a PATCH that uses it changes no element in place (an add
+// appends; a remove or a replace of the whole list builds a new one; a
+// PATCH editing members through a filter or a sub-attribute goes without
+// the index, which it drops), so such a list holds the elements it
+// indexed. It describes only lists whose every element has a key.
 //
 // Its own list is the one last stored, with its capacity: the next add
 // appends there, past the stored list's end, which nothing reads (a

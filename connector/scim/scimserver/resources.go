@@ -221,6 +221,18 @@ func (s *Server) update(c *call, typ, id string, old, res map[string]any) error 
 	return nil
 }
 
+// editsMembers reports whether an operation changes group members in place
+// (a filter or a sub-attribute: members[value eq "x"].display): the
+// members' index holds only for lists changed whole or appended to.
+func editsMembers(ops []PatchOperation) bool {
+	for _, o := range ops {
+		if p := o.Path; p != nil && strings.EqualFold(p.Attr, "members") && (p.Filter != nil || p.Sub != "") {
+			return true
+		}
+	}
+	return false
+}
+
 // patch applies a PatchOp: users answer 200 with the resource, groups 204
 // (what Entra prefers) unless PatchReturnsResource.
 func (s *Server) patch(c *call, typ, id string) (reply, error) {
@@ -235,7 +247,9 @@ func (s *Server) patch(c *call, typ, id string) (reply, error) {
 		return reply{}, notFound(id)
 	}
 	var members *keyIndex
-	if typ == "Group" {
+	if editsMembers(ops) {
+		delete(s.members, id)
+	} else if typ == "Group" {
 		if members = s.members[id]; members == nil {
 			members = &keyIndex{}
 			if s.members == nil {
