@@ -67,13 +67,19 @@ func (t *Target) CheckingValues(check ValueCheck) *Target {
 	return t
 }
 
-// checked is t.check of each property of ps, in name order.
-func (t *Target) checked(objectType string, ps map[string]any) error {
+// checked is t.check of the properties of ps a write sets (names), in
+// name order: a value stored before is not this write's to refuse (an
+// account must stay disable-able whatever else it holds).
+func (t *Target) checked(objectType string, ps map[string]any, names map[string]bool) error {
 	if t.check == nil {
 		return nil
 	}
-	for _, name := range slices.Sorted(maps.Keys(ps)) {
-		if err := t.check(objectType, name, ps[name]); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		v, ok := ps[name]
+		if !ok {
+			continue // cleared
+		}
+		if err := t.check(objectType, name, v); err != nil {
 			return invalid("%s", strings.TrimSuffix(err.Error(), "."))
 		}
 	}
@@ -495,8 +501,10 @@ func (t *Target) applyUser(u *store.User, attrs connector.Attributes) error {
 	if u.Props == nil {
 		u.Props = map[string]any{}
 	}
+	written := map[string]bool{}
 	for name, vs := range attrs {
 		p := userProps.lookup(name)
+		written[p.graph] = true
 		switch p.graph {
 		case "userPrincipalName":
 			if len(vs) != 1 || vs[0] == "" {
@@ -521,10 +529,10 @@ func (t *Target) applyUser(u *store.User, attrs connector.Attributes) error {
 	if u.UserPrincipalName == "" {
 		return invalid("a user needs a UserPrincipalName")
 	}
-	if err := t.checked("User", map[string]any{"userPrincipalName": u.UserPrincipalName}); err != nil {
+	if err := t.checked("User", map[string]any{"userPrincipalName": u.UserPrincipalName}, written); err != nil {
 		return err
 	}
-	if err := t.checked("User", u.Props); err != nil {
+	if err := t.checked("User", u.Props, written); err != nil {
 		return err
 	}
 	t.stamp(u.Props)
@@ -535,11 +543,13 @@ func (t *Target) applyGroup(g *store.Group, attrs connector.Attributes) error {
 	if g.Props == nil {
 		g.Props = map[string]any{}
 	}
+	written := map[string]bool{}
 	for name, vs := range attrs {
 		if name == "members" {
 			continue
 		}
 		p := groupProps.lookup(name)
+		written[p.graph] = true
 		if p.graph == "displayName" {
 			if len(vs) != 1 || vs[0] == "" {
 				return invalid("DisplayName must be one non-empty value, not %q", vs)
@@ -554,10 +564,10 @@ func (t *Target) applyGroup(g *store.Group, attrs connector.Attributes) error {
 	if g.DisplayName == "" {
 		return invalid("a group needs a DisplayName")
 	}
-	if err := t.checked("Group", map[string]any{"displayName": g.DisplayName}); err != nil {
+	if err := t.checked("Group", map[string]any{"displayName": g.DisplayName}, written); err != nil {
 		return err
 	}
-	if err := t.checked("Group", g.Props); err != nil {
+	if err := t.checked("Group", g.Props, written); err != nil {
 		return err
 	}
 	t.stamp(g.Props)

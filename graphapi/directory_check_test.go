@@ -6,6 +6,7 @@ import (
 
 	"provisiond/connector"
 	"provisiond/directory"
+	"provisiond/store"
 	"provisiond/store/memory"
 )
 
@@ -23,6 +24,24 @@ func TestCloudSyncWritesWhatTheAPIAccepts(t *testing.T) {
 		}
 		return a
 	}
+	// An update checks what it writes, not what the object held before: a
+	// user stored with a value the checks refuse can still be disabled.
+	t.Run("an update of a user holding an old bad value", func(t *testing.T) {
+		st := memory.New()
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(st.CreateUser(t.Context(), store.User{ID: "old", UserPrincipalName: "old@contoso.test", AccountEnabled: true,
+			Props: map[string]any{"displayName": "Old", "jobTitle": strings.Repeat("x", 300)}}))
+		tgt := directory.NewTarget(st, nil, nil).CheckingValues(CheckDirectoryValue)
+		must(tgt.Update(t.Context(), "User", "old", connector.Attributes{"AccountEnabled": {"False"}}))
+		if err := tgt.Update(t.Context(), "User", "old", connector.Attributes{"DisplayName": {"O\x00ld"}}); connector.KindOf(err) != connector.KindInvalid {
+			t.Errorf("an update writing a NUL = %v, want it refused", err)
+		}
+	})
 	for _, tc := range []struct {
 		name  string
 		typ   string
@@ -34,7 +53,10 @@ func TestCloudSyncWritesWhatTheAPIAccepts(t *testing.T) {
 		{"a 264-character displayName", "User", user(connector.Attributes{"DisplayName": {strings.Repeat("x", 264)}}), "'displayName'"},
 		{"a space in the UPN", "User", user(connector.Attributes{"UserPrincipalName": {"space man@contoso.test"}}), "'userPrincipalName'"},
 		{"a comma in the UPN", "User", user(connector.Attributes{"UserPrincipalName": {"weird,name@contoso.test"}}), "'userPrincipalName'"},
-		{"a space in mailNickname", "User", user(connector.Attributes{"Alias": {"a b"}}), "'mailNickname'"},
+		// mailNickname may be Active Directory's sAMAccountName: spaces and accents pass.
+		{"a space in mailNickname", "User", user(connector.Attributes{"UserPrincipalName": {"jose@contoso.test"}, "Alias": {"josé l"}}), ""},
+		{"NUL in mailNickname", "User", user(connector.Attributes{"Alias": {"a\x00b"}}), "'mailNickname'"},
+		{"a group named as AD names them", "Group", connector.Attributes{"DisplayName": {"Domain Users"}, "Alias": {"Domain Users"}}, ""},
 		{"NUL in an on-premises property", "User", user(connector.Attributes{"OnPremisesSamAccountName": {"a\x00b"}}), "'onPremisesSamAccountName'"},
 		{"a tab in an on-premises property", "User", user(connector.Attributes{"UserPrincipalName": {"tab@contoso.test"}, "OnPremisesDistinguishedName": {"cn=a\tb,dc=contoso,dc=test"}}), ""},
 		{"a plain group", "Group", connector.Attributes{"DisplayName": {"Staff"}, "Alias": {"staff"}}, ""},

@@ -529,6 +529,12 @@ func CheckDirectoryValue(objectType, name string, v any) error {
 		name = canonical
 	}
 	spec, writable := o.props[name]
+	if name == "mailNickname" {
+		// Cloud sync maps it from sAMAccountName when mailNickname is
+		// unset, and Active Directory allows spaces and accents there
+		// ("Domain Users", "josé"): only control characters are refused.
+		writable = false
+	}
 	if !writable {
 		spec.multiline = true
 	}
