@@ -2,6 +2,7 @@ package scim_test
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -283,6 +284,39 @@ func TestErrorsRedactTheToken(t *testing.T) {
 	for what, s := range map[string]string{"message": ce.Message, "error": err.Error(), "detail": re.Detail} {
 		if strings.Contains(s, token) || !strings.Contains(s, "Bearer [redacted], that is [redacted]") {
 			t.Errorf("%s %q shows the token or lacks the redacted header", what, s)
+		}
+	}
+	// JSON may escape it: as PHP does (\/), or every other byte as \u00XX.
+	const slashy = "abc/def+ghi/jklmnop=="
+	for _, escape := range []func(string) string{
+		func(s string) string { return strings.ReplaceAll(s, "/", `\/`) },
+		func(s string) string {
+			var b strings.Builder
+			for _, r := range s {
+				if strings.ContainsRune("/+=", r) {
+					fmt.Fprintf(&b, `\u%04X`, r)
+				} else {
+					b.WriteRune(r)
+				}
+			}
+			return b.String()
+		},
+	} {
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", scimJSON)
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","detail":"bad token ` +
+				escape(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")) + `"}`))
+		}))
+		c := newClientConfig(t, scim.Config{BaseAddress: hs.URL, SecretToken: slashy, MaxAttempts: 1})
+		_, err := c.Get(t.Context(), "User", "u1")
+		hs.Close()
+		var re *scim.ResponseError
+		if !errors.As(err, &re) {
+			t.Fatalf("Get = %v, want a ResponseError", err)
+		}
+		if strings.Contains(err.Error(), slashy) || strings.Contains(re.Detail, slashy) || strings.Contains(err.Error(), escape(slashy)) {
+			t.Errorf("an escaped token shows: %v (detail %q)", err, re.Detail)
 		}
 	}
 }

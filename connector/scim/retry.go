@@ -247,7 +247,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	if err != nil {
 		return nil, true, transportError(method, path, err)
 	}
-	body = c.token.redact(body)
+	body = redact(body, c.tokenForms)
 	if len(body) > limit {
 		// Said as it is, not as the parse error of a cut body.
 		return nil, true, &connector.Error{Kind: connector.KindInvalid, Status: hresp.StatusCode, Code: CodeServiceIncompatible,
@@ -257,7 +257,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	c.log.LogAttrs(ctx, slog.LevelDebug, "scim request", slog.String("method", method),
 		slog.String("path", path), slog.Int("status", hresp.StatusCode), slog.Duration("duration", time.Since(start)))
 	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
-		return nil, true, responseError(method, path, hresp, body)
+		return nil, true, scrub(responseError(method, path, hresp, body), c.tokenForms)
 	}
 	return &response{status: hresp.StatusCode, contentType: hresp.Header.Get("Content-Type"), body: body}, true, nil
 }
