@@ -1,13 +1,16 @@
 package jobs
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"provisiond/connector"
 	"provisiond/connector/memtarget"
 	"provisiond/schema"
+	"provisiond/store"
 )
 
 // TestOnDemandOfADeletedJob: a job deleted while its provisionOnDemand
@@ -33,5 +36,38 @@ func TestOnDemandOfADeletedJob(t *testing.T) {
 	}
 	if n := len(f.tgt.Objects(connector.TypeUser)); n != 1 {
 		t.Errorf("the target holds %d users, want the 1 created before the delete", n)
+	}
+}
+
+// TestStoredSchemaWritingTheDirectoryDoesNotRun: an application's job whose
+// stored schema writes the directory (stored before PUT schema refused it)
+// neither provisions on demand nor runs a cycle: who may run a job depends
+// on what it writes (found by a review).
+func TestStoredSchemaWritingTheDirectoryDoesNotRun(t *testing.T) {
+	f := newCycleFixture(t, nil)
+	u := f.users(1)[0]
+	sc := schema.SCIMSchema()
+	sc.SynchronizationRules[0].TargetDirectoryName = schema.DirectoryEntra
+	raw, err := json.Marshal(sc)
+	f.must(err)
+	_, err = f.st.UpdateJob(t.Context(), fxSP, fxJob, func(j *store.Job) error {
+		j.Schema, j.Updated = raw, j.Updated.Add(time.Second)
+		return nil
+	})
+	f.must(err)
+	sp, err := f.st.GetServicePrincipal(t.Context(), fxSP)
+	f.must(err)
+	j, err := f.st.GetJob(t.Context(), fxSP, fxJob)
+	f.must(err)
+	_, err = f.svc.ProvisionOnDemand(t.Context(), sp, j, OnDemand{RuleID: schema.SCIMUserRuleID, Subject: Subject{ObjectID: u, ObjectTypeName: "User"}})
+	var je *Error
+	if !errors.As(err, &je) || !strings.Contains(je.Message, "writes to 'Azure Active Directory'") {
+		t.Errorf("ProvisionOnDemand = %v, want it refused for writing the directory", err)
+	}
+	if _, err := f.cycle(); err == nil {
+		t.Error("the cycle ran")
+	}
+	if n := len(f.tgt.Objects(connector.TypeUser)); n != 0 {
+		t.Errorf("the target holds %d users, want none", n)
 	}
 }
