@@ -327,7 +327,10 @@ type Store interface {
 
 	// AddProvisioningLog stores a log; ErrConflict if its id is taken. A
 	// job's logs outlive it, as Entra's audit logs do: deleting a job (or
-	// its service principal) keeps them until retention prunes them.
+	// its service principal) keeps them until retention prunes them. (The
+	// SQL stores find a deleted job's logs by jobId eq with its id as
+	// written, the memory store in any case; the conformance suite uses
+	// the id as written.)
 	AddProvisioningLog(ctx context.Context, l ProvisioningLog) error
 	// CommitBatch writes b in one transaction: all of it or, on an error,
 	// none. The anchors and deleted keys name distinct anchors. ErrNotFound
