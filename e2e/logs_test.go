@@ -138,7 +138,7 @@ func TestLogSkippedEventsSettingIsChecked(t *testing.T) {
 		"synchronizationJobSettings": []any{map[string]any{"name": "LogSkippedEvents", "value": "sometimes"}}}, e.token)
 	checkGraphError(t, status, m, raw, 400, "BadRequest", "LogSkippedEvents", "sometimes")
 	// A known name in another case would be stored and never read.
-	for _, name := range []string{"logSkippedEvents", "quarantineTooManyDeletesThreshold"} {
+	for _, name := range []string{"logSkippedEvents", "quarantineTooManyDeletesThreshold", "scimPatchDialect", "SCIMUSERUPDATE"} {
 		status, m, raw = e.send("PATCH", "/servicePrincipals/"+e.spID+"/synchronization/jobs/"+e.jobID, map[string]any{
 			"synchronizationJobSettings": []any{map[string]any{"name": name, "value": "0"}}}, e.token)
 		checkGraphError(t, status, m, raw, 400, "BadRequest", "'"+name+"' is spelt", "case-sensitive")

@@ -207,7 +207,7 @@ func (s *Service) CheckSettings(j store.Job, settings map[string]string) error {
 		for _, known := range []string{DeleteThresholdSetting, LogSkippedEventsSetting} {
 			if name != known && strings.EqualFold(name, known) {
 				// Stored as sent, it would never be read.
-				return invalid("The job setting '%s' is spelt '%s': setting names are case-sensitive.", name, known)
+				return invalid("The job setting '%s' is spelt '%s': setting names are case-sensitive (one stored so before is removed with \"value\": null).", name, known)
 			}
 		}
 	}

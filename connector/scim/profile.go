@@ -114,6 +114,20 @@ var settings = []setting{
 	},
 }
 
+// CheckSettingNames refuses a profile setting named in another case
+// (scimPatchDialect), which ParseProfile would never read; it is for a
+// change of the settings, not for a connector built from stored ones.
+func CheckSettingNames(values map[string]string) error {
+	for name := range values {
+		for _, s := range settings {
+			if name != s.name && strings.EqualFold(name, s.name) {
+				return fmt.Errorf("the setting '%s' is spelt '%s': setting names are case-sensitive (one stored so before is removed with \"value\": null)", name, s.name)
+			}
+		}
+	}
+	return nil
+}
+
 // ParseProfile reads the Scim* settings from a job's settings (name →
 // value). Names are case-sensitive and other names are ignored; values are
 // matched ignoring case and surrounding spaces, and an empty value means the

@@ -280,6 +280,9 @@ func Registry(st store.Store, hc *http.Client, guard *netguard.Guard, targetRate
 		},
 		CheckSettings: map[string]func(map[string]string) error{
 			schema.DirectorySCIM: func(settings map[string]string) error {
+				if err := scim.CheckSettingNames(settings); err != nil {
+					return err
+				}
 				_, err := scim.ParseProfile(settings)
 				return err
 			},
