@@ -63,10 +63,14 @@ func TestCheckPath(t *testing.T) {
 // normalized path CheckPath accepts has no dot segment.
 func FuzzNormalizePath(f *testing.F) {
 	for _, s := range []string{"/v1.0/servicePrincipals('a')/synchronization/jobs('b')/schema/functions()",
-		"/v1.0/servicePrincipals(appId='x''y')/", "/v1.0/USERS/", "/", "", "/a(", "/a('", "/a()()"} {
+		"/v1.0/servicePrincipals(appId='x''y')/", "/v1.0/USERS/", "/", "", "/a(", "/a('", "/a()()",
+		"/v1.0/users/8F0B8E41-AAAA-4000-8000-00000000000B", "/v1.0/users('{8F0B8E41-AAAA-4000-8000-00000000000B}')", "/a('')/b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
+		if g := GUID(p); !strings.EqualFold(g, p) || GUID(g) != g {
+			t.Fatalf("GUID(%q) = %q: not the same up to case, or not idempotent", p, g)
+		}
 		once := testPaths.Normalize(p)
 		if twice := testPaths.Normalize(once); twice != once && !strings.Contains(once, "(") {
 			t.Fatalf("not idempotent: %q → %q → %q", p, once, twice)
