@@ -7,13 +7,18 @@ import (
 )
 
 // TestGUIDsInAnyCase: Graph takes a GUID in any case; so does provisiond,
-// in paths, in key syntax and in provisionOnDemand's objectId and ruleId.
+// in paths, in key syntax, in an assignment's principalId and in
+// provisionOnDemand's objectId and ruleId.
 func TestGUIDsInAnyCase(t *testing.T) {
 	e := newEnv(t, options{})
 	e.setupApp()
 	id, _ := e.user("Upper", "Case")
-	e.assign(id)
 	up := strings.ToUpper(id)
+	a := e.do("POST", "/servicePrincipals/"+e.spID+"/appRoleAssignedTo", map[string]any{
+		"principalId": up, "resourceId": strings.ToUpper(e.spID), "appRoleId": "00000000-0000-0000-0000-000000000000"}, 201)
+	if a["principalId"] != id {
+		t.Errorf("an assignment made with principalId in upper case = %v, want %s", a["principalId"], id)
+	}
 	for p, want := range map[string]string{"/users/" + up: id, "/users('" + up + "')": id, "/servicePrincipals/" + strings.ToUpper(e.spID): e.spID} {
 		if got := e.do("GET", p, nil, 200)["id"]; got != want {
 			t.Errorf("GET %s = id %v, want %s", p, got, want)

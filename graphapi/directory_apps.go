@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"provisiond/auth"
+	"provisiond/graphapi/odata"
 	"provisiond/store"
 )
 
@@ -397,7 +398,7 @@ func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request) error 
 	a := store.AppRoleAssignment{
 		ID:          s.newID(),
 		AppRoleID:   strings.ToLower(d.props["appRoleId"].(string)),
-		PrincipalID: d.props["principalId"].(string),
+		PrincipalID: odata.GUID(d.props["principalId"].(string)), // in any case, as Graph takes it
 		ResourceID:  d.props["resourceId"].(string),
 		Created:     s.now().UTC().Truncate(time.Second),
 	}
