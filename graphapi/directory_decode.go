@@ -145,18 +145,27 @@ func (o objectSpec) decodeProp(d *decoded, key string, rawVal json.RawMessage) e
 		d.props[name] = nil
 		return nil
 	}
-	if got := jsonType(v); !kindAccepts(spec.kind, v) {
-		return dirBadRequest("Invalid value for property '%s': expected %s, got a JSON %s.", name, spec.kind.EDM(), got)
+	if err := o.checkValue(name, spec, v); err != nil {
+		return err
+	}
+	if spec.kind == kindStrings {
+		v = stringList(v)
+	}
+	d.props[name] = v
+	return nil
+}
+
+// checkValue is what a non-null value of a writable property must pass:
+// its kind, then the property's own check.
+func (o objectSpec) checkValue(name string, spec propSpec, v any) error {
+	if !kindAccepts(spec.kind, v) {
+		return dirBadRequest("Invalid value for property '%s': expected %s, got a JSON %s.", name, spec.kind.EDM(), jsonType(v))
 	}
 	if spec.check != nil {
 		if hint := spec.check(v); hint != "" {
 			return o.invalid(name, hint)
 		}
 	}
-	if spec.kind == kindStrings {
-		v = stringList(v)
-	}
-	d.props[name] = v
 	return nil
 }
 
@@ -544,13 +553,5 @@ func CheckDirectoryValue(objectType, name string, v any) error {
 	if !writable || v == nil {
 		return nil
 	}
-	if !kindAccepts(spec.kind, v) {
-		return dirBadRequest("Invalid value for property '%s': expected %s, got a JSON %s.", name, spec.kind.EDM(), jsonType(v))
-	}
-	if spec.check != nil {
-		if hint := spec.check(v); hint != "" {
-			return o.invalid(name, hint)
-		}
-	}
-	return nil
+	return o.checkValue(name, spec, v)
 }
