@@ -290,7 +290,11 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 		}
 		return badRequest("The schema is invalid: %v.", err)
 	}
-	if err := y.checkDirectories(sp, j, &sc); err != nil {
+	if err := y.Jobs.CheckDirectories(j, &sc); err != nil {
+		var je *jobs.Error
+		if errors.As(err, &je) {
+			return badRequest("%s", je.Message)
+		}
 		return err
 	}
 	sc.ID = j.ID
@@ -310,39 +314,6 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 		return storeErr(err, j.ID)
 	}
 	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// checkDirectories refuses a schema whose rules read or write directories
-// provisiond has no connector for, or write to a directory the job's
-// template does not: what a job may write decides who may run it (a job
-// writing the directory is cloud sync, for Hybrid Identity
-// Administrators), so a schema cannot turn an application's job into one.
-// The source may change: an application's job may read LDAP or Active
-// Directory instead of the directory.
-func (y *Sync) checkDirectories(sp store.ServicePrincipal, j store.Job, sc *schema.Schema) error {
-	t, ok := schema.TemplateByID(sp.AppID, j.TemplateID)
-	if !ok {
-		return notFound("The job's template '%s' no longer exists.", j.TemplateID)
-	}
-	var targets []string
-	for _, r := range t.Schema.SynchronizationRules {
-		if !slices.Contains(targets, r.TargetDirectoryName) {
-			targets = append(targets, r.TargetDirectoryName)
-		}
-	}
-	for _, r := range sc.SynchronizationRules {
-		switch {
-		case !y.Jobs.Reads(r.SourceDirectoryName):
-			return badRequest("The rule '%s' reads '%s', a directory provisiond has no connector for; a rule reads '%s', '%s' or '%s'.",
-				r.ID, r.SourceDirectoryName, schema.DirectoryEntra, schema.DirectoryAD, schema.DirectoryLDAP)
-		case !slices.Contains(targets, r.TargetDirectoryName):
-			return badRequest("The rule '%s' writes to '%s', but a job of the template '%s' writes only to '%s'; to provision there, create a job of a template that does.",
-				r.ID, r.TargetDirectoryName, j.TemplateID, strings.Join(targets, "', '"))
-		case !y.Jobs.Writes(r.TargetDirectoryName):
-			return badRequest("The rule '%s' writes to '%s', a directory provisiond has no connector for.", r.ID, r.TargetDirectoryName)
-		}
-	}
 	return nil
 }
 

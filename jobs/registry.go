@@ -3,8 +3,11 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"provisiond/connector"
+	"provisiond/schema"
 	"provisiond/secrets"
 	"provisiond/store"
 )
@@ -52,7 +55,48 @@ func (r Registry) target(ctx context.Context, c Config) (connector.Target, error
 	return f(ctx, c)
 }
 
-// Reads and Writes report whether a connector is registered to read the
-// directory dir, and to write it: a schema naming another is refused.
-func (s *Service) Reads(dir string) bool  { _, ok := s.reg.Sources[dir]; return ok }
-func (s *Service) Writes(dir string) bool { _, ok := s.reg.Targets[dir]; return ok }
+// CheckDirectories refuses a schema for job j whose rules read or write a
+// directory no connector is registered for, or write where j's template
+// does not. What a job writes decides who may run it (only cloud sync
+// writes the directory, for Hybrid Identity Administrators), so a schema
+// cannot turn an application's job into one; a rule may read another
+// source (an application's job may read LDAP or Active Directory).
+func (s *Service) CheckDirectories(j store.Job, sc *schema.Schema) error {
+	for _, r := range sc.SynchronizationRules {
+		if _, ok := s.reg.Sources[r.SourceDirectoryName]; !ok {
+			return invalid("The rule '%s' reads '%s', a directory provisiond has no connector for; a rule reads '%s', '%s' or '%s'.",
+				r.ID, r.SourceDirectoryName, schema.DirectoryEntra, schema.DirectoryAD, schema.DirectoryLDAP)
+		}
+	}
+	if err := writesAsTemplate(j, sc); err != nil {
+		return err
+	}
+	for _, r := range sc.SynchronizationRules {
+		if _, ok := s.reg.Targets[r.TargetDirectoryName]; !ok {
+			return invalid("The rule '%s' writes to '%s', a directory provisiond has no connector for.", r.ID, r.TargetDirectoryName)
+		}
+	}
+	return nil
+}
+
+// writesAsTemplate refuses a rule of sc that writes where job j's template
+// does not.
+func writesAsTemplate(j store.Job, sc *schema.Schema) *Error {
+	t, ok := schema.TemplateByID("", j.TemplateID)
+	if !ok {
+		return invalid("The job's template '%s' no longer exists.", j.TemplateID)
+	}
+	var targets []string
+	for _, r := range t.Schema.SynchronizationRules {
+		if !slices.Contains(targets, r.TargetDirectoryName) {
+			targets = append(targets, r.TargetDirectoryName)
+		}
+	}
+	for _, r := range sc.SynchronizationRules {
+		if !slices.Contains(targets, r.TargetDirectoryName) {
+			return invalid("The rule '%s' writes to '%s', but a job of the template '%s' writes only to '%s'; to provision there, create a job of a template that does.",
+				r.ID, r.TargetDirectoryName, j.TemplateID, strings.Join(targets, "', '"))
+		}
+	}
+	return nil
+}

@@ -149,13 +149,9 @@ func (s *Service) Compiled(j store.Job) (*schema.Compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job %s: stored schema: %w", j.ID, err)
 	}
-	// Only cloud sync writes the directory, and who may run a job depends
-	// on it: a schema stored before PUT refused otherwise does not run.
-	for _, r := range sc.SynchronizationRules {
-		if (r.TargetDirectoryName == schema.DirectoryEntra) != schema.IsCloudSync(j.TemplateID) {
-			return nil, invalid("The rule '%s' of job '%s' writes to '%s', where a job of the template '%s' does not write; reset the job's schema (DELETE .../schema) or create a job of a template that writes there.",
-				r.ID, j.ID, r.TargetDirectoryName, j.TemplateID)
-		}
+	// A schema stored before CheckDirectories refused it does not run.
+	if err := writesAsTemplate(j, &sc); err != nil {
+		return nil, invalid("The job '%s' cannot run its schema: %s Reset the schema (DELETE .../schema).", j.ID, err.Message)
 	}
 	s.mu.Lock()
 	s.compiled[j.ID] = compiledJob{j.Updated, comp}
