@@ -19,14 +19,19 @@ var ErrRefused = errors.New("netguard: address refused")
 // RefusedError is a refused address and the rule that refused it.
 type RefusedError struct {
 	Addr string // "169.254.169.254", or with the port when the rule is about it
-	// Rule says why, completing "the target address A ...", e.g. "is
-	// link-local (cloud metadata); provisiond never calls it".
+	// Rule says why, completing "the address A ...", e.g. "is link-local
+	// (cloud metadata); provisiond never calls it".
 	Rule string
 }
 
-// Error says which address was refused and why.
-func (e *RefusedError) Error() string {
-	return fmt.Sprintf("the target address %s %s", e.Addr, e.Rule)
+// Error says which address was refused and why; callers that know whose
+// address it is (a target's, an LDAP server's) say so with Of.
+func (e *RefusedError) Error() string { return e.Of("the address") }
+
+// Of is the refusal, naming the address as whose, such as "the target
+// address".
+func (e *RefusedError) Of(whose string) string {
+	return fmt.Sprintf("%s %s %s", whose, e.Addr, e.Rule)
 }
 
 // Is reports whether target is ErrRefused.

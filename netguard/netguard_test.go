@@ -23,25 +23,25 @@ func TestCheck(t *testing.T) {
 		addr string
 		want string // "" for allowed
 	}{
-		{everywhere, "169.254.169.254:80", "the target address 169.254.169.254 is link-local (cloud metadata); provisiond never calls it"},
-		{everywhere, "[fe80::1%eth0]:443", "the target address fe80::1 is link-local (cloud metadata)"},
-		{everywhere, "[::ffff:169.254.169.254]:80", "the target address 169.254.169.254 is link-local"},
-		{everywhere, "[fd00:ec2::254]:80", "the target address fd00:ec2::254 is a cloud metadata address"},
-		{everywhere, "0.0.0.0:8080", "the target address 0.0.0.0 is unspecified"},
-		{everywhere, "[::]:80", "the target address :: is unspecified"},
-		{everywhere, "127.0.0.1:8080", "the target address 127.0.0.1:8080 is provisiond's own listen address; provisiond never calls itself"},
-		{everywhere, "[::ffff:127.0.0.1]:8080", "the target address 127.0.0.1:8080 is provisiond's own listen address"},
+		{everywhere, "169.254.169.254:80", "the address 169.254.169.254 is link-local (cloud metadata); provisiond never calls it"},
+		{everywhere, "[fe80::1%eth0]:443", "the address fe80::1 is link-local (cloud metadata)"},
+		{everywhere, "[::ffff:169.254.169.254]:80", "the address 169.254.169.254 is link-local"},
+		{everywhere, "[fd00:ec2::254]:80", "the address fd00:ec2::254 is a cloud metadata address"},
+		{everywhere, "0.0.0.0:8080", "the address 0.0.0.0 is unspecified"},
+		{everywhere, "[::]:80", "the address :: is unspecified"},
+		{everywhere, "127.0.0.1:8080", "the address 127.0.0.1:8080 is provisiond's own listen address; provisiond never calls itself"},
+		{everywhere, "[::ffff:127.0.0.1]:8080", "the address 127.0.0.1:8080 is provisiond's own listen address"},
 		{everywhere, "127.0.0.1:9090", ""}, // a test target next to provisiond
 		{everywhere, "[::1]:8080", ""},     // not where provisiond listens
 		{everywhere, "10.1.2.3:443", ""},
 		{everywhere, "203.0.113.9:443", ""},
-		{anyIface, "127.0.0.1:9000", "the target address 127.0.0.1:9000 is provisiond's own listen address"},
-		{anyIface, "[::1]:9000", "the target address [::1]:9000 is provisiond's own listen address"},
-		{anyIface, "192.0.2.7:9000", "the target address 192.0.2.7:9000 is provisiond's own listen address"},
+		{anyIface, "127.0.0.1:9000", "the address 127.0.0.1:9000 is provisiond's own listen address"},
+		{anyIface, "[::1]:9000", "the address [::1]:9000 is provisiond's own listen address"},
+		{anyIface, "192.0.2.7:9000", "the address 192.0.2.7:9000 is provisiond's own listen address"},
 		{anyIface, "192.0.2.7:9001", ""},
 		{tenOnly, "10.1.2.3:443", ""},
-		{tenOnly, "192.168.1.1:443", "the target address 192.168.1.1 is outside the target networks this provisiond allows (10.0.0.0/8, 169.254.0.0/16); provisiond does not call it"},
-		{tenOnly, "127.0.0.1:9090", "the target address 127.0.0.1 is outside the target networks"},
+		{tenOnly, "192.168.1.1:443", "the address 192.168.1.1 is outside the target networks this provisiond allows (10.0.0.0/8, 169.254.0.0/16); provisiond does not call it"},
+		{tenOnly, "127.0.0.1:9090", "the address 127.0.0.1 is outside the target networks"},
 		{tenOnly, "169.254.169.254:80", "is link-local"}, // never, even when listed
 		{&Guard{}, "169.254.169.254:80", "is link-local"},
 		{&Guard{}, "127.0.0.1:8080", ""},

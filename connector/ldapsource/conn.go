@@ -37,9 +37,9 @@ func (s *Source) dial(ctx context.Context) (*ldap.Conn, error) {
 	}
 	conn, err := ldap.DialURL(s.cfg.URL, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(s.cfg.tls))
 	if err != nil {
-		if errors.Is(err, netguard.ErrRefused) {
+		if re := (*netguard.RefusedError)(nil); errors.As(err, &re) {
 			return nil, &connector.Error{Kind: connector.KindInvalid, Code: CodeConnect,
-				Message: fmt.Sprintf("cannot connect to %s: %v", s.cfg.u.Host, err), Err: err}
+				Message: fmt.Sprintf("cannot connect to %s: %s", s.cfg.u.Host, re.Of("the LDAP server's address")), Err: err}
 		}
 		if isTLSError(err) {
 			return nil, &connector.Error{Kind: connector.KindTransient, Code: CodeTLS,

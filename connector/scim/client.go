@@ -141,7 +141,7 @@ func New(cfg Config) (*Client, error) {
 	u.RawQuery, u.Fragment = "", ""
 	if cfg.Guard != nil {
 		if err := cfg.Guard.CheckURL(u); err != nil {
-			return nil, fmt.Errorf("scim: base address %q: %w", cfg.BaseAddress, err)
+			return nil, fmt.Errorf("scim: base address %q: %w", cfg.BaseAddress, refused(err))
 		}
 	}
 	if err := cfg.Profile.validate(); err != nil {

@@ -163,7 +163,7 @@ func refused(err error) *connector.Error {
 	msg := err.Error()
 	var re *netguard.RefusedError
 	if errors.As(err, &re) {
-		msg = re.Error()
+		msg = re.Of("the target address")
 	}
 	return &connector.Error{Kind: connector.KindInvalid, Code: CodeAddressRefused, Message: msg, Err: err}
 }
