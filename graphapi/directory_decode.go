@@ -502,9 +502,9 @@ func checkMailNickname(v any) string {
 	return ""
 }
 
-func isASCIILetterOrDigit(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
+func isASCIILetterOrDigit(c byte) bool { return isASCIILetter(c) || '0' <= c && c <= '9' }
+
+func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // quoteChar shows r readably: 'x', or U+XXXX for a space, a non-ASCII or
 // an invisible character.

@@ -78,6 +78,16 @@ func checkUserType(v any) string {
 	return "use Member or Guest"
 }
 
+// checkCountryCode takes a two-letter country code (ISO 3166-1 alpha-2),
+// as Graph's usageLocation does.
+func checkCountryCode(v any) string {
+	s := v.(string)
+	if len(s) == 2 && isASCIILetter(s[0]) && isASCIILetter(s[1]) {
+		return ""
+	}
+	return "use a two-letter country code (ISO 3166-1 alpha-2), such as US"
+}
+
 func checkPasswordProfile(v any) string {
 	m := v.(map[string]any)
 	for k, pv := range m {
@@ -127,7 +137,7 @@ var userSpec = newObjectSpec(objectSpec{
 		"mobilePhone":              {kind: kindString, check: maxLen(64)},
 		"businessPhones":           {kind: kindStrings},
 		"preferredLanguage":        {kind: kindString},
-		"usageLocation":            {kind: kindString},
+		"usageLocation":            {kind: kindString, check: checkCountryCode},
 		"userType":                 {kind: kindString, check: checkUserType},
 		"onPremisesSamAccountName": {kind: kindString},
 	},

@@ -123,6 +123,8 @@ func TestCreateUserErrors(t *testing.T) {
 		{"empty displayName", with("displayName", " "), 400, "Request_BadRequest", []string{"'displayName'", "empty"}},
 		{"bad mailNickname", with("mailNickname", "a b"), 400, "Request_BadRequest", []string{"'mailNickname'"}},
 		{"bad userType", with("userType", "Admin"), 400, "Request_BadRequest", []string{"Member or Guest"}},
+		{"three-letter usageLocation", with("usageLocation", "ZZZ"), 400, "Request_BadRequest", []string{"'usageLocation'", "two-letter country code"}},
+		{"usageLocation not letters", with("usageLocation", "1\u00e9"), 400, "Request_BadRequest", []string{"'usageLocation'", "two-letter country code"}},
 		{"wrong @odata.type", with("@odata.type", "#microsoft.graph.group"), 400, "Request_BadRequest", []string{"@odata.type"}},
 		{"duplicate upn", newUser("TAKEN@contoso.com"), 400, "Request_BadRequest",
 			[]string{"Another object with the same value for property userPrincipalName already exists."}},
