@@ -71,6 +71,7 @@ const (
 	msgEmpty         = "Access token is empty."
 	msgNotBearer     = "Access token is empty. The Authorization header must use the Bearer scheme."
 	msgTooLarge      = "Access token is too large."
+	msgManyHeaders   = "The request has more than one Authorization header: send the access token in one."
 	msgMalformed     = "Access token is malformed: it is not a signed JWT (JWS compact serialization)."
 	msgCrit          = "Access token uses unsupported critical header parameters."
 	msgUnsupportedFm = "Unsupported signing algorithm %s."

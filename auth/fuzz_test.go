@@ -13,7 +13,7 @@ import (
 
 var (
 	knownMessages = map[string]bool{
-		msgEmpty: true, msgNotBearer: true, msgTooLarge: true, msgMalformed: true, msgCrit: true, msgNoAlg: true,
+		msgEmpty: true, msgNotBearer: true, msgTooLarge: true, msgManyHeaders: true, msgMalformed: true, msgCrit: true, msgNoAlg: true,
 		msgUnknownKey: true, msgSignature: true, msgNoExpiry: true, msgExpired: true, msgIssuer: true,
 		msgAudience: true, msgTenant: true, msgNoSubject: true,
 	}

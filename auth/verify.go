@@ -98,7 +98,7 @@ func newVerifier(v verifier) *verifier {
 
 // Authenticate implements Authenticator.
 func (v *verifier) Authenticate(r *http.Request) (Principal, error) {
-	p, err := v.authenticate(r.Context(), r.Header.Get("Authorization"))
+	p, err := v.authenticate(r.Context(), r.Header.Values("Authorization"))
 	if err != nil {
 		err.authURI = v.authURI
 		return Principal{}, err
@@ -106,8 +106,11 @@ func (v *verifier) Authenticate(r *http.Request) (Principal, error) {
 	return p, nil
 }
 
-func (v *verifier) authenticate(ctx context.Context, header string) (Principal, *Error) {
-	raw, err := bearerToken(header)
+func (v *verifier) authenticate(ctx context.Context, headers []string) (Principal, *Error) {
+	if len(headers) > 1 { // which token counted would be up to whoever reads them
+		return Principal{}, unauthenticated(msgManyHeaders)
+	}
+	raw, err := bearerToken(strings.Join(headers, ""))
 	if err != nil {
 		return Principal{}, err
 	}

@@ -75,6 +75,12 @@ func TestEmbeddedRejections(t *testing.T) {
 		{"no subject", es(with(valid, "oid", nil)), "Access token has no subject (oid or sub claim).", ""},
 	}
 	auth := iss.Authenticator()
+	t.Run("two headers", func(t *testing.T) {
+		r := request("Bearer " + goodTok)
+		r.Header.Add("Authorization", "Bearer "+goodTok)
+		_, err := auth.Authenticate(r)
+		wantError(t, err, 401, "InvalidAuthenticationToken", msgManyHeaders)
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := auth.Authenticate(request(tt.authz))
