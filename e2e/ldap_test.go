@@ -220,6 +220,13 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 	if msg, _ := m["error"].(map[string]any)["message"].(string); status != 400 || !strings.Contains(msg, "refused the bind") {
 		t.Errorf("validateCredentials with a wrong password: %d %s, want 400 saying the bind was refused", status, raw)
 	}
+	metadata := creds(srv.password)
+	metadata[2]["value"] = "ldap://169.254.169.254"
+	status, m, raw = e.send("POST", jobPath+"/validateCredentials", map[string]any{"credentials": metadata}, e.token)
+	if msg, _ := m["error"].(map[string]any)["message"].(string); status != 400 ||
+		!strings.Contains(msg, "the LDAP server's address 169.254.169.254 is link-local (cloud metadata); provisiond never calls it") {
+		t.Errorf("validateCredentials with a cloud metadata server: %d %s, want 400 saying the guard refused it", status, raw)
+	}
 	partial := creds(srv.password)[:2] // SCIM's only
 	status, _, raw = e.send("POST", jobPath+"/validateCredentials", map[string]any{"credentials": partial}, e.token)
 	if status != 400 || !strings.Contains(raw, "Server") || !strings.Contains(raw, "SyncAgentADContainer") {
