@@ -678,7 +678,9 @@ func (s *Service) saveWatermark(ctx context.Context, j store.Job, watermark stri
 // its watermark.
 func (c *cycle) finish(ctx context.Context, watermark string, runErr error) error {
 	ended := c.s.now()
-	interrupted := runErr != nil && (errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded))
+	// A pause, a delete or a shutdown ends the cycle's context: whatever
+	// failed then (a target request cut short, say) failed because of it.
+	interrupted := runErr != nil && (errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) || ctx.Err() != nil)
 	reason, qerr := c.quarantineReason(runErr)
 	pruned := false
 	if !interrupted && c.j.Watermark == "" && escrowThreshold(reason) {
@@ -718,7 +720,8 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 	}
 	_, err = c.s.store.UpdateJob(context.WithoutCancel(ctx), c.j.ServicePrincipalID, c.j.ID, func(job *store.Job) error {
 		if interrupted {
-			return nil // a pause or shutdown: the next cycle replays from the watermark
+			job.Status.Progress = nil // no cycle runs now
+			return nil                // a pause or shutdown: the next cycle replays from the watermark
 		}
 		st := &job.Status
 		st.LastExecution = exec

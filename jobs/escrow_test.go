@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"sync/atomic"
@@ -373,5 +374,46 @@ func TestTargetDownMidCycle(t *testing.T) {
 	}
 	if n := j.Status.LastExecution.CountImported; n >= targetDownRun+50 {
 		t.Errorf("the cycle processed all %d objects; want it to stop after %d failures in a row", n, targetDownRun)
+	}
+}
+
+// A cycle that a pause (or a delete, or a shutdown) cuts short is
+// interrupted, not failed, whatever error the request cut short returns
+// (a SCIM client's says "stopped", not context.Canceled): no Failed
+// execution, no failure counted, no quarantine, and no progress left
+// behind as if a cycle still ran.
+func TestPausedCycleIsNotAFailure(t *testing.T) {
+	f := newCycleFixture(t, nil)
+	f.users(3)
+	before := f.okCycle()
+	stale := []store.Progress{{CompletedUnits: 1, TotalUnits: 3, Units: "objects"}}
+	_, err := f.st.UpdateJob(t.Context(), fxSP, fxJob, func(j *store.Job) error { j.Status.Progress = stale; return nil })
+	f.must(err)
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	f.tgt.FailWhen(func(c memtarget.Call) *connector.Error {
+		if c.Op != memtarget.OpList {
+			return nil
+		}
+		cancel(errors.New("stopped")) // the pause, while the target is read
+		return &connector.Error{Kind: connector.KindTransient, Code: "SystemForCrossDomainIdentityManagementServiceIncompatible",
+			Message: "GET /Users: stopped"}
+	})
+	f.must(f.svc.Restart(t.Context(), fxSP, fxJob, store.ResetFull)) // the next cycle reads the target again
+	err = f.svc.RunCycle(ctx, fxSP, fxJob)
+	j, gerr := f.st.GetJob(t.Context(), fxSP, fxJob)
+	f.must(gerr)
+	if err == nil {
+		t.Fatal("RunCycle cut short returned no error")
+	}
+	st := j.Status
+	if st.Code == store.StatusQuarantine || st.Quarantine != nil || st.CountSuccessiveCompleteFailures != 0 ||
+		st.LastExecution == nil || st.LastExecution.State == store.ExecutionFailed ||
+		st.LastExecution.ActivityIdentifier != before.Status.LastExecution.ActivityIdentifier {
+		t.Errorf("after a paused cycle: code %s, quarantine %+v, failures %d, last execution %+v; want the previous cycle's status kept",
+			st.Code, st.Quarantine, st.CountSuccessiveCompleteFailures, st.LastExecution)
+	}
+	if len(st.Progress) != 0 {
+		t.Errorf("progress %+v after the paused cycle; want none", st.Progress)
 	}
 }
