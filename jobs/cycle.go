@@ -763,11 +763,12 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 		st.Progress = nil
 		return nil
 	})
-	c.s.log.Info("cycle ended", "job", c.j.ID, "cycle", c.id, "state", exec.State, "imported", exec.CountImported,
+	state := cycleState(exec, interrupted) // the log's and the metrics'
+	c.s.log.Info("cycle ended", "job", c.j.ID, "cycle", c.id, "state", state, "imported", exec.CountImported,
 		"entitled", exec.CountEntitled, "skipped", c.n.skipped.Load(),
 		"exported", exec.CountExported, "escrowed", exec.CountEscrowed, "escrows", exec.CountEscrowedRaw,
 		"quarantine", reason, "took", ended.Sub(c.began), "err", runErr)
-	c.s.metrics.CycleEnded(c.j.ID, c.j.Watermark == "", cycleState(exec, interrupted), ended.Sub(c.began))
+	c.s.metrics.CycleEnded(c.j.ID, c.j.Watermark == "", state, ended.Sub(c.began))
 	if err != nil {
 		return fmt.Errorf("record cycle: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -37,6 +36,26 @@ type cycleFixture struct {
 	// token is the SecretToken the target was last built with.
 	token atomic.Value
 	ids   atomic.Int64
+	// logs is what the service logged, as text.
+	logs lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 const (
@@ -71,7 +90,7 @@ func newCycleFixture(t *testing.T, settings map[string]string) *cycleFixture {
 		Status: store.Status{Code: store.StatusNotRun}, Schedule: store.Schedule{Interval: "PT40M", State: store.ScheduleActive}}))
 	f.putToken("right")
 	eng := engine.New(engine.Config{State: f.st, Now: f.clock, NewID: func() string { return fmt.Sprintf("c%d", f.ids.Add(1)) }})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(&f.logs, nil))
 	f.svc = New(Options{Store: f.st, Secrets: f.box, Engine: eng, Now: f.clock, CycleWorkers: 4, Logger: log, Registry: Registry{
 		Sources: map[string]SourceFactory{schema.DirectoryEntra: func(_ context.Context, c Config) (connector.Source, error) {
 			return directory.NewSource(f.st, c.ServicePrincipal.ID), nil

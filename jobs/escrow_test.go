@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -415,5 +416,9 @@ func TestPausedCycleIsNotAFailure(t *testing.T) {
 	}
 	if len(st.Progress) != 0 {
 		t.Errorf("progress %+v after the paused cycle; want none", st.Progress)
+	}
+	lines := strings.Split(strings.TrimSpace(f.logs.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, `msg="cycle ended"`) || !strings.Contains(last, " state=Interrupted ") {
+		t.Errorf("the cycle's log line %q; want it to say state=Interrupted", last)
 	}
 }
