@@ -254,6 +254,12 @@ func (b *batchState) commit(ctx context.Context) error {
 		}
 	}
 	err := b.st.CommitBatch(ctx, batch)
+	deleted := errors.Is(err, store.ErrNotFound)
+	if deleted && len(logs) > 0 && b.st.CommitBatch(ctx, store.Batch{Logs: logs}) == nil {
+		// The job went with its anchors, but the logs of what it wrote
+		// outlive it, as Entra's do.
+		anchors, logs = nil, nil
+	}
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -268,7 +274,7 @@ func (b *batchState) commit(ctx context.Context) error {
 		}
 		b.logs = append(logs, b.logs...)
 	}
-	if errors.Is(err, store.ErrNotFound) {
+	if deleted {
 		return fmt.Errorf("the job was deleted during its cycle: %w", err)
 	}
 	return err

@@ -234,3 +234,35 @@ func TestBatchStatePreloadRacesWrite(t *testing.T) {
 		t.Errorf("the page before: u3 = %+v, kept %v; want preloaded t3", a, kept)
 	}
 }
+
+// A job deleted during its cycle takes its anchors, but the logs of what
+// the cycle wrote before are committed all the same: they outlive the job.
+func TestBatchOfADeletedJobKeepsItsLogs(t *testing.T) {
+	ctx := t.Context()
+	st := batchFixture(t)
+	b := newBatchState(st)
+	if err := b.PutAnchor(ctx, userAnchor("u1", "t1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"l1", "l2"} {
+		if err := b.AddProvisioningLog(ctx, store.ProvisioningLog{ID: id, JobID: "j", ServicePrincipalID: "sp", Activity: time.Unix(2, 0).UTC()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.DeleteJob(ctx, "sp", "j"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Flush(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Flush of a deleted job's batch = %v, want ErrNotFound", err)
+	}
+	logs, err := st.ListProvisioningLogs(ctx, "j", store.ListOptions{})
+	if err != nil || len(logs) != 2 {
+		t.Errorf("the deleted job's logs: %d, %v; want both", len(logs), err)
+	}
+	if err := b.Flush(ctx); !errors.Is(err, store.ErrNotFound) && err != nil {
+		t.Errorf("a second Flush = %v", err)
+	}
+	if logs, _ := st.ListProvisioningLogs(ctx, "j", store.ListOptions{}); len(logs) != 2 {
+		t.Errorf("after a second Flush, %d logs; want the two, once each", len(logs))
+	}
+}
