@@ -107,6 +107,13 @@ func TestPortalSession(t *testing.T) {
 	wantGraphError(t, "sign-in with both", res, m, 400, "BadRequest")
 	res, m = c.call("POST", "/portal/session", map[string]any{"password": "x"})
 	wantGraphError(t, "sign-in with an unknown field", res, m, 400, "BadRequest")
+	for body, want := range map[string]string{`[]`: "it is a JSON array, not an object.", `{"token":5}`: `"token" is a JSON number, not a string.`} {
+		res, m = c.call("POST", "/portal/session", json.RawMessage(body))
+		wantGraphError(t, "sign-in with "+body, res, m, 400, "BadRequest")
+		if msg, _ := m["error"].(map[string]any)["message"].(string); !strings.HasSuffix(msg, want) {
+			t.Errorf("sign-in with %s: message %q, want it to end %q", body, msg, want)
+		}
+	}
 
 	big, err := e.issuer.MintApp(strings.Repeat("x", 4000), []string{"Synchronization.Read.All"}, time.Hour)
 	if err != nil {

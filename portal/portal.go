@@ -234,7 +234,7 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "BadRequest", `The body must be {"token":"<bearer token>"} or {"code":"<sign-in code>"}: `+err.Error())
+		writeError(w, http.StatusBadRequest, "BadRequest", `The body must be {"token":"<bearer token>"} or {"code":"<sign-in code>"}: `+bodyProblem(err))
 		return
 	}
 	tok := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(body.Token), "Bearer "))
@@ -345,4 +345,17 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 			"client-request-id": h.Get("client-request-id"),
 		},
 	}})
+}
+
+// bodyProblem says what is wrong with a sign-in body in the caller's
+// terms: encoding/json's type errors name Go types.
+func bodyProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Sprintf("%q is a JSON %s, not a string.", te.Field, te.Value)
+	case errors.As(err, &te):
+		return fmt.Sprintf("it is a JSON %s, not an object.", te.Value)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ") + "."
 }
