@@ -107,10 +107,15 @@ func (v *verifier) Authenticate(r *http.Request) (Principal, error) {
 }
 
 func (v *verifier) authenticate(ctx context.Context, headers []string) (Principal, *Error) {
-	if len(headers) > 1 { // which token counted would be up to whoever reads them
+	var header string
+	switch len(headers) {
+	case 0:
+	case 1:
+		header = headers[0]
+	default: // which token counted would be up to whoever reads them
 		return Principal{}, unauthenticated(msgManyHeaders)
 	}
-	raw, err := bearerToken(strings.Join(headers, ""))
+	raw, err := bearerToken(header)
 	if err != nil {
 		return Principal{}, err
 	}
