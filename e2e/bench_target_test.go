@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -125,6 +126,28 @@ func (t *benchTarget) cpu(b *testing.B) time.Duration {
 	return d
 }
 
+// gcTime is the CPU time a process's garbage collector took, as the Go
+// runtime counts it, and the part of it its idle mark workers took: they
+// mark whenever a P has nothing else to run, which on a machine both
+// processes share is CPU the other one waits for.
+type gcTime struct{ Total, IdleMark time.Duration }
+
+func (g gcTime) minus(o gcTime) gcTime { return gcTime{g.Total - o.Total, g.IdleMark - o.IdleMark} }
+
+func readGCTime() gcTime {
+	ss := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/gc/mark/idle:cpu-seconds"}}
+	metrics.Read(ss)
+	d := func(s metrics.Sample) time.Duration { return time.Duration(s.Value.Float64() * float64(time.Second)) }
+	return gcTime{Total: d(ss[0]), IdleMark: d(ss[1])}
+}
+
+// gc is the target process's gcTime so far.
+func (t *benchTarget) gc(b *testing.B) gcTime {
+	var g gcTime
+	t.get(b, "/gc", &g)
+	return g
+}
+
 // cpuTime is the CPU time (user and system) this process has used.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -212,6 +235,11 @@ func TestBenchTargetProcess(t *testing.T) {
 	mux.HandleFunc("GET /bench/cpu", func(w http.ResponseWriter, r *http.Request) {
 		if rec.authorized(w, r) {
 			_ = json.NewEncoder(w).Encode(cpuTime())
+		}
+	})
+	mux.HandleFunc("GET /bench/gc", func(w http.ResponseWriter, r *http.Request) {
+		if rec.authorized(w, r) {
+			_ = json.NewEncoder(w).Encode(readGCTime())
 		}
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -303,4 +331,8 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (g gcTime) String() string {
+	return fmt.Sprintf("GC %s, idle marking %s", g.Total.Round(time.Millisecond), g.IdleMark.Round(time.Millisecond))
 }

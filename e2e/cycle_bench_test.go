@@ -123,11 +123,11 @@ func BenchmarkCycle(b *testing.B) {
 	resetPeakRSS(b)
 	stopProfile := startCycleProfile(b)
 	ctx, cancel = phase()
-	cpu0, targetCPU0 := cpuTime(), target.cpu(b)
+	cpu0, targetCPU0, targetGC0 := cpuTime(), target.cpu(b), target.gc(b)
 	cycleStart := time.Now()
 	err = e.app.Jobs.RunCycle(ctx, e.spID, e.jobID)
 	cycleTook := time.Since(cycleStart)
-	cycleCPU, targetCPU := cpuTime()-cpu0, target.cpu(b)-targetCPU0
+	cycleCPU, targetCPU, targetGC := cpuTime()-cpu0, target.cpu(b)-targetCPU0, target.gc(b).minus(targetGC0)
 	cancel()
 	stopProfile()
 	peakRSS := procStatusKB(b, "VmHWM")
@@ -194,11 +194,11 @@ func BenchmarkCycle(b *testing.B) {
 	fmt.Fprintf(&sb, "BenchmarkCycle: %d users in one assigned group, GOMAXPROCS %d, %d cycle workers\n", n, runtime.GOMAXPROCS(0), jobs.CycleWorkers)
 	fmt.Fprintf(&sb, "  seed (store API)          %10s\n", seedTook.Round(time.Millisecond))
 	fmt.Fprintf(&sb, "  initial cycle             %10s  %8.0f objects/s  (%d objects: users, then the group)\n", cycleTook.Round(time.Millisecond), objects/cycleTook.Seconds(), int(objects))
-	fmt.Fprintf(&sb, "    CPU                     provisiond %s, target %s\n", cycleCPU.Round(time.Millisecond), targetCPU.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "    CPU                     provisiond %s, target %s (%s)\n", cycleCPU.Round(time.Millisecond), targetCPU.Round(time.Millisecond), targetGC)
 	fmt.Fprintf(&sb, "    target saw /Users for   %10s, /Groups for %s\n", usersSpan.Round(time.Millisecond), groupsSpan.Round(time.Millisecond))
 	fmt.Fprintf(&sb, "    target requests         %s\n", cycleTraffic)
 	fmt.Fprintf(&sb, "  plain loader (POST)       %10s  %8.0f users/s\n", plain.took.Round(time.Millisecond), float64(n)/plain.took.Seconds())
-	fmt.Fprintf(&sb, "    CPU                     loader %s, target %s\n", plain.cpu.Round(time.Millisecond), plain.targetCPU.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "    CPU                     loader %s, target %s (%s)\n", plain.cpu.Round(time.Millisecond), plain.targetCPU.Round(time.Millisecond), plain.targetGC)
 	fmt.Fprintf(&sb, "  ratio cycle / loader      %10.2f\n", ratio)
 	if *cycleLogsOff {
 		fmt.Fprintf(&sb, "  initial cycle, logs off   %10s  %8.0f objects/s; with logs it takes %+.1f%%\n", logsOff.Round(time.Millisecond),
@@ -467,7 +467,10 @@ func loaderClient(self string) *http.Client {
 
 // loaded is what a loader run took: wall time, its own CPU and the
 // target's.
-type loaded struct{ took, cpu, targetCPU time.Duration }
+type loaded struct {
+	took, cpu, targetCPU time.Duration
+	targetGC             gcTime
+}
 
 // runLoader sends bodies to a fresh target with loadUsers and checks that
 // it created every user. The target keeps the bodies POSTed to it, as the
@@ -477,10 +480,10 @@ func runLoader(b *testing.B, phase func() (context.Context, context.CancelFunc),
 	hc := loaderClient(self)
 	ctx, cancel := phase()
 	defer cancel()
-	cpu0, targetCPU0 := cpuTime(), t.cpu(b)
+	cpu0, targetCPU0, targetGC0 := cpuTime(), t.cpu(b), t.gc(b)
 	start := time.Now()
 	loadUsers(ctx, b, hc, t, bodies, jobs.CycleWorkers, match)
-	l := loaded{took: time.Since(start), cpu: cpuTime() - cpu0, targetCPU: t.cpu(b) - targetCPU0}
+	l := loaded{took: time.Since(start), cpu: cpuTime() - cpu0, targetCPU: t.cpu(b) - targetCPU0, targetGC: t.gc(b).minus(targetGC0)}
 	if got := t.traffic(b).count("POST", "Users", http.StatusCreated); got != len(bodies) {
 		b.Fatalf("the loader created %d users, want %d", got, len(bodies))
 	}
