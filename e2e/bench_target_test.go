@@ -130,15 +130,21 @@ func (t *benchTarget) cpu(b *testing.B) time.Duration {
 // runtime counts it, and the part of it its idle mark workers took: they
 // mark whenever a P has nothing else to run, which on a machine both
 // processes share is CPU the other one waits for.
-type gcTime struct{ Total, IdleMark time.Duration }
+type gcTime struct {
+	Total, IdleMark time.Duration
+	Cycles          uint64
+}
 
-func (g gcTime) minus(o gcTime) gcTime { return gcTime{g.Total - o.Total, g.IdleMark - o.IdleMark} }
+func (g gcTime) minus(o gcTime) gcTime {
+	return gcTime{g.Total - o.Total, g.IdleMark - o.IdleMark, g.Cycles - o.Cycles}
+}
 
 func readGCTime() gcTime {
-	ss := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/gc/mark/idle:cpu-seconds"}}
+	ss := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/gc/mark/idle:cpu-seconds"},
+		{Name: "/gc/cycles/total:gc-cycles"}}
 	metrics.Read(ss)
 	d := func(s metrics.Sample) time.Duration { return time.Duration(s.Value.Float64() * float64(time.Second)) }
-	return gcTime{Total: d(ss[0]), IdleMark: d(ss[1])}
+	return gcTime{Total: d(ss[0]), IdleMark: d(ss[1]), Cycles: ss[2].Value.Uint64()}
 }
 
 // gc is the target process's gcTime so far.
@@ -334,5 +340,5 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (g gcTime) String() string {
-	return fmt.Sprintf("GC %s, idle marking %s", g.Total.Round(time.Millisecond), g.IdleMark.Round(time.Millisecond))
+	return fmt.Sprintf("GC %s in %d cycles, idle marking %s", g.Total.Round(time.Millisecond), g.Cycles, g.IdleMark.Round(time.Millisecond))
 }
