@@ -473,7 +473,7 @@ func (r *run) desired(ctx context.Context, creating, softDeleted bool) (desired,
 			val = expr.Null()
 		}
 		if val.IsNull() {
-			if !creating || ca.Mapping.DefaultValue == nil {
+			if !creating || !ca.HasDefault() {
 				continue // nulls never flow
 			}
 			val = expr.Str(*ca.Mapping.DefaultValue)

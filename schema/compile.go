@@ -77,6 +77,13 @@ type CompiledAttr struct {
 	Disables bool
 }
 
+// HasDefault says whether the mapping has a default value. An empty one is
+// none: Graph's schemas carry "defaultValue": "" on every mapping without
+// one, and an empty string must not be written to each missing attribute.
+func (ca *CompiledAttr) HasDefault() bool {
+	return ca.Mapping.DefaultValue != nil && *ca.Mapping.DefaultValue != ""
+}
+
 // CompileError says which part of a schema is wrong.
 type CompileError struct {
 	Rule, ObjectMapping, TargetAttribute string
@@ -202,7 +209,7 @@ func compileObject(om *ObjectMapping) (*CompiledObject, *CompileError) {
 					}
 				}
 			}
-		} else if am.DefaultValue == nil {
+		} else if !ca.HasDefault() {
 			return nil, fail(t, fmt.Errorf("the mapping has neither a source nor a defaultValue"))
 		}
 		if am.MatchingPriority < 0 {
