@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"strings"
 	"testing"
 
 	"provisiond/schema"
@@ -62,5 +63,35 @@ func TestConstantNeedsADefault(t *testing.T) {
 		schema.AttributeMapping{TargetAttributeName: "nickName", DefaultValue: &empty})
 	if _, err := schema.Compile(s); err == nil {
 		t.Fatal("a mapping with no source and defaultValue \"\" compiled; want an error")
+	}
+}
+
+// Two values for an attribute the target defines as single-valued fail
+// the object with SchemaPropertyCanOnlyAcceptValue, as Entra's do, rather
+// than send an array the target does not expect; one value flows.
+func TestOneValueForASingleValuedAttribute(t *testing.T) {
+	f := newFixture(t, func(s *schema.Schema) {
+		for i := range userMapping(s).AttributeMappings {
+			if am := &userMapping(s).AttributeMappings[i]; am.TargetAttributeName == "title" {
+				src, err := schema.SourceFromExpression(`Split([jobTitle], ";")`)
+				must(t, err)
+				am.Source = src
+			}
+		}
+	})
+	one, two := f.user("ada", map[string]any{"jobTitle": "Engineer"}), f.user("bob", map[string]any{"jobTitle": "Engineer;Manager"})
+	f.assign(one)
+	f.assign(two)
+	if out := f.process(userReq(one)); out.Event.StatusInfo.Status != "Success" {
+		t.Fatalf("one title: %s %v, want success", out.Event.StatusInfo.Status, out.Event.StatusInfo.Reason)
+	}
+	out := f.process(userReq(two))
+	si := out.Event.StatusInfo
+	if si.Status != "Failure" || si.ErrorCode == nil || *si.ErrorCode != "SchemaPropertyCanOnlyAcceptValue" || si.Reason == nil ||
+		!strings.Contains(*si.Reason, "'title'") || !strings.Contains(*si.Reason, "Engineer,Manager") {
+		t.Fatalf("two titles: %s %v %v, want failure SchemaPropertyCanOnlyAcceptValue naming title and its values", si.Status, si.ErrorCode, si.Reason)
+	}
+	if out.TargetID != "" {
+		t.Errorf("two titles: created %s in the target", out.TargetID)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -479,6 +480,11 @@ func (r *run) desired(ctx context.Context, creating, softDeleted bool) (desired,
 			val = expr.Str(*ca.Mapping.DefaultValue)
 		}
 		vs := val.Strings()
+		if ca.SingleValued && len(vs) > 1 {
+			return d, &mappingError{target: ca.Target, code: "SchemaPropertyCanOnlyAcceptValue",
+				err: fmt.Errorf("it takes one value and the mapping gave %d (%s); pick one in the mapping, with Item(…, 1) or Join(…)",
+					len(vs), shownValues(vs))}
+		}
 		d.names = append(d.names, ca.Target)
 		d.vals[ca.Target] = vs
 		shown := strings.Join(vs, ",")
@@ -492,6 +498,7 @@ func (r *run) desired(ctx context.Context, creating, softDeleted bool) (desired,
 
 type mappingError struct {
 	target string
+	code   string // "" for ExpressionEvaluationFailure
 	err    error
 }
 
@@ -764,7 +771,7 @@ func (r *run) failAs(ctx context.Context, name string, stepType StepType, err er
 		code, category = "ExpressionError", "NonServiceFailure"
 		err = ue
 	case errors.As(err, &me):
-		code, category = "ExpressionEvaluationFailure", "NonServiceFailure"
+		code, category = cmp.Or(me.code, "ExpressionEvaluationFailure"), "NonServiceFailure"
 	case errors.As(err, &ce):
 		code, kind = ce.Code, ce.Kind
 		retryAfter = time.Duration(ce.RetryAfter * float64(time.Second))

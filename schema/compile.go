@@ -75,6 +75,9 @@ type CompiledAttr struct {
 	// Disables is true when the expression reads IsSoftDeleted: these are
 	// the mappings that deprovisioning writes.
 	Disables bool
+	// SingleValued is true when the target directory's definition of the
+	// attribute says it takes one value.
+	SingleValued bool
 }
 
 // HasDefault says whether the mapping has a default value. An empty one is
@@ -128,7 +131,7 @@ func Compile(s *Schema) (*Compiled, error) {
 		cr := &CompiledRule{Rule: r}
 		for oi := range r.ObjectMappings {
 			om := &r.ObjectMappings[oi]
-			co, err := compileObject(om)
+			co, err := compileObject(om, targetAttributes(s, r.TargetDirectoryName, om.TargetObjectName))
 			if err != nil {
 				err.Rule = r.ID
 				return nil, err
@@ -140,7 +143,28 @@ func Compile(s *Schema) (*Compiled, error) {
 	return c, nil
 }
 
-func compileObject(om *ObjectMapping) (*CompiledObject, *CompileError) {
+// targetAttributes returns the definitions of the target object's
+// attributes in the schema's directories, by lower-case name (none when
+// the schema does not define the object).
+func targetAttributes(s *Schema, directory, object string) map[string]*AttributeDefinition {
+	defs := map[string]*AttributeDefinition{}
+	for di := range s.Directories {
+		d := &s.Directories[di]
+		if !strings.EqualFold(d.Name, directory) {
+			continue
+		}
+		for oi := range d.Objects {
+			if o := &d.Objects[oi]; strings.EqualFold(o.Name, object) {
+				for ai := range o.Attributes {
+					defs[strings.ToLower(o.Attributes[ai].Name)] = &o.Attributes[ai]
+				}
+			}
+		}
+	}
+	return defs
+}
+
+func compileObject(om *ObjectMapping, defs map[string]*AttributeDefinition) (*CompiledObject, *CompileError) {
 	name := om.Name
 	if name == "" {
 		name = om.SourceObjectName + " to " + om.TargetObjectName
@@ -184,6 +208,9 @@ func compileObject(om *ObjectMapping) (*CompiledObject, *CompileError) {
 			return nil, fail(t, fmt.Errorf("flowType %q is not one of %s", am.FlowType, strings.Join(flowTypes, ", ")))
 		}
 		ca := &CompiledAttr{Mapping: am, Target: t, AddOnly: am.FlowType == "ObjectAddOnly"}
+		if def := defs[strings.ToLower(t)]; def != nil {
+			ca.SingleValued = !def.Multivalued
+		}
 		if am.Source != nil {
 			text, err := ExpressionOf(am.Source)
 			if err != nil {
