@@ -580,15 +580,28 @@ func (p *pool) close() error {
 func (p *pool) one(it item, group, hold bool) {
 	c := p.c
 	id, typ := it.id, p.om.Mapping.SourceObjectName
+	if c.slots != nil {
+		// The node's slots are shared by its chunks: a worker may wait long
+		// for one, and a pause or delete meanwhile means it must not start.
+		select {
+		case c.slots <- struct{}{}:
+		case <-p.ctx.Done():
+			return
+		}
+	}
+	release := func() {
+		if c.slots != nil {
+			<-c.slots
+		}
+	}
+	if p.stopping() {
+		release()
+		return // stopped: the object is the next cycle's
+	}
 	// Objects finish under their own deadline, not the cycle's context.
 	octx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), objectTimeout(it))
-	if c.slots != nil {
-		c.slots <- struct{}{}
-	}
 	out, err := c.s.engine.Process(octx, p.job, engine.Request{ObjectType: typ, ObjectID: id, Object: it.obj, AllMembers: group, HoldDeletes: hold})
-	if c.slots != nil {
-		<-c.slots
-	}
+	release()
 	cancel()
 	ctx := p.ctx
 	var nf *engine.NotFoundError
