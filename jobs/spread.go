@@ -26,6 +26,11 @@ func (chunkArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: 
 // chunkPoll is how often a coordinator reads its chunks' states.
 const chunkPoll = 100 * time.Millisecond
 
+// orphanGrace is how long a running chunk must stay unlocked before its
+// coordinator works it again: longer than River takes to record a chunk
+// whose worker has just returned.
+const orphanGrace = 2 * time.Second
+
 // errCycleOver stops a chunk whose cycle ended or whose coordinator died:
 // the job's next cycle does the work again.
 var errCycleOver = errors.New("the chunk's cycle is over")
@@ -198,6 +203,11 @@ func (r *Runner[TTx]) addChunk(ctx context.Context, a chunkArgs) (int64, error) 
 // with it) is cancelled and queued again, to be worked by a live node
 // without the dead one's target listing.
 func (r *Runner[TTx]) waitChunks(ctx context.Context, cycleID string, pending map[int64]chunkArgs, done func(chunkResult)) error {
+	// unlockedSince is when a running chunk was first seen with nobody
+	// holding its lock. A worker lets go of the lock as its Work returns,
+	// before River records the chunk completed, so one look is not enough
+	// to call it orphaned: that worked finished chunks again.
+	unlockedSince := map[int64]time.Time{}
 	for {
 		// The chunks from the first pending one on: those before are done.
 		first := int64(-1)
@@ -234,8 +244,16 @@ func (r *Runner[TTx]) waitChunks(ctx context.Context, cycleID string, pending ma
 					if err != nil {
 						return err
 					}
+					delete(unlockedSince, row.ID)
 					continue
 				}
+				if since, seen := unlockedSince[row.ID]; !seen {
+					unlockedSince[row.ID] = time.Now()
+					continue
+				} else if time.Since(since) < orphanGrace {
+					continue
+				}
+				delete(unlockedSince, row.ID)
 				r.log.Info("working again the chunk of a node that stopped", "cycle", cycleID, "river_job", row.ID)
 				if _, err := r.client.JobCancel(ctx, row.ID); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
 					return err
