@@ -14,17 +14,23 @@ import (
 )
 
 // watchedAD is the in-memory AD with a change notification the test
-// drives: its first watch breaks at once, later ones hand the callback to
-// the test and last until their context ends.
+// drives: its first watch breaks when the test closes breakFirst, later
+// ones hand the callback to the test and last until their context ends.
 type watchedAD struct {
 	*adfake.Source
-	watches  atomic.Int32
-	callback chan func()
-	ended    chan error
+	watches    atomic.Int32
+	breakFirst chan struct{}
+	callback   chan func()
+	ended      chan error
 }
 
 func (w *watchedAD) Watch(ctx context.Context, changed func()) error {
 	if w.watches.Add(1) == 1 {
+		select {
+		case <-w.breakFirst:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		return errors.New("connection reset by peer")
 	}
 	w.callback <- changed
@@ -34,11 +40,13 @@ func (w *watchedAD) Watch(ctx context.Context, changed func()) error {
 }
 
 // A started job watches a source that is a connector.Watcher: a watch that
-// breaks is dialled again after a backoff, a notification runs the
-// incremental cycle at once (the interval is 40 minutes), and pausing the
-// job ends the watch.
+// breaks is dialled again after a backoff, and once it is back a cycle
+// catches up with what changed meanwhile (nobody was told of it); a
+// notification runs the incremental cycle at once (the interval is 40
+// minutes), and pausing the job ends the watch.
 func TestRunnerWatchesSources(t *testing.T) {
-	ad := &watchedAD{Source: adfake.New(schema.DirectoryAD, "objectGUID"), callback: make(chan func(), 4), ended: make(chan error, 4)}
+	ad := &watchedAD{Source: adfake.New(schema.DirectoryAD, "objectGUID"), breakFirst: make(chan struct{}),
+		callback: make(chan func(), 4), ended: make(chan error, 4)}
 	const guid = "cccccccc-0000-4000-8000-000000000001"
 	ad.Put(adUser(guid, "CN=Ada,OU=Staff,DC=corp,DC=chicago,DC=com", "ada", "Ada", "Lovelace"))
 	e := newEnv(t, options{sources: map[string]jobs.SourceFactory{
@@ -61,6 +69,18 @@ func TestRunnerWatchesSources(t *testing.T) {
 	}
 	waitFor(t, "the initial cycle", func() bool { return displayName() == "Ada Lovelace" })
 
+	// A change the broken watch never reported, once the cycle its own
+	// writes to the directory started has run: nothing else picks it up.
+	time.Sleep(3 * time.Second)
+	ad.Modify(guid, connector.Attributes{"displayName": {"Ada Byron"}})
+	time.Sleep(3 * time.Second)
+	if got := displayName(); got != "Ada Lovelace" {
+		t.Fatalf("displayName %v before the watch broke; want Ada Lovelace (no cycle was due)", got)
+	}
+	close(ad.breakFirst)
+	took := waitFor(t, "the change made while the watch was broken", func() bool { return displayName() == "Ada Byron" })
+	t.Logf("watch broken → the change it missed in the directory: %v", took)
+
 	var changed func()
 	select {
 	case changed = <-ad.callback: // the second watch: the first one broke
@@ -69,7 +89,7 @@ func TestRunnerWatchesSources(t *testing.T) {
 	}
 	ad.Modify(guid, connector.Attributes{"displayName": {"Ada King"}})
 	changed()
-	took := waitFor(t, "a notified change in the directory", func() bool { return displayName() == "Ada King" })
+	took = waitFor(t, "a notified change in the directory", func() bool { return displayName() == "Ada King" })
 	t.Logf("notification → directory: %v", took)
 
 	e.do("POST", jobPath+"/pause", nil, 204)

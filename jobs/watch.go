@@ -49,6 +49,9 @@ const (
 	watchRetry    = time.Second
 	watchRetryMax = time.Minute
 	watchRenew    = 10 * time.Minute
+	// watchSettle is how long a watch begun after a broken one must last
+	// before the job catches up with what changed in between.
+	watchSettle = 2 * time.Second
 )
 
 // watchSources watches the sources of a started job that can (LDAP
@@ -74,6 +77,7 @@ func (r *Runner[TTx]) watchSources(spID, jobID string) {
 		}()
 		kick := r.debounced(ctx, spID, jobID)
 		backoff := watchRetry
+		broke := false // the last watch broke: changes since went unnotified
 		for ctx.Err() == nil {
 			ws, err := r.svc.Watchers(ctx, spID, jobID)
 			if errors.Is(err, ErrNotActive) || errors.Is(err, store.ErrNotFound) || (err == nil && len(ws) == 0) {
@@ -82,7 +86,16 @@ func (r *Runner[TTx]) watchSources(spID, jobID string) {
 			began := time.Now()
 			if err == nil {
 				wctx, cancel := context.WithTimeout(ctx, watchRenew)
+				var catchUp *time.Timer
+				if broke {
+					// Once the source answers again, a cycle picks up from
+					// the watermark what changed while nobody watched.
+					catchUp = time.AfterFunc(watchSettle, kick)
+				}
 				err = watchAll(wctx, ws, kick)
+				if catchUp != nil && !catchUp.Stop() {
+					broke = false // caught up
+				}
 				renewed := wctx.Err() == context.DeadlineExceeded
 				cancel()
 				if renewed && ctx.Err() == nil {
@@ -93,6 +106,7 @@ func (r *Runner[TTx]) watchSources(spID, jobID string) {
 			if ctx.Err() != nil {
 				return
 			}
+			broke = true
 			if time.Since(began) > watchRetryMax {
 				backoff = watchRetry // it had worked a while
 			}
