@@ -106,6 +106,19 @@ func (tr *ldapTree) del(dn string) {
 	tr.dns = slices.DeleteFunc(tr.dns, func(d string) bool { return d == dn })
 }
 
+// move moves an entry of the tree under newSuperior (outside the tree's
+// OU, deleted at the end all the same) and returns its new DN.
+func (tr *ldapTree) move(dn, newSuperior string) string {
+	tr.t.Helper()
+	rdn, _, _ := strings.Cut(dn, ",")
+	if err := tr.c.ModifyDN(ldap.NewModifyDNRequest(dn, rdn, true, newSuperior)); err != nil {
+		tr.t.Fatal(err)
+	}
+	moved := rdn + "," + newSuperior
+	tr.dns[slices.Index(tr.dns, dn)] = moved
+	return moved
+}
+
 // person adds an enabled user (AD user or inetOrgPerson) with a unique
 // uid / sAMAccountName and mail.
 func (tr *ldapTree) person(uid, given, sn string) (dn, mail string) {
@@ -198,6 +211,7 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 	ou, sfx := tr.ou, tr.sfx
 	ada, adaMail := tr.person("ada", "Ada", "Lovelace")
 	alan, alanMail := tr.person("alan", "Alan", "Turing")
+	grace, graceMail := tr.person("grace", "Grace", "Hopper")
 	team := tr.codebreakers(ada, alan)
 
 	e := newEnv(t, options{})
@@ -249,7 +263,7 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 	e.do("POST", jobPath+"/start", nil, 204)
 	waitFor(t, "the initial cycle", func() bool {
 		g := e.scimFind("Groups", "displayName", "Codebreakers "+sfx)
-		if len(e.scimFind("Users", "userName", alanMail)) != 1 || len(g) != 1 {
+		if len(e.scimFind("Users", "userName", alanMail)) != 1 || len(e.scimFind("Users", "userName", graceMail)) != 1 || len(g) != 1 {
 			return false
 		}
 		members, _ := e.scimGet("Groups", g[0]["id"].(string))["members"].([]any) // none until they are added
@@ -263,6 +277,13 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 		return len(u) == 1 && u[0]["displayName"] == "Countess of Lovelace"
 	})
 	t.Logf("LDAP modify → SCIM app: %v", took)
+	// Moved out of the container synchronized: gone from the source.
+	tr.move(grace, srv.base)
+	took = waitFor(t, "a user moved out of the container leaving the SCIM app", func() bool {
+		u := e.scimFind("Users", "userName", graceMail)
+		return len(u) == 0 || u[0]["active"] == false
+	})
+	t.Logf("LDAP move out of the container → SCIM app: %v", took)
 	if srv.ad {
 		ldapModify(t, c, alan, "userAccountControl", "546") // ACCOUNTDISABLE
 		took = waitFor(t, "an AD disable reaching the SCIM app", func() bool {

@@ -345,7 +345,7 @@ func (s *Source) dirSync(ctx context.Context, cookie []byte, headOnly bool, add 
 		return nil, &connector.Error{Kind: connector.KindInvalid, Code: CodeBaseDN, Message: s.Name() + " names no default naming context for DirSync"}
 	}
 	incremental := len(cookie) > 0
-	var live [][]byte // objectGUIDs of changed live objects under the bases
+	var live [][]byte // objectGUIDs of changed live objects
 	var attrs []string
 	if headOnly {
 		// Only the cookie matters: asking for one attribute that does not
@@ -370,9 +370,9 @@ func (s *Source) dirSync(ctx context.Context, cookie []byte, headOnly bool, add 
 				}
 				deleted := strings.EqualFold(e.GetAttributeValue("isDeleted"), "TRUE") || strings.Contains(e.DN, "\\0ADEL:") || strings.Contains(e.DN, "\nDEL:")
 				if !deleted {
-					if s.inBases(e.DN) {
-						live = append(live, raw)
-					}
+					// Outside the bases too: one moved out of them has left
+					// the source (classify says so).
+					live = append(live, raw)
 					continue
 				}
 				if p := plainDN(e.GetAttributeValue("lastKnownParent")); p != "" && !s.inBases(p) {
@@ -411,7 +411,10 @@ func (s *Source) dirSync(ctx context.Context, cookie []byte, headOnly bool, add 
 }
 
 // classify reads the objectClass of live objects by objectGUID, in
-// batches, and adds a change for each user and group among them.
+// batches, and adds a change for each user and group among them: a
+// deletion for those outside the bases, which the source no longer has
+// (moved out of them, or never in; either is nothing to the engine
+// without an anchor).
 func (s *Source) classify(ctx context.Context, guids [][]byte, add func(typ, id string, deleted bool)) error {
 	const batch = 200
 	for len(guids) > 0 {
@@ -435,7 +438,7 @@ func (s *Source) classify(ctx context.Context, guids [][]byte, add func(typ, id 
 		for _, e := range es {
 			cls := s.classes(e)
 			if len(cls) == 1 { // not a computer, not unknown
-				add(cls[0], adid.FormatGUID(e.GetRawAttributeValue("objectGUID")), false)
+				add(cls[0], adid.FormatGUID(e.GetRawAttributeValue("objectGUID")), !s.inBases(e.DN))
 			}
 		}
 	}

@@ -70,7 +70,7 @@ func (s *Source) watchBase(ctx context.Context, f Flavor, base string, changed f
 		// Show Deleted: a deletion moves the object to Deleted Objects,
 		// which a notification search sees only with it.
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			"(objectClass=*)", []string{"objectGUID"}, []ldap.Control{ldap.NewControlMicrosoftNotification(), ldap.NewControlMicrosoftShowDeleted()})
+			"(objectClass=*)", []string{"objectGUID", "objectClass"}, []ldap.Control{ldap.NewControlMicrosoftNotification(), ldap.NewControlMicrosoftShowDeleted()})
 		resp = c.SearchAsync(ctx, req, 16)
 	} else {
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
@@ -89,9 +89,10 @@ func (s *Source) watchBase(ctx context.Context, f Flavor, base string, changed f
 		if e == nil || refreshing {
 			continue
 		}
-		// On AD, a change under the bases, or a deletion (a tombstone
-		// has moved to Deleted Objects).
-		if f != FlavorAD || s.inBases(e.DN) || strings.Contains(e.DN, "\\0ADEL:") {
+		// On AD, a change under the bases, a deletion (a tombstone has
+		// moved to Deleted Objects), or a user or group elsewhere, which
+		// may have just moved out of the bases.
+		if f != FlavorAD || s.inBases(e.DN) || strings.Contains(e.DN, "\\0ADEL:") || len(s.classes(e)) == 1 {
 			changed()
 		}
 	}
