@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -45,6 +46,11 @@ func (s *Source) dial(ctx context.Context) (*ldap.Conn, error) {
 			return nil, &connector.Error{Kind: connector.KindTransient, Code: CodeTLS,
 				Message: fmt.Sprintf("TLS with %s failed (check the CA certificate): %v", s.cfg.u.Host, err), Err: err}
 		}
+		if s.cfg.u.Scheme == "ldaps" && (errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "connection reset")) {
+			// A server speaking plain LDAP hangs up on a TLS handshake.
+			return nil, &connector.Error{Kind: connector.KindTransient, Code: CodeTLS,
+				Message: fmt.Sprintf("TLS with %s failed: the server closed the connection during the handshake; if it serves plain LDAP there, use ldap:// (with StartTLS): %v", s.cfg.u.Host, err), Err: err}
+		}
 		return nil, &connector.Error{Kind: connector.KindTransient, Code: CodeConnect,
 			Message: fmt.Sprintf("cannot connect to %s: %v", s.cfg.u.Host, err), Err: err}
 	}
@@ -54,6 +60,10 @@ func (s *Source) dial(ctx context.Context) (*ldap.Conn, error) {
 	if s.cfg.startTLS {
 		if err := conn.StartTLS(s.cfg.tls); err != nil {
 			conn.Close()
+			if ctx.Err() != nil || strings.Contains(err.Error(), "timed out") {
+				// Not a TLS problem: the server did not answer.
+				return nil, s.kinded(context.Background(), context.DeadlineExceeded, "StartTLS")
+			}
 			return nil, &connector.Error{Kind: connector.KindTransient, Code: CodeTLS,
 				Message: fmt.Sprintf("StartTLS with %s failed (check the CA certificate, or use ldaps://): %v", s.cfg.u.Host, err), Err: err}
 		}

@@ -182,3 +182,57 @@ func TestGuardRefusesTheServer(t *testing.T) {
 		t.Errorf("the refused server got %d connections", n)
 	}
 }
+
+// A server that accepts the connection and never answers is reported as
+// not answering in time, not as a failed StartTLS that blames the CA
+// certificate; one that hangs up on ldaps:// is said to fail TLS, with
+// the hint that it may serve plain LDAP.
+func TestSilentAndPlainServers(t *testing.T) {
+	serve := func(handle func(net.Conn)) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go handle(c)
+			}
+		}()
+		return ln.Addr().String()
+	}
+	test := func(url string) error {
+		src, err := ldapsource.New(ldapsource.Config{URL: url, BindDN: "cn=admin", Password: "pw",
+			BaseDNs: []string{"dc=example,dc=com"}, Timeout: 500 * time.Millisecond, Flavor: ldapsource.FlavorOpenLDAP})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src.Test(ctx(t))
+	}
+	held := make(chan net.Conn, 4)
+	t.Cleanup(func() {
+		close(held)
+		for c := range held {
+			c.Close()
+		}
+	})
+	silent := serve(func(c net.Conn) { held <- c })
+	err := test("ldap://" + silent) // StartTLS first
+	if connector.KindOf(err) != connector.KindTransient || !strings.Contains(err.Error(), "StartTLS to "+silent+" did not finish in time") ||
+		strings.Contains(err.Error(), "CA certificate") {
+		t.Errorf("a silent server: %v (kind %v), want a transient error saying StartTLS did not finish in time", err, connector.KindOf(err))
+	}
+
+	plain := serve(func(c net.Conn) { // reads the ClientHello, no LDAP message, and hangs up
+		_, _ = c.Read(make([]byte, 512))
+		c.Close()
+	})
+	err = test("ldaps://" + plain)
+	if !strings.Contains(err.Error(), "TLS with "+plain+" failed: the server closed the connection during the handshake; if it serves plain LDAP there, use ldap://") {
+		t.Errorf("ldaps:// to a server that hangs up: %v, want a TLS failure hinting at plain LDAP", err)
+	}
+}
