@@ -723,7 +723,7 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 	switch {
 	case runErr != nil && !interrupted:
 		exec.State = store.ExecutionFailed
-		exec.Error = &store.SyncError{Code: "CycleFailed", Message: runErr.Error(), TenantActionable: errors.Is(runErr, errTargetDown)}
+		exec.Error = cycleError(runErr)
 	case exec.CountEscrowed > 0:
 		exec.State = store.ExecutionEntryLevelErrors
 	}

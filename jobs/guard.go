@@ -154,6 +154,24 @@ func escrowThreshold(reason string) bool {
 // quarantines its job, why, and with what error: a target down or
 // refusing the job for the whole cycle, deletes over the threshold, then
 // the escrow thresholds.
+// cycleError is a failed cycle's error as its status shows it: the code
+// of the connector's error when there is one (LdapServerUnreachable, say),
+// tenant-actionable when an administrator has to fix something (the
+// credentials, a container, a setting) rather than wait.
+func cycleError(runErr error) *store.SyncError {
+	se := &store.SyncError{Code: "CycleFailed", Message: runErr.Error(), TenantActionable: errors.Is(runErr, errTargetDown)}
+	if ce := (*connector.Error)(nil); errors.As(runErr, &ce) {
+		switch {
+		case ce.Code != "":
+			se.Code = ce.Code
+		case ce.Status != 0:
+			se.Code = connector.CodeForStatus(ce.Status)
+		}
+		se.TenantActionable = se.TenantActionable || ce.Kind == connector.KindUnauthorized || ce.Kind == connector.KindInvalid || ce.Kind == connector.KindNotFound
+	}
+	return se
+}
+
 func (c *cycle) quarantineReason(runErr error) (string, *store.SyncError) {
 	switch {
 	case errors.Is(runErr, errTargetDown):
@@ -169,6 +187,11 @@ func (c *cycle) quarantineReason(runErr error) (string, *store.SyncError) {
 		}
 		return ReasonQuarantineException, &store.SyncError{Code: code, Message: runErr.Error(), TenantActionable: true}
 	case runErr != nil:
+		// A source or target that refuses the job's credentials fails every
+		// cycle until an administrator fixes them, as a target down does.
+		if ce := (*connector.Error)(nil); errors.As(runErr, &ce) && ce.Kind == connector.KindUnauthorized {
+			return ReasonQuarantineException, cycleError(runErr)
+		}
 		return "", nil
 	case c.tooManyDeletes > 0:
 		return ReasonTooManyDeletes, &store.SyncError{Code: ReasonTooManyDeletes, TenantActionable: true, Message: fmt.Sprintf(
