@@ -347,6 +347,6 @@ func (r *Runner[TTx]) workChunk(ctx context.Context, row *rivertype.JobRow, a ch
 	}
 	res.Node = r.id
 	r.log.Info("chunk worked", "job", a.JobID, "cycle", a.Cycle, "type", a.Type, "objects", len(a.IDs),
-		"exported", res.Exported, "escrowed", res.Escrowed, "node", r.id)
+		"exported", res.Exported, "escrowed", res.Escrowed)
 	return river.RecordOutput(ctx, res)
 }
