@@ -269,6 +269,11 @@ func (s *Source) kinded(ctx context.Context, err error, what string) error {
 	case ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidCredentials, ldap.LDAPResultInsufficientAccessRights):
 		return &connector.Error{Kind: connector.KindUnauthorized, Code: CodeBind,
 			Message: fmt.Sprintf("%s refused %s: %v", host, what, err), Err: err}
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded):
+		// Lists are paged; the change feed's syncrepl search cannot be.
+		return &connector.Error{Kind: connector.KindInvalid, Code: CodeProtocol, Err: err,
+			Message: fmt.Sprintf("%s stopped at %s's size limit: allow %q to read every entry of the containers at once "+
+				"(OpenLDAP: limits dn.exact=%q size=unlimited), since a sync search cannot be paged", what, host, s.cfg.BindDN, s.cfg.BindDN)}
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
 		return &connector.Error{Kind: connector.KindNotFound, Code: CodeNotFound,
 			Message: fmt.Sprintf("%s: no such entry on %s", what, host), Err: err}

@@ -2,12 +2,14 @@ package ldapsource
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"provisiond/adid"
+	"provisiond/connector"
 )
 
 func TestUserAccountControl(t *testing.T) {
@@ -136,5 +138,20 @@ func TestObjectBinaryAttributes(t *testing.T) {
 	}
 	if got := object(FlavorOpenLDAP, TypeUser, "corp.example.net", e).Attrs["domainFQDN"]; len(got) != 1 || got[0] != "corp.example.net" {
 		t.Errorf("domainFQDN with a Domain = %q, want it", got)
+	}
+}
+
+// A search stopped at the server's size limit (the change feed's syncrepl
+// search, which cannot be paged) says what to change on the server.
+func TestSizeLimitSaysWhatToFix(t *testing.T) {
+	s, err := New(Config{URL: "ldap://dc.example.com", BindDN: "cn=sync,dc=example,dc=com", Password: "pw",
+		BaseDNs: []string{"dc=example,dc=com"}, Flavor: FlavorOpenLDAP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.kinded(t.Context(), ldap.NewError(ldap.LDAPResultSizeLimitExceeded, errors.New("Size Limit Exceeded")), "read the change feed")
+	want := `read the change feed stopped at dc.example.com's size limit: allow "cn=sync,dc=example,dc=com" to read every entry of the containers at once (OpenLDAP: limits dn.exact="cn=sync,dc=example,dc=com" size=unlimited)`
+	if connector.KindOf(err) != connector.KindInvalid || !strings.Contains(err.Error(), want) {
+		t.Errorf("kinded(sizeLimitExceeded) = %v (kind %v), want %q", err, connector.KindOf(err), want)
 	}
 }
