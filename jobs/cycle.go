@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -302,6 +303,9 @@ func (c *cycle) initialOf(ctx context.Context, job *engine.Job, lister connector
 		p = c.startPool(ctx, job, om, c.threshold > 0, 0)
 	}
 	var items []item
+	// listed holds a hash of every id the listing returned, for the sweep;
+	// complete says the listing got to its end.
+	listed, seed, complete := map[uint64]struct{}{}, maphash.MakeSeed(), false
 	for token := ""; ; {
 		page, err := lister.List(ctx, om.Mapping.SourceObjectName, token, cyclePage)
 		if err != nil {
@@ -314,9 +318,11 @@ func (c *cycle) initialOf(ctx context.Context, job *engine.Job, lister connector
 			// The listing reads objects as Get does: the engine need
 			// not read them again.
 			items = append(items, item{id: page.Objects[i].ID, obj: &page.Objects[i]})
+			listed[maphash.String(seed, page.Objects[i].ID)] = struct{}{}
 		}
 		c.n.seen.Add(int64(len(page.Objects)))
 		last := page.Next == ""
+		complete = last
 		switch {
 		case p != nil:
 			if !p.feed(items) {
@@ -348,7 +354,56 @@ func (c *cycle) initialOf(ctx context.Context, job *engine.Job, lister connector
 			return err
 		}
 	}
-	return c.waitChunks(ctx, job, om)
+	if err := c.waitChunks(ctx, job, om); err != nil {
+		return err
+	}
+	if !complete || ctx.Err() != nil {
+		return ctx.Err() // a listing cut short must not look like deletions
+	}
+	return c.sweep(ctx, job, om, func(id string) bool {
+		_, ok := listed[maphash.String(seed, id)]
+		return ok
+	})
+}
+
+// sweep processes the objects of om's type the job has linked that the
+// full listing did not return: deleted in the source while no cycle
+// followed its changes (the full cycle of a restart, or of a watermark
+// the feed could not continue, or of a source without a feed). The
+// engine reads each again, so one that still exists (created during the
+// listing, or listed under another id) is processed as it is, and one
+// that is gone goes the way of a deletion, accidental-deletion threshold
+// included. (A hash collision would keep a gone object for another
+// cycle; at a million objects its odds are about one in 30 million.)
+func (c *cycle) sweep(ctx context.Context, job *engine.Job, om *schema.CompiledObject, listed func(id string) bool) error {
+	typ := om.Mapping.SourceObjectName
+	if b, ok := job.State.(*batchState); ok {
+		if err := b.Flush(ctx); err != nil { // the anchors the listing's objects wrote
+			return err
+		}
+	}
+	for after := ""; ; {
+		anchors, err := c.s.store.ListAnchorsAfter(ctx, job.ID, typ, after, cyclePage)
+		if err != nil {
+			return fmt.Errorf("list the anchors of %s: %w", typ, err)
+		}
+		var gone []item
+		for _, a := range anchors {
+			if !listed(a.SourceID) {
+				gone = append(gone, item{id: a.SourceID})
+			}
+		}
+		if len(gone) > 0 {
+			c.n.seen.Add(int64(len(gone)))
+			if err := c.process(ctx, job, om, gone, c.threshold > 0); err != nil {
+				return err
+			}
+		}
+		if len(anchors) < cyclePage {
+			return nil
+		}
+		after = anchors[len(anchors)-1].SourceID
+	}
 }
 
 // incremental processes the changes after watermark, batch by batch, and

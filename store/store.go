@@ -293,6 +293,10 @@ type Store interface {
 	// It tells objects the job provisioned from objects it never touched.
 	GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (Anchor, error)
 	ListAnchors(ctx context.Context, jobID string) ([]Anchor, error)
+	// ListAnchorsAfter returns a page of the job's anchors of sourceType:
+	// at most limit, ordered by source id, those after the source id after
+	// ("" for the first page).
+	ListAnchorsAfter(ctx context.Context, jobID, sourceType, after string, limit int) ([]Anchor, error)
 	// GetAnchors returns, in no particular order, the job's anchors of the
 	// source objects sourceIDs of sourceType that have one: GetAnchor for
 	// many objects in one call.

@@ -233,6 +233,20 @@ func (s *Store) ListAnchors(_ context.Context, jobID string) ([]store.Anchor, er
 	return out, nil
 }
 
+// ListAnchorsAfter implements store.Store.
+func (s *Store) ListAnchorsAfter(_ context.Context, jobID, sourceType, after string, limit int) ([]store.Anchor, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []store.Anchor
+	for _, a := range s.anchors[jobID] {
+		if a.SourceType == sourceType && a.SourceID > after {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Anchor) int { return cmp.Compare(a.SourceID, b.SourceID) })
+	return out[:min(len(out), max(limit, 0))], nil
+}
+
 // AddProvisioningLog implements store.Store; store.ErrNotFound if the job
 // is absent, store.ErrConflict if the id is taken.
 func (s *Store) AddProvisioningLog(_ context.Context, l store.ProvisioningLog) error {

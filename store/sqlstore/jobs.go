@@ -246,6 +246,17 @@ func (s *Store) ListAnchors(ctx context.Context, jobID string) ([]store.Anchor, 
 	return as, nil
 }
 
+// ListAnchorsAfter implements store.Store, along the anchors' key.
+func (s *Store) ListAnchorsAfter(ctx context.Context, jobID, sourceType, after string, limit int) ([]store.Anchor, error) {
+	rows, err := s.query(ctx, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ? AND source_type = ? AND source_id > ?
+		ORDER BY source_id LIMIT ?`, jobID, sourceType, after, limit)
+	as, err := collect(rows, err, func(r *sql.Rows) (store.Anchor, error) { return scanAnchor(r) })
+	if err != nil {
+		return nil, s.fail(err, "list anchors", jobID)
+	}
+	return as, nil
+}
+
 const logCols = `id, job_id, service_principal_id, change_id, activity,
 	cycle_id, action, status, source_id, source_name, target_id, data`
 

@@ -74,6 +74,21 @@ func testManyAtOnce(t *testing.T, s store.Store) {
 	noTarget, err := s.GetAnchorsByTarget(ctx, j1.ID, "Group", nil)
 	ok(t, err, "get anchors by no target")
 	same(t, len(noTarget), 0, "anchors by no target")
+	// Paged by source id: the same anchors, not j2's nor the group's.
+	var paged []store.Anchor
+	for after := ""; ; {
+		page, err := s.ListAnchorsAfter(ctx, j1.ID, "User", after, 7)
+		ok(t, err, "list anchors after %q", after)
+		if len(page) > 7 {
+			t.Fatalf("ListAnchorsAfter(limit 7) returned %d anchors", len(page))
+		}
+		paged = append(paged, page...)
+		if len(page) < 7 {
+			break
+		}
+		after = page[len(page)-1].SourceID
+	}
+	same(t, paged, want, "anchors of the users of j1, paged by ListAnchorsAfter")
 	counts, err := s.CountAnchors(ctx, j1.ID)
 	ok(t, err, "count anchors")
 	same(t, counts, []store.AnchorCount{{SourceType: "Group", TargetType: "Group", N: 1},
