@@ -46,14 +46,18 @@ type Runner[TTx any] struct {
 	locks keylock.Locks // one cycle at a time per job
 	// jobLock, when set, keeps a job's cycles one at a time across the
 	// processes sharing the database (RunnerOptions.JobLock).
-	jobLock  JobLock
-	mu       sync.Mutex
-	running  map[string]context.CancelFunc // job id → its running cycle
-	queued   map[string]bool               // job id → a cycle due now waits to start
-	adopted  map[int64]bool                // River job ids of orphaned cycles rescheduled
-	watching map[string]context.CancelFunc // job id → the watch of its sources
-	base     context.Context               // Start's: watches end with it
-	stopAll  context.CancelFunc            // ends every watch (Shutdown)
+	jobLock JobLock
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // job id → its running cycle
+	queued  map[string]bool               // job id → a cycle due now waits to start
+	adopted map[int64]bool                // River job ids of orphaned cycles rescheduled
+	// freeSince is when a running cycle's job lock was first seen free:
+	// a cycle lets go of it as its Work returns, before River records it
+	// completed, so an orphan must stay unlocked for orphanGrace.
+	freeSince map[int64]time.Time
+	watching  map[string]context.CancelFunc // job id → the watch of its sources
+	base      context.Context               // Start's: watches end with it
+	stopAll   context.CancelFunc            // ends every watch (Shutdown)
 	// workLock, live and working tell whether a cycle's coordinator and a
 	// chunk's worker live (spread.go).
 	workLock JobLock
@@ -109,7 +113,7 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 		return nil, errors.New("scheduler: a JobLock needs a WorkLock")
 	}
 	r := &Runner[TTx]{svc: svc, st: st, log: log, jobLock: o.JobLock, workLock: o.WorkLock, id: o.ID,
-		running: map[string]context.CancelFunc{}, queued: map[string]bool{}, adopted: map[int64]bool{},
+		running: map[string]context.CancelFunc{}, queued: map[string]bool{}, adopted: map[int64]bool{}, freeSince: map[int64]time.Time{},
 		watching: map[string]context.CancelFunc{}, live: map[string]bool{}, working: map[int64]bool{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &cycleWorker[TTx]{r: r})
@@ -416,6 +420,11 @@ func (r *Runner[TTx]) adoptOnce(ctx context.Context) error {
 			delete(r.adopted, id)
 		}
 	}
+	for id := range r.freeSince {
+		if !slices.ContainsFunc(res.Jobs, func(j *rivertype.JobRow) bool { return j.ID == id }) {
+			delete(r.freeSince, id)
+		}
+	}
 	r.mu.Unlock()
 	for _, row := range res.Jobs {
 		r.mu.Lock()
@@ -433,9 +442,21 @@ func (r *Runner[TTx]) adoptOnce(ctx context.Context) error {
 			return err
 		}
 		if !free {
+			r.mu.Lock()
+			delete(r.freeSince, row.ID)
+			r.mu.Unlock()
 			continue // its cycle runs somewhere
 		}
 		unlock()
+		r.mu.Lock()
+		since, seen := r.freeSince[row.ID]
+		if !seen {
+			r.freeSince[row.ID] = time.Now()
+		}
+		r.mu.Unlock()
+		if !seen || time.Since(since) < orphanGrace {
+			continue // it may have just ended: look again at the next check
+		}
 		r.log.Info("resuming the cycle of a process that stopped", "job", a.JobID, "river_job", row.ID)
 		r.mu.Lock()
 		r.adopted[row.ID] = true
