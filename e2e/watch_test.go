@@ -40,16 +40,10 @@ func (w *watchedAD) Watch(ctx context.Context, changed func()) error {
 	return ctx.Err()
 }
 
-// A started job watches a source that is a connector.Watcher: a watch that
-// breaks is dialled again after a backoff, and once it is back a cycle
-// catches up with what changed meanwhile (nobody was told of it); a
-// notification runs the incremental cycle at once (the interval is 40
-// minutes), and pausing the job ends the watch.
-func TestRunnerWatchesSources(t *testing.T) {
-	ad := &watchedAD{Source: adfake.New(schema.DirectoryAD, "objectGUID"), breakFirst: make(chan struct{}),
-		callback: make(chan func(), 4), ended: make(chan error, 4)}
-	const guid = "cccccccc-0000-4000-8000-000000000001"
-	ad.Put(adUser(guid, "CN=Ada,OU=Staff,DC=corp,DC=chicago,DC=com", "ada", "Ada", "Lovelace"))
+// newCloudSyncJob is a cloud-sync job (AD to the directory) reading ad,
+// with its secrets saved, not started; it returns the service and the
+// job's path.
+func newCloudSyncJob(t *testing.T, ad connector.Source) (*env, string) {
 	e := newEnv(t, options{sources: map[string]jobs.SourceFactory{
 		schema.DirectoryAD: func(context.Context, jobs.Config) (connector.Source, error) { return ad, nil },
 	}})
@@ -60,6 +54,20 @@ func TestRunnerWatchesSources(t *testing.T) {
 	e.do("PUT", "/servicePrincipals/"+spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
 		{"key": "Server", "value": "ldap://dc.corp.chicago.com"}, {"key": "UserName", "value": "CORP\\sync"},
 		{"key": "Password", "value": "secret"}, {"key": "Domain", "value": "corp.chicago.com"}}}, 204)
+	return e, jobPath
+}
+
+// A started job watches a source that is a connector.Watcher: a watch that
+// breaks is dialled again after a backoff, and once it is back a cycle
+// catches up with what changed meanwhile (nobody was told of it); a
+// notification runs the incremental cycle at once (the interval is 40
+// minutes), and pausing the job ends the watch.
+func TestRunnerWatchesSources(t *testing.T) {
+	ad := &watchedAD{Source: adfake.New(schema.DirectoryAD, "objectGUID"), breakFirst: make(chan struct{}),
+		callback: make(chan func(), 4), ended: make(chan error, 4)}
+	const guid = "cccccccc-0000-4000-8000-000000000001"
+	ad.Put(adUser(guid, "CN=Ada,OU=Staff,DC=corp,DC=chicago,DC=com", "ada", "Ada", "Lovelace"))
+	e, jobPath := newCloudSyncJob(t, ad)
 	e.do("POST", jobPath+"/start", nil, 204)
 	displayName := func() any {
 		u, err := e.st.GetUserByUPN(context.Background(), "ada@chicago.com")
@@ -142,16 +150,7 @@ func (f *failingAD) Changes(ctx context.Context, watermark string, max int) ([]c
 func TestSourceFailuresInStatus(t *testing.T) {
 	ad := &failingAD{Source: adfake.New(schema.DirectoryAD, "objectGUID")}
 	ad.Put(adUser("cccccccc-0000-4000-8000-000000000002", "CN=Ada,OU=Staff,DC=corp,DC=chicago,DC=com", "ada", "Ada", "Lovelace"))
-	e := newEnv(t, options{sources: map[string]jobs.SourceFactory{
-		schema.DirectoryAD: func(context.Context, jobs.Config) (connector.Source, error) { return ad, nil },
-	}})
-	inst := e.do("POST", "/applicationTemplates/8adf8e6e-67b2-4cf2-a259-e3dc5476c621/instantiate", map[string]any{"displayName": "Cloud sync"}, 201)
-	spID := inst["servicePrincipal"].(map[string]any)["id"].(string)
-	jobPath := "/servicePrincipals/" + spID + "/synchronization/jobs/" +
-		e.do("POST", "/servicePrincipals/"+spID+"/synchronization/jobs", map[string]any{"templateId": schema.TemplateAD2AAD}, 201)["id"].(string)
-	e.do("PUT", "/servicePrincipals/"+spID+"/synchronization/secrets", map[string]any{"value": []map[string]string{
-		{"key": "Server", "value": "ldap://dc.corp.chicago.com"}, {"key": "UserName", "value": "CORP\\sync"},
-		{"key": "Password", "value": "secret"}, {"key": "Domain", "value": "corp.chicago.com"}}}, 204)
+	e, jobPath := newCloudSyncJob(t, ad)
 
 	status := func() (code string, le map[string]any, q map[string]any) {
 		st := e.do("GET", jobPath, nil, 200)["status"].(map[string]any)
