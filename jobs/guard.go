@@ -150,10 +150,6 @@ func escrowThreshold(reason string) bool {
 	return reason == ReasonBaseEscrowThreshold || reason == ReasonTotalEscrowThreshold || reason == ReasonEscrowProportionThreshold
 }
 
-// quarantineReason says whether the cycle that ended with runErr
-// quarantines its job, why, and with what error: a target down or
-// refusing the job for the whole cycle, deletes over the threshold, then
-// the escrow thresholds.
 // cycleError is a failed cycle's error as its status shows it: the code
 // of the connector's error when there is one (LdapServerUnreachable, say),
 // tenant-actionable when an administrator has to fix something (the
@@ -172,6 +168,10 @@ func cycleError(runErr error) *store.SyncError {
 	return se
 }
 
+// quarantineReason says whether the cycle that ended with runErr
+// quarantines its job, why, and with what error: a source or target
+// refusing the job's credentials, a target down or refusing the job for
+// the whole cycle, deletes over the threshold, then the escrow thresholds.
 func (c *cycle) quarantineReason(runErr error) (string, *store.SyncError) {
 	switch {
 	case errors.Is(runErr, errTargetDown):
