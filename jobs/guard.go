@@ -169,9 +169,10 @@ func cycleError(runErr error) *store.SyncError {
 }
 
 // quarantineReason says whether the cycle that ended with runErr
-// quarantines its job, why, and with what error: a source or target
-// refusing the job's credentials, a target down or refusing the job for
-// the whole cycle, deletes over the threshold, then the escrow thresholds.
+// quarantines its job, why, and with what error: a target down or
+// refusing the job for the whole cycle, a source or target refusing the
+// job's credentials, deletes over the threshold, then the escrow
+// thresholds.
 func (c *cycle) quarantineReason(runErr error) (string, *store.SyncError) {
 	switch {
 	case errors.Is(runErr, errTargetDown):
