@@ -487,3 +487,39 @@ func TestPauseCancelsScheduledCycles(t *testing.T) {
 	e.do("POST", jobPath+"/start", nil, 204)
 	waitFor(t, "a cycle to be scheduled again after start", func() bool { return scheduled() == 1 })
 }
+
+// A schema PUT to a started job reaches the objects it has already
+// provisioned by itself: the next cycle is a full one, and it runs at
+// once, as Entra re-evaluates its managed objects after a mapping change.
+// DELETE of the schema (back to the template) does the same.
+func TestSchemaChangeReachesAStartedJob(t *testing.T) {
+	e := newEnv(t, options{})
+	e.setupApp()
+	jobPath := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID
+	uid, upn := e.user("Katherine", "Johnson")
+	e.assign(uid)
+	e.do("POST", jobPath+"/start", nil, 204)
+	waitFor(t, "the initial cycle", func() bool { return len(e.scimFind("Users", "userName", upn)) == 1 })
+	displayName := func() any { return e.scimFind("Users", "userName", upn)[0]["displayName"] }
+	before := displayName()
+
+	sch := e.do("GET", jobPath+"/schema", nil, 200)
+	delete(sch, "@odata.context")
+	mappings := sch["synchronizationRules"].([]any)[0].(map[string]any)["objectMappings"].([]any)[0].(map[string]any)["attributeMappings"].([]any)
+	found := false
+	for _, m := range mappings {
+		if m := m.(map[string]any); m["targetAttributeName"] == "displayName" {
+			m["source"] = map[string]any{"type": "Function", "expression": `Join(" ", [givenName], "(new mapping)")`}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the schema maps no displayName")
+	}
+	e.do("PUT", jobPath+"/schema", sch, 204)
+	took := waitFor(t, "the new mapping reaching the provisioned user", func() bool { return displayName() == "Katherine (new mapping)" })
+	t.Logf("schema PUT → the provisioned user remapped: %v", took)
+
+	e.do("DELETE", jobPath+"/schema", nil, 204)
+	waitFor(t, "the template's mapping back on the provisioned user", func() bool { return displayName() == before })
+}

@@ -313,6 +313,9 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeErr(err, j.ID)
 	}
+	if err := y.Jobs.SchemaChanged(r.Context(), sp.ID, j.ID); err != nil {
+		return jobError(err)
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -349,6 +352,9 @@ func (y *Sync) resetJobSchema(w http.ResponseWriter, r *http.Request) error {
 	})
 	if err != nil {
 		return storeErr(err, j.ID)
+	}
+	if err := y.Jobs.SchemaChanged(r.Context(), sp.ID, j.ID); err != nil {
+		return jobError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

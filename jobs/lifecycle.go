@@ -294,3 +294,24 @@ func (s *Service) retryNow(ctx context.Context, spID, jobID string) error {
 	}
 	return nil
 }
+
+// SchemaChanged marks a job whose schema was replaced or reset so that
+// its next cycle is a full one, every object in scope evaluated against
+// the new mappings (as Entra re-evaluates its managed objects), and asks
+// for that cycle now when the job is started. A cycle already running
+// finishes with the schema it began with.
+func (s *Service) SchemaChanged(ctx context.Context, spID, jobID string) error {
+	j, err := s.store.UpdateJob(ctx, spID, jobID, func(j *store.Job) error {
+		j.Status.ResetPending |= store.ResetWatermark
+		return nil
+	})
+	if err != nil {
+		return jobNotFound(err, spID, jobID)
+	}
+	if s.sched != nil && j.Schedule.State == store.ScheduleActive {
+		if err := s.sched.Schedule(ctx, spID, jobID, s.now().UTC()); err != nil {
+			return fmt.Errorf("job %s has a new schema but its cycle could not be scheduled (restart it): %w", jobID, err)
+		}
+	}
+	return nil
+}
