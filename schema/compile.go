@@ -197,10 +197,11 @@ func compileObject(om *ObjectMapping, defs map[string]*AttributeDefinition) (*Co
 		if t == "" {
 			return nil, fail("", fmt.Errorf("attribute mapping %d has no targetAttributeName", ai+1))
 		}
-		if targets[t] {
-			return nil, fail(t, fmt.Errorf("two attribute mappings write this target attribute"))
+		// Attribute names are case-insensitive (SCIM's and the directory's).
+		if targets[strings.ToLower(t)] {
+			return nil, fail(t, fmt.Errorf("two attribute mappings write this target attribute (names differ in case at most)"))
 		}
-		targets[t] = true
+		targets[strings.ToLower(t)] = true
 		if am.FlowBehavior != "" && !slices.Contains(flowBehaviors, am.FlowBehavior) {
 			return nil, fail(t, fmt.Errorf("flowBehavior %q is not one of %s", am.FlowBehavior, strings.Join(flowBehaviors, ", ")))
 		}

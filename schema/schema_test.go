@@ -95,6 +95,12 @@ func TestCompileErrorsNameWhatIsWrong(t *testing.T) {
 		{"no matching attribute", func(s *Schema) {
 			s.SynchronizationRules[0].ObjectMappings[1].AttributeMappings[0].MatchingPriority = 0
 		}, []string{"Provision Azure Active Directory Groups", "matchingPriority"}},
+		{"one target attribute twice, in another case", func(s *Schema) {
+			om := &s.SynchronizationRules[0].ObjectMappings[0]
+			m := om.AttributeMappings[2]
+			m.TargetAttributeName = strings.ToUpper(m.TargetAttributeName)
+			om.AttributeMappings = append(om.AttributeMappings, m)
+		}, []string{"two attribute mappings write this target attribute"}},
 		{"duplicate matching priority", func(s *Schema) {
 			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[2].MatchingPriority = 1
 		}, []string{"matchingPriority 1", "userName"}},
