@@ -81,6 +81,19 @@ func TestSchemaFunctionsOperatorsAndParse(t *testing.T) {
 	if r["evaluationResult"].([]any)[0] != "[Redact]" {
 		t.Errorf("Redact evaluation shown as %v", r["evaluationResult"])
 	}
+	// Two values for a single-valued target attribute fail as provisioning
+	// would; a multi-valued one takes them.
+	split := func(multivalued bool) map[string]any {
+		return parse(map[string]any{"expression": `Split([mail], "@")`, "testInputObject": map[string]any{
+			"properties": []any{map[string]any{"key": "mail", "value": "ada@example.com"}}},
+			"targetAttributeDefinition": map[string]any{"name": "displayName", "multivalued": multivalued}})
+	}
+	if r = split(false); r["evaluationSucceeded"] != false || r["error"].(map[string]any)["code"] != "SchemaPropertyCanOnlyAcceptValue" {
+		t.Errorf("two values for a single-valued attribute: %v, want evaluationSucceeded false with SchemaPropertyCanOnlyAcceptValue", r)
+	}
+	if r = split(true); r["evaluationSucceeded"] != true || len(r["evaluationResult"].([]any)) != 2 {
+		t.Errorf("two values for a multi-valued attribute: %v, want both", r)
+	}
 
 	// A schema whose expression does not parse is refused, naming where.
 	s := e.schemaOf()

@@ -3,6 +3,7 @@ package graphapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -127,6 +128,12 @@ func (y *Sync) parseExpression(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, http.StatusOK, resp)
 	}
 	result := res.Value.Strings()
+	if d := body.TargetAttributeDefinition; d != nil && !d.Multivalued && len(result) > 1 {
+		// As provisioning would fail the object.
+		resp["error"] = publicError{Code: "SchemaPropertyCanOnlyAcceptValue", Target: d.Name, Message: fmt.Sprintf(
+			"target attribute '%s' takes one value and the expression gave %d; pick one, with Item(…, 1) or Join(…)", d.Name, len(result))}
+		return writeJSON(w, http.StatusOK, resp)
+	}
 	if res.Redacted {
 		result = []string{"[Redact]"}
 	}
