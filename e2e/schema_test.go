@@ -100,6 +100,16 @@ func TestSchemaFunctionsOperatorsAndParse(t *testing.T) {
 	setMapping(userMapping(s), "displayName", `Jion(" ", [givenName], [surname])`, 0)
 	status, m, raw := e.send("PUT", base, s, e.token)
 	checkGraphError(t, status, m, raw, 400, "BadRequest", "Provision Azure Active Directory Users", "displayName", "expr:1:1", "Jion")
+	// So are directories emptied or nulled.
+	for _, dirs := range []any{[]any{}, []any{nil}} {
+		s = e.schemaOf()
+		s["directories"] = dirs
+		status, m, raw = e.send("PUT", base, s, e.token)
+		checkGraphError(t, status, m, raw, 400, "BadRequest", "directories")
+	}
+	if got := e.schemaOf()["directories"].([]any); len(got) == 0 || got[0].(map[string]any)["name"] == "" {
+		t.Errorf("after refused PUTs the schema's directories are %v", got)
+	}
 	// So is a bad scoping filter.
 	s = e.schemaOf()
 	userMapping(s)["scope"] = map[string]any{"groups": []any{map[string]any{"name": "bad", "clauses": []any{

@@ -283,6 +283,14 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 	if len(sc.SynchronizationRules) == 0 {
 		return badRequest("The schema has no synchronizationRules; send the whole schema (GET it first, change it, PUT it back).")
 	}
+	if sc.Directories != nil && len(sc.Directories) == 0 {
+		return badRequest("The schema's directories are empty; send them as GET returns them, or leave the property out to keep them.")
+	}
+	for i, d := range sc.Directories {
+		if d.Name == "" {
+			return badRequest("The schema's directories[%d] has no name (is it null?); send the directories as GET returns them.", i)
+		}
+	}
 	if _, err := schema.Compile(&sc); err != nil {
 		var ce *schema.CompileError
 		if errors.As(err, &ce) {
