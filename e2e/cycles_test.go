@@ -151,12 +151,7 @@ func waitFor(t *testing.T, what string, ok func() bool) time.Duration {
 // started again, it does.
 func TestCycleFollowsDirectoryChanges(t *testing.T) {
 	targets(t, func(t *testing.T, e *env) {
-		jobPath := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID
-		uid, upn := e.user("Katherine", "Johnson")
-		e.assign(uid)
-		e.do("POST", jobPath+"/start", nil, 204)
-		waitFor(t, "the initial cycle", func() bool { return len(e.scimFind("Users", "userName", upn)) == 1 })
-		displayName := func() any { return e.scimFind("Users", "userName", upn)[0]["displayName"] }
+		jobPath, uid, upn, displayName := startedWithAUser(t, e)
 
 		e.do("PATCH", "/users/"+uid, map[string]any{"displayName": "Katherine G. Johnson"}, 204)
 		took := waitFor(t, "a rename", func() bool { return displayName() == "Katherine G. Johnson" })
@@ -488,6 +483,18 @@ func TestPauseCancelsScheduledCycles(t *testing.T) {
 	waitFor(t, "a cycle to be scheduled again after start", func() bool { return scheduled() == 1 })
 }
 
+// startedWithAUser assigns a user, starts the job and waits for the user
+// in the target; it returns the job's path, the user's id and UPN, and a
+// function reading its displayName in the target.
+func startedWithAUser(t *testing.T, e *env) (jobPath, uid, upn string, displayName func() any) {
+	jobPath = "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID
+	uid, upn = e.user("Katherine", "Johnson")
+	e.assign(uid)
+	e.do("POST", jobPath+"/start", nil, 204)
+	waitFor(t, "the initial cycle", func() bool { return len(e.scimFind("Users", "userName", upn)) == 1 })
+	return jobPath, uid, upn, func() any { return e.scimFind("Users", "userName", upn)[0]["displayName"] }
+}
+
 // A schema PUT to a started job reaches the objects it has already
 // provisioned by itself: the next cycle is a full one, and it runs at
 // once, as Entra re-evaluates its managed objects after a mapping change.
@@ -495,12 +502,7 @@ func TestPauseCancelsScheduledCycles(t *testing.T) {
 func TestSchemaChangeReachesAStartedJob(t *testing.T) {
 	e := newEnv(t, options{})
 	e.setupApp()
-	jobPath := "/servicePrincipals/" + e.spID + "/synchronization/jobs/" + e.jobID
-	uid, upn := e.user("Katherine", "Johnson")
-	e.assign(uid)
-	e.do("POST", jobPath+"/start", nil, 204)
-	waitFor(t, "the initial cycle", func() bool { return len(e.scimFind("Users", "userName", upn)) == 1 })
-	displayName := func() any { return e.scimFind("Users", "userName", upn)[0]["displayName"] }
+	jobPath, _, _, displayName := startedWithAUser(t, e)
 	before := displayName()
 
 	sch := e.do("GET", jobPath+"/schema", nil, 200)
