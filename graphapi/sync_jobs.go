@@ -314,7 +314,8 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 				sc.Directories = old.Directories
 			}
 		}
-		j.Schema, _ = json.Marshal(&sc)
+		raw, _ := json.Marshal(&sc)
+		jobs.NewSchema(j, raw)
 		j.Updated = y.srv.now().UTC()
 		return nil
 	})
@@ -354,7 +355,7 @@ func (y *Sync) resetJobSchema(w http.ResponseWriter, r *http.Request) error {
 	t.Schema.ID = j.ID
 	sch, _ := json.Marshal(t.Schema)
 	_, err = y.srv.store.UpdateJob(r.Context(), sp.ID, j.ID, func(j *store.Job) error {
-		j.Schema = sch
+		jobs.NewSchema(j, sch)
 		j.Updated = y.srv.now().UTC()
 		return nil
 	})

@@ -295,16 +295,21 @@ func (s *Service) retryNow(ctx context.Context, spID, jobID string) error {
 	return nil
 }
 
-// SchemaChanged marks a job whose schema was replaced or reset so that
-// its next cycle is a full one, every object in scope evaluated against
-// the new mappings (as Entra re-evaluates its managed objects), and asks
-// for that cycle now when the job is started. A cycle already running
-// finishes with the schema it began with.
+// NewSchema gives j the schema sch and makes its next cycle a full one,
+// every object in scope evaluated against the new mappings, as Entra
+// re-evaluates its managed objects after a mapping change. It is called
+// inside the store's update of j, so that a crash cannot keep one without
+// the other.
+func NewSchema(j *store.Job, sch []byte) {
+	j.Schema = sch
+	j.Status.ResetPending |= store.ResetWatermark
+}
+
+// SchemaChanged asks for the full cycle NewSchema prepared now, when the
+// job is started. A cycle already running finishes with the schema it
+// began with.
 func (s *Service) SchemaChanged(ctx context.Context, spID, jobID string) error {
-	j, err := s.store.UpdateJob(ctx, spID, jobID, func(j *store.Job) error {
-		j.Status.ResetPending |= store.ResetWatermark
-		return nil
-	})
+	j, err := s.store.GetJob(ctx, spID, jobID)
 	if err != nil {
 		return jobNotFound(err, spID, jobID)
 	}
