@@ -35,7 +35,9 @@ func TestPercent(t *testing.T) {
 // heap goal is the 64 MiB floor (24 MiB at GOGC=100), and allocating
 // 512 MiB takes a collection per ~50 MiB. The count at GOGC=100 is only
 // logged: with two Ps it swings between 13 and 45, as marking overlaps
-// more or less of the allocating.
+// more or less of the allocating. On a machine busy with other work the
+// collector can be starved for the whole churn (4 collections at GOGC=100
+// in one CI run): such a measurement says nothing, and is taken again.
 func TestFloorSpacesCollections(t *testing.T) {
 	if p := debug.SetGCPercent(basePercent); p != basePercent {
 		debug.SetGCPercent(p)
@@ -61,31 +63,41 @@ func TestFloorSpacesCollections(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		return after.NumGC - before.NumGC
 	}
-	without := churn()
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		without := churn()
 
-	tu := &tuner{floor: 64 << 20}
-	arm(tu)
-	runtime.GC()
-	waitRun(t, tu, 1) // the first finalizer set the percent
-	goal := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
-	metrics.Read(goal)
-	if g := goal[0].Value.Uint64(); g < 58<<20 || g > 70<<20 {
-		t.Errorf("heap goal with 12 MiB alive: %.1f MiB, want the 64 MiB floor", float64(g)/(1<<20))
-	}
-	with := churn()
-	tu.stopped.Store(true)
-	n := tu.runs.Load()
-	runtime.GC()
-	runtime.GC()
-	waitRun(t, tu, n+1)
-	runtime.KeepAlive(keep)
+		tu := &tuner{floor: 64 << 20}
+		arm(tu)
+		runtime.GC()
+		waitRun(t, tu, 1) // the first finalizer set the percent
+		goal := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+		metrics.Read(goal)
+		if g := goal[0].Value.Uint64(); g < 58<<20 || g > 70<<20 {
+			t.Errorf("heap goal with 12 MiB alive: %.1f MiB, want the 64 MiB floor", float64(g)/(1<<20))
+		}
+		with := churn()
+		tu.stopped.Store(true)
+		n := tu.runs.Load()
+		runtime.GC()
+		runtime.GC()
+		waitRun(t, tu, n+1)
+		runtime.KeepAlive(keep)
+		if p := debug.SetGCPercent(basePercent); p != basePercent {
+			t.Errorf("after stop: GOGC %d, want %d restored", p, basePercent)
+		}
 
-	t.Logf("collections for 512 MiB: %d at GOGC=100, %d with a 64 MiB floor", without, with)
-	if with < 5 || with > 16 {
-		t.Errorf("with a 64 MiB floor: %d collections for 512 MiB, want about 10", with)
-	}
-	if p := debug.SetGCPercent(basePercent); p != basePercent {
-		t.Errorf("after stop: GOGC %d, want %d restored", p, basePercent)
+		t.Logf("collections for 512 MiB: %d at GOGC=100, %d with a 64 MiB floor", without, with)
+		if without < 10 { // starved: GOGC=100 alone would collect 13 times or more
+			if attempt == attempts {
+				t.Fatalf("the collector was starved in %d attempts (at most %d collections at GOGC=100): nothing measured", attempts, without)
+			}
+			continue
+		}
+		if with < 5 || with > 16 {
+			t.Errorf("with a 64 MiB floor: %d collections for 512 MiB, want about 10", with)
+		}
+		return
 	}
 }
 
