@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"provisiond/connector/scim/scimtest"
+	"provisiond/logbuf"
 	"provisiond/store"
 )
 
@@ -27,7 +26,7 @@ import (
 func TestMetricsAfterOnDemandAndCycles(t *testing.T) {
 	var reject atomic.Value // a SCIM path whose POSTs the target refuses with 400
 	reject.Store("")
-	var logs lockedBuffer
+	var logs logbuf.Buffer
 	e := newEnv(t, options{manualCycles: true, log: &logs, disrupt: func(r *http.Request) scimtest.Disruption {
 		if r.Method == "POST" && r.URL.Path == reject.Load().(string) {
 			return scimtest.Disruption{Status: 400}
@@ -186,22 +185,4 @@ func TestMetricsRoute(t *testing.T) {
 	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET" {
 		t.Errorf("POST /metrics: %d Allow %q, want 405 Allow GET", resp.StatusCode, resp.Header.Get("Allow"))
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -15,6 +15,7 @@ import (
 	"provisiond/connector/memtarget"
 	"provisiond/directory"
 	"provisiond/engine"
+	"provisiond/logbuf"
 	"provisiond/schema"
 	"provisiond/secrets"
 	"provisiond/store"
@@ -37,25 +38,7 @@ type cycleFixture struct {
 	token atomic.Value
 	ids   atomic.Int64
 	// logs is what the service logged, as text.
-	logs lockedBuffer
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs logbuf.Buffer
 }
 
 const (

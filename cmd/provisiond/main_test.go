@@ -11,32 +11,19 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"provisiond/auth"
+	"provisiond/logbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while serve writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestServeDemo runs `provisiond serve --demo`, follows the printed curl
 // command, and checks the clean shutdown.
 func TestServeDemo(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out logbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--data", dir, "--demo", "--log-level", "error"}, &out)
@@ -83,7 +70,7 @@ func TestServeDemo(t *testing.T) {
 	// A restart on the same data directory with --demo finds what it made.
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
-	var out2 syncBuffer
+	var out2 logbuf.Buffer
 	done2 := make(chan error, 1)
 	go func() {
 		done2 <- serve(ctx2, []string{"--addr", "127.0.0.1:0", "--data", dir, "--demo", "--log-level", "error"}, &out2)

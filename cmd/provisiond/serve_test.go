@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"provisiond/logbuf"
 )
 
 // startDemo runs `provisiond serve --demo` with extra args and returns
@@ -17,7 +19,7 @@ import (
 func startDemo(t *testing.T, args ...string) (base, token string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out logbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, append([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--demo", "--log-level", "error"}, args...), &out)

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"provisiond/logbuf"
 )
 
 // demoServer runs `provisiond serve --demo` with extra flags and returns
@@ -15,7 +17,7 @@ import (
 func demoServer(t *testing.T, args ...string) (base, token, spID, scimURL string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out logbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, append([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--demo", "--log-level", "error"}, args...), &out)
@@ -74,7 +76,7 @@ func TestTargetNetworks(t *testing.T) {
 		t.Errorf("validateCredentials(loopback) with --target-networks 10.0.0.0/8 = %d %q, want 400", status, msg)
 	}
 
-	err := serve(context.Background(), []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--target-networks", "10.0.0.1"}, &syncBuffer{})
+	err := serve(context.Background(), []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--target-networks", "10.0.0.1"}, &logbuf.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "--target-networks") || !strings.Contains(err.Error(), "CIDR") {
 		t.Errorf("serve --target-networks 10.0.0.1 = %v, want an error about CIDR notation", err)
 	}
