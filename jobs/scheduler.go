@@ -51,13 +51,12 @@ type Runner[TTx any] struct {
 	running map[string]context.CancelFunc // job id → its running cycle
 	queued  map[string]bool               // job id → a cycle due now waits to start
 	adopted map[int64]bool                // River job ids of orphaned cycles rescheduled
-	// freeSince is when a running cycle's job lock was first seen free:
-	// a cycle lets go of it as its Work returns, before River records it
-	// completed, so an orphan must stay unlocked for orphanGrace.
-	freeSince map[int64]time.Time
-	watching  map[string]context.CancelFunc // job id → the watch of its sources
-	base      context.Context               // Start's: watches end with it
-	stopAll   context.CancelFunc            // ends every watch (Shutdown)
+	// unlocked tells orphaned cycles from cycles that have just ended
+	// (adoptOnce's alone).
+	unlocked unlockedSince
+	watching map[string]context.CancelFunc // job id → the watch of its sources
+	base     context.Context               // Start's: watches end with it
+	stopAll  context.CancelFunc            // ends every watch (Shutdown)
 	// workLock, live and working tell whether a cycle's coordinator and a
 	// chunk's worker live (spread.go).
 	workLock JobLock
@@ -113,7 +112,7 @@ func NewRunner[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc
 		return nil, errors.New("scheduler: a JobLock needs a WorkLock")
 	}
 	r := &Runner[TTx]{svc: svc, st: st, log: log, jobLock: o.JobLock, workLock: o.WorkLock, id: o.ID,
-		running: map[string]context.CancelFunc{}, queued: map[string]bool{}, adopted: map[int64]bool{}, freeSince: map[int64]time.Time{},
+		running: map[string]context.CancelFunc{}, queued: map[string]bool{}, adopted: map[int64]bool{}, unlocked: unlockedSince{},
 		watching: map[string]context.CancelFunc{}, live: map[string]bool{}, working: map[int64]bool{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &cycleWorker[TTx]{r: r})
@@ -420,9 +419,9 @@ func (r *Runner[TTx]) adoptOnce(ctx context.Context) error {
 			delete(r.adopted, id)
 		}
 	}
-	for id := range r.freeSince {
+	for id := range r.unlocked {
 		if !slices.ContainsFunc(res.Jobs, func(j *rivertype.JobRow) bool { return j.ID == id }) {
-			delete(r.freeSince, id)
+			delete(r.unlocked, id)
 		}
 	}
 	r.mu.Unlock()
@@ -441,21 +440,14 @@ func (r *Runner[TTx]) adoptOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !free {
-			r.mu.Lock()
-			delete(r.freeSince, row.ID)
-			r.mu.Unlock()
-			continue // its cycle runs somewhere
+		if free {
+			unlock()
 		}
-		unlock()
 		r.mu.Lock()
-		since, seen := r.freeSince[row.ID]
-		if !seen {
-			r.freeSince[row.ID] = time.Now()
-		}
+		orphaned := r.unlocked.orphaned(row.ID, free)
 		r.mu.Unlock()
-		if !seen || time.Since(since) < orphanGrace {
-			continue // it may have just ended: look again at the next check
+		if !orphaned {
+			continue // its cycle runs somewhere, or may have just ended
 		}
 		r.log.Info("resuming the cycle of a process that stopped", "job", a.JobID, "river_job", row.ID)
 		r.mu.Lock()

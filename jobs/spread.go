@@ -26,10 +26,33 @@ func (chunkArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: 
 // chunkPoll is how often a coordinator reads its chunks' states.
 const chunkPoll = 100 * time.Millisecond
 
-// orphanGrace is how long a running chunk must stay unlocked before its
-// coordinator works it again: longer than River takes to record a chunk
-// whose worker has just returned.
+// orphanGrace is how long a running chunk or cycle must stay unlocked
+// before another node takes it over: longer than River takes to record
+// one whose worker has just returned (a worker lets go of its lock as its
+// Work returns, before River marks the job completed).
 const orphanGrace = 2 * time.Second
+
+// unlockedSince remembers since when River jobs still running were seen
+// with nobody holding their lock.
+type unlockedSince map[int64]time.Time
+
+// orphaned reports whether the running River job id, whose lock is free
+// or not, has been unlocked for orphanGrace: one look is not enough.
+func (u unlockedSince) orphaned(id int64, free bool) bool {
+	since, seen := u[id]
+	switch {
+	case !free:
+		delete(u, id)
+		return false
+	case !seen:
+		u[id] = time.Now()
+		return false
+	case time.Since(since) < orphanGrace:
+		return false
+	}
+	delete(u, id)
+	return true
+}
 
 // errCycleOver stops a chunk whose cycle ended or whose coordinator died:
 // the job's next cycle does the work again.
@@ -203,11 +226,7 @@ func (r *Runner[TTx]) addChunk(ctx context.Context, a chunkArgs) (int64, error) 
 // with it) is cancelled and queued again, to be worked by a live node
 // without the dead one's target listing.
 func (r *Runner[TTx]) waitChunks(ctx context.Context, cycleID string, pending map[int64]chunkArgs, done func(chunkResult)) error {
-	// unlockedSince is when a running chunk was first seen with nobody
-	// holding its lock. A worker lets go of the lock as its Work returns,
-	// before River records the chunk completed, so one look is not enough
-	// to call it orphaned: that worked finished chunks again.
-	unlockedSince := map[int64]time.Time{}
+	unlocked := unlockedSince{}
 	for {
 		// The chunks from the first pending one on: those before are done.
 		first := int64(-1)
@@ -240,20 +259,13 @@ func (r *Runner[TTx]) waitChunks(ctx context.Context, cycleID string, pending ma
 				if r.workLock == nil || row.AttemptedAt == nil || time.Since(*row.AttemptedAt) < orphanAge {
 					continue
 				}
-				if alive, err := r.chunkAlive(ctx, row.ID); err != nil || alive {
-					if err != nil {
-						return err
-					}
-					delete(unlockedSince, row.ID)
+				alive, err := r.chunkAlive(ctx, row.ID)
+				if err != nil {
+					return err
+				}
+				if !unlocked.orphaned(row.ID, !alive) {
 					continue
 				}
-				if since, seen := unlockedSince[row.ID]; !seen {
-					unlockedSince[row.ID] = time.Now()
-					continue
-				} else if time.Since(since) < orphanGrace {
-					continue
-				}
-				delete(unlockedSince, row.ID)
 				r.log.Info("working again the chunk of a node that stopped", "cycle", cycleID, "river_job", row.ID)
 				if _, err := r.client.JobCancel(ctx, row.ID); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
 					return err
