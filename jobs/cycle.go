@@ -302,10 +302,23 @@ func (c *cycle) initialOf(ctx context.Context, job *engine.Job, lister connector
 	if !spreads {
 		p = c.startPool(ctx, job, om, c.threshold > 0, 0)
 	}
+	// A job that had linked no object of the type before the listing has
+	// nothing to sweep: whatever it links now, it links as it lists.
+	linked, err := c.s.store.ListAnchorsAfter(ctx, job.ID, om.Mapping.SourceObjectName, "", 1)
+	if err != nil {
+		if p != nil {
+			p.close()
+		}
+		return fmt.Errorf("read the anchors of %s: %w", om.Mapping.SourceObjectName, err)
+	}
 	var items []item
 	// listed holds a hash of every id the listing returned, for the sweep;
 	// complete says the listing got to its end.
-	listed, seed, complete := map[uint64]struct{}{}, maphash.MakeSeed(), false
+	var listed map[uint64]struct{}
+	if len(linked) > 0 {
+		listed = map[uint64]struct{}{}
+	}
+	seed, complete := maphash.MakeSeed(), false
 	for token := ""; ; {
 		page, err := lister.List(ctx, om.Mapping.SourceObjectName, token, cyclePage)
 		if err != nil {
@@ -318,7 +331,9 @@ func (c *cycle) initialOf(ctx context.Context, job *engine.Job, lister connector
 			// The listing reads objects as Get does: the engine need
 			// not read them again.
 			items = append(items, item{id: page.Objects[i].ID, obj: &page.Objects[i]})
-			listed[maphash.String(seed, page.Objects[i].ID)] = struct{}{}
+			if listed != nil {
+				listed[maphash.String(seed, page.Objects[i].ID)] = struct{}{}
+			}
 		}
 		c.n.seen.Add(int64(len(page.Objects)))
 		last := page.Next == ""
@@ -359,6 +374,9 @@ func (c *cycle) initialOf(ctx context.Context, job *engine.Job, lister connector
 	}
 	if !complete || ctx.Err() != nil {
 		return ctx.Err() // a listing cut short must not look like deletions
+	}
+	if listed == nil {
+		return nil
 	}
 	return c.sweep(ctx, job, om, func(id string) bool {
 		_, ok := listed[maphash.String(seed, id)]
@@ -574,8 +592,9 @@ func (p *pool) fail(err error) {
 }
 
 // feed gives the pool a page of objects, after preloading their anchors,
-// and commits the writes kept so far, so that what the batch holds stays
-// about a page. It returns false when the pool is stopping.
+// and commits the writes kept so far when the background commits fall
+// behind, so that what the batch holds stays about two batches. It
+// returns false when the pool is stopping.
 func (p *pool) feed(items []item) bool {
 	if p.batch != nil {
 		if err := p.batch.Preload(p.ctx, p.job.ID, p.om.Mapping.SourceObjectName, itemIDs(items)); err != nil {
@@ -593,7 +612,7 @@ func (p *pool) feed(items []item) bool {
 			return false
 		}
 	}
-	if p.batch != nil {
+	if p.batch != nil && p.batch.backlog() >= 2*batchSize {
 		if err := p.flush(); err != nil {
 			p.fail(err)
 			return false

@@ -14,6 +14,9 @@ func TestFullCycleSweepsObjectsGoneFromTheSource(t *testing.T) {
 	f := newCycleFixture(t, nil)
 	ids := f.users(3)
 	f.okCycle()
+	if n := f.sweeps.Load(); n != 0 {
+		t.Errorf("the initial cycle of a job that had linked nothing listed %d pages of anchors to sweep, want none", n)
+	}
 	if active, _ := f.activeUsers(); active != 3 {
 		t.Fatalf("after the initial cycle: %d active users in the target, want 3", active)
 	}
@@ -24,6 +27,9 @@ func TestFullCycleSweepsObjectsGoneFromTheSource(t *testing.T) {
 	})
 	f.must(err)
 	j := f.okCycle()
+	if f.sweeps.Load() == 0 {
+		t.Errorf("the full cycle of a job with linked users listed no anchors to sweep")
+	}
 	active, inactive := f.activeUsers()
 	if active != 2 || inactive > 1 {
 		t.Errorf("after the full cycle: %d active, %d inactive users in the target; want the purged one gone or disabled, the 2 others active", active, inactive)

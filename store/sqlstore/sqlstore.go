@@ -64,7 +64,13 @@ const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)" +
 // row can undo the rows before it, and in a temporary file that cost a
 // write(2) per page (4 % of a cycle's CPU). A journal holds the pages one
 // statement (at most 64 rows) changes: under a MB.
-const sqliteWriterPragmas = "&_pragma=wal_autocheckpoint(16384)&_pragma=journal_size_limit(67108864)&_pragma=temp_store(2)"
+//
+// cache_size(-32768) gives the writer 32 MiB of page cache, not 2: a
+// cycle's commit changes a page of each anchor index per object, and a
+// cache smaller than what one commit changes spills the changed pages to
+// the WAL mid-transaction and reads them back.
+const sqliteWriterPragmas = "&_pragma=wal_autocheckpoint(16384)&_pragma=journal_size_limit(67108864)&_pragma=temp_store(2)" +
+	"&_pragma=cache_size(-32768)"
 
 // sqliteDSN returns the modernc.org/sqlite DSN for the file at path. The
 // path is part of a file: URI, so the characters URIs give a meaning to are
