@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"provisiond/store"
@@ -177,12 +179,18 @@ func scanAnchor(sc interface{ Scan(...any) error }) (store.Anchor, error) {
 	return a, nil
 }
 
-const putAnchor = `INSERT INTO anchors (` + anchorCols + `) VALUES (?, ?, ?, ?, ?, ?)
-	ON CONFLICT (job_id, source_type, source_id) DO UPDATE SET
-	target_type = excluded.target_type, target_id = excluded.target_id, updated = excluded.updated`
+// anchorRowCols are the columns anchorRow fills.
+const anchorRowCols = anchorCols + `, target_key`
+
+const putAnchorTail = ` ON CONFLICT (job_id, source_type, source_id) DO UPDATE SET
+	target_type = excluded.target_type, target_id = excluded.target_id, updated = excluded.updated,
+	target_key = excluded.target_key`
+
+const putAnchor = `INSERT INTO anchors (` + anchorRowCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)` + putAnchorTail
 
 func anchorRow(a store.Anchor) []any {
-	return []any{a.JobID, a.SourceType, a.SourceID, a.TargetType, a.TargetID, micros(a.Updated)}
+	return []any{a.JobID, a.SourceType, a.SourceID, a.TargetType, a.TargetID, micros(a.Updated),
+		targetKey(a.JobID, a.TargetType, a.TargetID)}
 }
 
 // PutAnchor implements store.Store; store.ErrNotFound if the job is absent.
@@ -210,16 +218,16 @@ func (s *Store) GetAnchor(ctx context.Context, jobID, sourceType, sourceID strin
 
 // GetAnchorByTarget implements store.Store.
 func (s *Store) GetAnchorByTarget(ctx context.Context, jobID, targetType, targetID string) (store.Anchor, error) {
-	st, err := s.stmt(ctx, s.rdb, &s.rstmts, `SELECT `+anchorCols+` FROM anchors
-		WHERE job_id = ? AND target_type = ? AND target_id = ? ORDER BY source_type, source_id LIMIT 1`)
+	as, err := s.GetAnchorsByTarget(ctx, jobID, targetType, []string{targetID})
 	if err != nil {
-		return store.Anchor{}, s.fail(err, "get anchor by target", jobID, targetType, targetID)
+		return store.Anchor{}, err
 	}
-	a, err := scanAnchor(st.QueryRowContext(ctx, jobID, targetType, targetID))
-	if err != nil {
-		return store.Anchor{}, s.fail(err, "get anchor by target", jobID, targetType, targetID)
+	if len(as) == 0 {
+		return store.Anchor{}, s.fail(sql.ErrNoRows, "get anchor by target", jobID, targetType, targetID)
 	}
-	return a, nil
+	return slices.MinFunc(as, func(a, b store.Anchor) int {
+		return cmp.Or(strings.Compare(a.SourceType, b.SourceType), strings.Compare(a.SourceID, b.SourceID))
+	}), nil
 }
 
 // DeleteAnchor implements store.Store.
@@ -366,10 +374,8 @@ type rowsInsert struct {
 }
 
 var (
-	putAnchorRows = rowsInsert{head: `INSERT INTO anchors (` + anchorCols + `) VALUES `,
-		tail: ` ON CONFLICT (job_id, source_type, source_id) DO UPDATE SET
-	target_type = excluded.target_type, target_id = excluded.target_id, updated = excluded.updated`, cols: 6}
-	addLogRows = rowsInsert{head: `INSERT INTO provisioning_logs (` + logCols + `) VALUES `, cols: 12}
+	putAnchorRows = rowsInsert{head: `INSERT INTO anchors (` + anchorRowCols + `) VALUES `, tail: putAnchorTail, cols: 7}
+	addLogRows    = rowsInsert{head: `INSERT INTO provisioning_logs (` + logCols + `) VALUES `, cols: 12}
 )
 
 // rowsAtOnce are how many rows one statement of a rowsInsert takes: the
@@ -419,13 +425,30 @@ func (s *Store) GetAnchors(ctx context.Context, jobID, sourceType string, source
 	return as, nil
 }
 
-// GetAnchorsByTarget implements store.Store.
+const anchorsByTargetKey = `SELECT ` + anchorCols + ` FROM anchors WHERE target_key IN (?*)`
+
+// GetAnchorsByTarget implements store.Store, by the targets' keys alone
+// (a condition on job_id would lead SQLite to the primary key's index,
+// and through all of the job's anchors); the rows are checked here.
 func (s *Store) GetAnchorsByTarget(ctx context.Context, jobID, targetType string, targetIDs []string) ([]store.Anchor, error) {
-	as, err := s.anchorsIn(ctx, "target_type = ? AND target_id", jobID, targetType, targetIDs)
+	want := make(map[string]bool, len(targetIDs))
+	keys := make([]int64, len(targetIDs))
+	for i, id := range targetIDs {
+		want[id], keys[i] = true, targetKey(jobID, targetType, id)
+	}
+	var out []store.Anchor
+	err := queryMany(ctx, s, anchorsByTargetKey, nil, keys, nil, func(r *sql.Rows) error {
+		a, err := scanAnchor(r)
+		// Not another target's whose key is the same.
+		if err == nil && a.JobID == jobID && a.TargetType == targetType && want[a.TargetID] {
+			out = append(out, a)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, s.fail(err, "get anchors by target", jobID, targetType)
 	}
-	return as, nil
+	return out, nil
 }
 
 // anchorsIn returns the job's anchors of type typ whose id column is one
@@ -433,7 +456,7 @@ func (s *Store) GetAnchorsByTarget(ctx context.Context, jobID, targetType string
 func (s *Store) anchorsIn(ctx context.Context, by, jobID, typ string, ids []string) ([]store.Anchor, error) {
 	var out []store.Anchor
 	err := queryMany(ctx, s, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ? AND `+by+` IN (?*)`,
-		[]any{jobID, typ}, ids, func(r *sql.Rows) error {
+		[]any{jobID, typ}, ids, nil, func(r *sql.Rows) error {
 			a, err := scanAnchor(r)
 			out = append(out, a)
 			return err

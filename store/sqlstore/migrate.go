@@ -60,6 +60,12 @@ func (d dialect) migrations() ([]migration, error) {
 	return ms, nil
 }
 
+// migrationsInGo are the parts of migrations done in Go, after their SQL
+// and in the same transaction, by version.
+var migrationsInGo = map[int]func(context.Context, writeTx) error{
+	18: keyTargets,
+}
+
 // migrate applies the migrations not applied yet, each in its own write
 // transaction together with its schema_migrations row, so a failed
 // migration leaves no trace and concurrent openers apply each one once.
@@ -88,6 +94,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			if _, err := w.tx.ExecContext(ctx, m.sql); err != nil {
 				return err
+			}
+			if inGo := migrationsInGo[m.version]; inGo != nil {
+				if err := inGo(ctx, w); err != nil {
+					return err
+				}
 			}
 			q = s.d.rebind(`INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`)
 			if _, err := w.tx.ExecContext(ctx, q, m.version, micros(time.Now())); err != nil {

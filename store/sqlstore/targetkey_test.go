@@ -1,0 +1,162 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"provisiond/store"
+	"provisiond/store/pgtest"
+)
+
+// oldAnchors are rows of a store from before migration 18: (source id,
+// target type, target id) of job j1, and one of job j2.
+var oldAnchors = []struct{ job, sourceID, targetType, targetID string }{
+	{"j1", "u1", "User", "t1"}, {"j1", "u2", "User", "t2"}, {"j1", "g1", "Group", "t1"}, {"j2", "u1", "User", "t1"},
+}
+
+// beforeTargetKeys returns the statements that build a store at migration
+// 17 holding oldAnchors.
+func beforeTargetKeys(t *testing.T, d dialect) []string {
+	ms, err := d.migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`}
+	for _, m := range ms {
+		if m.version >= 18 {
+			break
+		}
+		qs = append(qs, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, m.version))
+	}
+	qs = append(qs, `INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`)
+	for _, j := range []string{"j1", "j2"} {
+		qs = append(qs, `INSERT INTO jobs (id, service_principal_id, template_id, created, updated) VALUES ('`+j+`', 'sp', 'scim', 1, 2)`)
+	}
+	for _, a := range oldAnchors {
+		typ := "User"
+		if strings.HasPrefix(a.sourceID, "g") {
+			typ = "Group"
+		}
+		qs = append(qs, fmt.Sprintf(`INSERT INTO anchors VALUES ('%s', '%s', '%s', '%s', '%s', 7)`, a.job, typ, a.sourceID, a.targetType, a.targetID))
+	}
+	return qs
+}
+
+// checkTargetKeys: after the migration, every old anchor is found by its
+// target, and only by its own.
+func checkTargetKeys(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := t.Context()
+	for _, a := range oldAnchors {
+		got, err := s.GetAnchorsByTarget(ctx, a.job, a.targetType, []string{a.targetID, "absent"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].SourceID != a.sourceID || got[0].JobID != a.job {
+			t.Errorf("GetAnchorsByTarget(%s, %s, %s) = %+v, want the anchor of %s", a.job, a.targetType, a.targetID, got, a.sourceID)
+		}
+	}
+	var unkeyed int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM anchors WHERE target_key = 0`).Scan(&unkeyed); err != nil || unkeyed != 0 {
+		t.Errorf("%d anchors without a target_key after the migration (%v)", unkeyed, err)
+	}
+}
+
+func TestMigrateAnchorTargetKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range beforeTargetKeys(t, sqliteDialect) {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(t.Context(), path, nil)
+	checkTargetKeys(t, closedAtEnd(t, s, err))
+}
+
+func TestPostgresMigrateAnchorTargetKeys(t *testing.T) {
+	url := pgtest.Database(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range beforeTargetKeys(t, postgresDialect) {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	checkTargetKeys(t, openPostgres(t, url))
+}
+
+// Two targets whose keys are the same (forged here; FNV-1a collisions are
+// one in 2^64) are told apart by the rows themselves.
+func TestTargetKeyCollision(t *testing.T) {
+	ctx := t.Context()
+	s := openTemp(t)
+	if err := s.CreateServicePrincipal(ctx, store.Application{ID: "app", AppID: "appid"}, store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range []string{"j1", "j2"} {
+		if err := s.CreateJob(ctx, store.Job{ID: j, ServicePrincipalID: "sp", TemplateID: "scim"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := []store.Anchor{
+		{JobID: "j1", SourceType: "User", SourceID: "u1", TargetType: "User", TargetID: "t1"},
+		{JobID: "j1", SourceType: "User", SourceID: "u2", TargetType: "User", TargetID: "t2"},
+		{JobID: "j1", SourceType: "Group", SourceID: "g1", TargetType: "Group", TargetID: "t1"},
+		{JobID: "j2", SourceType: "User", SourceID: "u1", TargetType: "User", TargetID: "t1"},
+	}
+	for _, a := range put {
+		if err := s.PutAnchor(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every anchor's key made that of j1's user t1.
+	if _, err := s.wdb.ExecContext(ctx, `UPDATE anchors SET target_key = ?`, targetKey("j1", "User", "t1")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetAnchorsByTarget(ctx, "j1", "User", []string{"t1"})
+	if err != nil || len(got) != 1 || got[0].SourceID != "u1" || got[0].JobID != "j1" {
+		t.Errorf("GetAnchorsByTarget(j1, User, t1) = %+v, %v; want the anchor of u1 alone", got, err)
+	}
+	one, err := s.GetAnchorByTarget(ctx, "j1", "User", "t1")
+	if err != nil || one.SourceID != "u1" || one.JobID != "j1" {
+		t.Errorf("GetAnchorByTarget(j1, User, t1) = %+v, %v; want the anchor of u1", one, err)
+	}
+}
+
+// The lookups by target use the index of target keys: with any other, a
+// group's members would cost a pass over all of the job's anchors.
+func TestAnchorsByTargetUseTheKeyIndex(t *testing.T) {
+	s := openTemp(t)
+	var plan []string
+	rows, err := s.rdb.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+strings.Replace(anchorsByTargetKey, "(?*)", "(1, 2, 3)", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if want := []string{"SEARCH anchors USING INDEX anchors_target_key (target_key=?)"}; !cmp.Equal(plan, want) {
+		t.Errorf("query plan %q, want %q", plan, want)
+	}
+}
