@@ -32,23 +32,7 @@ func TestLogQueriesUseIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 			sel, args := logSelect(store.LogQuery{Where: &tc.where, Limit: 50}, where, args)
-			rows, err := s.rdb.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+sel, args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
+			plan := queryPlan(t, s, sel, args...)
 			if got := strings.Join(plan, "; "); !strings.Contains(got, tc.index) {
 				t.Errorf("plan %q does not use %s", got, tc.index)
 			} else if tc.inOrder && strings.Contains(got, "TEMP B-TREE") {
@@ -56,4 +40,27 @@ func TestLogQueriesUseIndexes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// queryPlan returns the details of SQLite's plan for query, a line each.
+func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
+	t.Helper()
+	rows, err := s.rdb.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }

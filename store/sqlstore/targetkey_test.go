@@ -141,21 +141,7 @@ func TestTargetKeyCollision(t *testing.T) {
 // The lookups by target use the index of target keys: with any other, a
 // group's members would cost a pass over all of the job's anchors.
 func TestAnchorsByTargetUseTheKeyIndex(t *testing.T) {
-	s := openTemp(t)
-	var plan []string
-	rows, err := s.rdb.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+strings.Replace(anchorsByTargetKey, "(?*)", "(1, 2, 3)", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
+	plan := queryPlan(t, openTemp(t), strings.Replace(anchorsByTargetKey, "(?*)", "(1, 2, 3)", 1))
 	if want := []string{"SEARCH anchors USING INDEX anchors_target_key (target_key=?)"}; !cmp.Equal(plan, want) {
 		t.Errorf("query plan %q, want %q", plan, want)
 	}
