@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"provisiond/engine"
+	"provisiond/ids"
+	"provisiond/schema"
 	"provisiond/store"
 	"provisiond/store/memory"
 )
@@ -264,5 +268,69 @@ func TestBatchOfADeletedJobKeepsItsLogs(t *testing.T) {
 	}
 	if logs, _ := st.ListProvisioningLogs(ctx, "j", store.ListOptions{}); len(logs) != 2 {
 		t.Errorf("after a second Flush, %d logs; want the two, once each", len(logs))
+	}
+}
+
+// blockedStore holds every CommitBatch until release is closed.
+type blockedStore struct {
+	store.Store
+	release chan struct{}
+}
+
+func (s *blockedStore) CommitBatch(ctx context.Context, b store.Batch) error {
+	<-s.release
+	return s.Store.CommitBatch(ctx, b)
+}
+
+// A pool's feed waits for the commits when the batch keeps two batches
+// more than the one being committed, and not before: what a cycle keeps
+// in memory is bounded when its store is slower than its target.
+func TestFeedWaitsForCommitsFallingBehind(t *testing.T) {
+	ctx := t.Context()
+	st := &blockedStore{Store: batchFixture(t), release: make(chan struct{})}
+	b := newBatchState(st)
+	p := &pool{ctx: ctx, job: &engine.Job{ID: "j"}, om: &schema.CompiledObject{Mapping: &schema.ObjectMapping{SourceObjectName: "User"}},
+		batch: b, work: make(chan item)}
+	logs := func(n int) {
+		for range n {
+			if err := b.AddProvisioningLog(ctx, store.ProvisioningLog{ID: ids.NewTimeUUID(), JobID: "j", ServicePrincipalID: "sp"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	logs(batchSize) // a batch, whose commit is held once it has taken the writes
+	for b.backlog() > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	logs(2*batchSize - 1) // two batches kept but one
+	release := sync.OnceFunc(func() { close(st.release) })
+	t.Cleanup(release)
+	fed := make(chan bool, 2)
+	go func() { fed <- p.feed(nil) }()
+	select {
+	case ok := <-fed:
+		if !ok {
+			t.Fatalf("feed stopped: %v", p.firstErr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("feed waited for the commits with less than two batches kept")
+	}
+	logs(1)
+	go func() { fed <- p.feed(nil) }()
+	select {
+	case <-fed:
+		t.Fatal("feed returned while the batch kept two batches and the commits were held")
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	if ok := <-fed; !ok {
+		t.Fatalf("feed stopped: %v", p.firstErr)
+	}
+	if n := b.backlog(); n != 0 {
+		t.Errorf("after the feed's flush the batch keeps %d writes, want 0", n)
+	}
+	page, err := st.QueryProvisioningLogs(ctx, store.LogQuery{Count: true})
+	if err != nil || page.Count != 3*batchSize {
+		t.Errorf("stored logs = %d, %v; want %d", page.Count, err, 3*batchSize)
 	}
 }
