@@ -215,7 +215,7 @@ func (s *Store) DeleteAppRoleAssignment(ctx context.Context, id string) error {
 func (s *Store) ListAppRoleAssignmentsOfAll(ctx context.Context, principalIDs []string) (map[string][]store.AppRoleAssignment, error) {
 	out := map[string][]store.AppRoleAssignment{}
 	err := queryMany(ctx, s, `SELECT `+assignmentCols+` FROM app_role_assignments WHERE principal_id IN (?*) ORDER BY principal_id, id`,
-		nil, principalIDs, nil, func(r *sql.Rows) error {
+		nil, principalIDs, func(r *sql.Rows) error {
 			a, err := scanAssignment(r)
 			out[a.PrincipalID] = append(out[a.PrincipalID], a)
 			return err

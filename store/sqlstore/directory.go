@@ -337,7 +337,7 @@ func (s *Store) ListMemberOf(ctx context.Context, memberID string) ([]string, er
 func (s *Store) ListMemberOfAll(ctx context.Context, memberIDs []string) (map[string][]string, error) {
 	out := map[string][]string{}
 	err := queryMany(ctx, s, `SELECT member_id, group_id FROM group_members WHERE member_id IN (?*) ORDER BY member_id, group_id`,
-		nil, memberIDs, nil, func(r *sql.Rows) error {
+		nil, memberIDs, func(r *sql.Rows) error {
 			var m, g string
 			if err := r.Scan(&m, &g); err != nil {
 				return err

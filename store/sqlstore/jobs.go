@@ -437,7 +437,7 @@ func (s *Store) GetAnchorsByTarget(ctx context.Context, jobID, targetType string
 		want[id], keys[i] = true, targetKey(jobID, targetType, id)
 	}
 	var out []store.Anchor
-	err := queryMany(ctx, s, anchorsByTargetKey, nil, keys, nil, func(r *sql.Rows) error {
+	err := queryMany(ctx, s, anchorsByTargetKey, nil, keys, func(r *sql.Rows) error {
 		a, err := scanAnchor(r)
 		// Not another target's whose key is the same.
 		if err == nil && a.JobID == jobID && a.TargetType == targetType && want[a.TargetID] {
@@ -456,7 +456,7 @@ func (s *Store) GetAnchorsByTarget(ctx context.Context, jobID, targetType string
 func (s *Store) anchorsIn(ctx context.Context, by, jobID, typ string, ids []string) ([]store.Anchor, error) {
 	var out []store.Anchor
 	err := queryMany(ctx, s, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ? AND `+by+` IN (?*)`,
-		[]any{jobID, typ}, ids, nil, func(r *sql.Rows) error {
+		[]any{jobID, typ}, ids, func(r *sql.Rows) error {
 			a, err := scanAnchor(r)
 			out = append(out, a)
 			return err

@@ -16,9 +16,9 @@ const manyChunk = 512
 var inSizes = []int{1, 8, 64, manyChunk}
 
 // queryMany runs query, whose "(?*)" is replaced by an IN list, over ids
-// in chunks, with args before the list and after it, and scans every row
-// with scan. Each id is asked for once, however often ids names it.
-func queryMany[ID cmp.Ordered](ctx context.Context, s *Store, query string, args []any, ids []ID, after []any, scan func(*sql.Rows) error) error {
+// in chunks, with args before the list, and scans every row with scan.
+// Each id is asked for once, however often ids names it.
+func queryMany[ID cmp.Ordered](ctx context.Context, s *Store, query string, args []any, ids []ID, scan func(*sql.Rows) error) error {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), manyChunk)]
@@ -30,11 +30,10 @@ func queryMany[ID cmp.Ordered](ctx context.Context, s *Store, query string, args
 				break
 			}
 		}
-		all := append(make([]any, 0, len(args)+n+len(after)), args...)
+		all := append(make([]any, 0, len(args)+n), args...)
 		for i := range n {
 			all = append(all, chunk[min(i, len(chunk)-1)])
 		}
-		all = append(all, after...)
 		q := strings.Replace(query, "(?*)", "("+strings.TrimSuffix(strings.Repeat("?, ", n), ", ")+")", 1)
 		rows, err := s.query(ctx, q, all...)
 		if err != nil {

@@ -11,8 +11,9 @@ import (
 // UUIDs), so every anchor a commit stores changes a page of that index
 // until the commit holds as many anchors as the index has pages; an
 // 8-byte key makes the index several times smaller than the strings
-// would, and a cycle's commits write as many times fewer of its pages. Lookups compare the whole
-// target too: a collision costs a row read, never a wrong anchor.
+// would, and a cycle's commits write as many times fewer of its pages.
+// Lookups compare the whole target too: a collision costs a row read,
+// never a wrong anchor.
 //
 // 0 is left to the rows a migration has not keyed yet.
 func targetKey(jobID, targetType, targetID string) int64 {
