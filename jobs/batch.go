@@ -23,9 +23,9 @@ const batchSize = 4096
 // batchState is a cycle's write-behind engine.State: anchor and log
 // writes are kept in memory and committed together (store.CommitBatch).
 // A full batch is committed in the background while the workers go on;
-// the cycle flushes after feeding every page of objects (bounding what
-// the batch keeps), before a watermark moves past them and before the
-// cycle ends, and a flush waits for the background commit. Reads see the
+// the cycle flushes when the background commits fall two batches behind
+// (bounding what the batch keeps), before a watermark moves past them and
+// before the cycle ends, and a flush waits for the background commit. Reads see the
 // kept writes and the ones being committed, and the anchors of the last
 // two pages, preloaded in one query each.
 //

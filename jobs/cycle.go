@@ -297,19 +297,16 @@ func (c *cycle) initial(ctx context.Context, job *engine.Job) error {
 // cycle spreads them over chunks, the pages go to one pool of workers as
 // they are read.
 func (c *cycle) initialOf(ctx context.Context, job *engine.Job, lister connector.Lister, om *schema.CompiledObject) error {
-	spreads, chunked := c.spreads(job, om), false
-	var p *pool
-	if !spreads {
-		p = c.startPool(ctx, job, om, c.threshold > 0, 0)
-	}
 	// A job that had linked no object of the type before the listing has
 	// nothing to sweep: whatever it links now, it links as it lists.
 	linked, err := c.s.store.ListAnchorsAfter(ctx, job.ID, om.Mapping.SourceObjectName, "", 1)
 	if err != nil {
-		if p != nil {
-			p.close()
-		}
 		return fmt.Errorf("read the anchors of %s: %w", om.Mapping.SourceObjectName, err)
+	}
+	spreads, chunked := c.spreads(job, om), false
+	var p *pool
+	if !spreads {
+		p = c.startPool(ctx, job, om, c.threshold > 0, 0)
 	}
 	var items []item
 	// listed holds a hash of every id the listing returned, for the sweep;

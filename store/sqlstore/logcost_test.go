@@ -17,13 +17,7 @@ import (
 // of its own: what storing the logs costs per object (ns/op is per log).
 func BenchmarkCommitLogs(b *testing.B) {
 	ctx := b.Context()
-	s := openTemp(b)
-	if err := s.CreateServicePrincipal(ctx, store.Application{ID: "app", AppID: "appid"}, store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.CreateJob(ctx, store.Job{ID: "j", ServicePrincipalID: "sp", TemplateID: "scim"}); err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b, "j")
 	event, err := os.ReadFile(filepath.Join("testdata", "cycle_user_create.json"))
 	if err != nil {
 		b.Fatal(err)
@@ -62,14 +56,8 @@ func BenchmarkCommitLogs(b *testing.B) {
 // cycle's.
 func BenchmarkCommitAnchors(b *testing.B) {
 	ctx := b.Context()
-	s := openTemp(b)
-	if err := s.CreateServicePrincipal(ctx, store.Application{ID: "app", AppID: "appid"}, store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}); err != nil {
-		b.Fatal(err)
-	}
 	jobID := ids.NewUUID()
-	if err := s.CreateJob(ctx, store.Job{ID: jobID, ServicePrincipalID: "sp", TemplateID: "scim"}); err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b, jobID)
 	const perBatch = 2048
 	var batch store.Batch
 	at := time.Now()
@@ -86,4 +74,17 @@ func BenchmarkCommitAnchors(b *testing.B) {
 	if err := s.CommitBatch(ctx, batch); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// benchStore returns a store on a temporary file with service principal
+// "sp" and its job jobID.
+func benchStore(b *testing.B, jobID string) *Store {
+	s := openTemp(b)
+	if err := s.CreateServicePrincipal(b.Context(), store.Application{ID: "app", AppID: "appid"}, store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateJob(b.Context(), store.Job{ID: jobID, ServicePrincipalID: "sp", TemplateID: "scim"}); err != nil {
+		b.Fatal(err)
+	}
+	return s
 }

@@ -303,18 +303,7 @@ func TestPostgresMigrateLogColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ms, err := postgresDialect.migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	qs := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`}
-	for _, m := range ms {
-		if m.version >= 12 {
-			break
-		}
-		qs = append(qs, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, m.version))
-	}
-	qs = append(qs,
+	qs := append(migratedBefore(t, postgresDialect, 12),
 		`INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`,
 		`INSERT INTO jobs (id, service_principal_id, template_id, created, updated) VALUES ('j1', 'sp', 'scim', 1, 2)`)
 	for _, q := range qs {

@@ -477,15 +477,7 @@ func TestMigrateChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	qs := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`}
-	for v, name := range []string{"0001_init.sql", "0002_job_status.sql"} {
-		b, err := migrationFS.ReadFile("migrations/sqlite/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		qs = append(qs, string(b), fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, v+1))
-	}
-	qs = append(qs,
+	qs := append(migratedBefore(t, sqliteDialect, 3),
 		`INSERT INTO users (id, upn, upn_key, account_enabled, props, created) VALUES ('u2', 'b', 'b', 1, '{}', 0), ('u1', 'a', 'a', 1, '{}', 0)`,
 		`INSERT INTO groups (id, display_name, props, created) VALUES ('g1', 'G', '{}', 0)`,
 		`INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`,
@@ -541,17 +533,7 @@ func TestMigrateLogColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := sqliteDialect.migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	qs := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`}
-	for _, m := range ms {
-		if m.version >= 12 {
-			break
-		}
-		qs = append(qs, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, m.version))
-	}
+	qs := migratedBefore(t, sqliteDialect, 12)
 	ev := `{"action":"Create","changeId":"c1","statusInfo":{"status":"Success"},"cycleId":"cy1",` +
 		`"sourceIdentity":{"id":"u1","type":"User","displayName":"Alice"},"targetIdentity":{"id":"t1","type":"User"}}`
 	qs = append(qs,
@@ -643,4 +625,22 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 			t.Errorf("PRAGMA %s = %d, %v; want %d", c.pragma, got, err, c.want)
 		}
 	}
+}
+
+// migratedBefore returns the statements that build d's schema as the
+// migrations before version left it, each recorded as applied.
+func migratedBefore(t *testing.T, d dialect, version int) []string {
+	t.Helper()
+	ms, err := d.migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`}
+	for _, m := range ms {
+		if m.version >= version {
+			break
+		}
+		qs = append(qs, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, m.version))
+	}
+	return qs
 }

@@ -22,18 +22,7 @@ var oldAnchors = []struct{ job, sourceID, targetType, targetID string }{
 // beforeTargetKeys returns the statements that build a store at migration
 // 17 holding oldAnchors.
 func beforeTargetKeys(t *testing.T, d dialect) []string {
-	ms, err := d.migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	qs := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`}
-	for _, m := range ms {
-		if m.version >= 18 {
-			break
-		}
-		qs = append(qs, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, m.version))
-	}
-	qs = append(qs, `INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`)
+	qs := append(migratedBefore(t, d, 18), `INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`)
 	for _, j := range []string{"j1", "j2"} {
 		qs = append(qs, `INSERT INTO jobs (id, service_principal_id, template_id, created, updated) VALUES ('`+j+`', 'sp', 'scim', 1, 2)`)
 	}

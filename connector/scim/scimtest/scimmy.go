@@ -2,20 +2,19 @@ package scimtest
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"provisiond/logbuf"
 )
 
 // scimmyHint says how to get SCIMMY installed.
@@ -51,7 +50,7 @@ func StartSCIMMY(t testing.TB) (baseURL, token string) {
 	cmd := exec.Command(node, "server.js")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SCIMMY_TOKEN="+token, "PORT=0")
-	stderr := &syncBuffer{}
+	stderr := &logbuf.Buffer{}
 	cmd.Stderr = stderr
 	stdout, pw := io.Pipe()
 	cmd.Stdout = pw
@@ -90,9 +89,9 @@ func StartSCIMMY(t testing.TB) (baseURL, token string) {
 	case u := <-ready:
 		return u, token
 	case <-exited:
-		t.Fatalf("scimmy: node exited before it was ready: %s", stderr)
+		t.Fatalf("scimmy: node exited before it was ready: %q", stderr.String())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("scimmy: not ready after 30s: %s", stderr)
+		t.Fatalf("scimmy: not ready after 30s: %q", stderr.String())
 	}
 	return "", ""
 }
@@ -114,22 +113,4 @@ func repoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// syncBuffer collects a child's stderr safely.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return fmt.Sprintf("%q", b.buf.String())
 }
