@@ -36,6 +36,11 @@ type dialect struct {
 	// nowMicros is an expression for the database's clock in
 	// microseconds since the Unix epoch.
 	nowMicros string
+	// bytewise reports whether TEXT compares byte by byte (SQLite's BINARY
+	// collation), as Go's strings do: then the ids between two ids in Go's
+	// order are those between them in the database's. PostgreSQL compares
+	// by the database's collation.
+	bytewise bool
 }
 
 // rebind rewrites the ? placeholders of query for d. Queries contain no ?
@@ -63,6 +68,7 @@ func (d dialect) rebind(query string) string {
 // result codes.
 var sqliteDialect = dialect{
 	name:      "sqlite",
+	bytewise:  true,
 	nowMicros: `CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)`,
 	classify: func(err error) error {
 		var se *sqlite.Error

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // of its own: what storing the logs costs per object (ns/op is per log).
 func BenchmarkCommitLogs(b *testing.B) {
 	ctx := b.Context()
-	s := benchStore(b, "j")
+	s := storeWithJobs(b, "j")
 	event, err := os.ReadFile(filepath.Join("testdata", "cycle_user_create.json"))
 	if err != nil {
 		b.Fatal(err)
@@ -57,7 +58,7 @@ func BenchmarkCommitLogs(b *testing.B) {
 func BenchmarkCommitAnchors(b *testing.B) {
 	ctx := b.Context()
 	jobID := ids.NewUUID()
-	s := benchStore(b, jobID)
+	s := storeWithJobs(b, jobID)
 	const perBatch = 2048
 	var batch store.Batch
 	at := time.Now()
@@ -76,15 +77,58 @@ func BenchmarkCommitAnchors(b *testing.B) {
 	}
 }
 
-// benchStore returns a store on a temporary file with service principal
-// "sp" and its job jobID.
-func benchStore(b *testing.B, jobID string) *Store {
-	s := openTemp(b)
-	if err := s.CreateServicePrincipal(b.Context(), store.Application{ID: "app", AppID: "appid"}, store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}); err != nil {
+// BenchmarkGetAnchors reads pages of 500 anchors, as a cycle does for a
+// page of a listing or a chunk of a big group's members, out of 100,000:
+// by range (GetAnchors) and, as the baseline, by IN lists.
+func BenchmarkGetAnchors(b *testing.B) {
+	ctx := b.Context()
+	s := storeWithJobs(b, "j")
+	src := make([]string, 100000)
+	for i := range src {
+		src[i] = ids.NewUUID()
+	}
+	slices.Sort(src) // a cycle lists the directory in id order
+	var batch store.Batch
+	for _, id := range src {
+		batch.Anchors = append(batch.Anchors, store.Anchor{JobID: "j", SourceType: "User", SourceID: id,
+			TargetType: "User", TargetID: ids.NewUUID(), Updated: time.Now()})
+	}
+	if err := s.CommitBatch(ctx, batch); err != nil {
 		b.Fatal(err)
 	}
-	if err := s.CreateJob(b.Context(), store.Job{ID: jobID, ServicePrincipalID: "sp", TemplateID: "scim"}); err != nil {
-		b.Fatal(err)
+	for _, read := range []struct {
+		name string
+		get  func(ids []string) ([]store.Anchor, error)
+	}{
+		{"range", func(ids []string) ([]store.Anchor, error) { return s.GetAnchors(ctx, "j", "User", ids) }},
+		{"in", func(ids []string) ([]store.Anchor, error) {
+			return s.anchorsIn(ctx, "source_type = ? AND source_id", "j", "User", ids)
+		}},
+	} {
+		b.Run(read.name, func(b *testing.B) {
+			page := 0
+			for b.Loop() {
+				from := page * 500 % len(src)
+				page++
+				if as, err := read.get(src[from : from+500]); err != nil || len(as) != 500 {
+					b.Fatalf("%d anchors, %v; want 500", len(as), err)
+				}
+			}
+		})
+	}
+}
+
+// storeWithJobs returns a store on a temporary file with service
+// principal "sp" and its jobs jobIDs.
+func storeWithJobs(t testing.TB, jobIDs ...string) *Store {
+	s := openTemp(t)
+	if err := s.CreateServicePrincipal(t.Context(), store.Application{ID: "app", AppID: "appid"}, store.ServicePrincipal{ID: "sp", AppID: "appid", ApplicationID: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range jobIDs {
+		if err := s.CreateJob(t.Context(), store.Job{ID: id, ServicePrincipalID: "sp", TemplateID: "scim"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return s
 }
