@@ -92,6 +92,14 @@ func TestCompileErrorsNameWhatIsWrong(t *testing.T) {
 			s.SynchronizationRules[0].ObjectMappings[0].Scope = &Filter{Groups: []FilterGroup{{Name: "f", Clauses: []FilterClause{
 				{OperatorName: "REGEX MATCH", SourceOperandName: "mail", TargetOperand: &FilterOperand{Values: []string{"(["}}}}}}}
 		}, []string{"invalid regular expression"}},
+		{"bad regex, not the first value", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].Scope = &Filter{Groups: []FilterGroup{{Name: "f", Clauses: []FilterClause{
+				{OperatorName: "REGEX MATCH", SourceOperandName: "mail", TargetOperand: &FilterOperand{Values: []string{"^a", "(["}}}}}}}
+		}, []string{"invalid regular expression", `"(["`}},
+		{"an integer operator's second value is not an integer", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].Scope = &Filter{Groups: []FilterGroup{{Name: "f", Clauses: []FilterClause{
+				{OperatorName: "Greater_Than", SourceOperandName: "employeeId", TargetOperand: &FilterOperand{Values: []string{"10", "ten"}}}}}}}
+		}, []string{"Greater_Than needs an integer value", `"ten"`}},
 		{"no matching attribute", func(s *Schema) {
 			s.SynchronizationRules[0].ObjectMappings[1].AttributeMappings[0].MatchingPriority = 0
 		}, []string{"Provision Azure Active Directory Groups", "matchingPriority"}},
@@ -171,6 +179,25 @@ func TestScopeOperators(t *testing.T) {
 		{"&", []string{"Sales,HR,Finance"}, []string{"HR"}, true},
 		{"!&", []string{"Sales,HR,Finance"}, []string{"Legal"}, true},
 		{"EQUALS", []string{"x"}, []string{"x", "y"}, false}, // multi-valued: every value must pass
+		// Several operand values: one of them for an operator, none for a
+		// negated one; not just the first.
+		{"EQUALS", []string{"Sales", "HR"}, []string{"HR"}, true},
+		{"EQUALS", []string{"Sales", "HR"}, []string{"Legal"}, false},
+		{"EQUALS", []string{"x", "y"}, []string{"x", "y"}, true},
+		{"NOT EQUALS", []string{"Sales", "HR"}, []string{"HR"}, false},
+		{"NOT EQUALS", []string{"Sales", "HR"}, []string{"Legal"}, true},
+		{"REGEX MATCH", []string{`^a`, `^b`}, []string{"bob"}, true},
+		{"NOT REGEX MATCH", []string{`^a`, `^b`}, []string{"bob"}, false},
+		{"NOT REGEX MATCH", []string{`^a`, `^b`}, []string{"carol"}, true},
+		{"Includes", []string{"Eng", "Ops"}, []string{"DevOps"}, true},
+		{"Not Includes", []string{"Eng", "Ops"}, []string{"DevOps"}, false},
+		{"STARTS_WITH", []string{"A", "B"}, []string{"Bob"}, true},
+		{"ENDS_WITH", []string{"a", "b"}, []string{"Bob"}, true},
+		{"Greater_Than", []string{"100", "10"}, []string{"50"}, true},
+		{"Less_Than", []string{"10", "20"}, []string{"30"}, false},
+		{"&", []string{"Sales,HR", "Legal"}, []string{"Legal"}, true},
+		{"!&", []string{"Sales,HR", "Legal"}, []string{"Legal"}, false},
+		{"!&", []string{"Sales,HR", "Legal"}, []string{"Finance"}, true},
 	} {
 		sc, err := compileScope(clause(tc.op, tc.vals...))
 		if err != nil {

@@ -13,31 +13,41 @@ type Operator struct {
 	Arity                     string // "Binary" or "Unary"
 	MultivaluedComparisonType string // "All" or "Any"
 	SupportedAttributeTypes   []string
-	eval                      func(v string, operand []string, re *regexp.Regexp) bool
-	regex                     bool
-	integer                   bool
+	// holds tests a value against one operand (re is the operand compiled,
+	// for the regex operators). A negated operator holds when its positive
+	// does not: when the value matches none of the operands, where the
+	// others need one of them.
+	holds   func(v, operand string, re *regexp.Regexp) bool
+	negated bool
+	regex   bool
+	integer bool
 }
 
+func equals(v, o string, _ *regexp.Regexp) bool      { return v == o }
+func includes(v, o string, _ *regexp.Regexp) bool    { return strings.Contains(v, o) }
+func matches(v, _ string, re *regexp.Regexp) bool    { return re.MatchString(v) }
+func containedIn(v, o string, _ *regexp.Regexp) bool { return strings.Contains(o, v) }
+
 var operators = []*Operator{
-	{Name: "EQUALS", Arity: "Binary", eval: func(v string, o []string, _ *regexp.Regexp) bool { return v == o[0] }},
-	{Name: "NOT EQUALS", Arity: "Binary", eval: func(v string, o []string, _ *regexp.Regexp) bool { return v != o[0] }},
-	{Name: "IS TRUE", Arity: "Unary", eval: func(v string, _ []string, _ *regexp.Regexp) bool { return strings.EqualFold(v, "true") }},
-	{Name: "IS FALSE", Arity: "Unary", eval: func(v string, _ []string, _ *regexp.Regexp) bool { return strings.EqualFold(v, "false") }},
-	{Name: "IS NULL", Arity: "Unary"},     // handled before eval: true only for null/empty
+	{Name: "EQUALS", Arity: "Binary", holds: equals},
+	{Name: "NOT EQUALS", Arity: "Binary", holds: equals, negated: true},
+	{Name: "IS TRUE", Arity: "Unary", holds: func(v, _ string, _ *regexp.Regexp) bool { return strings.EqualFold(v, "true") }},
+	{Name: "IS FALSE", Arity: "Unary", holds: func(v, _ string, _ *regexp.Regexp) bool { return strings.EqualFold(v, "false") }},
+	{Name: "IS NULL", Arity: "Unary"},     // handled before holds: true only for null/empty
 	{Name: "IS NOT NULL", Arity: "Unary"}, // true only for a value
-	{Name: "REGEX MATCH", Arity: "Binary", regex: true, eval: func(v string, _ []string, re *regexp.Regexp) bool { return re.MatchString(v) }},
-	{Name: "NOT REGEX MATCH", Arity: "Binary", regex: true, eval: func(v string, _ []string, re *regexp.Regexp) bool { return !re.MatchString(v) }},
-	{Name: "Greater_Than", Arity: "Binary", integer: true, eval: intCmp(func(a, b int64) bool { return a > b })},
-	{Name: "Greater_Than_OR_EQUALS", Arity: "Binary", integer: true, eval: intCmp(func(a, b int64) bool { return a >= b })},
-	{Name: "Less_Than", Arity: "Binary", integer: true, eval: intCmp(func(a, b int64) bool { return a < b })},
-	{Name: "Less_Than_OR_EQUALS", Arity: "Binary", integer: true, eval: intCmp(func(a, b int64) bool { return a <= b })},
-	{Name: "Includes", Arity: "Binary", eval: func(v string, o []string, _ *regexp.Regexp) bool { return strings.Contains(v, o[0]) }},
-	{Name: "Not Includes", Arity: "Binary", eval: func(v string, o []string, _ *regexp.Regexp) bool { return !strings.Contains(v, o[0]) }},
-	{Name: "STARTS_WITH", Arity: "Binary", eval: func(v string, o []string, _ *regexp.Regexp) bool { return strings.HasPrefix(v, o[0]) }},
-	{Name: "ENDS_WITH", Arity: "Binary", eval: func(v string, o []string, _ *regexp.Regexp) bool { return strings.HasSuffix(v, o[0]) }},
+	{Name: "REGEX MATCH", Arity: "Binary", regex: true, holds: matches},
+	{Name: "NOT REGEX MATCH", Arity: "Binary", regex: true, holds: matches, negated: true},
+	{Name: "Greater_Than", Arity: "Binary", integer: true, holds: intCmp(func(a, b int64) bool { return a > b })},
+	{Name: "Greater_Than_OR_EQUALS", Arity: "Binary", integer: true, holds: intCmp(func(a, b int64) bool { return a >= b })},
+	{Name: "Less_Than", Arity: "Binary", integer: true, holds: intCmp(func(a, b int64) bool { return a < b })},
+	{Name: "Less_Than_OR_EQUALS", Arity: "Binary", integer: true, holds: intCmp(func(a, b int64) bool { return a <= b })},
+	{Name: "Includes", Arity: "Binary", holds: includes},
+	{Name: "Not Includes", Arity: "Binary", holds: includes, negated: true},
+	{Name: "STARTS_WITH", Arity: "Binary", holds: func(v, o string, _ *regexp.Regexp) bool { return strings.HasPrefix(v, o) }},
+	{Name: "ENDS_WITH", Arity: "Binary", holds: func(v, o string, _ *regexp.Regexp) bool { return strings.HasSuffix(v, o) }},
 	// & and !&: the attribute value is (not) contained in the operand string.
-	{Name: "&", Arity: "Binary", eval: func(v string, o []string, _ *regexp.Regexp) bool { return strings.Contains(o[0], v) }},
-	{Name: "!&", Arity: "Binary", eval: func(v string, o []string, _ *regexp.Regexp) bool { return !strings.Contains(o[0], v) }},
+	{Name: "&", Arity: "Binary", holds: containedIn},
+	{Name: "!&", Arity: "Binary", holds: containedIn, negated: true},
 }
 
 func init() {
@@ -56,10 +66,10 @@ func init() {
 	}
 }
 
-func intCmp(f func(a, b int64) bool) func(string, []string, *regexp.Regexp) bool {
-	return func(v string, o []string, _ *regexp.Regexp) bool {
+func intCmp(f func(a, b int64) bool) func(string, string, *regexp.Regexp) bool {
+	return func(v, o string, _ *regexp.Regexp) bool {
 		a, err1 := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		b, err2 := strconv.ParseInt(strings.TrimSpace(o[0]), 10, 64)
+		b, err2 := strconv.ParseInt(strings.TrimSpace(o), 10, 64)
 		return err1 == nil && err2 == nil && f(a, b)
 	}
 }
@@ -94,7 +104,7 @@ type Clause struct {
 	Attribute string
 	Operator  *Operator
 	Values    []string
-	re        *regexp.Regexp
+	res       []*regexp.Regexp // Values compiled, for the regex operators
 }
 
 // ClauseResult is one clause's outcome, for the Scoping step.
@@ -115,7 +125,9 @@ func (c *Clause) String() string {
 
 // Eval evaluates the clause on an attribute's values. A clause on a null or
 // empty value is false, except IS NULL. A multi-valued attribute passes when
-// every value does.
+// every value does. With several operand values a value passes when it
+// holds for one of them (EQUALS 'Sales', 'HR': either), and for a negated
+// operator when it holds for none (NOT EQUALS 'Sales', 'HR': neither).
 func (c *Clause) Eval(values []string) bool {
 	present := false
 	for _, v := range values {
@@ -133,11 +145,29 @@ func (c *Clause) Eval(values []string) bool {
 		return false
 	}
 	for _, v := range values {
-		if !c.Operator.eval(v, c.Values, c.re) {
+		if !c.passes(v) {
 			return false
 		}
 	}
 	return true
+}
+
+// passes tests one value against the clause's operands.
+func (c *Clause) passes(v string) bool {
+	op := c.Operator
+	if op.Arity == "Unary" {
+		return op.holds(v, "", nil)
+	}
+	for i, o := range c.Values {
+		var re *regexp.Regexp
+		if op.regex {
+			re = c.res[i]
+		}
+		if op.holds(v, o, re) {
+			return !op.negated
+		}
+	}
+	return op.negated
 }
 
 // Scope is a compiled object-mapping scope: groups OR-ed, clauses AND-ed.
@@ -197,16 +227,18 @@ func compileScope(f *Filter) (*Scope, error) {
 			if op.Arity == "Binary" && len(cl.Values) == 0 {
 				return nil, fmt.Errorf("%s: operator %s needs a value in targetOperand.values", where, op.Name)
 			}
-			if op.regex {
-				re, err := regexp.Compile(cl.Values[0])
-				if err != nil {
-					return nil, fmt.Errorf("%s: invalid regular expression %q: %v", where, cl.Values[0], err)
+			for _, v := range cl.Values {
+				if op.regex {
+					re, err := regexp.Compile(v)
+					if err != nil {
+						return nil, fmt.Errorf("%s: invalid regular expression %q: %v", where, v, err)
+					}
+					cl.res = append(cl.res, re)
 				}
-				cl.re = re
-			}
-			if op.integer {
-				if _, err := strconv.ParseInt(strings.TrimSpace(cl.Values[0]), 10, 64); err != nil {
-					return nil, fmt.Errorf("%s: operator %s needs an integer value, got %q", where, op.Name, cl.Values[0])
+				if op.integer {
+					if _, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil {
+						return nil, fmt.Errorf("%s: operator %s needs an integer value, got %q", where, op.Name, v)
+					}
 				}
 			}
 			clauses = append(clauses, cl)
