@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +117,26 @@ func TestSchemaFunctionsOperatorsAndParse(t *testing.T) {
 		map[string]any{"operatorName": "REGEX MATCH", "sourceOperandName": "mail", "targetOperand": map[string]any{"values": []any{"(["}}}}}}}
 	status, m, raw = e.send("PUT", base, s, e.token)
 	checkGraphError(t, status, m, raw, 400, "BadRequest", "Provision Azure Active Directory Users", "regular expression")
+	// So is a mapping to an attribute the target directory does not
+	// define, also when the PUT leaves the directories out (it keeps the
+	// stored ones, and is checked against them).
+	for _, keep := range []bool{false, true} {
+		s = e.schemaOf()
+		setMapping(userMapping(s), "nickNme", `[mailNickname]`, 0)
+		if keep {
+			delete(s, "directories")
+		}
+		status, m, raw = e.send("PUT", base, s, e.token)
+		checkGraphError(t, status, m, raw, 400, "BadRequest", "Provision Azure Active Directory Users", "nickNme", "has no such attribute")
+	}
+	// And a second enabled mapping of the same source objects.
+	s = e.schemaOf()
+	oms := s["synchronizationRules"].([]any)[0].(map[string]any)["objectMappings"].([]any)
+	again := maps.Clone(oms[0].(map[string]any))
+	again["name"] = "Users again"
+	s["synchronizationRules"].([]any)[0].(map[string]any)["objectMappings"] = append(oms, again)
+	status, m, raw = e.send("PUT", base, s, e.token)
+	checkGraphError(t, status, m, raw, 400, "BadRequest", "Users again", "already provisions source objects")
 }
 
 func TestMappingFlowSemantics(t *testing.T) {

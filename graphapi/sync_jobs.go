@@ -291,12 +291,17 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("The schema's directories[%d] has no name (is it null?); send the directories as GET returns them.", i)
 		}
 	}
-	if _, err := schema.Compile(&sc); err != nil {
-		var ce *schema.CompileError
-		if errors.As(err, &ce) {
-			return badRequest("The schema is invalid: %v.", ce)
+	// Checked with the directories it will have: a PUT without them keeps
+	// the stored ones. What it reads and writes first, then what it maps.
+	checked := sc
+	if checked.Directories == nil {
+		var old schema.Schema
+		if json.Unmarshal(j.Schema, &old) == nil {
+			checked.Directories = old.Directories
 		}
-		return badRequest("The schema is invalid: %v.", err)
+	}
+	if _, err := schema.Compile(&checked); err != nil {
+		return invalidSchema(err)
 	}
 	if err := y.Jobs.CheckDirectories(j, &sc); err != nil {
 		var je *jobs.Error
@@ -304,6 +309,9 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("%s", je.Message)
 		}
 		return err
+	}
+	if err := schema.CheckTargets(&checked); err != nil {
+		return invalidSchema(err)
 	}
 	sc.ID = j.ID
 	sc.Version = fmt.Sprintf("Date:%s", y.srv.now().UTC().Format("2006-01-02T15:04:05.0000000Z"))
@@ -327,6 +335,15 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// invalidSchema is the 400 for a schema Compile or CheckTargets refused.
+func invalidSchema(err error) error {
+	var ce *schema.CompileError
+	if errors.As(err, &ce) {
+		return badRequest("The schema is invalid: %v.", ce)
+	}
+	return badRequest("The schema is invalid: %v.", err)
 }
 
 // discover reads the source directory's own schema into the job's

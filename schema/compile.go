@@ -131,7 +131,8 @@ func Compile(s *Schema) (*Compiled, error) {
 		cr := &CompiledRule{Rule: r}
 		for oi := range r.ObjectMappings {
 			om := &r.ObjectMappings[oi]
-			co, err := compileObject(om, targetAttributes(s, r.TargetDirectoryName, om.TargetObjectName))
+			defs, _ := targetAttributes(s, r.TargetDirectoryName, om.TargetObjectName)
+			co, err := compileObject(om, defs)
 			if err != nil {
 				err.Rule = r.ID
 				return nil, err
@@ -144,15 +145,17 @@ func Compile(s *Schema) (*Compiled, error) {
 }
 
 // targetAttributes returns the definitions of the target object's
-// attributes in the schema's directories, by lower-case name (none when
-// the schema does not define the object).
-func targetAttributes(s *Schema, directory, object string) map[string]*AttributeDefinition {
-	defs := map[string]*AttributeDefinition{}
+// attributes in the schema's directories, by lower-case name, and whether
+// the schema defines the target directory: then it must define the object
+// and every attribute mapped to (checkTargets).
+func targetAttributes(s *Schema, directory, object string) (map[string]*AttributeDefinition, bool) {
+	defs, defined := map[string]*AttributeDefinition{}, false
 	for di := range s.Directories {
 		d := &s.Directories[di]
 		if !strings.EqualFold(d.Name, directory) {
 			continue
 		}
+		defined = true
 		for oi := range d.Objects {
 			if o := &d.Objects[oi]; strings.EqualFold(o.Name, object) {
 				for ai := range o.Attributes {
@@ -161,7 +164,62 @@ func targetAttributes(s *Schema, directory, object string) map[string]*Attribute
 			}
 		}
 	}
-	return defs
+	return defs, defined
+}
+
+// CheckTargets checks what a schema's enabled object mappings write: one
+// mapping per source object type in a rule (a second would never run) and,
+// when the schema defines the rule's target directory, a target object it
+// defines with every attribute mapped to (a mapping to an attribute the
+// target does not know fails every object at export). PUT schema checks
+// it; a stored schema still runs without (it may be older than the check).
+// Errors are *CompileError.
+func CheckTargets(s *Schema) error {
+	for ri := range s.SynchronizationRules {
+		r := &s.SynchronizationRules[ri]
+		enabled := map[string]string{} // lower-case source object → the mapping's name
+		for oi := range r.ObjectMappings {
+			om := &r.ObjectMappings[oi]
+			if !om.Enabled {
+				continue
+			}
+			defs, defined := targetAttributes(s, r.TargetDirectoryName, om.TargetObjectName)
+			if err := checkTargets(r, om, defs, defined, enabled); err != nil {
+				err.Rule = r.ID
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkTargets is CheckTargets for one enabled object mapping; seen holds
+// the rule's enabled mappings before it, by lower-case source object.
+func checkTargets(r *Rule, om *ObjectMapping, defs map[string]*AttributeDefinition, defined bool, seen map[string]string) *CompileError {
+	name := om.Name
+	if name == "" {
+		name = om.SourceObjectName + " to " + om.TargetObjectName
+	}
+	fail := func(target string, err error) *CompileError {
+		return &CompileError{ObjectMapping: name, TargetAttribute: target, Err: err}
+	}
+	src := strings.ToLower(om.SourceObjectName)
+	if other, dup := seen[src]; dup {
+		return fail("", fmt.Errorf("object mapping %q already provisions source objects '%s'; disable one of the two", other, om.SourceObjectName))
+	}
+	seen[src] = name
+	if !defined {
+		return nil
+	}
+	if len(defs) == 0 {
+		return fail("", fmt.Errorf("the target directory '%s' defines no object '%s' (add it to the schema's directories, or map to one it defines)", r.TargetDirectoryName, om.TargetObjectName))
+	}
+	for _, am := range om.AttributeMappings {
+		if defs[strings.ToLower(am.TargetAttributeName)] == nil {
+			return fail(am.TargetAttributeName, fmt.Errorf("the target object '%s' of directory '%s' has no such attribute (add it to the object's attributes first)", om.TargetObjectName, r.TargetDirectoryName))
+		}
+	}
+	return nil
 }
 
 func compileObject(om *ObjectMapping, defs map[string]*AttributeDefinition) (*CompiledObject, *CompileError) {

@@ -231,3 +231,74 @@ func TestScopeOperators(t *testing.T) {
 		t.Errorf("Operators() lists %d, want 18", len(Operators()))
 	}
 }
+
+// TestCheckTargets: every built-in template passes; a schema whose enabled
+// mappings write what its target directory does not define, or map one
+// source object type twice, is refused with what to fix; disabled
+// mappings and undefined target directories are not checked.
+func TestCheckTargets(t *testing.T) {
+	for _, tpl := range Templates("app") {
+		if err := CheckTargets(tpl.Schema); err != nil {
+			t.Errorf("template %s: %v", tpl.ID, err)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(s *Schema)
+		want   []string // nil: accepted
+	}{
+		{"an undefined target attribute", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[2].TargetAttributeName = "nickNme"
+		}, []string{"Provision Azure Active Directory Users", "nickNme", "has no such attribute"}},
+		{"an undefined target attribute, in another case: accepted", func(s *Schema) {
+			m := &s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[0]
+			m.TargetAttributeName = strings.ToUpper(m.TargetAttributeName)
+		}, nil},
+		{"an undefined target object", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[1].TargetObjectName = "Team"
+		}, []string{"Provision Azure Active Directory Groups", "defines no object 'Team'"}},
+		{"an undefined target object in a disabled mapping: accepted", func(s *Schema) {
+			om := &s.SynchronizationRules[0].ObjectMappings[1]
+			om.TargetObjectName, om.Enabled = "Team", false
+		}, nil},
+		{"a target directory the schema does not define: accepted", func(s *Schema) {
+			s.Directories = nil
+		}, nil},
+		{"two enabled mappings of users", func(s *Schema) {
+			r := &s.SynchronizationRules[0]
+			again := r.ObjectMappings[0]
+			again.Name = "Users again"
+			again.SourceObjectName = "user"
+			r.ObjectMappings = append(r.ObjectMappings, again)
+		}, []string{"Users again", "already provisions source objects 'user'", "Provision Azure Active Directory Users"}},
+		{"two mappings of users, one disabled: accepted", func(s *Schema) {
+			r := &s.SynchronizationRules[0]
+			again := r.ObjectMappings[0]
+			again.Enabled = false
+			r.ObjectMappings = append(r.ObjectMappings, again)
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := SCIMSchema()
+			tc.mutate(s)
+			if _, err := Compile(s); err != nil {
+				t.Fatalf("Compile: %v (the case is for CheckTargets)", err)
+			}
+			err := CheckTargets(s)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("CheckTargets refused it: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("CheckTargets accepted it")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
