@@ -531,6 +531,9 @@ func (r *run) create(ctx context.Context) (*Outcome, error) {
 	}
 	obj, err := r.job.Target.Create(ctx, r.om.Mapping.TargetObjectName, want.vals)
 	if err != nil {
+		if out, rerr := r.rematch(ctx, want, err); out != nil || rerr != nil {
+			return out, rerr
+		}
 		return r.fail(ctx, StepExport, err), nil
 	}
 	r.ev.TargetIdentity.ID = obj.ID
@@ -540,6 +543,39 @@ func (r *run) create(ctx context.Context) (*Outcome, error) {
 	r.step("EntryExportAdd", StepExport, StatusSuccess,
 		fmt.Sprintf("%s '%s' was created in %s", r.upperKind(), r.id, r.job.Target.Name()), d)
 	return r.finish(StatusSuccess, ActionCreate, "", "", ""), nil
+}
+
+// Snapshot is a target whose Find may answer from a listing older than the
+// target (a cycle's, read once at its start). Refresh makes it ask the
+// target itself for the matching values in attrs.
+type Snapshot interface {
+	Refresh(objectType string, attrs connector.Attributes)
+}
+
+// rematch handles a create the target refused as a conflict, when matching
+// answered from a Snapshot: the object may have been created since the
+// listing (by an on-demand call during the cycle, by another tool), so it
+// matches again against the target itself and, on a hit, updates the
+// object found instead of failing. It returns no outcome when it did not
+// rematch (the create's error stands); an error is the store's.
+func (r *run) rematch(ctx context.Context, want desired, createErr error) (*Outcome, error) {
+	snap, ok := r.job.Target.(Snapshot)
+	if !ok || connector.KindOf(createErr) != connector.KindConflict {
+		return nil, nil
+	}
+	snap.Refresh(r.om.Mapping.TargetObjectName, want.vals)
+	r.step("EntryExportAdd", StepExport, StatusSkipped,
+		fmt.Sprintf("%s refused to create %s '%s' as a conflict (%v); it may have been created since the cycle read %s, so it is matched again against %s itself",
+			r.job.Target.Name(), r.kind, r.id, createErr, r.job.Target.Name(), r.job.Target.Name()), Details{})
+	target, found, res := r.matchingStep(ctx, linked{})
+	switch {
+	case res != nil:
+		return res, nil
+	case !found:
+		return r.fail(ctx, StepExport, createErr), nil
+	}
+	r.ev.ModifiedProperties = nil // the create's; the update shows its own
+	return r.update(ctx, target, false)
 }
 
 // update writes the attributes that differ; deprovision evaluates the

@@ -29,6 +29,9 @@ type cycleFixture struct {
 	t   *testing.T
 	st  *memory.Store
 	tgt *memtarget.Target
+	// target, when set, is what the job's target factory returns instead
+	// of tgt (a wrapper of it).
+	target connector.Target
 	svc *Service
 	box *secrets.Box
 
@@ -97,6 +100,9 @@ func newCycleFixture(t *testing.T, settings map[string]string) *cycleFixture {
 		Targets: map[string]TargetFactory{schema.DirectorySCIM: func(_ context.Context, c Config) (connector.Target, error) {
 			tok, _ := secrets.Lookup(c.Secrets, "SecretToken")
 			f.token.Store(tok.Reveal())
+			if f.target != nil {
+				return f.target, nil
+			}
 			return f.tgt, nil
 		}},
 	}})

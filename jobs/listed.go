@@ -31,8 +31,8 @@ const listedBudget = 64 << 20
 // and the rare hash collision are answered as the target would. Objects
 // the cycle creates or updates are indexed too.
 // Objects created by others during the cycle are not seen: a create that
-// collides with one is refused by the target and retried by the next
-// cycle.
+// collides with one is refused by the target, and the engine matches it
+// again through Refresh.
 type listedTarget struct {
 	connector.Target
 	members connector.MemberWriter
@@ -248,6 +248,17 @@ func (lt *listedTarget) Create(ctx context.Context, objectType string, attrs con
 		lt.mu.Unlock()
 	}
 	return o, err
+}
+
+var _ engine.Snapshot = (*listedTarget)(nil)
+
+// Refresh implements engine.Snapshot: matching the values in attrs asks
+// the target from now on (another created an object with them since the
+// listing: the engine's create was refused as a conflict).
+func (lt *listedTarget) Refresh(objectType string, attrs connector.Attributes) {
+	lt.mu.Lock()
+	lt.wrote(strings.ToLower(objectType), attrs)
+	lt.mu.Unlock()
 }
 
 // Update implements connector.Target, remembering the values set.

@@ -1,7 +1,10 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 
 	"provisiond/connector"
@@ -108,5 +111,97 @@ func testListedTarget(t *testing.T, budget int) {
 	same(find("displayName", "U"), "t2") // not a matching attribute: the target's answer
 	if len(tgt.Calls()) == calls {
 		t.Error("a find by displayName did not ask the target")
+	}
+}
+
+// createdMeanwhile is the cycle's target, where another (an on-demand
+// call, another tool) creates the user named userName after the cycle
+// has listed the target, just before the cycle creates it.
+type createdMeanwhile struct {
+	*memtarget.Target
+	userName string
+	once     sync.Once
+	otherID  string
+}
+
+func (c *createdMeanwhile) Create(ctx context.Context, typ string, attrs connector.Attributes) (connector.Object, error) {
+	if slices.Contains(attrs["userName"], c.userName) {
+		c.once.Do(func() {
+			o, err := c.Target.Create(ctx, typ, connector.Attributes{"userName": {c.userName}, "displayName": {"made by another"}})
+			if err == nil {
+				c.otherID = o.ID
+			}
+		})
+	}
+	return c.Target.Create(ctx, typ, attrs)
+}
+
+// TestCycleLinksWhatOthersCreatedSinceTheListing: matching in a cycle
+// answers from the target as listed at its start; when a create is then
+// refused as a conflict, the engine matches again against the target
+// itself, and links and updates the object another created meanwhile,
+// instead of failing it.
+func TestCycleLinksWhatOthersCreatedSinceTheListing(t *testing.T) {
+	f := newCycleFixture(t, nil)
+	ids := f.users(3)
+	racing := &createdMeanwhile{Target: f.tgt, userName: "user01@contoso.test"}
+	f.target = racing
+	j := f.okCycle()
+	if racing.otherID == "" {
+		t.Fatal("the other's create did not happen")
+	}
+	if le := j.Status.LastExecution; le == nil || le.CountEscrowed != 0 || le.CountExported != 3 {
+		t.Errorf("last execution %+v, want 3 exported and none escrowed", le)
+	}
+	if es := f.escrows(); len(es) != 0 {
+		t.Errorf("escrows %+v, want none", es)
+	}
+	var named []connector.Object
+	for _, o := range f.tgt.Objects(connector.TypeUser) {
+		if v, _ := o.Attrs.Get("userName"); v == racing.userName {
+			named = append(named, o)
+		}
+	}
+	if len(named) != 1 || named[0].ID != racing.otherID {
+		t.Fatalf("target users named %s: %+v, want the other's %s alone", racing.userName, named, racing.otherID)
+	}
+	if v, _ := named[0].Attrs.Get("displayName"); v != "user01" {
+		t.Errorf("the other's user has displayName %q, want the cycle's update to user01", v)
+	}
+	a, err := f.st.GetAnchor(t.Context(), fxJob, "User", ids[1])
+	if err != nil || a.TargetID != racing.otherID {
+		t.Errorf("anchor of %s = %+v, %v; want it linked to %s", ids[1], a, err, racing.otherID)
+	}
+	if n := f.loggedActions(); n["Create"] != 2 || n["Update"] != 1 {
+		t.Errorf("logged actions %v, want 2 creates and the update", n)
+	}
+}
+
+// TestCycleConflictNothingMatchesStaysAFailure: a create refused as a
+// conflict that matching the target itself cannot explain (another unique
+// value is taken) fails as before: EntryConflict, escrowed, nothing linked.
+func TestCycleConflictNothingMatchesStaysAFailure(t *testing.T) {
+	f := newCycleFixture(t, nil)
+	ids := f.users(2)
+	f.tgt.FailNext(memtarget.OpCreate, 1, memtarget.Failure(connector.KindConflict, 0))
+	j := f.okCycle()
+	if le := j.Status.LastExecution; le == nil || le.CountEscrowed != 1 || le.CountExported != 1 {
+		t.Errorf("last execution %+v, want 1 exported and 1 escrowed", le)
+	}
+	es := f.escrows()
+	if len(es) != 1 || es[0].Code != "EntryConflict" || es[0].SourceID != ids[0] {
+		t.Errorf("escrows %+v, want %s's EntryConflict", es, ids[0])
+	}
+	if n := len(f.tgt.Objects(connector.TypeUser)); n != 1 {
+		t.Errorf("target holds %d users, want 1", n)
+	}
+	finds := 0
+	for _, c := range f.tgt.Calls() {
+		if c.Op == memtarget.OpFind {
+			finds++
+		}
+	}
+	if finds != 1 {
+		t.Errorf("the target was asked %d finds, want 1: the match again of the conflicting user", finds)
 	}
 }
