@@ -32,8 +32,8 @@ type cycleFixture struct {
 	// target, when set, is what the job's target factory returns instead
 	// of tgt (a wrapper of it).
 	target connector.Target
-	svc *Service
-	box *secrets.Box
+	svc    *Service
+	box    *secrets.Box
 
 	mu  sync.Mutex
 	now time.Time
