@@ -32,6 +32,28 @@ func TestJobsTemplatesSecretsAndCredentials(t *testing.T) {
 		if len(e.jobID) != len("scim.")+32 {
 			t.Errorf("job id %q is not scim.{32 hex}", e.jobID)
 		}
+		// The query options Graph takes on jobs.
+		picked := e.do("GET", sp+"/jobs/"+e.jobID+"?$select=status", nil, 200)
+		if picked["id"] != e.jobID || picked["status"] == nil || picked["schedule"] != nil || picked["templateId"] != nil ||
+			!strings.HasSuffix(picked["@odata.context"].(string), "/jobs(status)/$entity") {
+			t.Errorf("GET job ?$select=status = %v, want id and status alone, and the context saying so", picked)
+		}
+		listed := e.do("GET", sp+"/jobs?$select=templateId&$filter=templateId%20eq%20'scim'&$count=true", nil, 200)
+		if v := listed["value"].([]any); len(v) != 1 || listed["@odata.count"] != float64(1) ||
+			v[0].(map[string]any)["templateId"] != "scim" || v[0].(map[string]any)["status"] != nil {
+			t.Errorf("GET jobs ?$select=templateId&$filter=templateId eq 'scim' = %v, want the job with its id and templateId", listed)
+		}
+		if none := e.do("GET", sp+"/jobs?$filter=templateId%20eq%20'other'", nil, 200)["value"].([]any); len(none) != 0 {
+			t.Errorf("GET jobs ?$filter=templateId eq 'other' = %v, want none", none)
+		}
+		for _, bad := range []struct{ query, code, mention string }{
+			{"/jobs/" + e.jobID + "?$select=nope", "Request_BadRequest", "nope"},
+			{"/jobs?$select=nope", "Request_BadRequest", "nope"},
+			{"/jobs?$orderby=id", "BadRequest", "$orderby"},
+		} {
+			status, m, raw := e.send("GET", sp+bad.query, nil, e.token)
+			checkGraphError(t, status, m, raw, 400, bad.code, bad.mention)
+		}
 
 		// Credentials: saved ones work, a wrong token does not.
 		e.do("POST", sp+"/jobs/"+e.jobID+"/validateCredentials", map[string]any{"useSavedCredentials": true}, 204)

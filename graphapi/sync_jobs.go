@@ -1,6 +1,7 @@
 package graphapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,8 +95,32 @@ func viewJob(j store.Job) jobView {
 		SynchronizationJobSettings: j.Settings}
 }
 
+// jobFields are a synchronizationJob's properties, for $select (and, on
+// the collection, $filter, $top and $count on id and templateId).
+var jobFields = newFields("microsoft.graph.synchronizationJob", map[string]kind{
+	"id": kindString, "templateId": kindString, "schedule": kindObject, "status": kindObject,
+	"synchronizationJobSettings": kindObject,
+}, false)
+
+// jobItem is a job as a map, for the query options; its numbers stay as
+// written (json.Number, not float64, which rounds past 2^53).
+func jobItem(j store.Job) (map[string]any, error) {
+	raw, err := json.Marshal(viewJob(j))
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	return m, dec.Decode(&m)
+}
+
 func (y *Sync) listJobs(w http.ResponseWriter, r *http.Request) error {
 	sp, err := y.servicePrincipal(r)
+	if err != nil {
+		return err
+	}
+	q, err := parseQuery(r, jobFields)
 	if err != nil {
 		return err
 	}
@@ -103,22 +128,29 @@ func (y *Sync) listJobs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	views := make([]jobView, len(jobs))
+	items := make([]map[string]any, len(jobs))
 	for i, j := range jobs {
-		views[i] = viewJob(j)
+		if items[i], err = jobItem(j); err != nil {
+			return err
+		}
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.context": contextURL(r, spContext(sp)+"/jobs"),
-		"value":          views,
-	})
+	return writeCollection(w, r, spContext(sp)+"/jobs", q, q.Apply(items))
 }
 
 func (y *Sync) getJob(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseSelect(r, jobFields)
+	if err != nil {
+		return err
+	}
 	sp, j, err := y.job(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/jobs/$entity"), viewJob(j)))
+	item, err := jobItem(j)
+	if err != nil {
+		return err
+	}
+	return writeEntity(w, r, http.StatusOK, spContext(sp)+"/jobs", q, item)
 }
 
 func (y *Sync) createJob(w http.ResponseWriter, r *http.Request) error {
