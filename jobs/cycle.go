@@ -798,7 +798,7 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 	case exec.CountEscrowed > 0:
 		exec.State = store.ExecutionEntryLevelErrors
 	}
-	byType, err := c.s.linkedByType(ctx, c.j.ID)
+	byType, counted, err := c.s.linkedByType(ctx, c.j)
 	if err != nil {
 		return err
 	}
@@ -821,7 +821,7 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 				}
 				st.SteadyStateLastAchieved = ended
 			}
-			st.SynchronizedEntryCountByType = byType
+			st.SynchronizedEntryCountByType, st.AnchorsCounted = byType, counted
 			if st.Code == store.StatusNotRun || st.Code == "" {
 				st.Code = store.StatusActive
 			}
@@ -859,23 +859,35 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 	return runErr
 }
 
-// linkedByType counts the objects a job has provisioned, by type pair
-// ("user to User"), from its anchors.
-func (s *Service) linkedByType(ctx context.Context, jobID string) ([]store.EntryCount, error) {
-	counts, err := s.store.CountAnchors(context.WithoutCancel(ctx), jobID)
+// linkedByType counts the objects job j has provisioned, by type pair
+// ("user to User"), from its anchors, with the anchors' version counted at;
+// unless the anchors have not changed since j's status counted them: an
+// incremental cycle that changed no link then costs no scan of them all.
+// The version is read before the count, so a write during it makes the
+// next cycle count again.
+func (s *Service) linkedByType(ctx context.Context, j store.Job) ([]store.EntryCount, *int64, error) {
+	ctx = context.WithoutCancel(ctx)
+	v, err := s.store.AnchorsVersion(ctx, j.ID)
 	if err != nil {
-		return nil, fmt.Errorf("count linked objects: %w", err)
+		return nil, nil, fmt.Errorf("read the anchors' version: %w", err)
+	}
+	if c := j.Status.AnchorsCounted; c != nil && *c == v {
+		return j.Status.SynchronizedEntryCountByType, c, nil
+	}
+	counts, err := s.store.CountAnchors(ctx, j.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("count linked objects: %w", err)
 	}
 	n := map[string]int64{}
 	for _, c := range counts {
 		n[strings.ToLower(c.SourceType)+" to "+c.TargetType] += c.N
 	}
 	out := make([]store.EntryCount, 0, len(n))
-	for k, v := range n {
-		out = append(out, store.EntryCount{Key: k, Value: v})
+	for k, c := range n {
+		out = append(out, store.EntryCount{Key: k, Value: c})
 	}
 	slices.SortFunc(out, func(a, b store.EntryCount) int { return strings.Compare(a.Key, b.Key) })
-	return out, nil
+	return out, &v, nil
 }
 
 // applyResets carries out what restart asked for, at the start of the next

@@ -42,15 +42,23 @@ type cycleFixture struct {
 	ids   atomic.Int64
 	// logs is what the service logged, as text.
 	logs logbuf.Buffer
-	// sweeps counts the pages of anchors the service listed.
-	sweeps atomic.Int64
+	// sweeps counts the pages of anchors the service listed; counts, its
+	// CountAnchors calls.
+	sweeps, counts atomic.Int64
 }
 
 // sweepCounting is the fixture's store as its service sees it: it counts
-// the pages of anchors listed (ListAnchorsAfter for more than one).
+// the pages of anchors listed (ListAnchorsAfter for more than one), and
+// the counts of all of a job's anchors (CountAnchors) in counted.
 type sweepCounting struct {
 	*memory.Store
-	n *atomic.Int64
+	n       *atomic.Int64
+	counted *atomic.Int64
+}
+
+func (s sweepCounting) CountAnchors(ctx context.Context, jobID string) ([]store.AnchorCount, error) {
+	s.counted.Add(1)
+	return s.Store.CountAnchors(ctx, jobID)
 }
 
 func (s sweepCounting) ListAnchorsAfter(ctx context.Context, jobID, sourceType, after string, limit int) ([]store.Anchor, error) {
@@ -93,7 +101,7 @@ func newCycleFixture(t *testing.T, settings map[string]string) *cycleFixture {
 	f.putToken("right")
 	eng := engine.New(engine.Config{State: f.st, Now: f.clock, NewID: func() string { return fmt.Sprintf("c%d", f.ids.Add(1)) }})
 	log := slog.New(slog.NewTextHandler(&f.logs, nil))
-	f.svc = New(Options{Store: sweepCounting{f.st, &f.sweeps}, Secrets: f.box, Engine: eng, Now: f.clock, CycleWorkers: 4, Logger: log, Registry: Registry{
+	f.svc = New(Options{Store: sweepCounting{f.st, &f.sweeps, &f.counts}, Secrets: f.box, Engine: eng, Now: f.clock, CycleWorkers: 4, Logger: log, Registry: Registry{
 		Sources: map[string]SourceFactory{schema.DirectoryEntra: func(_ context.Context, c Config) (connector.Source, error) {
 			return directory.NewSource(f.st, c.ServicePrincipal.ID), nil
 		}},

@@ -94,6 +94,10 @@ type Status struct {
 	// update that records its start, so a restart during a cycle waits
 	// for the next one.
 	ResetPending ResetScope `json:"resetPending,omitempty"`
+	// AnchorsCounted is provisiond's own too: the AnchorsVersion
+	// SynchronizedEntryCountByType was counted at (nil: never counted), so
+	// that a cycle that changed no link does not count every anchor again.
+	AnchorsCounted *int64 `json:"anchorsCounted,omitempty"`
 }
 
 // ResetScope is a set of synchronizationJobRestartScope flags, with

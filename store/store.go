@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"context"
 	"errors"
 	"time"
@@ -99,6 +100,19 @@ type Batch struct {
 	Anchors []Anchor    // created or replaced
 	Deleted []AnchorKey // removed if present
 	Logs    []ProvisioningLog
+}
+
+// AnchorJobs returns, sorted, the jobs whose anchors b writes or deletes.
+func (b Batch) AnchorJobs() []string {
+	var jobs []string
+	for _, a := range b.Anchors {
+		jobs = append(jobs, a.JobID)
+	}
+	for _, k := range b.Deleted {
+		jobs = append(jobs, k.JobID)
+	}
+	slices.Sort(jobs)
+	return slices.Compact(jobs)
 }
 
 // ProvisioningLog is one provisioning event, stored as the JSON the engine
@@ -309,6 +323,10 @@ type Store interface {
 	// CountAnchors counts the job's anchors by source and target type,
 	// ordered by them, without reading them all.
 	CountAnchors(ctx context.Context, jobID string) ([]AnchorCount, error)
+	// AnchorsVersion returns a number that changes whenever the job's
+	// anchors do (PutAnchor, DeleteAnchor, CommitBatch with anchors or
+	// deletions), whoever writes them; ErrNotFound if the job is absent.
+	AnchorsVersion(ctx context.Context, jobID string) (int64, error)
 
 	// PutEscrow creates or replaces the escrow for (JobID, SourceType,
 	// SourceID); ErrNotFound if the job is absent.

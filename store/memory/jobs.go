@@ -135,6 +135,7 @@ func (s *Store) DeleteJob(_ context.Context, spID, jobID string) error {
 func (s *Store) deleteJob(id string) {
 	delete(s.jobs, id)
 	delete(s.anchors, id)
+	delete(s.anchorsVersion, id)
 	delete(s.escrows, id)
 	delete(s.staged, id)
 }
@@ -171,6 +172,7 @@ func (s *Store) PutAnchor(_ context.Context, a store.Anchor) error {
 	}
 	a.Updated = norm(a.Updated)
 	as[anchorKey{a.SourceType, a.SourceID}] = a
+	s.anchorsVersion[a.JobID]++
 	return nil
 }
 
@@ -216,6 +218,7 @@ func (s *Store) DeleteAnchor(_ context.Context, jobID, sourceType, sourceID stri
 		return fail(store.ErrNotFound, "delete anchor", jobID, sourceType, sourceID)
 	}
 	delete(s.anchors[jobID], k)
+	s.anchorsVersion[jobID]++
 	return nil
 }
 
@@ -373,6 +376,11 @@ func (s *Store) CommitBatch(_ context.Context, b store.Batch) error {
 	for _, k := range b.Deleted {
 		delete(s.anchors[k.JobID], anchorKey{k.SourceType, k.SourceID})
 	}
+	for _, job := range b.AnchorJobs() {
+		if _, ok := s.jobs[job]; ok {
+			s.anchorsVersion[job]++
+		}
+	}
 	for _, l := range b.Logs {
 		l.Activity, l.Data = norm(l.Activity), cloneBytes(l.Data)
 		s.logs[l.ID] = l
@@ -408,6 +416,16 @@ func (s *Store) GetAnchorsByTarget(_ context.Context, jobID, targetType string, 
 		}
 	}
 	return out, nil
+}
+
+// AnchorsVersion implements store.Store.
+func (s *Store) AnchorsVersion(_ context.Context, jobID string) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if _, ok := s.jobs[jobID]; !ok {
+		return 0, fail(store.ErrNotFound, "anchors version", jobID)
+	}
+	return s.anchorsVersion[jobID], nil
 }
 
 // CountAnchors implements store.Store.

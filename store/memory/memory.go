@@ -34,9 +34,11 @@ type Store struct {
 	jobs    map[string]jobRec
 	secrets map[string][]byte                     // service principal id → sealed
 	anchors map[string]map[anchorKey]store.Anchor // job id → anchors
-	escrows map[string]map[anchorKey]store.Escrow // job id → escrows
-	staged  map[string][]store.StagedDelete       // job id → staged deletes
-	logs    map[string]store.ProvisioningLog
+	// anchorsVersion is AnchorsVersion's number, by job id.
+	anchorsVersion map[string]int64
+	escrows        map[string]map[anchorKey]store.Escrow // job id → escrows
+	staged         map[string][]store.StagedDelete       // job id → staged deletes
+	logs           map[string]store.ProvisioningLog
 
 	// The change feed: changes in Seq order, the last Seq given and the
 	// Seq below which changes were pruned.
@@ -80,7 +82,7 @@ func New() *Store {
 		members: map[string]set{}, sps: map[string]store.ServicePrincipal{}, spByAppID: map[string]string{},
 		apps: map[string]application{}, appByAppID: map[string]string{}, owners: map[string]set{},
 		assignments: map[string]store.AppRoleAssignment{}, jobs: map[string]jobRec{},
-		secrets: map[string][]byte{}, anchors: map[string]map[anchorKey]store.Anchor{},
+		secrets: map[string][]byte{}, anchors: map[string]map[anchorKey]store.Anchor{}, anchorsVersion: map[string]int64{},
 		escrows: map[string]map[anchorKey]store.Escrow{}, staged: map[string][]store.StagedDelete{},
 		logs: map[string]store.ProvisioningLog{}, usedOnce: map[string]time.Time{},
 	}

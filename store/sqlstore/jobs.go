@@ -195,11 +195,37 @@ func anchorRow(a store.Anchor) []any {
 
 // PutAnchor implements store.Store; store.ErrNotFound if the job is absent.
 func (s *Store) PutAnchor(ctx context.Context, a store.Anchor) error {
-	_, err := s.exec(ctx, putAnchor, anchorRow(a)...)
+	err := s.inTx(ctx, func(w writeTx) error {
+		if err := bumpAnchors(ctx, w, a.JobID); err != nil {
+			return err
+		}
+		_, err := w.exec(ctx, putAnchor, anchorRow(a)...)
+		return err
+	})
 	if err != nil {
 		return s.fail(err, "put anchor", a.JobID, a.SourceType, a.SourceID)
 	}
 	return nil
+}
+
+// bumpAnchors moves the job's anchors version on, first in a transaction
+// that writes its anchors: on PostgreSQL the job's row is then locked
+// before the anchors' foreign key checks share-lock it, so a concurrent
+// UpdateJob (SELECT ... FOR UPDATE) waits instead of deadlocking. An
+// absent job changes nothing (writing its anchors fails on their foreign
+// key; deleting them finds none).
+func bumpAnchors(ctx context.Context, w writeTx, jobID string) error {
+	_, err := w.exec(ctx, `UPDATE jobs SET anchors_version = anchors_version + 1 WHERE id = ?`, jobID)
+	return err
+}
+
+// AnchorsVersion implements store.Store.
+func (s *Store) AnchorsVersion(ctx context.Context, jobID string) (int64, error) {
+	var v int64
+	if err := s.queryRow(ctx, []any{&v}, `SELECT anchors_version FROM jobs WHERE id = ?`, jobID); err != nil {
+		return 0, s.fail(err, "anchors version", jobID)
+	}
+	return v, nil
 }
 
 // GetAnchor implements store.Store.
@@ -232,11 +258,17 @@ func (s *Store) GetAnchorByTarget(ctx context.Context, jobID, targetType, target
 
 // DeleteAnchor implements store.Store.
 func (s *Store) DeleteAnchor(ctx context.Context, jobID, sourceType, sourceID string) error {
-	res, err := s.exec(ctx, `DELETE FROM anchors WHERE job_id = ? AND source_type = ? AND source_id = ?`,
-		jobID, sourceType, sourceID)
-	if err == nil {
-		err = mustAffect(res)
-	}
+	err := s.inTx(ctx, func(w writeTx) error {
+		if err := bumpAnchors(ctx, w, jobID); err != nil {
+			return err
+		}
+		res, err := w.exec(ctx, `DELETE FROM anchors WHERE job_id = ? AND source_type = ? AND source_id = ?`,
+			jobID, sourceType, sourceID)
+		if err == nil {
+			err = mustAffect(res)
+		}
+		return err
+	})
 	if err != nil {
 		return s.fail(err, "delete anchor", jobID, sourceType, sourceID)
 	}
@@ -349,6 +381,11 @@ func (s *Store) CommitBatch(ctx context.Context, b store.Batch) error {
 		return s.fail(err, "commit batch")
 	}
 	err = s.inTx(ctx, func(w writeTx) error {
+		for _, job := range b.AnchorJobs() {
+			if err := bumpAnchors(ctx, w, job); err != nil {
+				return err
+			}
+		}
 		if err := insertRows(ctx, w, putAnchors, anchors); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -125,4 +126,51 @@ func testManyAtOnce(t *testing.T, s store.Store) {
 	}
 	same(t, len(wantAs), (n+6)/7+1, "principals with assignments")
 	same(t, as, wantAs, "assignments of each principal (ListAppRoleAssignmentsOfAll vs ListAppRoleAssignmentsOf)")
+}
+
+// testAnchorsVersion: a job's anchors version moves with every write of
+// its anchors, by any of the calls that write them, and with nothing
+// else: not another job's anchors, not logs, not a failed delete.
+func testAnchorsVersion(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sp := mkApp(t, s, "1")
+	j1 := mkJob(t, s, sp.ID, "j1")
+	j2 := mkJob(t, s, sp.ID, "j2")
+	version := func() int64 {
+		t.Helper()
+		v, err := s.AnchorsVersion(ctx, j1.ID)
+		ok(t, err, "anchors version")
+		return v
+	}
+	last := version()
+	step := func(what string, moves bool) {
+		t.Helper()
+		v := version()
+		if moved := v != last; moved != moves {
+			t.Errorf("after %s the version went %d → %d; want it moved: %v", what, last, v, moves)
+		}
+		last = v
+	}
+	ok(t, s.PutAnchor(ctx, newAnchor(j1.ID, "u1", "t1")), "put u1")
+	step("PutAnchor", true)
+	ok(t, s.PutAnchor(ctx, newAnchor(j1.ID, "u1", "t1b")), "relink u1")
+	step("PutAnchor replacing one", true)
+	ok(t, s.PutAnchor(ctx, newAnchor(j2.ID, "u1", "t1")), "put j2's u1")
+	step("another job's PutAnchor", false)
+	ok(t, s.CommitBatch(ctx, store.Batch{Logs: []store.ProvisioningLog{{ID: "l1", JobID: j1.ID, ServicePrincipalID: sp.ID,
+		ChangeID: "c1", Activity: at(1), Data: []byte(`{}`)}}}), "commit logs")
+	step("a batch of logs alone", false)
+	ok(t, s.CommitBatch(ctx, store.Batch{Anchors: []store.Anchor{newAnchor(j1.ID, "u2", "t2")}}), "commit u2")
+	step("a batch with an anchor", true)
+	ok(t, s.CommitBatch(ctx, store.Batch{Deleted: []store.AnchorKey{{JobID: j1.ID, SourceType: "User", SourceID: "u2"}}}), "commit the delete of u2")
+	step("a batch with a deletion", true)
+	if err := s.DeleteAnchor(ctx, j1.ID, "User", "nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteAnchor(nobody) = %v, want ErrNotFound", err)
+	}
+	step("a failed DeleteAnchor", false)
+	ok(t, s.DeleteAnchor(ctx, j1.ID, "User", "u1"), "delete u1")
+	step("DeleteAnchor", true)
+	if _, err := s.AnchorsVersion(ctx, "nojob"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AnchorsVersion(nojob) = %v, want ErrNotFound", err)
+	}
 }

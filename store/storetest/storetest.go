@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Secrets", testSecrets},
 		{"Anchors", testAnchors},
 		{"ManyAtOnce", testManyAtOnce},
+		{"AnchorsVersion", testAnchorsVersion},
 		{"Escrows", testEscrows},
 		{"StagedDeletes", testStagedDeletes},
 		{"ProvisioningLogs", testProvisioningLogs},
