@@ -1,9 +1,9 @@
 package store
 
 import (
-	"slices"
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
