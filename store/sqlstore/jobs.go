@@ -455,15 +455,11 @@ func insertRows(ctx context.Context, w writeTx, sts []*sql.Stmt, rows [][]any) e
 
 // GetAnchors implements store.Store.
 func (s *Store) GetAnchors(ctx context.Context, jobID, sourceType string, sourceIDs []string) ([]store.Anchor, error) {
-	var (
-		as  []store.Anchor
-		err error
-	)
+	read := s.anchorsIn
 	if s.d.bytewise {
-		as, err = s.anchorsByRange(ctx, jobID, sourceType, sourceIDs)
-	} else {
-		as, err = s.anchorsIn(ctx, "source_type = ? AND source_id", jobID, sourceType, sourceIDs)
+		read = s.anchorsByRange
 	}
+	as, err := read(ctx, jobID, sourceType, sourceIDs)
 	if err != nil {
 		return nil, s.fail(err, "get anchors", jobID, sourceType)
 	}
@@ -488,13 +484,13 @@ func (s *Store) anchorsByRange(ctx context.Context, jobID, sourceType string, id
 		chunk := ids[:min(len(ids), manyChunk)]
 		limit := 2*len(chunk) + 8
 		rows, err := s.query(ctx, anchorsInRange, jobID, sourceType, chunk[0], chunk[len(chunk)-1], limit)
-		found, read := out, 0
+		before, read := len(out), 0
 		for err == nil && rows.Next() {
 			var a store.Anchor
 			if a, err = scanAnchor(rows); err == nil {
 				read++
 				if _, asked := slices.BinarySearch(chunk, a.SourceID); asked {
-					found = append(found, a)
+					out = append(out, a)
 				}
 			}
 		}
@@ -505,10 +501,10 @@ func (s *Store) anchorsByRange(ctx context.Context, jobID, sourceType string, id
 			return nil, err
 		}
 		if read == limit { // sparse: the range holds other objects' anchors too
-			rest, err := s.anchorsIn(ctx, "source_type = ? AND source_id", jobID, sourceType, ids)
-			return append(out, rest...), err
+			rest, err := s.anchorsIn(ctx, jobID, sourceType, ids)
+			return append(out[:before], rest...), err
 		}
-		out, ids = found, ids[len(chunk):]
+		ids = ids[len(chunk):]
 	}
 	return out, nil
 }
@@ -539,11 +535,11 @@ func (s *Store) GetAnchorsByTarget(ctx context.Context, jobID, targetType string
 	return out, nil
 }
 
-// anchorsIn returns the job's anchors of type typ whose id column is one
-// of ids; by is "<type column> = ? AND <id column>".
-func (s *Store) anchorsIn(ctx context.Context, by, jobID, typ string, ids []string) ([]store.Anchor, error) {
+// anchorsIn returns the job's anchors of source type typ whose source id
+// is one of ids, by IN lists.
+func (s *Store) anchorsIn(ctx context.Context, jobID, typ string, ids []string) ([]store.Anchor, error) {
 	var out []store.Anchor
-	err := queryMany(ctx, s, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ? AND `+by+` IN (?*)`,
+	err := queryMany(ctx, s, `SELECT `+anchorCols+` FROM anchors WHERE job_id = ? AND source_type = ? AND source_id IN (?*)`,
 		[]any{jobID, typ}, ids, func(r *sql.Rows) error {
 			a, err := scanAnchor(r)
 			out = append(out, a)

@@ -102,7 +102,7 @@ func BenchmarkGetAnchors(b *testing.B) {
 	}{
 		{"range", func(ids []string) ([]store.Anchor, error) { return s.GetAnchors(ctx, "j", "User", ids) }},
 		{"in", func(ids []string) ([]store.Anchor, error) {
-			return s.anchorsIn(ctx, "source_type = ? AND source_id", "j", "User", ids)
+			return s.anchorsIn(ctx, "j", "User", ids)
 		}},
 	} {
 		b.Run(read.name, func(b *testing.B) {
