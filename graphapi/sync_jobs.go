@@ -326,12 +326,7 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 	// Checked with the directories it will have: a PUT without them keeps
 	// the stored ones. What it reads and writes first, then what it maps.
 	checked := sc
-	if checked.Directories == nil {
-		var old schema.Schema
-		if json.Unmarshal(j.Schema, &old) == nil {
-			checked.Directories = old.Directories
-		}
-	}
+	keepDirectories(&checked, j.Schema)
 	if _, err := schema.Compile(&checked); err != nil {
 		return invalidSchema(err)
 	}
@@ -348,12 +343,7 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 	sc.ID = j.ID
 	sc.Version = fmt.Sprintf("Date:%s", y.srv.now().UTC().Format("2006-01-02T15:04:05.0000000Z"))
 	_, err = y.srv.store.UpdateJob(r.Context(), sp.ID, j.ID, func(j *store.Job) error {
-		if sc.Directories == nil {
-			var old schema.Schema
-			if json.Unmarshal(j.Schema, &old) == nil {
-				sc.Directories = old.Directories
-			}
-		}
+		keepDirectories(&sc, j.Schema) // as stored now
 		raw, _ := json.Marshal(&sc)
 		jobs.NewSchema(j, raw)
 		j.Updated = y.srv.now().UTC()
@@ -367,6 +357,17 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// keepDirectories gives a PUT schema sent without directories those of
+// the stored schema.
+func keepDirectories(sc *schema.Schema, stored json.RawMessage) {
+	if sc.Directories == nil {
+		var old schema.Schema
+		if json.Unmarshal(stored, &old) == nil {
+			sc.Directories = old.Directories
+		}
+	}
 }
 
 // invalidSchema is the 400 for a schema Compile or CheckTargets refused.

@@ -177,59 +177,59 @@ func targetAttributes(s *Schema, directory, object string) (map[string]*Attribut
 func CheckTargets(s *Schema) error {
 	for ri := range s.SynchronizationRules {
 		r := &s.SynchronizationRules[ri]
-		enabled := map[string]string{} // lower-case source object → the mapping's name
+		enabled := map[string]string{} // lower-case source object → the mapping's label
 		for oi := range r.ObjectMappings {
-			om := &r.ObjectMappings[oi]
-			if !om.Enabled {
-				continue
-			}
-			defs, defined := targetAttributes(s, r.TargetDirectoryName, om.TargetObjectName)
-			if err := checkTargets(r, om, defs, defined, enabled); err != nil {
-				err.Rule = r.ID
-				return err
+			if om := &r.ObjectMappings[oi]; om.Enabled {
+				if err := checkTargets(s, r, om, enabled); err != nil {
+					err.Rule = r.ID
+					return err
+				}
 			}
 		}
 	}
 	return nil
 }
 
-// checkTargets is CheckTargets for one enabled object mapping; seen holds
-// the rule's enabled mappings before it, by lower-case source object.
-func checkTargets(r *Rule, om *ObjectMapping, defs map[string]*AttributeDefinition, defined bool, seen map[string]string) *CompileError {
-	name := om.Name
-	if name == "" {
-		name = om.SourceObjectName + " to " + om.TargetObjectName
-	}
-	fail := func(target string, err error) *CompileError {
-		return &CompileError{ObjectMapping: name, TargetAttribute: target, Err: err}
-	}
+// checkTargets is CheckTargets for one enabled object mapping of rule r;
+// seen holds the rule's enabled mappings before it.
+func checkTargets(s *Schema, r *Rule, om *ObjectMapping, seen map[string]string) *CompileError {
 	src := strings.ToLower(om.SourceObjectName)
 	if other, dup := seen[src]; dup {
-		return fail("", fmt.Errorf("object mapping %q already provisions source objects '%s'; disable one of the two", other, om.SourceObjectName))
+		return om.failure("", fmt.Errorf("object mapping %q already provisions source objects '%s'; disable one of the two", other, om.SourceObjectName))
 	}
-	seen[src] = name
+	seen[src] = om.label()
+	defs, defined := targetAttributes(s, r.TargetDirectoryName, om.TargetObjectName)
 	if !defined {
 		return nil
 	}
 	if len(defs) == 0 {
-		return fail("", fmt.Errorf("the target directory '%s' defines no object '%s' (add it to the schema's directories, or map to one it defines)", r.TargetDirectoryName, om.TargetObjectName))
+		return om.failure("", fmt.Errorf("the target directory '%s' defines no object '%s' (add it to the schema's directories, or map to one it defines)", r.TargetDirectoryName, om.TargetObjectName))
 	}
 	for _, am := range om.AttributeMappings {
 		if defs[strings.ToLower(am.TargetAttributeName)] == nil {
-			return fail(am.TargetAttributeName, fmt.Errorf("the target object '%s' of directory '%s' has no such attribute (add it to the object's attributes first)", om.TargetObjectName, r.TargetDirectoryName))
+			return om.failure(am.TargetAttributeName, fmt.Errorf("the target object '%s' of directory '%s' has no such attribute (add it to the object's attributes first)", om.TargetObjectName, r.TargetDirectoryName))
 		}
 	}
 	return nil
 }
 
+// label names the object mapping in errors: its name, or its object types
+// when it has none.
+func (om *ObjectMapping) label() string {
+	if om.Name != "" {
+		return om.Name
+	}
+	return om.SourceObjectName + " to " + om.TargetObjectName
+}
+
+// failure is a CompileError of the object mapping, at a target attribute
+// or "".
+func (om *ObjectMapping) failure(target string, err error) *CompileError {
+	return &CompileError{ObjectMapping: om.label(), TargetAttribute: target, Err: err}
+}
+
 func compileObject(om *ObjectMapping, defs map[string]*AttributeDefinition) (*CompiledObject, *CompileError) {
-	name := om.Name
-	if name == "" {
-		name = om.SourceObjectName + " to " + om.TargetObjectName
-	}
-	fail := func(target string, err error) *CompileError {
-		return &CompileError{ObjectMapping: name, TargetAttribute: target, Err: err}
-	}
+	fail := om.failure
 	if om.SourceObjectName == "" || om.TargetObjectName == "" {
 		return nil, fail("", fmt.Errorf("sourceObjectName and targetObjectName are required"))
 	}
