@@ -17,7 +17,6 @@ import (
 // write-behind batches do, 500 a batch, each a user create event with ids
 // of its own: what storing the logs costs per object (ns/op is per log).
 func BenchmarkCommitLogs(b *testing.B) {
-	ctx := b.Context()
 	s := storeWithJobs(b, "j")
 	event, err := os.ReadFile(filepath.Join("testdata", "cycle_user_create.json"))
 	if err != nil {
@@ -26,27 +25,34 @@ func BenchmarkCommitLogs(b *testing.B) {
 	event = bytes.TrimSpace(event)
 	const objectID, changeID = "3e7a9c1b-5d2f-4b8e-a6c4-1f9d7e5b3a20", "8c1d4e2a-7b3f-4a6c-9e1d-2f5a8b7c3d01"
 	cycleID := ids.NewTimeUUID()
-	const perBatch = 500
-	var batch store.Batch
 	at := time.Now()
-	i := 0
-	for b.Loop() {
+	commitEach(b, s, 500, func(batch *store.Batch, i int) {
 		src, change := ids.NewUUID(), ids.NewUUID()
 		data := bytes.ReplaceAll(bytes.ReplaceAll(event, []byte(objectID), []byte(src)), []byte(changeID), []byte(change))
 		batch.Logs = append(batch.Logs, store.ProvisioningLog{ID: ids.NewTimeUUID(), JobID: "j", ServicePrincipalID: "sp",
 			ChangeID: change, Activity: at.Add(time.Duration(i) * time.Millisecond), CycleID: cycleID, Action: "Create",
 			Status: "Success", SourceID: src, SourceName: fmt.Sprintf("Bench User %d", i), TargetID: ids.NewUUID(), Data: data})
-		i++
-		if len(batch.Logs) == perBatch {
-			if err := s.CommitBatch(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			batch.Logs = batch.Logs[:0]
+	})
+}
+
+// commitEach runs b's loop, each iteration adding one row to a batch with
+// add (i counts the iterations), and commits the batch every perBatch
+// rows, as a cycle's write-behind batches do, and once more at the end.
+func commitEach(b *testing.B, s *Store, perBatch int, add func(batch *store.Batch, i int)) {
+	var batch store.Batch
+	commit := func() {
+		if err := s.CommitBatch(b.Context(), batch); err != nil {
+			b.Fatal(err)
+		}
+		batch = store.Batch{Anchors: batch.Anchors[:0], Logs: batch.Logs[:0]}
+	}
+	for i := 0; b.Loop(); i++ {
+		add(&batch, i)
+		if len(batch.Anchors)+len(batch.Logs) == perBatch {
+			commit()
 		}
 	}
-	if err := s.CommitBatch(ctx, batch); err != nil {
-		b.Fatal(err)
-	}
+	commit()
 }
 
 // BenchmarkCommitAnchors commits a cycle's anchors as its write-behind
@@ -56,25 +62,13 @@ func BenchmarkCommitLogs(b *testing.B) {
 // with their size: run it with -benchtime 100000x for a 100,000-user
 // cycle's.
 func BenchmarkCommitAnchors(b *testing.B) {
-	ctx := b.Context()
 	jobID := ids.NewUUID()
 	s := storeWithJobs(b, jobID)
-	const perBatch = 2048
-	var batch store.Batch
 	at := time.Now()
-	for b.Loop() {
+	commitEach(b, s, 2048, func(batch *store.Batch, _ int) {
 		batch.Anchors = append(batch.Anchors, store.Anchor{JobID: jobID, SourceType: "User", SourceID: ids.NewUUID(),
 			TargetType: "User", TargetID: ids.NewUUID(), Updated: at})
-		if len(batch.Anchors) == perBatch {
-			if err := s.CommitBatch(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			batch.Anchors = batch.Anchors[:0]
-		}
-	}
-	if err := s.CommitBatch(ctx, batch); err != nil {
-		b.Fatal(err)
-	}
+	})
 }
 
 // BenchmarkGetAnchors reads pages of 500 anchors, as a cycle does for a
