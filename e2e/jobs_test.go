@@ -13,9 +13,29 @@ func TestJobsTemplatesSecretsAndCredentials(t *testing.T) {
 		for _, x := range tpl {
 			tplIDs = append(tplIDs, x.(map[string]any)["id"].(string))
 		}
-		if strings.Join(tplIDs, ",") != "scim,AD2AADProvisioning,LDAP2AADProvisioning" || tpl[0].(map[string]any)["factoryTag"] != "scim" ||
-			tpl[0].(map[string]any)["default"] != true || tpl[1].(map[string]any)["default"] != false {
-			t.Errorf("templates = %v, want scim (the default) and the two cloud-sync ones", tpl)
+		// In id order, as $top and $skiptoken page them.
+		if strings.Join(tplIDs, ",") != "AD2AADProvisioning,LDAP2AADProvisioning,scim" || tpl[2].(map[string]any)["factoryTag"] != "scim" ||
+			tpl[2].(map[string]any)["default"] != true || tpl[0].(map[string]any)["default"] != false || tpl[2].(map[string]any)["schema"] != nil {
+			t.Errorf("templates = %v, want the two cloud-sync ones and scim (the default), without their schemas", tpl)
+		}
+		// The query options Graph takes on templates.
+		one := e.do("GET", sp+"/templates/scim?$select=factoryTag,default", nil, 200)
+		if one["id"] != "scim" || one["factoryTag"] != "scim" || one["default"] != true || one["description"] != nil || one["schema"] != nil ||
+			!strings.HasSuffix(one["@odata.context"].(string), "/templates(factoryTag,default)/$entity") {
+			t.Errorf("GET template ?$select=factoryTag,default = %v, want id, factoryTag and default alone, and the context saying so", one)
+		}
+		cloud := e.do("GET", sp+"/templates?$filter=default%20eq%20false&$select=id&$count=true&$top=1", nil, 200)
+		if v := cloud["value"].([]any); len(v) != 1 || cloud["@odata.count"] != float64(2) ||
+			v[0].(map[string]any)["id"] != "AD2AADProvisioning" || v[0].(map[string]any)["factoryTag"] != nil {
+			t.Errorf("GET templates ?$filter=default eq false&$select=id&$count=true&$top=1 = %v, want AD2AADProvisioning alone of a count of 2", cloud)
+		}
+		for _, bad := range []struct{ query, code, mention string }{
+			{"/templates/scim?$select=schemaX", "Request_BadRequest", "schemaX"},
+			{"/templates?$filter=nope%20eq%20'x'", "Request_BadRequest", "nope"},
+			{"/templates?$orderby=id", "BadRequest", "$orderby"},
+		} {
+			status, m, raw := e.send("GET", sp+bad.query, nil, e.token)
+			checkGraphError(t, status, m, raw, 400, bad.code, bad.mention)
 		}
 		ts := e.do("GET", sp+"/templates/scim/schema", nil, 200)
 		if len(ts["synchronizationRules"].([]any)) != 1 || len(ts["directories"].([]any)) != 2 {

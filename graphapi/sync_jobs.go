@@ -22,19 +22,38 @@ func spContext(sp store.ServicePrincipal) string {
 	return "servicePrincipals('" + sp.ID + "')/synchronization"
 }
 
+// templateFields are a synchronizationTemplate's properties, for $select
+// (and, on the collection, $filter, $top and $count on its strings and
+// booleans). The schema is a navigation property, read at .../schema.
+var templateFields = newFields("microsoft.graph.synchronizationTemplate", map[string]kind{
+	"id": kindString, "applicationId": kindString, "default": kindBool, "description": kindString,
+	"discoverable": kindBool, "factoryTag": kindString, "metadata": kindObject,
+}, false)
+
+// templateItem is a template without its schema, as a map for the query
+// options.
+func templateItem(t schema.Template) (map[string]any, error) {
+	t.Schema = nil // Graph lists and gets templates without their schema
+	return asItem(t)
+}
+
 func (y *Sync) listTemplates(w http.ResponseWriter, r *http.Request) error {
 	sp, err := y.servicePrincipal(r)
 	if err != nil {
 		return err
 	}
-	ts := schema.Templates(sp.AppID)
-	for i := range ts {
-		ts[i].Schema = nil // Graph lists templates without their schema
+	q, err := parseQuery(r, templateFields)
+	if err != nil {
+		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.context": contextURL(r, spContext(sp)+"/templates"),
-		"value":          ts,
-	})
+	ts := schema.Templates(sp.AppID)
+	items := make([]map[string]any, len(ts))
+	for i, t := range ts {
+		if items[i], err = templateItem(t); err != nil {
+			return err
+		}
+	}
+	return writeCollection(w, r, spContext(sp)+"/templates", q, q.Apply(items))
 }
 
 func (y *Sync) template(r *http.Request) (store.ServicePrincipal, schema.Template, error) {
@@ -51,12 +70,19 @@ func (y *Sync) template(r *http.Request) (store.ServicePrincipal, schema.Templat
 }
 
 func (y *Sync) getTemplate(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseSelect(r, templateFields)
+	if err != nil {
+		return err
+	}
 	sp, t, err := y.template(r)
 	if err != nil {
 		return err
 	}
-	t.Schema = nil
-	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/templates/$entity"), t))
+	item, err := templateItem(t)
+	if err != nil {
+		return err
+	}
+	return writeEntity(w, r, http.StatusOK, spContext(sp)+"/templates", q, item)
 }
 
 func (y *Sync) getTemplateSchema(w http.ResponseWriter, r *http.Request) error {
@@ -102,10 +128,13 @@ var jobFields = newFields("microsoft.graph.synchronizationJob", map[string]kind{
 	"synchronizationJobSettings": kindObject,
 }, false)
 
-// jobItem is a job as a map, for the query options; its numbers stay as
-// written (json.Number, not float64, which rounds past 2^53).
-func jobItem(j store.Job) (map[string]any, error) {
-	raw, err := json.Marshal(viewJob(j))
+// jobItem is a job as a map, for the query options.
+func jobItem(j store.Job) (map[string]any, error) { return asItem(viewJob(j)) }
+
+// asItem is v's JSON object as a map, for the query options; its numbers
+// stay as written (json.Number, not float64, which rounds past 2^53).
+func asItem(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
