@@ -260,6 +260,12 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 		t.Errorf("on demand for a DN that does not exist: %d %s, want 404 naming it", status, raw)
 	}
 
+	// OpenLDAP keeps a member DN no entry has (AD refuses one): the user
+	// created later joins the group in the app by an incremental cycle.
+	pioneers, hedy := "Pioneers "+sfx, "cn=Hedy Lamarr,"+ou
+	if !srv.ad {
+		tr.add("cn="+pioneers+","+ou, map[string][]string{"objectClass": {"groupOfNames"}, "cn": {pioneers}, "member": {ada, hedy}})
+	}
 	e.do("POST", jobPath+"/start", nil, 204)
 	waitFor(t, "the initial cycle", func() bool {
 		g := e.scimFind("Groups", "displayName", "Codebreakers "+sfx)
@@ -277,6 +283,22 @@ func testLDAPSourceJob(t *testing.T, srv ldapServer) {
 		return len(u) == 1 && u[0]["displayName"] == "Countess of Lovelace"
 	})
 	t.Logf("LDAP modify → SCIM app: %v", took)
+	if !srv.ad {
+		members := func() int {
+			g := e.scimFind("Groups", "displayName", pioneers)
+			if len(g) != 1 {
+				return -1
+			}
+			ms, _ := e.scimGet("Groups", g[0]["id"].(string))["members"].([]any)
+			return len(ms)
+		}
+		waitFor(t, "the group with a member DN no entry has", func() bool { return members() == 1 })
+		if dn, _ := tr.person("hedy", "Hedy", "Lamarr"); dn != hedy {
+			t.Fatalf("the new user's DN is %s, want %s", dn, hedy)
+		}
+		took = waitFor(t, "the user a group named, created later, in that group in the SCIM app", func() bool { return members() == 2 })
+		t.Logf("LDAP user a group named created → member in the SCIM app: %v", took)
+	}
 	// Moved out of the container synchronized: gone from the source.
 	tr.move(grace, srv.base)
 	took = waitFor(t, "a user moved out of the container leaving the SCIM app", func() bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -154,4 +155,49 @@ func TestSizeLimitSaysWhatToFix(t *testing.T) {
 	if connector.KindOf(err) != connector.KindInvalid || !strings.Contains(err.Error(), want) {
 		t.Errorf("kinded(sizeLimitExceeded) = %v (kind %v), want %q", err, connector.KindOf(err), want)
 	}
+}
+
+func TestCookieTime(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		cookie string
+		want   time.Time
+		ok     bool
+	}{
+		{"rid=000,csn=20261202140503.123456Z#000000#000#000000", at("2026-12-02T14:05:03.123456Z"), true},
+		// Several providers: the oldest, whatever the order.
+		{"rid=001,sid=001,csn=20261202140503.000000Z#000000#001#000000;20261202140401.500000Z#000000#002#000000", at("2026-12-02T14:04:01.5Z"), true},
+		{"rid=000,csn=20261202140503.123456Z#000000#000#000000,extra=1", at("2026-12-02T14:05:03.123456Z"), true},
+		{"", time.Time{}, false},
+		{"rid=000", time.Time{}, false},
+		{"rid=000,csn=", time.Time{}, false},
+		{"rid=000,csn=yesterday#000000#000#000000", time.Time{}, false},
+		{"rid=000,csn=20261202140503.123456Z#0;garbage", time.Time{}, false},
+	} {
+		got, ok := cookieTime([]byte(c.cookie))
+		if ok != c.ok || !got.Equal(c.want) {
+			t.Errorf("cookieTime(%q) = %v, %v; want %v, %v", c.cookie, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func FuzzCookieTime(f *testing.F) {
+	f.Add("rid=000,csn=20261202140503.123456Z#000000#000#000000")
+	f.Add("rid=001,sid=001,csn=20261202140503.000000Z#000000#001#000000;20261202140401.500000Z#000000#002#000000")
+	f.Add("csn=;;")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := cookieTime([]byte(s))
+		if ok != !got.IsZero() {
+			t.Errorf("cookieTime(%q) = %v, %v: a time exactly when ok", s, got, ok)
+		}
+		if ok && !strings.Contains(s, "csn=") {
+			t.Errorf("cookieTime(%q) = %v without a csn", s, got)
+		}
+	})
 }

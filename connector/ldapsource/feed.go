@@ -240,11 +240,13 @@ func (s *Source) classes(e *ldap.Entry) []string {
 // syncrepl runs an RFC 4533 refreshOnly search under base from cookie.
 func (s *Source) syncrepl(ctx context.Context, base string, cookie []byte, headOnly bool, add func(typ, id string, deleted bool)) ([]byte, error) {
 	incremental := len(cookie) > 0
-	attrs := []string{"entryUUID", "objectClass"}
+	attrs := []string{"entryUUID", "objectClass", "createTimestamp"}
 	if headOnly {
 		attrs = []string{"1.1"}
 	}
+	since, dated := cookieTime(cookie)
 	var next []byte
+	var created []string // DNs of the users created since the cookie
 	stale := ""
 	err := s.with(ctx, func(ctx context.Context, c *ldap.Conn) error {
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, feedFilter(FlavorOpenLDAP), attrs, nil)
@@ -308,8 +310,12 @@ func (s *Source) syncrepl(ctx context.Context, base string, cookie []byte, headO
 				if headOnly {
 					continue
 				}
-				for _, typ := range s.classes(e) {
+				typs := s.classes(e)
+				for _, typ := range typs {
 					add(typ, id, false)
+				}
+				if incremental && dated && slices.Equal(typs, []string{TypeUser}) && createdSince(e, since) {
+					created = append(created, e.DN)
 				}
 			case ldap.SyncStatePresent:
 				if incremental {
@@ -328,10 +334,75 @@ func (s *Source) syncrepl(ctx context.Context, base string, cookie []byte, headO
 	if stale != "" {
 		return nil, staleMark(s, stale)
 	}
+	if err := s.groupsNaming(ctx, base, created, add); err != nil {
+		return nil, err
+	}
 	if next == nil {
 		next = cookie
 	}
 	return next, nil
+}
+
+// groupsNaming adds a change for every group under base that names one of
+// the DNs as a member. OpenLDAP (without the refint overlay) keeps a
+// member DN no entry has: the group's listing leaves it out, and when a
+// user of that DN is created later the group itself does not change, so
+// the feed would not bring the new member to the target before a full
+// cycle.
+func (s *Source) groupsNaming(ctx context.Context, base string, dns []string, add func(typ, id string, deleted bool)) error {
+	const batch = 100
+	for len(dns) > 0 {
+		n := min(batch, len(dns))
+		var b strings.Builder
+		b.WriteString("(&" + classFilter(FlavorOpenLDAP, TypeGroup) + "(|")
+		for _, dn := range dns[:n] {
+			v := ldap.EscapeFilter(dn)
+			b.WriteString("(member=" + v + ")(uniqueMember=" + v + ")")
+		}
+		b.WriteString("))")
+		dns = dns[n:]
+		es, err := s.paged(ctx, ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			b.String(), []string{"entryUUID"}, nil))
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			if id := e.GetAttributeValue("entryUUID"); id != "" {
+				add(TypeGroup, strings.ToLower(id), false)
+			}
+		}
+	}
+	return nil
+}
+
+// cookieTime is the time of the oldest change CSN in a syncrepl cookie
+// ("rid=000,csn=20261202140000.123456Z#000000#000#000000;..."): what the
+// cookie has seen was written before it.
+func cookieTime(cookie []byte) (time.Time, bool) {
+	_, csns, ok := strings.Cut(string(cookie), "csn=")
+	if !ok {
+		return time.Time{}, false
+	}
+	csns, _, _ = strings.Cut(csns, ",")
+	var oldest time.Time
+	for csn := range strings.SplitSeq(csns, ";") {
+		stamp, _, _ := strings.Cut(csn, "#")
+		t, err := time.Parse("20060102150405.999999Z", stamp)
+		if err != nil {
+			return time.Time{}, false
+		}
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	return oldest, !oldest.IsZero()
+}
+
+// createdSince reports whether the entry's createTimestamp (to the second)
+// is not before t: created after the cookie, or in its last second.
+func createdSince(e *ldap.Entry, t time.Time) bool {
+	at, err := time.Parse("20060102150405Z", e.GetAttributeValue("createTimestamp"))
+	return err == nil && !at.Before(t.Truncate(time.Second))
 }
 
 // dirSync runs DirSync over the domain from cookie, keeping what lies

@@ -216,6 +216,51 @@ func TestChangeFeedIncremental(t *testing.T) {
 	})
 }
 
+// TestChangeFeedNewMemberOfAGroup: OpenLDAP keeps a group's member DN that
+// no entry has (AD refuses one). When a user of that DN is created, the
+// feed reports the group too, whose listing then holds the new member; an
+// edit of a user created before the watermark does not bring its groups.
+func TestChangeFeedNewMemberOfAGroup(t *testing.T) {
+	srv := slapd(t)
+	ou := srv.ou(t)
+	old := srv.user(t, ou, "Old", userAttrs(srv, "old-"+tag()+"@example.com"))
+	later := "cn=Later," + ou
+	team := srv.group(t, ou, "Team", []string{old, later}, nil)
+	src := srv.source(t, ou)
+	// createTimestamp counts seconds: the watermark must be a second past
+	// the user's creation for the edit below to be an edit.
+	time.Sleep(1100 * time.Millisecond)
+	srv.user(t, ou, "Other", userAttrs(srv, "other-"+tag()+"@example.com"))
+	head, err := src.Head(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	teamID, oldID := srv.anchor(t, team), srv.anchor(t, old)
+	has := func(cs []connector.Change, typ, id string) bool {
+		return slices.ContainsFunc(cs, func(c connector.Change) bool { return strings.EqualFold(c.ObjectType, typ) && c.ID == id && !c.Deleted })
+	}
+
+	srv.modify(t, old, map[string][]string{"displayName": {"Old, edited"}})
+	got, next := feedAll(t, src, head)
+	if !has(got, "user", oldID) || has(got, "group", teamID) {
+		t.Errorf("changes after an edit of an old member = %+v; want user %s and not its group %s", got, oldID, teamID)
+	}
+
+	srv.user(t, ou, "Later", userAttrs(srv, "later-"+tag()+"@example.com"))
+	laterID := srv.anchor(t, later)
+	got, _ = feedAll(t, src, next)
+	if !has(got, "user", laterID) || !has(got, "group", teamID) {
+		t.Errorf("changes after the user a group named was created = %+v; want user %s and group %s", got, laterID, teamID)
+	}
+	g, err := src.Get(ctx(t), "group", teamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := g.Attrs["members"]; !slices.Contains(ms, laterID) || !slices.Contains(ms, oldID) {
+		t.Errorf("the group's members = %v, want %s and %s", ms, oldID, laterID)
+	}
+}
+
 func TestChangeFeedStaleCookie(t *testing.T) {
 	// A syncrepl cookie older than the session log holds makes slapd fall
 	// back to a present phase, which cannot say what was deleted: the
