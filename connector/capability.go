@@ -87,7 +87,9 @@ type Change struct {
 //
 // Changes returns at most max changes (max must be at least 1, else
 // KindInvalid), oldest first, and the watermark after the last one
-// returned, or the watermark given when there are none. Reading from a
+// returned. When there are none, next is the watermark given, or one past
+// it when the source left out changes that do not concern the reader (the
+// directory leaves out another application's assignments). Reading from a
 // watermark again replays the same changes. A watermark the source cannot
 // continue from (one it never gave, or one whose following changes it no
 // longer keeps) is KindInvalid: the caller starts over with a full cycle.

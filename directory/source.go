@@ -201,7 +201,7 @@ func (s *Source) Changes(ctx context.Context, watermark string, max int) ([]conn
 	if err != nil {
 		return nil, "", err
 	}
-	cs, err := s.st.ListChanges(ctx, after, max)
+	cs, err := s.relevantChanges(ctx, &after, max)
 	if errors.Is(err, store.ErrChangesPruned) {
 		return nil, "", invalid("watermark %s: the changes after it were pruned; run a full cycle", watermark)
 	}
@@ -218,6 +218,9 @@ func (s *Source) Changes(ctx context.Context, watermark string, max int) ([]conn
 		if after > last {
 			return nil, "", invalid("watermark %s is past the newest change (%d); run a full cycle", watermark, last)
 		}
+		if w := strconv.FormatInt(after, 10); after > 0 && w != watermark {
+			return nil, w, nil // past changes of other applications alone
+		}
 		return nil, watermark, nil
 	}
 	out := make([]connector.Change, len(cs))
@@ -229,6 +232,26 @@ func (s *Source) Changes(ctx context.Context, watermark string, max int) ([]conn
 		out[i] = connector.Change{ObjectType: typ, ID: c.ObjectID, Deleted: c.Deleted}
 	}
 	return out, strconv.FormatInt(cs[len(cs)-1].Seq, 10), nil
+}
+
+// relevantChanges reads up to max changes after *after that concern this
+// source's jobs, leaving out those of other applications' assignments,
+// and moves *after past every change it read.
+func (s *Source) relevantChanges(ctx context.Context, after *int64, max int) ([]store.Change, error) {
+	var out []store.Change
+	for len(out) < max {
+		cs, err := s.st.ListChanges(ctx, *after, max-len(out))
+		if err != nil || len(cs) == 0 {
+			return out, err
+		}
+		for _, c := range cs {
+			if c.Resource == "" || c.Resource == s.spID {
+				out = append(out, c)
+			}
+		}
+		*after = cs[len(cs)-1].Seq
+	}
+	return out, nil
 }
 
 // parseWatermark reads a watermark Changes gave: a seq in canonical

@@ -311,6 +311,63 @@ func TestChanges(t *testing.T) {
 	}
 }
 
+// TestChangesOfOtherApplications: an app role assignment of another
+// application, even of a big group, is no change for this one's jobs: the
+// feed leaves it out and moves its watermark past it; its own
+// application's feed has the group and its members.
+func TestChangesOfOtherApplications(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			st := b.open(t)
+			mine, other := mkApp(t, st, "Mine"), mkApp(t, st, "Other")
+			src, otherSrc := directory.NewSource(st, mine), directory.NewSource(st, other)
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			must(st.CreateGroup(ctx, store.Group{ID: "g1"}))
+			for _, id := range []string{"u1", "u2", "u3"} {
+				must(st.CreateUser(ctx, store.User{ID: id, UserPrincipalName: id + "@example.com"}))
+				must(st.AddMember(ctx, "g1", id))
+			}
+			head, err := src.Head(ctx)
+			must(err)
+			assign := func(id, resource string) {
+				t.Helper()
+				must(st.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: id, AppRoleID: directory.DefaultAppRoleID,
+					PrincipalID: "g1", PrincipalType: "Group", ResourceID: resource, Created: time.Now()}))
+			}
+			assign("a1", other)
+			last, err := st.LastChangeSeq(ctx)
+			must(err)
+			// A page smaller than the changes left out: still nothing, and past them.
+			cs, next, err := src.Changes(ctx, head, 2)
+			if err != nil || len(cs) != 0 || next != strconv.FormatInt(last, 10) {
+				t.Errorf("Changes after another application's assignment = %v, %q, %v; want none, and %d", cs, next, err, last)
+			}
+			group := connector.Change{ObjectType: connector.TypeGroup, ID: "g1"}
+			user := func(id string) connector.Change { return connector.Change{ObjectType: connector.TypeUser, ID: id} }
+			cs, _, err = otherSrc.Changes(ctx, head, 10)
+			if d := cmp.Diff([]connector.Change{group, user("u1"), user("u2"), user("u3")}, cs); err != nil || d != "" {
+				t.Errorf("the other application's changes (-want +got):\n%s%v", d, err)
+			}
+			// Its own assignment after others' is found past them, in pages.
+			assign("a2", mine)
+			cs, next, err = src.Changes(ctx, head, 2)
+			if d := cmp.Diff([]connector.Change{group, user("u1")}, cs); err != nil || d != "" {
+				t.Errorf("this application's changes after another's (-want +got):\n%s%v", d, err)
+			}
+			cs, _, err = src.Changes(ctx, next, 10)
+			if d := cmp.Diff([]connector.Change{user("u2"), user("u3")}, cs); err != nil || d != "" {
+				t.Errorf("the rest of this application's changes (-want +got):\n%s%v", d, err)
+			}
+		})
+	}
+}
+
 // FuzzChangesWatermark: any watermark is either read as a seq the source
 // could have given, canonical decimal, or refused as KindInvalid; never a
 // panic, never another error.

@@ -438,6 +438,14 @@ func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector
 			return watermark, fmt.Errorf("read the change feed: %w", err)
 		}
 		if len(changes) == 0 {
+			if next != watermark { // past changes that are not this job's
+				watermark = next
+				if !c.hasStaged() {
+					if err := c.s.saveWatermark(ctx, c.j, watermark); err != nil {
+						return watermark, err
+					}
+				}
+			}
 			return watermark, c.retryDue(ctx, job)
 		}
 		// Each changed object once per batch. The feed names everything a

@@ -151,6 +151,10 @@ type Change struct {
 	Deleted bool
 	// At is when the change was recorded.
 	At time.Time
+	// Resource, when set, is the service principal whose app role
+	// assignment the change made or removed: it concerns that service
+	// principal's jobs alone ("" concerns every job).
+	Resource string
 }
 
 // ListOptions narrows and pages a listing.

@@ -15,20 +15,24 @@ import (
 // holds s.mu for writing and has checked everything that could fail, so
 // the change lands with its write; subscribers reading the feed wait for
 // the lock and so see it.
-func (s *Store) record(typ, id string, deleted bool) {
+func (s *Store) record(typ, id string, deleted bool) { s.recordFor(typ, id, deleted, "") }
+
+// recordFor is record of a change that concerns resource's jobs alone
+// ("": every job).
+func (s *Store) recordFor(typ, id string, deleted bool, resource string) {
 	s.lastSeq++
 	s.changes = append(s.changes, store.Change{
-		Seq: s.lastSeq, ObjectType: typ, ObjectID: id, Deleted: deleted, At: norm(time.Now()),
+		Seq: s.lastSeq, ObjectType: typ, ObjectID: id, Deleted: deleted, At: norm(time.Now()), Resource: resource,
 	})
 	s.changed.Notify()
 }
 
 // recordMemberUsers records a change for each direct member of groupID
-// that is a user, in id order.
-func (s *Store) recordMemberUsers(groupID string) {
+// that is a user, in id order, for resource's jobs ("": every job).
+func (s *Store) recordMemberUsers(groupID, resource string) {
 	for _, id := range s.members[groupID].sorted() {
 		if _, ok := s.users[id]; ok {
-			s.record(store.ChangeUser, id, false)
+			s.recordFor(store.ChangeUser, id, false, resource)
 		}
 	}
 }
@@ -55,9 +59,9 @@ func principalType(a store.AppRoleAssignment) string {
 // recordAssignment records the changes an assignment made or removed.
 func (s *Store) recordAssignment(a store.AppRoleAssignment) {
 	typ := principalType(a)
-	s.record(typ, a.PrincipalID, false)
+	s.recordFor(typ, a.PrincipalID, false, a.ResourceID)
 	if typ == store.ChangeGroup {
-		s.recordMemberUsers(a.PrincipalID)
+		s.recordMemberUsers(a.PrincipalID, a.ResourceID)
 	}
 }
 

@@ -250,7 +250,7 @@ func (s *Store) PurgeGroup(_ context.Context, id string) error {
 			s.record(store.ChangeGroup, g, false)
 		}
 	}
-	s.recordMemberUsers(id)
+	s.recordMemberUsers(id, "")
 	delete(s.groups, id)
 	delete(s.members, id)
 	s.forget(id)

@@ -151,7 +151,7 @@ func (s *Store) CreateAppRoleAssignment(ctx context.Context, a store.AppRoleAssi
 		if err != nil {
 			return err
 		}
-		return recordAssignment(ctx, w, a.PrincipalType, a.PrincipalID)
+		return recordAssignment(ctx, w, a.PrincipalType, a.PrincipalID, a.ResourceID)
 	})
 	if err != nil {
 		return s.fail(err, "create app role assignment", a.ID)
@@ -197,13 +197,13 @@ func (s *Store) ListAppRoleAssignmentsOf(ctx context.Context, principalID string
 // DeleteAppRoleAssignment implements store.Store.
 func (s *Store) DeleteAppRoleAssignment(ctx context.Context, id string) error {
 	err := s.directoryWrite(ctx, func(w writeTx) error {
-		var principalID, principalType string
+		var principalID, principalType, resourceID string
 		err := w.tx.QueryRowContext(ctx, s.d.rebind(`DELETE FROM app_role_assignments WHERE id = ?
-			RETURNING principal_id, principal_type`), id).Scan(&principalID, &principalType)
+			RETURNING principal_id, principal_type, resource_id`), id).Scan(&principalID, &principalType, &resourceID)
 		if err != nil {
 			return err
 		}
-		return recordAssignment(ctx, w, principalType, principalID)
+		return recordAssignment(ctx, w, principalType, principalID, resourceID)
 	})
 	if err != nil {
 		return s.fail(err, "delete app role assignment", id)

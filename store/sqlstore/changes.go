@@ -37,15 +37,26 @@ func (s *Store) directoryWrite(ctx context.Context, fn func(w writeTx) error) er
 
 // record adds a change to the feed in w's transaction.
 func record(ctx context.Context, w writeTx, typ, id string, deleted bool) error {
-	_, err := w.exec(ctx, `INSERT INTO changes (object_type, object_id, deleted, at) VALUES (?, ?, ?, ?)`,
-		typ, id, deleted, micros(time.Now()))
+	return recordFor(ctx, w, typ, id, deleted, "")
+}
+
+// recordFor is record of a change that concerns resource's jobs alone
+// ("": every job).
+func recordFor(ctx context.Context, w writeTx, typ, id string, deleted bool, resource string) error {
+	_, err := w.exec(ctx, `INSERT INTO changes (object_type, object_id, deleted, at, resource_id) VALUES (?, ?, ?, ?, ?)`,
+		typ, id, deleted, micros(time.Now()), resource)
 	return err
 }
 
 // recordAll records a change, not a deletion, for each id.
 func recordAll(ctx context.Context, w writeTx, typ string, ids []string) error {
+	return recordAllFor(ctx, w, typ, ids, "")
+}
+
+// recordAllFor is recordAll of changes that concern resource's jobs alone.
+func recordAllFor(ctx context.Context, w writeTx, typ string, ids []string, resource string) error {
 	for _, id := range ids {
-		if err := record(ctx, w, typ, id, false); err != nil {
+		if err := recordFor(ctx, w, typ, id, false, resource); err != nil {
 			return err
 		}
 	}
@@ -89,25 +100,27 @@ func recordMembership(ctx context.Context, w writeTx, groupID, memberID string) 
 }
 
 // recordAssignment records the changes of granting or revoking an app
-// role: the principal and, for a group, its member users.
-func recordAssignment(ctx context.Context, w writeTx, principalType, principalID string) error {
+// role of resource: the principal and, for a group, its member users, for
+// resource's jobs alone (another application's assignment of a big group
+// is no work for this one's).
+func recordAssignment(ctx context.Context, w writeTx, principalType, principalID, resource string) error {
 	if !strings.EqualFold(principalType, store.ChangeGroup) {
-		return record(ctx, w, store.ChangeUser, principalID, false)
+		return recordFor(ctx, w, store.ChangeUser, principalID, false, resource)
 	}
-	if err := record(ctx, w, store.ChangeGroup, principalID, false); err != nil {
+	if err := recordFor(ctx, w, store.ChangeGroup, principalID, false, resource); err != nil {
 		return err
 	}
 	users, err := memberUsers(ctx, w, principalID)
 	if err != nil {
 		return err
 	}
-	return recordAll(ctx, w, store.ChangeUser, users)
+	return recordAllFor(ctx, w, store.ChangeUser, users, resource)
 }
 
 // ListChanges implements store.Store. The prune horizon is read after the
 // rows: a prune that runs in between is reported, never missed.
 func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]store.Change, error) {
-	q, args := `SELECT seq, object_type, object_id, deleted, at FROM changes WHERE seq > ? ORDER BY seq`, []any{after}
+	q, args := `SELECT seq, object_type, object_id, deleted, at, resource_id FROM changes WHERE seq > ? ORDER BY seq`, []any{after}
 	if limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, limit)
@@ -118,7 +131,7 @@ func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]stor
 			c  store.Change
 			at int64
 		)
-		err := r.Scan(&c.Seq, &c.ObjectType, &c.ObjectID, &c.Deleted, &at)
+		err := r.Scan(&c.Seq, &c.ObjectType, &c.ObjectID, &c.Deleted, &at, &c.Resource)
 		c.At = fromMicros(at)
 		return c, err
 	})

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,18 +142,17 @@ func testChangesRecorded(t *testing.T, s store.Store) {
 		}, []change{group("g1"), user("u2"), group("g1"), user("u1")}},
 		{"purge user u2", func() error { return s.PurgeUser(ctx, "u2") },
 			[]change{gone(user("u2")), group("g1"), group("g2")}}, // the groups it was in
-		{"create user u3 in g2, assign g2", func() error {
+		{"create user u3 in g2, add g2 to g1", func() error {
 			if err := s.CreateUser(ctx, newUser("u3", "u3@example.com")); err != nil {
 				return err
 			}
 			if err := s.AddMember(ctx, "g2", "u3"); err != nil {
 				return err
 			}
-			if err := s.AddMember(ctx, "g1", "g2"); err != nil {
-				return err
-			}
-			return s.CreateAppRoleAssignment(ctx, groupAssignment("a3", "g2"))
-		}, []change{user("u3"), group("g2"), user("u3"), group("g1"), group("g2"), user("u3")}},
+			return s.AddMember(ctx, "g1", "g2")
+		}, []change{user("u3"), group("g2"), user("u3"), group("g1")}},
+		{"assign group g2", func() error { return s.CreateAppRoleAssignment(ctx, groupAssignment("a3", "g2")) },
+			[]change{group("g2"), user("u3")}},
 		{"purge group g2", func() error { return s.PurgeGroup(ctx, "g2") },
 			// The groups it was in, then its member users.
 			[]change{gone(group("g2")), group("g1"), user("u3")}},
@@ -167,6 +167,16 @@ func testChangesRecorded(t *testing.T, s store.Store) {
 		to := time.Now()
 		cs := changesAfter(t, s, before)
 		same(t, strip(cs), st.want, "changes of %s", st.what)
+		// An assignment's changes concern its resource's jobs alone.
+		wantResource := ""
+		if strings.HasPrefix(st.what, "assign ") || strings.HasPrefix(st.what, "unassign ") {
+			wantResource = sp.ID
+		}
+		for _, c := range cs {
+			if c.Resource != wantResource {
+				t.Errorf("%s: change %+v concerns the jobs of %q, want %q", st.what, c, c.Resource, wantResource)
+			}
+		}
 		for _, c := range cs {
 			if c.At.Before(from) || c.At.After(to) {
 				t.Errorf("%s: change %+v recorded at %v, not while writing (%v to %v)", st.what, c, c.At, from, to)
