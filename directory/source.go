@@ -231,7 +231,7 @@ func (s *Source) Changes(ctx context.Context, watermark string, max int) ([]conn
 		}
 		out[i] = connector.Change{ObjectType: typ, ID: c.ObjectID, Deleted: c.Deleted}
 	}
-	return out, strconv.FormatInt(cs[len(cs)-1].Seq, 10), nil
+	return out, strconv.FormatInt(after, 10), nil // past the changes left out too
 }
 
 // relevantChanges reads up to max changes after *after that concern this
