@@ -30,6 +30,15 @@ func TestJobsTemplatesSecretsAndCredentials(t *testing.T) {
 			t.Errorf("GET templates ?$filter=default eq false&$select=id&$count=true&$top=1 = %v, want AD2AADProvisioning alone of a count of 2", cloud)
 		}
 		ts := e.do("GET", sp+"/templates/scim/schema", nil, 200)
+		dirs := e.do("GET", sp+"/templates/scim/schema?$select=directories", nil, 200)
+		if dirs["id"] != "scim" || len(dirs["directories"].([]any)) != 2 || dirs["synchronizationRules"] != nil ||
+			!strings.HasSuffix(dirs["@odata.context"].(string), "/templates('scim')/schema(directories)/$entity") {
+			t.Errorf("GET template schema ?$select=directories = %v, want id and directories alone, and the context saying so", dirs)
+		}
+		rules := e.do("GET", sp+"/jobs/"+e.jobID+"/schema?$select=synchronizationRules", nil, 200)
+		if rules["id"] != e.jobID || len(rules["synchronizationRules"].([]any)) != 1 || rules["directories"] != nil {
+			t.Errorf("GET job schema ?$select=synchronizationRules = %v, want id and the rules alone", rules)
+		}
 		if len(ts["synchronizationRules"].([]any)) != 1 || len(ts["directories"].([]any)) != 2 {
 			t.Errorf("template schema = %v", ts)
 		}
@@ -65,6 +74,8 @@ func TestJobsTemplatesSecretsAndCredentials(t *testing.T) {
 			{"/templates/scim?$select=schemaX", "Request_BadRequest", "schemaX"},
 			{"/templates?$filter=nope%20eq%20'x'", "Request_BadRequest", "nope"},
 			{"/templates?$orderby=id", "BadRequest", "$orderby"},
+			{"/templates/scim/schema?$select=rules", "Request_BadRequest", "rules"},
+			{"/jobs/" + e.jobID + "/schema?$select=rules", "Request_BadRequest", "rules"},
 		} {
 			status, m, raw := e.send("GET", sp+bad.query, nil, e.token)
 			checkGraphError(t, status, m, raw, 400, bad.code, bad.mention)

@@ -86,12 +86,34 @@ func (y *Sync) getTemplate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (y *Sync) getTemplateSchema(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseSelect(r, schemaFields)
+	if err != nil {
+		return err
+	}
 	sp, t, err := y.template(r)
 	if err != nil {
 		return err
 	}
 	t.Schema.ID = t.ID
-	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/templates('"+t.ID+"')/schema/$entity"), t.Schema))
+	return writeSchema(w, r, spContext(sp)+"/templates('"+t.ID+"')/schema", q, t.Schema)
+}
+
+// schemaFields are a synchronizationSchema's properties, for $select.
+var schemaFields = newFields("microsoft.graph.synchronizationSchema", map[string]kind{
+	"id": kindString, "version": kindString, "synchronizationRules": kindObject, "directories": kindObject,
+}, false)
+
+// writeSchema writes a schema (v, any JSON object) with its context URL,
+// as stored unless q selects some of its properties.
+func writeSchema(w http.ResponseWriter, r *http.Request, fragment string, q query, v any) error {
+	if q.SelectSuffix() == "" {
+		return writeJSON(w, http.StatusOK, withContext(contextURL(r, fragment+"/$entity"), v))
+	}
+	item, err := asItem(v)
+	if err != nil {
+		return err
+	}
+	return writeEntity(w, r, http.StatusOK, fragment, q, item)
 }
 
 // withContext merges an @odata.context into v's JSON object.
@@ -325,11 +347,15 @@ func (y *Sync) deleteJob(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (y *Sync) getJobSchema(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseSelect(r, schemaFields)
+	if err != nil {
+		return err
+	}
 	sp, j, err := y.job(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/jobs('"+j.ID+"')/schema/$entity"), json.RawMessage(j.Schema)))
+	return writeSchema(w, r, spContext(sp)+"/jobs('"+j.ID+"')/schema", q, json.RawMessage(j.Schema))
 }
 
 func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
