@@ -437,60 +437,66 @@ func (c *cycle) incremental(ctx context.Context, job *engine.Job, feed connector
 		if err != nil {
 			return watermark, fmt.Errorf("read the change feed: %w", err)
 		}
-		if len(changes) == 0 {
-			if next != watermark { // past changes that are not this job's
-				watermark = next
-				if !c.hasStaged() {
-					if err := c.s.saveWatermark(ctx, c.j, watermark); err != nil {
-						return watermark, err
-					}
-				}
-			}
-			return watermark, c.retryDue(ctx, job)
-		}
-		// Each changed object once per batch. The feed names everything a
-		// write affects (assigning a group names its members too), so a
-		// group's change needs no expansion here.
-		byType := map[string][]item{}
-		seen := map[string]bool{}
-		add := func(typ, id string) {
-			k := strings.ToLower(typ) + "\x00" + id
-			if !seen[k] {
-				seen[k] = true
-				byType[strings.ToLower(typ)] = append(byType[strings.ToLower(typ)], item{id: id})
-			}
-		}
-		for _, ch := range changes {
-			add(ch.ObjectType, ch.ID)
-		}
-		c.n.seen.Add(int64(len(seen)))
-		for _, om := range ordered(job) {
-			items := byType[strings.ToLower(om.Mapping.SourceObjectName)]
-			if !c.spreads(job, om) || len(items) <= c.s.chunk {
-				if err := c.process(ctx, job, om, items, c.threshold > 0); err != nil {
-					return watermark, err
-				}
-				continue
-			}
-			for len(items) > 0 {
-				n := min(c.s.chunk, len(items))
-				if err := c.queueChunk(ctx, job, om, items[:n], false); err != nil {
-					return watermark, err
-				}
-				items = items[n:]
-			}
-			if err := c.waitChunks(ctx, job, om); err != nil {
+		if len(changes) > 0 {
+			if err := c.applyChanges(ctx, job, changes); err != nil {
 				return watermark, err
 			}
 		}
-		watermark = next
-		if c.hasStaged() {
-			continue // held deletes are not done: the watermark moves when the cycle settles them
+		// Past the batch, or past changes that are not this job's (a page
+		// with none of its own).
+		if next != watermark {
+			watermark = next
+			// Held deletes are not done: the watermark moves when the cycle
+			// settles them.
+			if !c.hasStaged() {
+				if err := c.s.saveWatermark(ctx, c.j, watermark); err != nil {
+					return watermark, err
+				}
+			}
 		}
-		if err := c.s.saveWatermark(ctx, c.j, watermark); err != nil {
-			return watermark, err
+		if len(changes) == 0 {
+			return watermark, c.retryDue(ctx, job)
 		}
 	}
+}
+
+// applyChanges processes the objects a batch of the change feed names,
+// each once. The feed names everything a write affects (assigning a group
+// names its members too), so a group's change needs no expansion here.
+func (c *cycle) applyChanges(ctx context.Context, job *engine.Job, changes []connector.Change) error {
+	byType := map[string][]item{}
+	seen := map[string]bool{}
+	add := func(typ, id string) {
+		k := strings.ToLower(typ) + "\x00" + id
+		if !seen[k] {
+			seen[k] = true
+			byType[strings.ToLower(typ)] = append(byType[strings.ToLower(typ)], item{id: id})
+		}
+	}
+	for _, ch := range changes {
+		add(ch.ObjectType, ch.ID)
+	}
+	c.n.seen.Add(int64(len(seen)))
+	for _, om := range ordered(job) {
+		items := byType[strings.ToLower(om.Mapping.SourceObjectName)]
+		if !c.spreads(job, om) || len(items) <= c.s.chunk {
+			if err := c.process(ctx, job, om, items, c.threshold > 0); err != nil {
+				return err
+			}
+			continue
+		}
+		for len(items) > 0 {
+			n := min(c.s.chunk, len(items))
+			if err := c.queueChunk(ctx, job, om, items[:n], false); err != nil {
+				return err
+			}
+			items = items[n:]
+		}
+		if err := c.waitChunks(ctx, job, om); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // retryDue processes the escrowed objects whose next attempt has come and

@@ -191,7 +191,7 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	perUser := map[string][]change{}
 	for _, c := range changesAfter(t, s, 0) { // checks that seqs strictly increase
 		if c.ObjectType == store.ChangeUser {
-			perUser[c.ObjectID] = append(perUser[c.ObjectID], change{c.ObjectType, c.ObjectID, c.Deleted})
+			perUser[c.ObjectID] = append(perUser[c.ObjectID], change{c.ObjectType, c.ObjectID, c.Deleted, c.Resource})
 		}
 	}
 	if len(perUser) != workers*perWorker {
