@@ -115,7 +115,6 @@ func BenchmarkCycle(b *testing.B) {
 	cancel()
 	seedTook := time.Since(seedStart)
 	e2, target2 := secondJob(b, e, groupID)
-	settle(b, e.dir)
 	_, err := e.st.UpdateJob(context.Background(), e.spID, e.jobID, func(j *store.Job) error {
 		j.Schedule.State = store.ScheduleActive
 		j.Schedule.Interval = "PT40M"
@@ -127,8 +126,7 @@ func BenchmarkCycle(b *testing.B) {
 
 	// The initial cycle, called directly so its time is the cycle's alone
 	// (the scheduler starts afterwards).
-	runtime.GC()
-	debug.FreeOSMemory()
+	settle(b, e.dir)
 	baseRSS := procStatusKB(b, "VmRSS")
 	resetPeakRSS(b)
 	stopProfile := startCycleProfile(b)
@@ -337,11 +335,21 @@ func wireCycleEnv(b *testing.B, target *benchTarget, sq *sqlstore.Store, dir str
 	return &env{t: b, dir: dir, url: srv.URL, token: tok, st: st, app: w, issuer: w.Issuer, scimURL: target.url, scimTok: target.token}
 }
 
-// settle checkpoints the SQLite file in dir (its WAL emptied into the
-// database) and has the kernel write out every dirty page, so that the
-// phase measured next pays neither for the seed's checkpoint nor for the
-// writeback of an earlier phase's writes: on two cores the kernel's
-// flusher takes its CPU from whatever runs then.
+// settle readies the machine for a measured phase, the same way before
+// each (the cycles and the loader): it checkpoints the SQLite file in dir
+// (its WAL emptied into the database), has the kernel write out every
+// dirty page, and hands the heap's free memory back to the kernel. So
+// the phase pays neither for an earlier phase's checkpoint nor for the
+// writeback of its writes (on two cores the kernel's flusher takes its CPU
+// from whatever runs then), and every phase finds the kernel's free pages
+// alike. That matters on this VM: a page freed for more than a second or
+// two goes back to the host, and touching it again costs three times as
+// much as a recently freed one (2 GB: 2.3 s against 0.7 s), so a phase
+// that came right after a freeing would otherwise run on cheaper memory
+// than one that came after an idle spell. The checkpoint is a RESTART,
+// not a TRUNCATE: the WAL keeps its file, as it does in service (cut back
+// to journal_size_limit, not to nothing), and the next writes overwrite
+// pages the kernel already has instead of asking it for new ones.
 func settle(b *testing.B, dir string) {
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "provisiond.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -349,10 +357,12 @@ func settle(b *testing.B, dir string) {
 	}
 	defer db.Close()
 	var busy, frames, moved int
-	if err := db.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &moved); err != nil || busy != 0 {
+	if err := db.QueryRow(`PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &frames, &moved); err != nil || busy != 0 {
 		b.Fatalf("checkpoint of %s: busy %d, %v", dir, busy, err)
 	}
 	syscall.Sync()
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // noLogs is a store that discards provisioning logs.
