@@ -94,6 +94,18 @@ func testManyAtOnce(t *testing.T, s store.Store) {
 	ok(t, err, "count anchors")
 	same(t, counts, []store.AnchorCount{{SourceType: "Group", TargetType: "Group", N: 1},
 		{SourceType: "User", TargetType: newAnchor("", "", "").TargetType, N: (n + 2) / 3}}, "anchors of j1 by type")
+	// A source type linked to two target types (its mapping changed):
+	// counted by each.
+	j3 := mkJob(t, s, sp.ID, "j3")
+	for i, tt := range []string{"User", "EnterpriseUser", "User", "User"} {
+		ok(t, s.PutAnchor(ctx, store.Anchor{JobID: j3.ID, SourceType: "User", SourceID: fmt.Sprintf("u%04d", i),
+			TargetType: tt, TargetID: fmt.Sprintf("t%d", i), Updated: at(9)}), "anchor %d of j3", i)
+	}
+	ok(t, s.PutAnchor(ctx, store.Anchor{JobID: j3.ID, SourceType: "Group", SourceID: "g1", TargetType: "Group", TargetID: "tg", Updated: at(9)}), "group anchor of j3")
+	counts, err = s.CountAnchors(ctx, j3.ID)
+	ok(t, err, "count anchors of j3")
+	same(t, counts, []store.AnchorCount{{SourceType: "Group", TargetType: "Group", N: 1},
+		{SourceType: "User", TargetType: "EnterpriseUser", N: 1}, {SourceType: "User", TargetType: "User", N: 3}}, "anchors of j3 by type")
 	counts, err = s.CountAnchors(ctx, "no-such-job")
 	ok(t, err, "count anchors of no job")
 	same(t, len(counts), 0, "anchors of no job")
