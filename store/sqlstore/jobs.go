@@ -550,9 +550,10 @@ func (s *Store) anchorsIn(ctx context.Context, jobID, typ string, ids []string) 
 
 // CountAnchors implements store.Store. It groups by source type alone,
 // in the order of the anchors' primary key, so that the job's anchors are
-// counted without being sorted (at 300,000 anchors 85 ms instead of 185);
-// a source type whose anchors name more than one target type (a schema
-// changed under them) is counted again by target type.
+// counted without being sorted (BenchmarkCountAnchors: 86 ms instead of
+// 192 at 300,000 anchors); a source type whose anchors name more than one
+// target type (a schema changed under them) is counted again by target
+// type.
 func (s *Store) CountAnchors(ctx context.Context, jobID string) ([]store.AnchorCount, error) {
 	type bySource struct {
 		store.AnchorCount
