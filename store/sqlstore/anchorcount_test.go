@@ -1,13 +1,6 @@
 package sqlstore
 
-import (
-	"slices"
-	"testing"
-	"time"
-
-	"provisiond/ids"
-	"provisiond/store"
-)
+import "testing"
 
 // BenchmarkCountAnchors counts one job's 300,000 anchors (another job holds
 // as many) as a cycle does for synchronizedEntryCountByType: CountAnchors,
@@ -19,24 +12,8 @@ func BenchmarkCountAnchors(b *testing.B) {
 	ctx := b.Context()
 	const n = 300000
 	s := storeWithJobs(b, "j", "k")
-	for _, job := range []string{"j", "k"} {
-		src := make([]string, n)
-		for i := range src {
-			src[i] = ids.NewUUID()
-		}
-		slices.Sort(src) // as a cycle lists them
-		for len(src) > 0 {
-			var batch store.Batch
-			for _, id := range src[:min(4096, len(src))] {
-				batch.Anchors = append(batch.Anchors, store.Anchor{JobID: job, SourceType: "User", SourceID: id,
-					TargetType: "User", TargetID: ids.NewUUID(), Updated: time.Now()})
-			}
-			src = src[len(batch.Anchors):]
-			if err := s.CommitBatch(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	storeUserAnchors(b, s, "j", n)
+	storeUserAnchors(b, s, "k", n)
 	b.Run("CountAnchors", func(b *testing.B) {
 		for b.Loop() {
 			if c, err := s.CountAnchors(ctx, "j"); err != nil || len(c) != 1 || c[0].N != n {

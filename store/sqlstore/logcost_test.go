@@ -77,19 +77,7 @@ func BenchmarkCommitAnchors(b *testing.B) {
 func BenchmarkGetAnchors(b *testing.B) {
 	ctx := b.Context()
 	s := storeWithJobs(b, "j")
-	src := make([]string, 100000)
-	for i := range src {
-		src[i] = ids.NewUUID()
-	}
-	slices.Sort(src) // a cycle lists the directory in id order
-	var batch store.Batch
-	for _, id := range src {
-		batch.Anchors = append(batch.Anchors, store.Anchor{JobID: "j", SourceType: "User", SourceID: id,
-			TargetType: "User", TargetID: ids.NewUUID(), Updated: time.Now()})
-	}
-	if err := s.CommitBatch(ctx, batch); err != nil {
-		b.Fatal(err)
-	}
+	src := storeUserAnchors(b, s, "j", 100000)
 	for _, read := range []struct {
 		name string
 		get  func(ids []string) ([]store.Anchor, error)
@@ -110,6 +98,26 @@ func BenchmarkGetAnchors(b *testing.B) {
 			}
 		})
 	}
+}
+
+// storeUserAnchors stores n anchors of users of job jobID, with random
+// source and target ids, in one batch, and returns their source ids in
+// order (a cycle lists the directory in id order).
+func storeUserAnchors(b *testing.B, s *Store, jobID string, n int) []string {
+	src := make([]string, n)
+	for i := range src {
+		src[i] = ids.NewUUID()
+	}
+	slices.Sort(src)
+	var batch store.Batch
+	for _, id := range src {
+		batch.Anchors = append(batch.Anchors, store.Anchor{JobID: jobID, SourceType: "User", SourceID: id,
+			TargetType: "User", TargetID: ids.NewUUID(), Updated: time.Now()})
+	}
+	if err := s.CommitBatch(b.Context(), batch); err != nil {
+		b.Fatal(err)
+	}
+	return src
 }
 
 // storeWithJobs returns a store on a temporary file with service
