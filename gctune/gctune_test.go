@@ -37,7 +37,8 @@ func TestPercent(t *testing.T) {
 // logged: with two Ps it swings between 13 and 45, as marking overlaps
 // more or less of the allocating. On a machine busy with other work the
 // collector can be starved for the whole churn (4 collections at GOGC=100
-// in one CI run): such a measurement says nothing, and is taken again.
+// in one CI run), or for the tuned churn alone (3 collections against 14):
+// such a measurement says nothing, and is taken again, up to five times.
 func TestFloorSpacesCollections(t *testing.T) {
 	if p := debug.SetGCPercent(basePercent); p != basePercent {
 		debug.SetGCPercent(p)
@@ -92,6 +93,12 @@ func TestFloorSpacesCollections(t *testing.T) {
 			if attempt == attempts {
 				t.Fatalf("the collector was starved in %d attempts (at most %d collections at GOGC=100): nothing measured", attempts, without)
 			}
+			continue
+		}
+		if with < 5 && attempt < attempts {
+			// Starved during the tuned churn alone (a CI run: 14 at
+			// GOGC=100, then 3): a floor too high would give as few
+			// every time, and fails below at the last attempt.
 			continue
 		}
 		if with < 5 || with > 16 {
