@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"provisiond/connector/memtarget"
 	"provisiond/engine"
 	"provisiond/schema"
+	"provisiond/store"
 )
 
 // TestListedTarget: the index read at the start of a cycle finds the
@@ -188,12 +190,24 @@ func TestCycleConflictNothingMatchesStaysAFailure(t *testing.T) {
 	if le := j.Status.LastExecution; le == nil || le.CountEscrowed != 1 || le.CountExported != 1 {
 		t.Errorf("last execution %+v, want 1 exported and 1 escrowed", le)
 	}
+	// The workers create both at once: the refused create is either's.
 	es := f.escrows()
-	if len(es) != 1 || es[0].Code != "EntryConflict" || es[0].SourceID != ids[0] {
-		t.Errorf("escrows %+v, want %s's EntryConflict", es, ids[0])
+	if len(es) != 1 || es[0].Code != "EntryConflict" || !slices.Contains(ids, es[0].SourceID) {
+		t.Fatalf("escrows %+v, want one of %v's EntryConflict", es, ids)
 	}
-	if n := len(f.tgt.Objects(connector.TypeUser)); n != 1 {
-		t.Errorf("target holds %d users, want 1", n)
+	refused, created := es[0].SourceID, ids[0]
+	if created == refused {
+		created = ids[1]
+	}
+	users := f.tgt.Objects(connector.TypeUser)
+	if len(users) != 1 {
+		t.Fatalf("target holds %d users, want 1", len(users))
+	}
+	if _, err := f.st.GetAnchor(t.Context(), fxJob, "User", refused); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("anchor of the refused %s: %v, want none", refused, err)
+	}
+	if a, err := f.st.GetAnchor(t.Context(), fxJob, "User", created); err != nil || a.TargetID != users[0].ID {
+		t.Errorf("anchor of %s = %+v, %v; want it linked to the target's user %s", created, a, err, users[0].ID)
 	}
 	finds := 0
 	for _, c := range f.tgt.Calls() {
