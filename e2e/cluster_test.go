@@ -151,7 +151,31 @@ func TestTwoNodesSpreadCycle(t *testing.T) {
 // coordinates: the coordinator has them worked again, the cycle ends
 // within 30 s, and the target holds every object once.
 func TestTwoNodesSpreadKillChunkWorker(t *testing.T) {
-	const groupName = "Chunk Testers"
+	le, upns := interruptChunkWorker(t, "Chunk Testers", (*daemon).kill)
+	// What the dead node created and had not committed, the chunk worked
+	// again finds in the target and links as a match, not an export.
+	if got := le["countExported"].(float64); got > float64(len(upns)+1) {
+		t.Errorf("the cycle's countExported is %v, more than the %d objects", got, len(upns)+1)
+	}
+}
+
+// A node stopped (SIGTERM) while it works chunks of a cycle the other
+// coordinates: its chunks commit what they did and are worked again
+// elsewhere, and the cycle counts every export once, the stopped node's
+// too.
+func TestTwoNodesSpreadStopChunkWorker(t *testing.T) {
+	le, upns := interruptChunkWorker(t, "Stop Testers", (*daemon).stop)
+	if got, want := le["countExported"], float64(len(upns)+1); got != want {
+		t.Errorf("the cycle's countExported is %v, want %v (every user and the group)", got, want)
+	}
+}
+
+// interruptChunkWorker starts a cycle in chunks, interrupts the node that
+// does not coordinate it while it works chunks, and returns the cycle's
+// lastSuccessfulExecution once the coordinator ended it with every object
+// once in the target.
+func interruptChunkWorker(t *testing.T, groupName string, interrupt func(*daemon)) (map[string]any, []string) {
+	t.Helper()
 	nodes, target, dbURL, jobPath, upns := startSpreadJob(t, groupName)
 	n := target.waitUsers(len(upns)/3, 30*time.Second)
 	coordinator := cycleWorker(t, dbURL)
@@ -159,12 +183,14 @@ func TestTwoNodesSpreadKillChunkWorker(t *testing.T) {
 	if running := chunksBy(t, dbURL, "running")[victim]; running == 0 {
 		t.Fatalf("node %s works no chunk with %d of %d users in the target: nothing to interrupt", victim, n, len(upns))
 	}
-	nodes[victim].kill()
-	killed := time.Now()
-	t.Logf("killed node %s (not the coordinator) with %d of %d users in the target", victim, n, len(upns))
-	waitSucceeded(t, nodes[coordinator].client(), jobPath, 30*time.Second)
-	t.Logf("node %s finished the cycle %v after the kill", coordinator, time.Since(killed).Round(time.Millisecond))
+	interrupt(nodes[victim])
+	stopped := time.Now()
+	t.Logf("interrupted node %s (not the coordinator) with %d of %d users in the target", victim, n, len(upns))
+	le := waitSucceeded(t, nodes[coordinator].client(), jobPath, 30*time.Second)
+	t.Logf("node %s finished the cycle %v after the interruption, countExported %v", coordinator,
+		time.Since(stopped).Round(time.Millisecond), le["countExported"])
 	checkTargetOnce(t, target, upns, groupName)
+	return le, upns
 }
 
 // The coordinator of a cycle in chunks killed (kill -9): the other node

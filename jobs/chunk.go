@@ -42,6 +42,9 @@ type chunkArgs struct {
 	// and cycle. A chunk worked again (its node died) is not: what the
 	// dead node created is absent from any listing made before.
 	Listed bool `json:"listed"`
+	// Again marks a chunk worked again after an attempt that did not
+	// finish (its node died or stopped).
+	Again bool `json:"again,omitempty"`
 }
 
 // chunkResult is what a chunk did, kept with the finished River job so a
@@ -59,6 +62,10 @@ type chunkResult struct {
 	TargetDown bool   `json:",omitempty"`
 	// Node is the node that worked the chunk.
 	Node string `json:",omitempty"`
+	// Retried says the chunk was worked again (chunkArgs.Again): what the
+	// unfinished attempt exported is in the store but in no chunk's
+	// Exported.
+	Retried bool `json:",omitempty"`
 }
 
 type stagedResult struct {
@@ -124,6 +131,9 @@ func (c *cycle) waitChunks(ctx context.Context, job *engine.Job, om *schema.Comp
 	// Each chunk's figures count as it ends, so the progress moves.
 	err := c.spread.waitChunks(ctx, c.id, c.pending, func(r chunkResult) {
 		c.n.addResult(r)
+		if r.Retried {
+			c.retried.Store(true)
+		}
 		c.answered.Add(r.Answered)
 		touched = append(touched, r.Touched...)
 		for _, s := range r.Staged {
@@ -233,7 +243,7 @@ func (s *Service) runChunk(ctx context.Context, a chunkArgs) (chunkResult, error
 	perr := c.process(ctx, job, om, items, a.Hold)
 	r := chunkResult{Imported: c.n.imported.Load(), Entitled: c.n.entitled.Load(), Exported: c.n.exported.Load(),
 		Escrowed: c.n.escrowed.Load(), Skipped: c.n.skipped.Load(), BaseFailed: c.n.baseFailed.Load(),
-		RefFailed: c.n.refFailed.Load(), Answered: c.answered.Load()}
+		RefFailed: c.n.refFailed.Load(), Answered: c.answered.Load(), Retried: a.Again}
 	if ctx.Err() != nil {
 		return r, ctx.Err()
 	}

@@ -20,6 +20,9 @@ type inlineSpreader struct {
 	svc    *Service
 	next   int64
 	worked int
+	// twice works each chunk a first time and drops its result, as a
+	// node that stopped after committing the chunk's work, then again.
+	twice bool
 }
 
 func (*inlineSpreader) Schedule(context.Context, string, string, time.Time) error { return nil }
@@ -42,7 +45,14 @@ func (s *inlineSpreader) waitChunks(ctx context.Context, _ string, pending map[i
 			}
 		}
 	}) {
-		r, err := s.svc.runChunk(ctx, pending[id])
+		a := pending[id]
+		if s.twice {
+			if _, err := s.svc.runChunk(ctx, a); err != nil {
+				return err
+			}
+			a.Listed, a.Again = false, true
+		}
+		r, err := s.svc.runChunk(ctx, a)
 		if err != nil {
 			return err
 		}
@@ -145,6 +155,24 @@ func mapsEqual(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// A chunk worked again after an attempt that committed its work but not
+// its result finds that work done; the cycle still counts every export,
+// from its logs.
+func TestChunkWorkedAgainCountsItsExports(t *testing.T) {
+	f := newCycleFixture(t, nil)
+	sp := &inlineSpreader{svc: f.svc, twice: true}
+	f.svc.sched, f.svc.chunk = sp, 3
+	f.users(10)
+	e := f.okCycle().Status.LastExecution
+	if e.CountExported != 10 || e.CountExports != 10 || e.CountImported != 10 {
+		t.Errorf("cycle with every chunk worked twice: imported %d, exported %d (exports %d); want 10 of each",
+			e.CountImported, e.CountExported, e.CountExports)
+	}
+	if n, _ := f.activeUsers(); n != 10 {
+		t.Errorf("the target holds %d active users, want 10", n)
+	}
 }
 
 // A chunk's figures add to the cycle's.

@@ -209,6 +209,9 @@ type cycle struct {
 	spread  spreader
 	pending map[int64]chunkArgs
 	chunks  int // chunks queued so far
+	// retried says a chunk was worked again after an attempt that did not
+	// finish: the cycle's exports are counted from its logs.
+	retried atomic.Bool
 	// slots, in a chunk, bound the objects of its job this node works at
 	// once, whatever the number of its chunks running (nil: no bound).
 	slots chan struct{}
@@ -772,6 +775,28 @@ func (s *Service) saveWatermark(ctx context.Context, j store.Job, watermark stri
 	return nil
 }
 
+// exportsLogged counts the cycle's exports from its provisioning logs, for
+// a cycle whose chunk was worked again: what the unfinished attempt
+// exported and committed, the next attempt finds done and does not count.
+// Each successful export is logged once, with its anchor.
+func (c *cycle) exportsLogged(ctx context.Context) (int64, error) {
+	eq := func(f store.LogField, v string) store.LogCond {
+		return store.LogCond{Op: store.LogEq, Field: f, Value: v}
+	}
+	var actions []store.LogCond
+	for _, a := range []engine.Action{engine.ActionCreate, engine.ActionUpdate, engine.ActionDisable, engine.ActionDelete} {
+		actions = append(actions, eq(store.LogAction, string(a)))
+	}
+	page, err := c.s.store.QueryProvisioningLogs(ctx, store.LogQuery{Count: true, Limit: 1, Where: &store.LogCond{Op: store.LogAnd, Args: []store.LogCond{
+		eq(store.LogJobID, c.j.ID), eq(store.LogCycleID, c.id), eq(store.LogStatus, string(engine.StatusSuccess)),
+		{Op: store.LogOr, Args: actions},
+	}}})
+	if err != nil {
+		return 0, fmt.Errorf("count the cycle's exports: %w", err)
+	}
+	return int64(page.Count), nil
+}
+
 // finish records the cycle in the job's status and, when it completed,
 // its watermark.
 func (c *cycle) finish(ctx context.Context, watermark string, runErr error) error {
@@ -789,14 +814,21 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 		c.escrows.clear()
 		pruned = true
 	}
+	exported := c.n.exported.Load()
+	if c.retried.Load() && !interrupted {
+		var err error
+		if exported, err = c.exportsLogged(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+	}
 	exec := &store.Execution{
 		ActivityIdentifier:           c.id,
 		CountEntitled:                c.n.entitled.Load(),
 		CountEntitledForProvisioning: c.n.entitled.Load(),
 		CountEscrowed:                c.n.escrowed.Load(),
 		CountEscrowedRaw:             c.escrows.count(),
-		CountExported:                c.n.exported.Load(),
-		CountExports:                 c.n.exported.Load(),
+		CountExported:                exported,
+		CountExports:                 exported,
 		CountImported:                c.n.imported.Load(),
 		State:                        store.ExecutionSucceeded,
 		TimeBegan:                    c.began,

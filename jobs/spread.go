@@ -270,7 +270,7 @@ func (r *Runner[TTx]) waitChunks(ctx context.Context, cycleID string, pending ma
 				if _, err := r.client.JobCancel(ctx, row.ID); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
 					return err
 				}
-				a.Listed = false
+				a.Listed, a.Again = false, true
 				id, err := r.addChunk(ctx, a)
 				if err != nil {
 					return err
@@ -330,7 +330,7 @@ func (r *Runner[TTx]) workChunk(ctx context.Context, row *rivertype.JobRow, a ch
 		r.mu.Unlock()
 	}()
 	if row.Attempt > 1 {
-		a.Listed = false // the earlier attempt may have created objects no listing shows
+		a.Listed, a.Again = false, true // the earlier attempt may have created objects no listing shows
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
