@@ -233,7 +233,11 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
+	err := dec.Decode(&body)
+	if _, more := dec.Token(); err == nil && more != io.EOF {
+		err = errors.New("it holds more than the one JSON object")
+	}
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequest", `The body must be {"token":"<bearer token>"} or {"code":"<sign-in code>"}: `+bodyProblem(err))
 		return
 	}
