@@ -45,7 +45,9 @@ func FuzzSession(f *testing.F) {
 				t.Fatalf("%s %s (body %q, cookie %q): status %d: %s", method, pattern, body, cookie, rec.Code, rec.Body)
 			}
 			if rec.Code >= 400 {
-				var e struct{ Error struct{ Code, Message string } }
+				var e struct {
+					Error struct{ Code, Message string }
+				}
 				if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 					t.Fatalf("%s %s: status %d without a JSON error (%v): %s", method, pattern, rec.Code, err, rec.Body)
 				}
