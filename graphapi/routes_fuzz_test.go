@@ -51,7 +51,7 @@ var bodyRoutes = []struct {
 // is not JSON is refused.
 func FuzzRoutes(f *testing.F) {
 	for i := range bodyRoutes {
-		for _, body := range []string{"", "{}", "null", "[]", `{"value":[{"key":"BaseAddress","value":7}]}`,
+		for _, body := range []string{"", "{}", "null", "[]", "{", `{"a":1}0`, `{"value":[{"key":"BaseAddress","value":7}]}`,
 			`{"displayName":"x","mailNickname":"x","userPrincipalName":"x@contoso.test","accountEnabled":true,"passwordProfile":{"password":"p"}}`,
 			`{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/{user}"}`,
 			`{"criteria":{"resetScope":"Watermark, Nope"}}`, `{"schedule":{"interval":"PT0S"}}`,
