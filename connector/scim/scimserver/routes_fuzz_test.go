@@ -23,10 +23,11 @@ var fuzzRoutes = []struct{ method, path string }{
 
 // FuzzRoutes sends any query and body to every route of a server holding a
 // user and a group: the answer is never a 5xx, a 4xx is a SCIM error
-// with its status, and the server still answers a listing afterwards.
+// with its status, a write whose body is not JSON is refused, and the
+// server still answers a listing afterwards.
 func FuzzRoutes(f *testing.F) {
 	for i := range fuzzRoutes {
-		for _, in := range [][2]string{{"", ""}, {"", "{}"}, {"", "null"}, {"", "[]"},
+		for _, in := range [][2]string{{"", ""}, {"", "{}"}, {"", "null"}, {"", "[]"}, {"", "{"}, {"", `{"userName":"c"}0`},
 			{"", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b@contoso.test","active":true}`},
 			{"", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"G2","members":[{"value":"{user}"}]}`},
 			{"", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"x"}]}`},
@@ -73,6 +74,9 @@ func FuzzRoutes(f *testing.F) {
 				e.Status != strconv.Itoa(status) || e.Detail == "" {
 				t.Fatalf("%s: status %d, not a SCIM error with it (%v): %s", what, status, err, b)
 			}
+		}
+		if r.method != "GET" && r.method != "DELETE" && !json.Valid([]byte(body)) && status < 400 {
+			t.Fatalf("%s: status %d for a body that is not JSON", what, status)
 		}
 		if status, b := serve("GET", "/Users", "", ""); status != http.StatusOK {
 			t.Fatalf("after %s: GET /Users: status %d: %s", what, status, b)
