@@ -64,7 +64,7 @@ func FuzzRoutes(f *testing.F) {
 			f.Add(uint8(128+i), []byte(body))
 		}
 	}
-	box := fuzzBox(f)
+	box := testBox(f)
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		r := bodyRoutes[int(route&127)%len(bodyRoutes)]
 		a := newFuzzAPI(t, box, route >= 128, r.path+string(body))
@@ -101,7 +101,7 @@ func FuzzQueries(f *testing.F) {
 			f.Add(uint8(i), q)
 		}
 	}
-	box := fuzzBox(f)
+	box := testBox(f)
 	f.Fuzz(func(t *testing.T, route uint8, query string) {
 		if strings.ContainsFunc(query, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '#' }) {
 			return // not on a request line
@@ -114,10 +114,12 @@ func FuzzQueries(f *testing.F) {
 	})
 }
 
-func fuzzBox(f *testing.F) *secrets.Box {
+// testBox is the secrets box of the tests' jobs services.
+func testBox(t testing.TB) *secrets.Box {
+	t.Helper()
 	box, err := secrets.NewBox(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
-		f.Fatal(err)
+		t.Fatal(err)
 	}
 	return box
 }

@@ -21,10 +21,7 @@ import (
 // synchronization resource.
 func newSyncTest(t *testing.T) (*apiTest, string) {
 	t.Helper()
-	box, err := secrets.NewBox(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
+	box := testBox(t)
 	a := newAPITest(t, func(c *Config) { c.Sync = &Sync{Jobs: jobs.New(jobs.Options{Store: c.Store, Secrets: box})} })
 	sp := a.instantiate("Parallel SCIM")
 	return a, "/v1.0/servicePrincipals/" + sp["id"].(string) + "/synchronization"

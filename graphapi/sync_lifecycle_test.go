@@ -1,7 +1,6 @@
 package graphapi
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 
 	"provisiond/auth"
 	"provisiond/jobs"
-	"provisiond/secrets"
 	"provisiond/store"
 )
 
@@ -69,10 +67,7 @@ type lifecycleTest struct {
 
 func newLifecycleTest(t *testing.T) *lifecycleTest {
 	t.Helper()
-	box, err := secrets.NewBox(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
+	box := testBox(t)
 	fs := &fakeScheduler{}
 	now := func() time.Time { return lifecycleNow }
 	a := newAPITest(t, func(c *Config) {
