@@ -131,9 +131,7 @@ func (c *cycle) waitChunks(ctx context.Context, job *engine.Job, om *schema.Comp
 	// Each chunk's figures count as it ends, so the progress moves.
 	err := c.spread.waitChunks(ctx, c.id, c.pending, func(r chunkResult) {
 		c.n.addResult(r)
-		if r.Retried {
-			c.retried.Store(true)
-		}
+		c.retried = c.retried || r.Retried
 		c.answered.Add(r.Answered)
 		touched = append(touched, r.Touched...)
 		for _, s := range r.Staged {

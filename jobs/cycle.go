@@ -211,7 +211,7 @@ type cycle struct {
 	chunks  int // chunks queued so far
 	// retried says a chunk was worked again after an attempt that did not
 	// finish: the cycle's exports are counted from its logs.
-	retried atomic.Bool
+	retried bool
 	// slots, in a chunk, bound the objects of its job this node works at
 	// once, whatever the number of its chunks running (nil: no bound).
 	slots chan struct{}
@@ -815,7 +815,7 @@ func (c *cycle) finish(ctx context.Context, watermark string, runErr error) erro
 		pruned = true
 	}
 	exported := c.n.exported.Load()
-	if c.retried.Load() && !interrupted {
+	if c.retried && !interrupted {
 		var err error
 		if exported, err = c.exportsLogged(context.WithoutCancel(ctx)); err != nil {
 			return err
