@@ -38,7 +38,7 @@ import (
 var (
 	cycleUsers         = flag.Int("cycle.users", 10000, "BenchmarkCycle: users in the assigned group (100000 for the large run)")
 	cycleRenames       = flag.Int("cycle.renames", 5, "BenchmarkCycle: renames timed through the started job")
-	cycleProfile       = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the initial cycle alone to this file")
+	cycleProfile       = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the initial cycle alone to this file (the second cycle's to it with \".second\" added)")
 	cycleTargetProfile = flag.String("cycle.targetprofile", "", "BenchmarkCycle: write a CPU profile of the cycle's SCIM target process (the whole run) to this file")
 	cycleMatchLoader   = flag.Bool("cycle.matchloader", true, "BenchmarkCycle: also run the loader that GETs by userName before each POST, as the cycle does")
 	cycleLogsOff       = flag.Bool("cycle.logsoff", true, "BenchmarkCycle: also run the initial cycle with a store that discards provisioning logs, for the logs' share of the cycle")
@@ -129,7 +129,7 @@ func BenchmarkCycle(b *testing.B) {
 	settle(b, e.dir)
 	baseRSS := procStatusKB(b, "VmRSS")
 	resetPeakRSS(b)
-	stopProfile := startCycleProfile(b)
+	stopProfile := startCycleProfile(b, "")
 	ctx, cancel = phase()
 	cpu0, targetCPU0, targetGC0 := cpuTime(), target.cpu(b), target.gc(b)
 	cycleStart := time.Now()
@@ -265,11 +265,13 @@ func secondCycle(b *testing.B, phase func() (context.Context, context.CancelFunc
 	settle(b, e2.dir)
 	ctx, cancel := phase()
 	defer cancel()
+	stopProfile := startCycleProfile(b, ".second")
 	start, cpu0 := time.Now(), cpuTime()
 	if err := e2.app.Jobs.RunCycle(ctx, e2.spID, e2.jobID); err != nil {
 		b.Fatalf("the second job's initial cycle: %v", err)
 	}
 	took, cpu := time.Since(start), cpuTime()-cpu0
+	stopProfile()
 	if le := lastExecution(b, e2); le.CountExported != int64(n+1) {
 		b.Fatalf("the second job's initial cycle: %+v; want %d users and the group exported", le, n)
 	}
@@ -691,12 +693,13 @@ func resetPeakRSS(b *testing.B) {
 }
 
 // startCycleProfile starts the CPU profile of -cycle.cpuprofile, if asked
-// for, and returns what stops it.
-func startCycleProfile(b *testing.B) func() {
+// for, and returns what stops it; the second cycle's goes to the same
+// name with suffix ".second" (suffix ""), for pprof's -diff_base.
+func startCycleProfile(b *testing.B, suffix string) func() {
 	if *cycleProfile == "" {
 		return func() {}
 	}
-	f, err := os.Create(*cycleProfile)
+	f, err := os.Create(*cycleProfile + suffix)
 	if err != nil {
 		b.Fatal(err)
 	}
