@@ -71,6 +71,30 @@ func BenchmarkCommitAnchors(b *testing.B) {
 	})
 }
 
+// BenchmarkCommitAnchorsBesideAnother commits a second job's initial
+// cycle's anchors (source ids in order, as a cycle lists them; target ids
+// random), 2,048 a batch, into a store that holds 100,000 anchors of
+// another job: what an application's cycle costs with others beside it.
+// Run it with -benchtime 100000x. In the index of target keys a job's
+// anchors keep to a range of their own, so this costs what the first
+// job's cycle did, not what a cycle over both jobs' anchors would.
+func BenchmarkCommitAnchorsBesideAnother(b *testing.B) {
+	for _, others := range []int{0, 100000} {
+		b.Run(fmt.Sprintf("others=%d", others), func(b *testing.B) {
+			first, second := ids.NewUUID(), ids.NewUUID()
+			s := storeWithJobs(b, first, second)
+			if others > 0 {
+				storeUserAnchors(b, s, first, others)
+			}
+			at := time.Now()
+			commitEach(b, s, 2048, func(batch *store.Batch, i int) {
+				batch.Anchors = append(batch.Anchors, store.Anchor{JobID: second, SourceType: "User", SourceID: fmt.Sprintf("%09d", i),
+					TargetType: "User", TargetID: ids.NewUUID(), Updated: at})
+			})
+		})
+	}
+}
+
 // BenchmarkGetAnchors reads pages of 500 anchors, as a cycle does for a
 // page of a listing or a chunk of a big group's members, out of 100,000:
 // by range (GetAnchors) and, as the baseline, by IN lists.

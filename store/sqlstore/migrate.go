@@ -64,6 +64,7 @@ func (d dialect) migrations() ([]migration, error) {
 // and in the same transaction, by version.
 var migrationsInGo = map[int]func(context.Context, writeTx) error{
 	18: keyTargets,
+	22: keyTargets,
 }
 
 // migrate applies the migrations not applied yet, each in its own write

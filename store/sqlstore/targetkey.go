@@ -5,36 +5,51 @@ import (
 	"database/sql"
 )
 
-// targetKey is an anchor's target_key: a 64-bit FNV-1a hash of its job,
-// target type and target id, which the anchors' target index holds instead
-// of the three. Target ids come in random order (most targets make
+// targetKey is an anchor's target_key, which the anchors' target index
+// holds instead of its job, target type and target id: its high 20 bits
+// are a hash of the job and target type, its low 44 a hash of all three
+// (64-bit FNV-1a). Target ids come in random order (most targets make
 // UUIDs), so every anchor a commit stores changes a page of that index
 // until the commit holds as many anchors as the index has pages; an
 // 8-byte key makes the index several times smaller than the strings
 // would, and a cycle's commits write as many times fewer of its pages.
-// Lookups compare the whole target too: a collision costs a row read,
-// never a wrong anchor.
+// The high bits keep each job's keys to a range of their own, so a
+// cycle's commits change the pages of its own job's keys alone, not of
+// every job's (before migration 22 a second job's cycle beside a first of
+// 100,000 anchors paid 60 % more per anchor). Lookups compare the whole
+// target too: a collision costs a row read, never a wrong anchor.
 //
 // 0 is left to the rows a migration has not keyed yet.
 func targetKey(jobID, targetType, targetID string) int64 {
+	const low = 1<<44 - 1
+	job := fnv1a(jobID, targetType)
+	key := job&^low | fnv1a(jobID, targetType, targetID)&low
+	if key == 0 {
+		key = 1
+	}
+	return int64(key)
+}
+
+// fnv1a is the 64-bit FNV-1a hash of the strings, each after the first
+// preceded by a 0 byte: ("ab", "c") is not ("a", "bc").
+func fnv1a(strs ...string) uint64 {
 	const offset, prime = 14695981039346656037, 1099511628211
 	h := uint64(offset)
-	for i, s := range [...]string{jobID, targetType, targetID} {
+	for i, s := range strs {
 		if i > 0 {
-			h *= prime // a 0 byte between the strings: ("ab", "c") is not ("a", "bc")
+			h *= prime
 		}
 		for j := 0; j < len(s); j++ {
 			h = (h ^ uint64(s[j])) * prime
 		}
 	}
-	if h == 0 {
-		h = 1
-	}
-	return int64(h)
+	return h
 }
 
-// keyTargets is migration 18's work in Go: it sets the target_key of every
-// anchor stored before the column existed, a page at a time.
+// keyTargets is migrations 18's and 22's work in Go: it sets the
+// target_key of every anchor whose key is 0 (stored before the column
+// existed, or unkeyed by migration 22 to be keyed anew), a page at a time,
+// found through the index of target keys.
 func keyTargets(ctx context.Context, w writeTx) error {
 	type row struct{ job, sourceType, sourceID, targetType, targetID string }
 	const page = 10000

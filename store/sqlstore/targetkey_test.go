@@ -19,10 +19,11 @@ var oldAnchors = []struct{ job, sourceID, targetType, targetID string }{
 	{"j1", "u1", "User", "t1"}, {"j1", "u2", "User", "t2"}, {"j1", "g1", "Group", "t1"}, {"j2", "u1", "User", "t1"},
 }
 
-// beforeTargetKeys returns the statements that build a store at migration
-// 17 holding oldAnchors.
-func beforeTargetKeys(t *testing.T, d dialect) []string {
-	qs := append(migratedBefore(t, d, 18), `INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`)
+// beforeTargetKeys returns the statements that build a store holding
+// oldAnchors before migration version: 18 (no target_key yet) or 22 (the
+// keys a hash of the job, target type and target id alone).
+func beforeTargetKeys(t *testing.T, d dialect, version int) []string {
+	qs := append(migratedBefore(t, d, version), `INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`)
 	for _, j := range []string{"j1", "j2"} {
 		qs = append(qs, `INSERT INTO jobs (id, service_principal_id, template_id, created, updated) VALUES ('`+j+`', 'sp', 'scim', 1, 2)`)
 	}
@@ -31,7 +32,11 @@ func beforeTargetKeys(t *testing.T, d dialect) []string {
 		if strings.HasPrefix(a.sourceID, "g") {
 			typ = "Group"
 		}
-		qs = append(qs, fmt.Sprintf(`INSERT INTO anchors VALUES ('%s', '%s', '%s', '%s', '%s', 7)`, a.job, typ, a.sourceID, a.targetType, a.targetID))
+		key := ""
+		if version > 18 {
+			key = fmt.Sprintf(", %d", int64(fnv1a(a.job, a.targetType, a.targetID)))
+		}
+		qs = append(qs, fmt.Sprintf(`INSERT INTO anchors VALUES ('%s', '%s', '%s', '%s', '%s', 7%s)`, a.job, typ, a.sourceID, a.targetType, a.targetID, key))
 	}
 	return qs
 }
@@ -56,37 +61,66 @@ func checkTargetKeys(t *testing.T, s *Store) {
 	}
 }
 
+// Migration 18 keys the anchors stored before target_key; migration 22
+// keys every anchor anew, in its job's range.
 func TestMigrateAnchorTargetKeys(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		t.Fatal(err)
+	for _, version := range []int{18, 22} {
+		t.Run(fmt.Sprint(version), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "old.db")
+			db, err := sql.Open("sqlite", sqliteDSN(path, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range beforeTargetKeys(t, sqliteDialect, version) {
+				if _, err := db.ExecContext(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s, err := OpenSQLite(t.Context(), path, nil)
+			checkTargetKeys(t, closedAtEnd(t, s, err))
+		})
 	}
-	for _, q := range beforeTargetKeys(t, sqliteDialect) {
-		if _, err := db.ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := OpenSQLite(t.Context(), path, nil)
-	checkTargetKeys(t, closedAtEnd(t, s, err))
 }
 
 func TestPostgresMigrateAnchorTargetKeys(t *testing.T) {
-	url := pgtest.Database(t)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
+	for _, version := range []int{18, 22} {
+		t.Run(fmt.Sprint(version), func(t *testing.T) {
+			url := pgtest.Database(t)
+			db, err := sql.Open("pgx", url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			for _, q := range beforeTargetKeys(t, postgresDialect, version) {
+				if _, err := db.ExecContext(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			checkTargetKeys(t, openPostgres(t, url))
+		})
 	}
-	defer db.Close()
-	for _, q := range beforeTargetKeys(t, postgresDialect) {
-		if _, err := db.ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+}
+
+// A job's target keys share their high 20 bits, a range of their own: a
+// cycle's commits change that range's pages of the index alone.
+func TestTargetKeysKeepToTheirJob(t *testing.T) {
+	for _, job := range []string{"j1", "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"} {
+		first := targetKey(job, "User", "t0") >> 44
+		for i := range 1000 {
+			if got := targetKey(job, "User", fmt.Sprint("t", i)) >> 44; got != first {
+				t.Fatalf("job %s: target t%d's key in range %x, t0's in %x", job, i, got, first)
+			}
+		}
+		if other := targetKey(job, "Group", "t0") >> 44; other == first {
+			t.Errorf("job %s: users and groups share range %x", job, first)
 		}
 	}
-	checkTargetKeys(t, openPostgres(t, url))
+	if targetKey("j1", "User", "t0")>>44 == targetKey("j2", "User", "t0")>>44 {
+		t.Error("jobs j1 and j2 share a range of target keys")
+	}
 }
 
 // Two targets whose keys are the same (forged here; FNV-1a collisions are
