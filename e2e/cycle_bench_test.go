@@ -168,7 +168,7 @@ func BenchmarkCycle(b *testing.B) {
 
 	// The loaders send exactly what the cycle POSTed, each to a fresh server.
 	// The bodies are read for each loader and dropped after it: kept alive
-	// through the second cycle, their ~60 MB (100,000 users) would grow its
+	// through the second cycle, their tens of MB (100,000 users) would grow its
 	// heap and its garbage collector's goal beyond the first cycle's.
 	plain := runLoader(b, phase, e.url, target.posts(b), e.dir, false)
 	again, againCPU := secondCycle(b, phase, e2, target2, n)

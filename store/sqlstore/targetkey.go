@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
+	"strings"
 )
 
 // targetKey is an anchor's target_key, which the anchors' target index
@@ -49,10 +51,12 @@ func fnv1a(strs ...string) uint64 {
 // keyTargets is migrations 18's and 22's work in Go: it sets the
 // target_key of every anchor whose key is 0 (stored before the column
 // existed, or unkeyed by migration 22 to be keyed anew), a page at a time,
-// found through the index of target keys.
+// found through the index of target keys, with one UPDATE per 500 anchors
+// (one per anchor took 25 µs each on SQLite, and a round trip each on
+// PostgreSQL).
 func keyTargets(ctx context.Context, w writeTx) error {
 	type row struct{ job, sourceType, sourceID, targetType, targetID string }
-	const page = 10000
+	const page, perUpdate = 10000, 500
 	for {
 		rows, err := w.query(ctx, `SELECT job_id, source_type, source_id, target_type, target_id
 			FROM anchors WHERE target_key = 0 LIMIT ?`, page)
@@ -64,9 +68,18 @@ func keyTargets(ctx context.Context, w writeTx) error {
 		if err != nil {
 			return err
 		}
-		for _, x := range rs {
-			if _, err := w.exec(ctx, `UPDATE anchors SET target_key = ? WHERE job_id = ? AND source_type = ? AND source_id = ?`,
-				targetKey(x.job, x.targetType, x.targetID), x.job, x.sourceType, x.sourceID); err != nil {
+		for chunk := range slices.Chunk(rs, perUpdate) {
+			// VALUES names its columns column1, column2 ... on SQLite and
+			// PostgreSQL alike; the key is cast, or PostgreSQL would take
+			// its parameter for text.
+			args := make([]any, 0, 4*len(chunk))
+			for _, x := range chunk {
+				args = append(args, x.job, x.sourceType, x.sourceID, targetKey(x.job, x.targetType, x.targetID))
+			}
+			q := `UPDATE anchors SET target_key = v.column4 FROM (VALUES ` +
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?, CAST(? AS BIGINT)), ", len(chunk)), ", ") + `) AS v
+				WHERE anchors.job_id = v.column1 AND anchors.source_type = v.column2 AND anchors.source_id = v.column3`
+			if _, err := w.exec(ctx, q, args...); err != nil {
 				return err
 			}
 		}

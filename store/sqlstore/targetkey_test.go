@@ -169,3 +169,56 @@ func TestAnchorsByTargetUseTheKeyIndex(t *testing.T) {
 		t.Errorf("query plan %q, want %q", plan, want)
 	}
 }
+
+// Migration 22 keys anchors a page and a few hundred at a time: more than
+// a page of them, of two jobs, each ends with its own job's key.
+func TestMigrateKeysEveryAnchor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := append(migratedBefore(t, sqliteDialect, 22), `INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`)
+	for _, j := range []string{"j1", "j2"} {
+		qs = append(qs, `INSERT INTO jobs (id, service_principal_id, template_id, created, updated) VALUES ('`+j+`', 'sp', 'scim', 1, 2)`)
+	}
+	const n = 12345 // past a page of 10,000, and not a whole number of UPDATEs
+	for i := 0; i < n; i += 100 {
+		var rows []string
+		for j := i; j < min(i+100, n); j++ {
+			job := []string{"j1", "j2"}[j%2]
+			rows = append(rows, fmt.Sprintf("('%s', 'User', 'u%d', 'User', 't%d', 7, %d)", job, j, j, int64(fnv1a(job, "User", fmt.Sprint("t", j)))))
+		}
+		qs = append(qs, `INSERT INTO anchors VALUES `+strings.Join(rows, ", "))
+	}
+	for _, q := range qs {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%.200s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(t.Context(), path, nil)
+	s = closedAtEnd(t, s, err)
+	rows, err := s.rdb.QueryContext(t.Context(), `SELECT job_id, target_type, target_id, target_key FROM anchors`)
+	type keyed struct {
+		job, typ, id string
+		key          int64
+	}
+	got, err := collect(rows, err, func(r *sql.Rows) (keyed, error) {
+		var k keyed
+		return k, r.Scan(&k.job, &k.typ, &k.id, &k.key)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("%d anchors after the migration, want %d", len(got), n)
+	}
+	for _, k := range got {
+		if want := targetKey(k.job, k.typ, k.id); k.key != want {
+			t.Fatalf("anchor of %s %s %s: target_key %d, want %d", k.job, k.typ, k.id, k.key, want)
+		}
+	}
+}
