@@ -276,11 +276,6 @@ func BenchmarkPutAnchor(b *testing.B) {
 // expects 0002 to turn them into the typed records.
 func TestMigrateJobStatus(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
 	init, err := migrationFS.ReadFile("migrations/sqlite/0001_init.sql")
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +286,7 @@ func TestMigrateJobStatus(t *testing.T) {
 		`"lastSuccessfulExecution":null,"lastSuccessfulExecutionWithExports":null,"progress":[],"quarantine":null,` +
 		`"steadyStateFirstAchievedTime":"0001-01-01T00:00:00Z","steadyStateLastAchievedTime":"0001-01-01T00:00:00Z",` +
 		`"synchronizedEntryCountByType":[{"key":"user to User","value":3}],"troubleshootingUrl":null}`
-	for _, q := range []string{
+	s := migratedSQLite(t, []string{
 		string(init),
 		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied BIGINT NOT NULL)`,
 		`INSERT INTO schema_migrations VALUES (1, 0)`,
@@ -301,20 +296,7 @@ func TestMigrateJobStatus(t *testing.T) {
 		`INSERT INTO jobs VALUES ('scim.2', 'sp', 'scim', NULL, NULL,
 			CAST('{"expiration":"2030-01-02T03:04:05Z","interval":"PT40M","state":"Active"}' AS BLOB), NULL, 1, 2)`,
 		`INSERT INTO jobs VALUES ('scim.3', 'sp', 'scim', NULL, NULL, NULL, NULL, 1, 2)`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err := OpenSQLite(ctx, path, nil)
-	if err != nil {
-		t.Fatalf("open (migrate): %v", err)
-	}
-	defer s.Close()
+	})
 	jobs, err := s.ListJobs(ctx, "sp")
 	if err != nil {
 		t.Fatal(err)
@@ -472,32 +454,14 @@ func TestChangesInWriteTransaction(t *testing.T) {
 // empty watermark.
 func TestMigrateChanges(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
 	qs := append(migratedBefore(t, sqliteDialect, 3),
 		`INSERT INTO users (id, upn, upn_key, account_enabled, props, created) VALUES ('u2', 'b', 'b', 1, '{}', 0), ('u1', 'a', 'a', 1, '{}', 0)`,
 		`INSERT INTO groups (id, display_name, props, created) VALUES ('g1', 'G', '{}', 0)`,
 		`INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`,
 		`INSERT INTO jobs (id, service_principal_id, template_id, created, updated) VALUES ('j1', 'sp', 'scim', 1, 2)`,
 	)
-	for _, q := range qs {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
 	before := time.Now().Add(-time.Second) // the migration stamps whole seconds
-	s, err := OpenSQLite(ctx, path, nil)
-	if err != nil {
-		t.Fatalf("open (migrate): %v", err)
-	}
-	defer s.Close()
+	s := migratedSQLite(t, qs)
 	cs, err := s.ListChanges(ctx, 0, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -528,11 +492,6 @@ func TestMigrateChanges(t *testing.T) {
 // columns: 0012 fills them from each log's event JSON.
 func TestMigrateLogColumns(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
 	qs := migratedBefore(t, sqliteDialect, 12)
 	ev := `{"action":"Create","changeId":"c1","statusInfo":{"status":"Success"},"cycleId":"cy1",` +
 		`"sourceIdentity":{"id":"u1","type":"User","displayName":"Alice"},"targetIdentity":{"id":"t1","type":"User"}}`
@@ -543,19 +502,7 @@ func TestMigrateLogColumns(t *testing.T) {
 		`INSERT INTO provisioning_logs VALUES ('l2', 'j1', 'sp', 'c2', 6, CAST('not json' AS BLOB))`,
 		`INSERT INTO provisioning_logs VALUES ('l3', 'j1', 'sp', 'c3', 7, NULL)`,
 	)
-	for _, q := range qs {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := OpenSQLite(ctx, path, nil)
-	if err != nil {
-		t.Fatalf("open (migrate): %v", err)
-	}
-	defer s.Close()
+	s := migratedSQLite(t, qs)
 	p, err := s.QueryProvisioningLogs(ctx, store.LogQuery{Asc: true})
 	if err != nil {
 		t.Fatal(err)
@@ -625,6 +572,28 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 			t.Errorf("PRAGMA %s = %d, %v; want %d", c.pragma, got, err, c.want)
 		}
 	}
+}
+
+// migratedSQLite builds a SQLite file with the statements qs (a store as
+// an older release left it, say), then opens it with OpenSQLite, which
+// migrates it, and closes it when the test ends.
+func migratedSQLite(t *testing.T, qs []string) *Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%.300s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(t.Context(), path, nil)
+	return closedAtEnd(t, s, err)
 }
 
 // migratedBefore returns the statements that build d's schema as the

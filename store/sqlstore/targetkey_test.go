@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,21 +65,7 @@ func checkTargetKeys(t *testing.T, s *Store) {
 func TestMigrateAnchorTargetKeys(t *testing.T) {
 	for _, version := range []int{18, 22} {
 		t.Run(fmt.Sprint(version), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "old.db")
-			db, err := sql.Open("sqlite", sqliteDSN(path, false))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, q := range beforeTargetKeys(t, sqliteDialect, version) {
-				if _, err := db.ExecContext(t.Context(), q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			if err := db.Close(); err != nil {
-				t.Fatal(err)
-			}
-			s, err := OpenSQLite(t.Context(), path, nil)
-			checkTargetKeys(t, closedAtEnd(t, s, err))
+			checkTargetKeys(t, migratedSQLite(t, beforeTargetKeys(t, sqliteDialect, version)))
 		})
 	}
 }
@@ -173,11 +158,6 @@ func TestAnchorsByTargetUseTheKeyIndex(t *testing.T) {
 // Migration 22 keys anchors a page and a few hundred at a time: more than
 // a page of them, of two jobs, each ends with its own job's key.
 func TestMigrateKeysEveryAnchor(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
 	qs := append(migratedBefore(t, sqliteDialect, 22), `INSERT INTO service_principals VALUES ('sp', 'appid', 'app', 'App', 0)`)
 	for _, j := range []string{"j1", "j2"} {
 		qs = append(qs, `INSERT INTO jobs (id, service_principal_id, template_id, created, updated) VALUES ('`+j+`', 'sp', 'scim', 1, 2)`)
@@ -191,16 +171,7 @@ func TestMigrateKeysEveryAnchor(t *testing.T) {
 		}
 		qs = append(qs, `INSERT INTO anchors VALUES `+strings.Join(rows, ", "))
 	}
-	for _, q := range qs {
-		if _, err := db.ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%.200s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := OpenSQLite(t.Context(), path, nil)
-	s = closedAtEnd(t, s, err)
+	s := migratedSQLite(t, qs)
 	rows, err := s.rdb.QueryContext(t.Context(), `SELECT job_id, target_type, target_id, target_key FROM anchors`)
 	type keyed struct {
 		job, typ, id string

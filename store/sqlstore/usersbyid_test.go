@@ -1,9 +1,7 @@
 package sqlstore
 
 import (
-	"database/sql"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -14,26 +12,12 @@ import (
 // without rowid; the users written before it are all there after it, the
 // soft-deleted one too, and their user principal names stay unique.
 func TestMigrateUsersByID(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
 	qs := append(migratedBefore(t, sqliteDialect, 20),
 		`INSERT INTO users (id, upn, upn_key, account_enabled, props, created, deleted) VALUES
 			('u2', 'B@x', 'b@x', 1, '{"displayName":"B"}', 5, NULL),
 			('u1', 'a@x', 'a@x', 0, '{"displayName":"A"}', 6, NULL),
 			('u3', 'c@x', 'c@x', 1, '{}', 7, 8)`)
-	for _, q := range qs {
-		if _, err := db.ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := OpenSQLite(t.Context(), path, nil)
-	s = closedAtEnd(t, s, err)
+	s := migratedSQLite(t, qs)
 	ctx := t.Context()
 
 	var withoutRowid int
