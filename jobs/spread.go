@@ -290,6 +290,18 @@ func (r *Runner[TTx]) waitChunks(ctx context.Context, cycleID string, pending ma
 	}
 }
 
+// attemptStarted is a chunk's output while an attempt works it: River
+// makes a chunk whose node shut down available again with its attempt set
+// back, as if never tried, but keeps the output recorded, which the
+// attempt's result replaces when it ends.
+var attemptStarted = chunkResult{Retried: true}
+
+// workedBefore says an earlier attempt worked the chunk of row (then ended
+// by an error, or by its node's shutdown).
+func workedBefore(row *rivertype.JobRow) bool {
+	return row.Attempt > 1 || len(row.Output()) > 0
+}
+
 type chunkWorker[TTx any] struct {
 	river.WorkerDefaults[chunkArgs]
 	r *Runner[TTx]
@@ -329,8 +341,13 @@ func (r *Runner[TTx]) workChunk(ctx context.Context, row *rivertype.JobRow, a ch
 		delete(r.working, row.ID)
 		r.mu.Unlock()
 	}()
-	if row.Attempt > 1 {
-		a.Listed, a.Again = false, true // the earlier attempt may have created objects no listing shows
+	if workedBefore(row) {
+		// The earlier attempt may have created objects no listing shows.
+		a.Listed, a.Again = false, true
+		r.log.Info("working a chunk again", "cycle", a.Cycle, "river_job", row.ID, "attempt", row.Attempt)
+	}
+	if err := river.RecordOutput(ctx, attemptStarted); err != nil {
+		return err
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
