@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,7 +10,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
-	_ "modernc.org/sqlite"
+
+	"provisiond/store/sqlstore"
 )
 
 type stoppedArgs struct{}
@@ -40,13 +40,13 @@ func (w *stoppedWorker) Work(ctx context.Context, _ *river.Job[stoppedArgs]) err
 // count none of what that attempt exported.
 func TestWorkedBeforeAfterShutdown(t *testing.T) {
 	ctx := t.Context()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "river.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_txlock=immediate")
+	// River on the embedded store's database, as provisiond serve runs it.
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "provisiond.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	driver := riversqlite.New(db)
+	t.Cleanup(func() { st.Close() })
+	driver := riversqlite.New(st.SchedulerDB())
 	m, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		t.Fatal(err)
