@@ -39,7 +39,8 @@ var (
 	cycleUsers         = flag.Int("cycle.users", 10000, "BenchmarkCycle: users in the assigned group (100000 for the large run)")
 	cycleRenames       = flag.Int("cycle.renames", 5, "BenchmarkCycle: renames timed through the started job")
 	cycleProfile       = flag.String("cycle.cpuprofile", "", "BenchmarkCycle: write a CPU profile of the initial cycle alone to this file (the second cycle's to it with \".second\" added)")
-	cycleTargetProfile = flag.String("cycle.targetprofile", "", "BenchmarkCycle: write a CPU profile of the cycle's SCIM target process (the whole run) to this file")
+	cycleMemProfile    = flag.String("cycle.memprofile", "", "BenchmarkCycle: write heap profiles before the initial cycle (to this file with \".base\" added) and after it, for pprof's -sample_index alloc_space -diff_base")
+	cycleTargetProfile = flag.String("cycle.targetprofile", "", "BenchmarkCycle: write a CPU profile of the cycle's SCIM target process (the whole run) to this file, and the plain loader's target's to it with \".loader\" added")
 	cycleMatchLoader   = flag.Bool("cycle.matchloader", true, "BenchmarkCycle: also run the loader that GETs by userName before each POST, as the cycle does")
 	cycleLogsOff       = flag.Bool("cycle.logsoff", true, "BenchmarkCycle: also run the initial cycle with a store that discards provisioning logs, for the logs' share of the cycle")
 	cycleBudget        = flag.Duration("cycle.timeout", 0, "BenchmarkCycle: bound on each phase (seed, cycle, loader); 0 means 3 minutes per 10,000 users")
@@ -573,7 +574,11 @@ type loaded struct {
 // cycle's does (for the loaders): both do the same work per request. The
 // phase starts as the cycles' do, on a settled store (the one in dir).
 func runLoader(b *testing.B, phase func() (context.Context, context.CancelFunc), self string, bodies [][]byte, dir string, match bool) loaded {
-	t := startBenchTarget(b, true, "")
+	profile := ""
+	if *cycleTargetProfile != "" && !match {
+		profile = *cycleTargetProfile + ".loader"
+	}
+	t := startBenchTarget(b, true, profile)
 	hc := loaderClient(self)
 	settle(b, dir)
 	ctx, cancel := phase()
@@ -697,8 +702,21 @@ func resetPeakRSS(b *testing.B) {
 
 // startCycleProfile starts the CPU profile of -cycle.cpuprofile, if asked
 // for, and returns what stops it; the second cycle's goes to the same
-// name with suffix ".second" (suffix ""), for pprof's -diff_base.
+// name with suffix ".second" (suffix ""), for pprof's -diff_base. The
+// first cycle's also writes the heap profiles of -cycle.memprofile.
 func startCycleProfile(b *testing.B, suffix string) func() {
+	stopCPU := startCPUProfile(b, suffix)
+	if *cycleMemProfile == "" || suffix != "" {
+		return stopCPU
+	}
+	writeHeapProfile(b, *cycleMemProfile+".base")
+	return func() {
+		stopCPU()
+		writeHeapProfile(b, *cycleMemProfile)
+	}
+}
+
+func startCPUProfile(b *testing.B, suffix string) func() {
 	if *cycleProfile == "" {
 		return func() {}
 	}
@@ -715,6 +733,20 @@ func startCycleProfile(b *testing.B, suffix string) func() {
 		if err := f.Close(); err != nil {
 			b.Error(err)
 		}
+	}
+}
+
+// writeHeapProfile writes the heap profile to path, its allocation counts
+// brought up to date by a collection.
+func writeHeapProfile(b *testing.B, path string) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 
