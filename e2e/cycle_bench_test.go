@@ -3,12 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -42,6 +44,7 @@ var (
 	cycleMemProfile    = flag.String("cycle.memprofile", "", "BenchmarkCycle: write heap profiles before the initial cycle (to this file with \".base\" added) and after it, for pprof's -sample_index alloc_space -diff_base")
 	cycleTargetProfile = flag.String("cycle.targetprofile", "", "BenchmarkCycle: write a CPU profile of the cycle's SCIM target process (the whole run) to this file, and the plain loader's target's to it with \".loader\" added")
 	cycleMatchLoader   = flag.Bool("cycle.matchloader", true, "BenchmarkCycle: also run the loader that GETs by userName before each POST, as the cycle does")
+	cyclePacedLoader   = flag.Duration("cycle.pacedloader", 0, "BenchmarkCycle: also run a loader that spends about this much CPU on each user before its POST, as the engine does on each object, for what a client's pacing costs the target")
 	cycleLogsOff       = flag.Bool("cycle.logsoff", true, "BenchmarkCycle: also run the initial cycle with a store that discards provisioning logs, for the logs' share of the cycle")
 	cycleBudget        = flag.Duration("cycle.timeout", 0, "BenchmarkCycle: bound on each phase (seed, cycle, loader); 0 means 3 minutes per 10,000 users")
 )
@@ -66,6 +69,12 @@ var (
 //     sides alike;
 //   - a matching loader (-cycle.matchloader): the same, with the GET by
 //     userName the cycle sends before each create;
+//   - a paced loader (-cycle.pacedloader D): the same, each POST after
+//     about D of CPU work, as the engine works on each object between its
+//     requests: what a client's pacing costs the target, which shares the
+//     two cores (a Go server that waits on its client burns more CPU for
+//     the same requests, in its idle garbage-collector marking and
+//     wake-ups);
 //   - the same initial cycle with its provisioning logs discarded
 //     (-cycle.logsoff), on a fresh store and target: what writing the logs
 //     costs the cycle, in wall-clock time and in provisiond's CPU time;
@@ -78,13 +87,12 @@ var (
 //
 // The directory is seeded through the store, not HTTP, to keep the seed
 // short. Every phase is bounded by -cycle.timeout. The server scans all its
-// users for every filtered GET and every POST, so its time per request
-// grows with its size and a run with N²: 10,000 users take about a minute
-// on two cores, 100,000 about an hour (hence the flags below). Run it once
-// per invocation:
+// users for every filtered GET, so the matching loader's time grows with
+// N² (leave it out at 100,000 users). Run it once per invocation:
 //
 //	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x
-//	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x -cycle.users 100000 -cycle.matchloader=false -cycle.timeout 90m -timeout 4h
+//	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x -cycle.users 100000 -cycle.matchloader=false
+//	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x -cycle.users 100000 -cycle.matchloader=false -cycle.pacedloader 90us
 //	go test ./e2e -run '^$' -bench BenchmarkCycle -benchtime 1x -cycle.cpuprofile /tmp/cycle.prof -o /tmp/e2e.test
 //	go tool pprof -top -cum -show '^provisiond/' /tmp/e2e.test /tmp/cycle.prof
 //
@@ -171,11 +179,15 @@ func BenchmarkCycle(b *testing.B) {
 	// The bodies are read for each loader and dropped after it: kept alive
 	// through the second cycle, their tens of MB (100,000 users) would grow its
 	// heap and its garbage collector's goal beyond the first cycle's.
-	plain := runLoader(b, phase, e.url, target.posts(b), e.dir, false)
+	plain := runLoader(b, phase, e.url, target.posts(b), e.dir, loadOptions{})
 	again, againCPU := secondCycle(b, phase, e2, target2, n)
 	var matching loaded
 	if *cycleMatchLoader {
-		matching = runLoader(b, phase, e.url, target.posts(b), e.dir, true)
+		matching = runLoader(b, phase, e.url, target.posts(b), e.dir, loadOptions{match: true})
+	}
+	var paced loaded
+	if *cyclePacedLoader > 0 {
+		paced = runLoader(b, phase, e.url, target.posts(b), e.dir, loadOptions{spin: *cyclePacedLoader})
 	}
 
 	var logsOff, logsOffCPU time.Duration
@@ -231,6 +243,12 @@ func BenchmarkCycle(b *testing.B) {
 		fmt.Fprintf(&sb, "                            %10s  %8.0f users/s, ratio cycle / it %.2f\n", matching.took.Round(time.Millisecond),
 			float64(n)/matching.took.Seconds(), cycleTook.Seconds()/matching.took.Seconds())
 		fmt.Fprintf(&sb, "    CPU                     loader %s, target %s\n", matching.cpu.Round(time.Millisecond), matching.targetCPU.Round(time.Millisecond))
+	}
+	if *cyclePacedLoader > 0 {
+		fmt.Fprintf(&sb, "  paced loader (%s of CPU on each user before its POST)\n", *cyclePacedLoader)
+		fmt.Fprintf(&sb, "                            %10s  %8.0f users/s, ratio cycle / it %.2f\n", paced.took.Round(time.Millisecond),
+			float64(n)/paced.took.Seconds(), cycleTook.Seconds()/paced.took.Seconds())
+		fmt.Fprintf(&sb, "    CPU                     loader %s, target %s (%s)\n", paced.cpu.Round(time.Millisecond), paced.targetCPU.Round(time.Millisecond), paced.targetGC)
 	}
 	fmt.Fprintf(&sb, "  peak RSS during the cycle %7d MB  (%d MB before it)\n", peakRSS/1024, baseRSS/1024)
 	fmt.Fprintf(&sb, "  rename → visible          %10s median of %v\n", median(renames).Round(time.Millisecond), roundAll(renames))
@@ -573,9 +591,9 @@ type loaded struct {
 // it created every user. The target keeps the bodies POSTed to it, as the
 // cycle's does (for the loaders): both do the same work per request. The
 // phase starts as the cycles' do, on a settled store (the one in dir).
-func runLoader(b *testing.B, phase func() (context.Context, context.CancelFunc), self string, bodies [][]byte, dir string, match bool) loaded {
+func runLoader(b *testing.B, phase func() (context.Context, context.CancelFunc), self string, bodies [][]byte, dir string, o loadOptions) loaded {
 	profile := ""
-	if *cycleTargetProfile != "" && !match {
+	if *cycleTargetProfile != "" && o == (loadOptions{}) {
 		profile = *cycleTargetProfile + ".loader"
 	}
 	t := startBenchTarget(b, true, profile)
@@ -585,7 +603,7 @@ func runLoader(b *testing.B, phase func() (context.Context, context.CancelFunc),
 	defer cancel()
 	cpu0, targetCPU0, targetGC0 := cpuTime(), t.cpu(b), t.gc(b)
 	start := time.Now()
-	loadUsers(ctx, b, hc, t, bodies, jobs.CycleWorkers, match)
+	loadUsers(ctx, b, hc, t, bodies, jobs.CycleWorkers, o)
 	l := loaded{took: time.Since(start), cpu: cpuTime() - cpu0, targetCPU: t.cpu(b) - targetCPU0, targetGC: t.gc(b).minus(targetGC0)}
 	if got := t.traffic(b).count("POST", "Users", http.StatusCreated); got != len(bodies) {
 		b.Fatalf("the loader created %d users, want %d", got, len(bodies))
@@ -596,10 +614,12 @@ func runLoader(b *testing.B, phase func() (context.Context, context.CancelFunc),
 // loadUsers POSTs every body to the target's /Users with the headers the
 // SCIM client sends, workers at a time, reading each answer whole. With
 // match, each POST follows a GET /Users?filter=userName eq "…" (the
-// cycle's matching read), whose answer must find nothing.
-func loadUsers(ctx context.Context, b *testing.B, hc *http.Client, t *benchTarget, bodies [][]byte, workers int, match bool) {
+// cycle's matching read), whose answer must find nothing. With spin, each
+// POST follows about that much CPU work (busy).
+func loadUsers(ctx context.Context, b *testing.B, hc *http.Client, t *benchTarget, bodies [][]byte, workers int, o loadOptions) {
 	queries := make([]string, len(bodies))
-	if match {
+	spin := spinRounds(o.spin, bodies[0])
+	if o.match {
 		for i, body := range bodies {
 			var u struct{ UserName string }
 			if err := json.Unmarshal(body, &u); err != nil || u.UserName == "" {
@@ -642,7 +662,8 @@ func loadUsers(ctx context.Context, b *testing.B, hc *http.Client, t *benchTarge
 	for range workers {
 		wg.Go(func() {
 			for i := range work {
-				if match {
+				_ = busy(bodies[i], spin)
+				if o.match {
 					if err := send(http.MethodGet, t.url+"/Users?"+queries[i], nil, http.StatusOK); err != nil {
 						errs <- err
 						return
@@ -671,6 +692,40 @@ feed:
 		b.Fatalf("loader: %v", err)
 	default:
 	}
+}
+
+// loadOptions are what a loader does besides POSTing each body: a
+// matching GET before it (match), CPU work before it (spin).
+type loadOptions struct {
+	match bool
+	spin  time.Duration
+}
+
+// spinRounds is how many rounds of busy on body take about d of CPU on
+// this machine now (the fastest of five tries, on a machine the phase
+// left settled and idle).
+func spinRounds(d time.Duration, body []byte) int {
+	if d <= 0 {
+		return 0
+	}
+	const rounds = 20000
+	per := time.Duration(math.MaxInt64)
+	for range 5 {
+		start := time.Now()
+		_ = busy(body, rounds)
+		per = min(per, time.Since(start)/rounds)
+	}
+	return max(1, int(d/max(per, 1)))
+}
+
+// busy hashes body rounds times: work that costs CPU and no allocation,
+// standing in for what an engine does on an object between its requests.
+func busy(body []byte, rounds int) (x byte) {
+	for range rounds {
+		sum := sha256.Sum256(body)
+		x ^= sum[0]
+	}
+	return x
 }
 
 // procStatusKB reads a kB field of /proc/self/status (VmRSS, VmHWM).
