@@ -41,6 +41,17 @@ func canonicalName(n string) string {
 	return n
 }
 
+// canonicalPath spells p's names as flattenValue spells those of a
+// nested object, so that a dotted key and the object it stands for
+// flatten to the same name.
+func canonicalPath(p Path) Path {
+	p.Schema, p.Attr, p.Sub = canonicalSchema(p.Schema), canonicalName(p.Attr), canonicalName(p.Sub)
+	if strings.EqualFold(p.FilterAttr, "type") {
+		p.FilterAttr, p.FilterValue = "type", strings.ToLower(p.FilterValue)
+	}
+	return p
+}
+
 func canonicalSchema(urn string) string {
 	if strings.EqualFold(urn, EnterpriseUserSchema) {
 		return EnterpriseUserSchema
@@ -101,14 +112,19 @@ func flattenInto(out connector.Attributes, resource map[string]any) {
 			continue
 		}
 		if !hasPrefixFold(k, "urn:") {
+			if strings.ContainsAny(k, ".[") { // a key such as "name.givenName": "x"
+				if p, err := ParsePath(k); err == nil {
+					flattenValue(out, canonicalPath(p), v)
+					continue
+				}
+			}
 			flattenValue(out, Path{Attr: canonicalName(k)}, v)
 			continue
 		}
 		ext, ok := v.(map[string]any)
 		if !ok { // a dotted key such as "urn:…:User:department": "x"
 			if p, err := ParsePath(k); err == nil {
-				p.Schema, p.Attr = canonicalSchema(p.Schema), canonicalName(p.Attr)
-				flattenValue(out, p, v)
+				flattenValue(out, canonicalPath(p), v)
 			}
 			continue
 		}

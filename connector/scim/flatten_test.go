@@ -59,6 +59,28 @@ func TestFlatten(t *testing.T) {
 	}
 }
 
+// A dotted key flattens to the name of the object it stands for, spelled
+// the same (the fuzzer found "x.NAme" kept as given, where {"x":{"NAme":…}}
+// flattens to "x.name").
+func TestFlattenDottedKeys(t *testing.T) {
+	res := decode(t, `{"NAME.GIVENNAME": "Ada", "x.NAme": "0", "emails[type eq \"Work\"].value": "a@example.com",
+	  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:Manager": "m1", "a b": "kept"}`)
+	want := connector.Attributes{
+		"name.givenName":                  {"Ada"},
+		"x.name":                          {"0"},
+		`emails[type eq "work"].value`:    {"a@example.com"},
+		EnterpriseUserSchema + ":manager": {"m1"},
+		"a b":                             {"kept"},
+	}
+	if diff := cmp.Diff(want, Flatten(res)); diff != "" {
+		t.Errorf("Flatten (-want +got):\n%s", diff)
+	}
+	nested := Flatten(decode(t, `{"x": {"NAme": "0"}, "name": {"GivenName": "Ada"}}`))
+	if !cmp.Equal(nested["x.name"], want["x.name"]) || !cmp.Equal(nested["name.givenName"], want["name.givenName"]) {
+		t.Errorf("nested: %v, want the dotted keys' names", nested)
+	}
+}
+
 func TestFlattenGroupMembers(t *testing.T) {
 	res := decode(t, `{"id":"g1","displayName":"Eng","members":[{"value":"u1","display":"Ada"},{"value":"u2"},{"value":"u1"}]}`)
 	want := connector.Attributes{"displayName": {"Eng"}, "members": {"u1", "u2"}}
