@@ -39,6 +39,7 @@ func (s *Server) groups() resource[store.Group] {
 	return resource[store.Group]{
 		set: "groups", key: "groupId", fields: groupFields, view: groupJSON,
 		find: s.lookupGroup, fetch: s.store.ListGroups,
+		id: func(g store.Group) string { return g.ID }, locks: &s.objectLocks,
 		spec: groupSpec,
 		apply: func(g *store.Group, d decoded) error {
 			if err := refuseMastered(connector.ClassGroup, g.Props, d); err != nil {

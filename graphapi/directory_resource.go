@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"provisiond/keylock"
 	"provisiond/store"
 )
 
@@ -33,6 +34,10 @@ type resource[T any] struct {
 	// provisioning source still sees it, to deprovision it).
 	remove     func(ctx context.Context, v T) error
 	softDelete func(v *T)
+	// Writable and deletable resources also name an object's id and the
+	// locks their writes take (the Server's, shared by every request).
+	id    func(T) string
+	locks *keylock.Locks
 }
 
 // get serves GET /{set}/{key} with $select.
@@ -78,10 +83,13 @@ func (res resource[T]) update(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := res.apply(&v, d); err != nil {
-		return err
-	}
-	if err := res.save(r.Context(), v); err != nil {
+	err = res.edit(r.Context(), res.id(v), func(v *T) error {
+		if err := res.apply(v, d); err != nil {
+			return err
+		}
+		return res.save(r.Context(), *v)
+	})
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -94,17 +102,37 @@ func (res resource[T]) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if res.softDelete != nil {
-		res.softDelete(&v)
-		err = res.save(r.Context(), v)
-	} else {
-		err = res.remove(r.Context(), v)
-	}
+	err = res.edit(r.Context(), res.id(v), func(v *T) error {
+		if res.softDelete != nil {
+			res.softDelete(v)
+			return res.save(r.Context(), *v)
+		}
+		return res.remove(r.Context(), *v)
+	})
 	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// edit reads the object with this id again under its lock and hands it to
+// change, which stores it: a write reads what the write before it stored,
+// so two PATCHes of different properties both take effect and a PATCH
+// that comes after a DELETE finds nothing (404) instead of saving the
+// object back. The lock is this process's: it orders the API's writes, not
+// a cycle's writes into the directory or another node's.
+func (res resource[T]) edit(ctx context.Context, id string, change func(v *T) error) error {
+	unlock, err := res.locks.Lock(ctx, res.set+"/"+id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	v, err := res.find(ctx, id)
+	if err != nil {
+		return err
+	}
+	return change(&v)
 }
 
 // assignmentsOf serves GET /{set}/{key}/appRoleAssignments: the app role

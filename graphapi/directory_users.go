@@ -37,6 +37,7 @@ func (s *Server) users() resource[store.User] {
 	return resource[store.User]{
 		set: "users", key: "userId", fields: userFields, view: userJSON,
 		find: s.lookupUser, fetch: s.store.ListUsers,
+		id: func(u store.User) string { return u.ID }, locks: &s.objectLocks,
 		spec: userSpec,
 		apply: func(u *store.User, d decoded) error {
 			if err := refuseMastered(connector.ClassUser, u.Props, d); err != nil {
