@@ -38,14 +38,14 @@ func TestPatchRacingDeleteDoesNotResurrect(t *testing.T) {
 	a := newAPITest(t)
 	for round := range 10 {
 		paths := []string{
-			"/v1.0/users/" + a.createUser("gone" + string(rune('a'+round)) + "@contoso.com"),
-			"/v1.0/groups/" + a.createGroup("Gone-" + string(rune('a'+round))),
+			"/v1.0/users/" + a.createUser("gone"+string(rune('a'+round))+"@contoso.com"),
+			"/v1.0/groups/" + a.createGroup("Gone-"+string(rune('a'+round))),
 		}
 		for _, path := range paths {
 			var wg sync.WaitGroup
 			for i := range 4 {
 				wg.Go(func() {
-					res := a.call("PATCH", path, map[string]any{"displayName": "Renamed " + string(rune('0' + i))})
+					res := a.call("PATCH", path, map[string]any{"displayName": "Renamed " + string(rune('0'+i))})
 					if res.status != http.StatusNoContent && res.status != http.StatusNotFound {
 						t.Errorf("PATCH %s: %d %s", path, res.status, res.body)
 					}
