@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -414,5 +415,33 @@ func TestDeleteJobStopsCycles(t *testing.T) {
 	l.call("DELETE", l.job, nil).wantError(t, 404, "Request_ResourceNotFound")
 	if c := l.sched.took(); len(c) != 0 {
 		t.Errorf("deleting a missing job called the scheduler: %v", c)
+	}
+}
+
+// A restart body naming a property its type lacks is a 400, not the
+// default scope: a misspelt resetScope would lift a quarantine and drop
+// escrows.
+func TestRestartRefusesUnknownProperties(t *testing.T) {
+	l := newLifecycleTest(t)
+	l.putSecrets()
+	l.must(http.StatusNoContent, "POST", l.job+"/start", nil)
+	l.must(http.StatusNoContent, "POST", l.job+"/pause", nil)
+	for _, body := range []string{
+		`{"criteria":{"resetScopes":"Watermark"}}`,
+		`{"criteria":{"resetScope":"Watermark","force":true}}`,
+		`{"criterion":{"resetScope":"Watermark"}}`,
+	} {
+		res := l.call("POST", l.job+"/restart", body)
+		if res.status != http.StatusBadRequest || !strings.Contains(string(res.body), "does not exist on type") {
+			t.Errorf("restart %s: %d %s, want 400 naming the property", body, res.status, res.body)
+		}
+	}
+	l.wantJob("after refused restarts", graphSchedule("PT40M", "Paused"), graphStatus("Paused", nil))
+	// Annotations are not properties; names match as Graph's do, case folded.
+	l.must(http.StatusNoContent, "POST", l.job+"/restart",
+		`{"@odata.type":"#microsoft.graph.synchronizationJobRestartParameters","Criteria":{"@odata.type":"#microsoft.graph.synchronizationJobRestartCriteria","ResetScope":"Watermark"}}`)
+	l.wantJob("restart", graphSchedule("PT40M", "Active"), graphStatus("Active", nil))
+	if p := l.stored().Status.ResetPending; p != store.ResetWatermark {
+		t.Errorf("after restart: pending %v, want Watermark", p)
 	}
 }
