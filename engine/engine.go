@@ -224,7 +224,7 @@ func (u *unit) read(ctx context.Context, om *schema.CompiledObject, id string, i
 		return src, false, &NotFoundError{ObjectType: om.Mapping.SourceObjectName, ID: id, Source: u.job.Source.Name(), Member: isMember}
 	}
 	if err != nil {
-		return src, false, fmt.Errorf("import %s %s: %w", om.Mapping.SourceObjectName, id, err)
+		return src, false, &ImportError{ObjectType: om.Mapping.SourceObjectName, ID: id, Source: u.job.Source.Name(), Err: err}
 	}
 	return src, false, nil
 }

@@ -86,6 +86,20 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("%s %s not found in %s", e.ObjectType, e.ID, e.Source)
 }
 
+// ImportError is a source object the source could not read (it is down,
+// refuses the job's credentials, or is misconfigured); Err is the
+// connector's error.
+type ImportError struct {
+	ObjectType, ID, Source string
+	Err                    error
+}
+
+func (e *ImportError) Error() string {
+	return fmt.Sprintf("import %s %s: %v", e.ObjectType, e.ID, e.Err)
+}
+
+func (e *ImportError) Unwrap() error { return e.Err }
+
 // MemberError is a group request with a member the engine cannot take.
 type MemberError struct {
 	Member Request

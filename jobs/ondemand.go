@@ -127,6 +127,7 @@ func (s *Service) onDemandError(err error) error {
 	var nf *engine.NotFoundError
 	var me *engine.MemberError
 	var be *engine.BusyError
+	var ie *engine.ImportError
 	switch {
 	case errors.As(err, &ue):
 		what := "objectTypeName"
@@ -147,6 +148,11 @@ func (s *Service) onDemandError(err error) error {
 			return invalid("links.members names the subject '%s' itself; a group cannot be provisioned as its own member.", me.Member.ObjectID)
 		}
 		return invalid("links.members: the member '%s' has objectTypeName '%s'; members of a group subject must be users.", me.Member.ObjectID, me.Member.ObjectType)
+	case errors.As(err, &ie) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled):
+		// The job's source, not the request, is what to fix (or wait for).
+		return &Error{Connect: true, Message: fmt.Sprintf("The job cannot read %s '%s' from its source, %s: %v. "+
+			"Check the source's address and credentials (POST .../jobs/{id}/validateCredentials tests them) and that it is reachable.",
+			ie.ObjectType, ie.ID, ie.Source, ie.Err)}
 	case errors.As(err, &be):
 		return &Error{Busy: true, Message: fmt.Sprintf("The request gave up waiting: another provisioning call is working on the same objects (%v). Retry when it has finished.", be.Err)}
 	case errors.Is(err, context.DeadlineExceeded):

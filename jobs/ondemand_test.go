@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"provisiond/connector"
 	"provisiond/connector/memtarget"
+	"provisiond/directory"
 	"provisiond/schema"
 	"provisiond/store"
 )
@@ -66,6 +68,42 @@ func TestStoredSchemaWritingTheDirectoryDoesNotRun(t *testing.T) {
 	}
 	if _, err := f.cycle(); err == nil {
 		t.Error("the cycle ran")
+	}
+	if n := len(f.tgt.Objects(connector.TypeUser)); n != 0 {
+		t.Errorf("the target holds %d users, want none", n)
+	}
+}
+
+// failingSource is a source that cannot read anything: down, or pointed
+// at the wrong server.
+type failingSource struct {
+	connector.Source
+	err *connector.Error
+}
+
+func (s failingSource) Get(context.Context, string, string) (connector.Object, error) {
+	return connector.Object{}, s.err
+}
+
+// A source that cannot be read is the job's configuration to fix, not
+// the service's failure: the error names the source and what to check,
+// where it was an unclassified error (the API's 500; found by an audit).
+func TestOnDemandSourceUnreadable(t *testing.T) {
+	f := newCycleFixture(t, nil)
+	u := f.users(1)[0]
+	sp, err := f.st.GetServicePrincipal(t.Context(), fxSP)
+	f.must(err)
+	j, err := f.st.GetJob(t.Context(), fxSP, fxJob)
+	f.must(err)
+	for _, kind := range []connector.Kind{connector.KindTransient, connector.KindUnauthorized, connector.KindInvalid} {
+		f.svc.reg.Sources[schema.DirectoryEntra] = func(_ context.Context, c Config) (connector.Source, error) {
+			return failingSource{directory.NewSource(f.st, c.ServicePrincipal.ID), &connector.Error{Kind: kind, Message: "cannot connect to 127.0.0.1:1"}}, nil
+		}
+		_, err = f.svc.ProvisionOnDemand(t.Context(), sp, j, OnDemand{RuleID: schema.SCIMUserRuleID, Subject: Subject{ObjectID: u, ObjectTypeName: "User"}})
+		var je *Error
+		if !errors.As(err, &je) || !je.Connect || !strings.Contains(je.Message, "cannot connect to 127.0.0.1:1") || !strings.Contains(je.Message, "validateCredentials") {
+			t.Errorf("%s: ProvisionOnDemand = %#v, want a connect error naming the source's failure", kind, err)
+		}
 	}
 	if n := len(f.tgt.Objects(connector.TypeUser)); n != 0 {
 		t.Errorf("the target holds %d users, want none", n)
