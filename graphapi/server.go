@@ -84,9 +84,10 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, notFound("Resource not found for the segment '%s'.", lastSegment(r.URL.Path)))
 	})
-	// checkRequest looks at the normalized path: key syntax can spell a
-	// dot segment too (users('..') is users/..).
-	s.h = s.requestIDs(s.logRequests(normalize(s.checkRequest(s.withOrigin(graphErrors(s, mux))))))
+	// checkRequest looks at the path as sent and as normalized: an empty
+	// key vanishes in normalizing (users('') is users), and key syntax can
+	// spell a dot segment (users('..') is users/..).
+	s.h = s.requestIDs(s.logRequests(s.checkRequest(normalize(s.checkRequest(s.withOrigin(graphErrors(s, mux)))))))
 	return s
 }
 
