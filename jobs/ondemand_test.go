@@ -21,17 +21,14 @@ import (
 func TestOnDemandOfADeletedJob(t *testing.T) {
 	f := newCycleFixture(t, nil)
 	u := f.users(1)[0]
-	sp, err := f.st.GetServicePrincipal(t.Context(), fxSP)
-	f.must(err)
-	j, err := f.st.GetJob(t.Context(), fxSP, fxJob)
-	f.must(err)
+	sp, j := f.spAndJob()
 	f.tgt.FailWhen(func(c memtarget.Call) *connector.Error {
 		if c.Op == memtarget.OpCreate {
 			f.must(f.st.DeleteJob(t.Context(), fxSP, fxJob))
 		}
 		return nil
 	})
-	_, err = f.svc.ProvisionOnDemand(t.Context(), sp, j, OnDemand{RuleID: schema.SCIMUserRuleID, Subject: Subject{ObjectID: u, ObjectTypeName: "User"}})
+	_, err := f.svc.ProvisionOnDemand(t.Context(), sp, j, OnDemand{RuleID: schema.SCIMUserRuleID, Subject: Subject{ObjectID: u, ObjectTypeName: "User"}})
 	var je *Error
 	if !errors.As(err, &je) || !je.NotFound || !strings.Contains(je.Message, "was deleted while provisionOnDemand ran") {
 		t.Fatalf("ProvisionOnDemand = %v, want a not-found error about the deleted job", err)
@@ -57,10 +54,7 @@ func TestStoredSchemaWritingTheDirectoryDoesNotRun(t *testing.T) {
 		return nil
 	})
 	f.must(err)
-	sp, err := f.st.GetServicePrincipal(t.Context(), fxSP)
-	f.must(err)
-	j, err := f.st.GetJob(t.Context(), fxSP, fxJob)
-	f.must(err)
+	sp, j := f.spAndJob()
 	_, err = f.svc.ProvisionOnDemand(t.Context(), sp, j, OnDemand{RuleID: schema.SCIMUserRuleID, Subject: Subject{ObjectID: u, ObjectTypeName: "User"}})
 	var je *Error
 	if !errors.As(err, &je) || !strings.Contains(je.Message, "writes to 'Azure Active Directory'") {
@@ -91,15 +85,12 @@ func (s failingSource) Get(context.Context, string, string) (connector.Object, e
 func TestOnDemandSourceUnreadable(t *testing.T) {
 	f := newCycleFixture(t, nil)
 	u := f.users(1)[0]
-	sp, err := f.st.GetServicePrincipal(t.Context(), fxSP)
-	f.must(err)
-	j, err := f.st.GetJob(t.Context(), fxSP, fxJob)
-	f.must(err)
+	sp, j := f.spAndJob()
 	for _, kind := range []connector.Kind{connector.KindTransient, connector.KindUnauthorized, connector.KindInvalid} {
 		f.svc.reg.Sources[schema.DirectoryEntra] = func(_ context.Context, c Config) (connector.Source, error) {
 			return failingSource{directory.NewSource(f.st, c.ServicePrincipal.ID), &connector.Error{Kind: kind, Message: "cannot connect to 127.0.0.1:1"}}, nil
 		}
-		_, err = f.svc.ProvisionOnDemand(t.Context(), sp, j, OnDemand{RuleID: schema.SCIMUserRuleID, Subject: Subject{ObjectID: u, ObjectTypeName: "User"}})
+		_, err := f.svc.ProvisionOnDemand(t.Context(), sp, j, OnDemand{RuleID: schema.SCIMUserRuleID, Subject: Subject{ObjectID: u, ObjectTypeName: "User"}})
 		var je *Error
 		if !errors.As(err, &je) || !je.Connect || !strings.Contains(je.Message, "cannot connect to 127.0.0.1:1") || !strings.Contains(je.Message, "validateCredentials") {
 			t.Errorf("%s: ProvisionOnDemand = %#v, want a connect error naming the source's failure", kind, err)
@@ -108,4 +99,14 @@ func TestOnDemandSourceUnreadable(t *testing.T) {
 	if n := len(f.tgt.Objects(connector.TypeUser)); n != 0 {
 		t.Errorf("the target holds %d users, want none", n)
 	}
+}
+
+// spAndJob reads the fixture's service principal and job back.
+func (f *cycleFixture) spAndJob() (store.ServicePrincipal, store.Job) {
+	f.t.Helper()
+	sp, err := f.st.GetServicePrincipal(f.t.Context(), fxSP)
+	f.must(err)
+	j, err := f.st.GetJob(f.t.Context(), fxSP, fxJob)
+	f.must(err)
+	return sp, j
 }
