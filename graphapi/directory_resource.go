@@ -157,9 +157,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, spec objectSpec, create 
 }
 
 // readBody reads a JSON request body (gzip or plain) as is, for the
-// directory's own decoders.
+// directory's own decoders, which check its text property by property.
 func readBody(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
-	var raw json.RawMessage
-	err := decodeJSON(w, r, &raw)
+	raw, present, err := readJSON(w, r)
+	if err == nil && !present {
+		return nil, emptyBody()
+	}
 	return raw, err
 }

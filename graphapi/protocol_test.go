@@ -146,6 +146,9 @@ func TestErrorKeepsItsCause(t *testing.T) {
 // goSyntax matches what Go type names look like in messages.
 var goSyntax = regexp.MustCompile(`\[\]|\bstruct\b|\*string|\bmap\[|interface ?\{|json:"|\b[a-z][a-z0-9]*\.[A-Z]\w*|\b(u?int|float)(8|16|32|64)?\b`)
 
+// quoted matches a quoted name in a message.
+var quoted = regexp.MustCompile(`'[^']*'`)
+
 func TestJSONErrorsNameEDMTypes(t *testing.T) {
 	var onDemand onDemandBody
 	var sch schema.Schema
@@ -220,7 +223,8 @@ func FuzzDecodeErrorMessages(f *testing.F) {
 			if !errors.As(err, &ge) || ge.Status != http.StatusBadRequest {
 				t.Fatalf("decode error %T %v is not a 400 *Error", err, err)
 			}
-			if m := goSyntax.FindString(ge.Message); m != "" {
+			// A name in quotes is the body's own, echoed back.
+			if m := goSyntax.FindString(quoted.ReplaceAllString(ge.Message, "'…'")); m != "" {
 				t.Fatalf("message %q shows Go syntax %q", ge.Message, m)
 			}
 		}

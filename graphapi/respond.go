@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -87,49 +88,73 @@ func (s *Server) envelope(e *Error, h http.Header) map[string]any {
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	present, err := decodeOptionalJSON(w, r, v)
 	if err == nil && !present {
-		return badRequest("The request body is empty; send a JSON object.")
+		return emptyBody()
 	}
 	return err
 }
 
+func emptyBody() *Error { return badRequest("The request body is empty; send a JSON object.") }
+
 // decodeOptionalJSON is decodeJSON for a body that may be absent: an
-// empty one leaves v alone and reports false.
+// empty one leaves v alone and reports false. Before decoding it refuses
+// what decoding would hide: text it would alter and, for v of a Go type,
+// properties it has no field for.
 func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any) (present bool, err error) {
-	body := http.MaxBytesReader(w, r.Body, maxBody)
-	raw, err := io.ReadAll(body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return false, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than %d bytes.", maxBody)
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return false, &Error{Status: http.StatusRequestTimeout, Code: "RequestTimeout", Cause: err,
-				Message: "The request body did not arrive in time; send it without pauses.",
-				Header:  http.Header{"Connection": {"close"}}}
-		}
-		return false, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "Could not read the request body; send it again.", Cause: err}
+	raw, present, err := readJSON(w, r)
+	if !present || err != nil {
+		return false, err
 	}
-	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return false, badRequest("The request body is not valid gzip: %v.", err)
-		}
-		raw, err = io.ReadAll(io.LimitReader(zr, maxBody+1))
-		if err != nil {
-			return false, badRequest("The request body is not valid gzip: %v.", err)
-		}
-		if len(raw) > maxBody {
-			return false, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The decompressed request body is larger than %d bytes.", maxBody)
-		}
+	if where, hint := textProblem(raw); hint != "" {
+		return false, textError(where, hint)
 	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return false, nil
+	if err := unknownProperty(raw, reflect.TypeOf(v)); err != nil {
+		return false, err
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		return false, jsonError(err)
 	}
+	return true, nil
+}
+
+// readJSON reads a request body that must be JSON (gzip or plain), as is;
+// an empty one reports false.
+func readJSON(w http.ResponseWriter, r *http.Request) (raw json.RawMessage, present bool, err error) {
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	raw, err = io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return nil, false, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than %d bytes.", maxBody)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, false, &Error{Status: http.StatusRequestTimeout, Code: "RequestTimeout", Cause: err,
+				Message: "The request body did not arrive in time; send it without pauses.",
+				Header:  http.Header{"Connection": {"close"}}}
+		}
+		return nil, false, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "Could not read the request body; send it again.", Cause: err}
+	}
+	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, false, badRequest("The request body is not valid gzip: %v.", err)
+		}
+		raw, err = io.ReadAll(io.LimitReader(zr, maxBody+1))
+		if err != nil {
+			return nil, false, badRequest("The request body is not valid gzip: %v.", err)
+		}
+		if len(raw) > maxBody {
+			return nil, false, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The decompressed request body is larger than %d bytes.", maxBody)
+		}
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, false, nil
+	}
+	if !json.Valid(raw) {
+		var v any
+		return nil, false, jsonError(json.Unmarshal(raw, &v))
+	}
 	// A property named twice is ambiguous: refuse it rather than keep one.
-	return true, checkDuplicateKeys(raw)
+	return raw, true, checkDuplicateKeys(raw)
 }
 
 // jsonError explains a decoding error in terms of the JSON and of Graph's

@@ -210,13 +210,25 @@ func (y *Sync) createJob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body struct {
-		TemplateID *string `json:"templateId"`
+		jobReadOnly
+		TemplateID *string         `json:"templateId"`
+		Settings   *[]keyValuePair `json:"synchronizationJobSettings"`
+		Schedule   *schedulePatch  `json:"schedule"`
 	}
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
+	if err := body.refuse("POST"); err != nil {
+		return err
+	}
 	if body.TemplateID == nil || *body.TemplateID == "" {
 		return badRequest("The property 'templateId' is required; GET .../synchronization/templates lists the templates.")
+	}
+	interval := disabledSchedule.Interval
+	if body.Schedule != nil {
+		if interval, err = body.Schedule.check(); err != nil {
+			return err
+		}
 	}
 	// The route admits readers; what creating needs depends on the
 	// template: a cloud-sync job writes the directory itself.
@@ -245,10 +257,40 @@ func (y *Sync) createJob(w http.ResponseWriter, r *http.Request) error {
 		Settings: []byte(`[{"name":"QuarantineTooManyDeletesThreshold","value":"500"}]`),
 		Created:  now, Updated: now,
 	}
+	if body.Schedule != nil {
+		if err := body.Schedule.apply(&j, interval); err != nil {
+			return err
+		}
+	}
+	if body.Settings != nil {
+		if err := y.mergeSettings(&j, *body.Settings); err != nil {
+			return err
+		}
+	}
 	if err := y.srv.store.CreateJob(r.Context(), j); err != nil {
 		return storeErr(err, "id")
 	}
 	return writeJSON(w, http.StatusCreated, withContext(contextURL(r, spContext(sp)+"/jobs/$entity"), viewJob(j)))
+}
+
+// jobReadOnly holds the properties of a synchronizationJob that a client
+// cannot set, so that sending one is refused by name rather than dropped.
+type jobReadOnly struct {
+	ID     json.RawMessage `json:"id"`
+	Status json.RawMessage `json:"status"`
+}
+
+func (ro jobReadOnly) refuse(method string) error {
+	name := ""
+	switch {
+	case len(ro.ID) > 0:
+		name = "id"
+	case len(ro.Status) > 0:
+		name = "status"
+	default:
+		return nil
+	}
+	return badRequest("The property '%s' of a synchronizationJob is read-only and cannot be sent with %s; a job's status changes by start, pause and restart.", name, method)
 }
 
 // patchJob updates a job's synchronizationJobSettings: each name sent
@@ -262,11 +304,19 @@ func (y *Sync) patchJob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body struct {
-		Settings *[]keyValuePair `json:"synchronizationJobSettings"`
-		Schedule *schedulePatch  `json:"schedule"`
+		jobReadOnly
+		TemplateID json.RawMessage `json:"templateId"`
+		Settings   *[]keyValuePair `json:"synchronizationJobSettings"`
+		Schedule   *schedulePatch  `json:"schedule"`
 	}
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
+	}
+	if err := body.refuse("PATCH"); err != nil {
+		return err
+	}
+	if len(body.TemplateID) > 0 {
+		return badRequest("The property 'templateId' of a job cannot be changed; create a job from the other template (POST .../synchronization/jobs) and delete this one.")
 	}
 	if body.Settings == nil && body.Schedule == nil {
 		return badRequest("Only synchronizationJobSettings and schedule.interval can be changed: {\"synchronizationJobSettings\":[{\"name\":\"...\",\"value\":\"...\"}]} or {\"schedule\":{\"interval\":\"PT40M\"}}.")
@@ -275,13 +325,6 @@ func (y *Sync) patchJob(w http.ResponseWriter, r *http.Request) error {
 	if body.Schedule != nil {
 		if interval, err = body.Schedule.check(); err != nil {
 			return err
-		}
-	}
-	if body.Settings != nil {
-		for i, kv := range *body.Settings {
-			if kv.Name == "" {
-				return badRequest("synchronizationJobSettings[%d].name is required.", i)
-			}
 		}
 	}
 	// Merge into the settings as stored now, in one update, so that
@@ -296,42 +339,54 @@ func (y *Sync) patchJob(w http.ResponseWriter, r *http.Request) error {
 		if body.Settings == nil {
 			return nil
 		}
-		var kvs []keyValuePair
-		_ = json.Unmarshal(j.Settings, &kvs)
-		for _, kv := range *body.Settings {
-			idx := -1
-			for k := range kvs {
-				if kvs[k].Name == kv.Name {
-					idx = k
-				}
-			}
-			switch {
-			case kv.Value == nil && idx >= 0:
-				kvs = append(kvs[:idx], kvs[idx+1:]...)
-			case kv.Value == nil:
-			case idx >= 0:
-				kvs[idx].Value = kv.Value
-			default:
-				kvs = append(kvs, kv)
-			}
-		}
-		if kvs == nil {
-			kvs = []keyValuePair{}
-		}
-		j.Settings, _ = json.Marshal(kvs)
-		settings, err := jobs.Settings(*j)
-		if err != nil {
-			return err
-		}
-		if err := y.Jobs.CheckSettings(*j, settings); err != nil {
-			return badRequest("The job settings are invalid: %v.", err)
-		}
-		return nil
+		return y.mergeSettings(j, *body.Settings)
 	})
 	if err != nil {
 		return storeErr(err, j.ID)
 	}
 	return writeJSON(w, http.StatusOK, withContext(contextURL(r, spContext(sp)+"/jobs/$entity"), viewJob(updated)))
+}
+
+// mergeSettings applies changes to j's synchronizationJobSettings: each
+// name sent replaces that setting, a null value removes it, others stay;
+// the result must be settings the job's connectors can use.
+func (y *Sync) mergeSettings(j *store.Job, changes []keyValuePair) error {
+	for i, kv := range changes {
+		if kv.Name == "" {
+			return badRequest("synchronizationJobSettings[%d].name is required.", i)
+		}
+	}
+	var kvs []keyValuePair
+	_ = json.Unmarshal(j.Settings, &kvs)
+	for _, kv := range changes {
+		idx := -1
+		for k := range kvs {
+			if kvs[k].Name == kv.Name {
+				idx = k
+			}
+		}
+		switch {
+		case kv.Value == nil && idx >= 0:
+			kvs = append(kvs[:idx], kvs[idx+1:]...)
+		case kv.Value == nil:
+		case idx >= 0:
+			kvs[idx].Value = kv.Value
+		default:
+			kvs = append(kvs, kv)
+		}
+	}
+	if kvs == nil {
+		kvs = []keyValuePair{}
+	}
+	j.Settings, _ = json.Marshal(kvs)
+	settings, err := jobs.Settings(*j)
+	if err != nil {
+		return err
+	}
+	if err := y.Jobs.CheckSettings(*j, settings); err != nil {
+		return badRequest("The job settings are invalid: %v.", err)
+	}
+	return nil
 }
 
 func (y *Sync) deleteJob(w http.ResponseWriter, r *http.Request) error {

@@ -1,6 +1,7 @@
 package graphapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -19,6 +20,10 @@ type onDemandSubject struct {
 	ObjectTypeName *string `json:"objectTypeName"`
 	Links          *struct {
 		Members []onDemandSubject `json:"members"`
+		// Graph's synchronizationLinkedObjects has these too; on
+		// demand does not take them (see toSubject).
+		Manager json.RawMessage `json:"manager"`
+		Owners  json.RawMessage `json:"owners"`
 	} `json:"links"`
 }
 
@@ -127,6 +132,11 @@ func toSubject(s onDemandSubject, where string) (jobs.Subject, error) {
 	}
 	subj := jobs.Subject{ObjectID: odata.GUID(*s.ObjectID), ObjectTypeName: *s.ObjectTypeName}
 	if s.Links != nil {
+		for i, v := range []json.RawMessage{s.Links.Manager, s.Links.Owners} {
+			if name := []string{"manager", "owners"}[i]; len(v) > 0 && string(v) != "null" {
+				return subj, invalidParam("%s.links.%s is not supported: on demand takes a group's members (links.members); a user's manager and a group's owners flow through the job's attribute mappings.", where, name)
+			}
+		}
 		for i, m := range s.Links.Members {
 			ms, err := toSubject(m, where+".links.members["+strconv.Itoa(i)+"]")
 			if err != nil {

@@ -71,6 +71,13 @@ type publicError struct {
 	Target  string `json:"target,omitempty"`
 }
 
+// objectValuePair is Graph's stringKeyObjectValuePair, an open type: a
+// property beside key and value is not an error (see openTypes).
+type objectValuePair struct {
+	Key   string          `json:"key"`
+	Value json.RawMessage `json:"value"`
+}
+
 func (y *Sync) parseExpression(w http.ResponseWriter, r *http.Request) error {
 	if err := y.schemaOwner(r); err != nil {
 		return err
@@ -78,10 +85,10 @@ func (y *Sync) parseExpression(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Expression      *string `json:"expression"`
 		TestInputObject *struct {
-			Properties []struct {
-				Key   string          `json:"key"`
-				Value json.RawMessage `json:"value"`
-			} `json:"properties"`
+			// The object's attributes are its properties; its
+			// definition is accepted and not needed.
+			Definition json.RawMessage   `json:"definition"`
+			Properties []objectValuePair `json:"properties"`
 		} `json:"testInputObject"`
 		TargetAttributeDefinition *schema.AttributeDefinition `json:"targetAttributeDefinition"`
 	}

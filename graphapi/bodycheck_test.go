@@ -1,0 +1,222 @@
+package graphapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestTextProblem(t *testing.T) {
+	for _, c := range []struct {
+		name, raw, where, hint string
+	}{
+		{"plain", `{"value":[{"key":"SecretToken","value":"s3cr\u00e9t \ud83d\ude00"}]}`, "", ""},
+		{"escaped backslash before u0000", `{"expression":"Replace([a], \"\\u0000\", \"\")"}`, "", ""},
+		{"bytes that are not UTF-8", "{\"value\":[{\"key\":\"SecretToken\",\"value\":\"a\xffb\"}]}", "value[0].value", "not valid UTF-8"},
+		{"a lone surrogate", `{"value":[{"key":"k","value":"ok"},{"key":"SecretToken","value":"\ud800"}]}`, "value[1].value", "unpaired UTF-16 surrogate"},
+		{"NUL", `{"schedule":{"interval":"PT40M\u0000"}}`, "schedule.interval", "NUL"},
+		{"NUL after an escaped backslash", `{"a":"\\\u0000"}`, "a", "NUL"},
+		{"NUL in a name", `{"sche\u0000dule":{"interval":"PT40M"}}`, "", "NUL character (\\u0000) in a property name"},
+		{"NUL in a nested name", `{"schedule":{"int\u0000":1}}`, "schedule", "in a property name"},
+		{"a top-level string", "\"\xff\"", "", "not valid UTF-8"},
+	} {
+		where, hint := textProblem(json.RawMessage(c.raw))
+		if where != c.where || !strings.Contains(hint, c.hint) || (c.hint == "") != (hint == "") {
+			t.Errorf("%s: textProblem(%s) = %q, %q; want %q and a hint with %q", c.name, c.raw, where, hint, c.where, c.hint)
+		}
+	}
+	// Past maxCheckDepth the place named is where the descent stopped.
+	deep := strings.Repeat("[", 100) + `"\u0000"` + strings.Repeat("]", 100)
+	if where, hint := textProblem(json.RawMessage(deep)); hint == "" || where != strings.Repeat("[0]", maxCheckDepth) {
+		t.Errorf("deep NUL: %q, %q", where, hint)
+	}
+}
+
+// FuzzTextProblem checks textProblem against encoding/json: a body it
+// passes must be UTF-8 and decode to text without NUL, and one that
+// decodes to text with NUL must not pass.
+func FuzzTextProblem(f *testing.F) {
+	for _, s := range []string{`{"a":"b"}`, `{"a":["\u0000"]}`, `{"\\u0000":1}`, "[\"\xc3(\"]", `{"a":"\udc00\ud800"}`, `"\\\\\u0000"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var v any
+		if json.Unmarshal(raw, &v) != nil {
+			return
+		}
+		_, hint := textProblem(raw)
+		if hint == "" && !utf8.Valid(raw) {
+			t.Fatalf("passed bytes that are not UTF-8: %q", raw)
+		}
+		if hint == "" && holdsNUL(v) {
+			t.Fatalf("passed a NUL: %q", raw)
+		}
+	})
+}
+
+func holdsNUL(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return strings.ContainsRune(t, 0)
+	case []any:
+		for _, e := range t {
+			if holdsNUL(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range t {
+			if holdsNUL(k) || holdsNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type checkedInner struct {
+	Name  string `json:"name"`
+	Skip  string `json:"-"`
+	Value *int   `json:"value,omitempty"`
+}
+
+type checkedEmbedded struct {
+	ID string `json:"id"`
+}
+
+type checkedBody struct {
+	checkedEmbedded
+	Items  []checkedInner          `json:"items"`
+	One    *checkedInner           `json:"one"`
+	Free   map[string]any          `json:"free"`
+	Raw    json.RawMessage         `json:"raw"`
+	Open   []objectValuePair       `json:"open"`
+	ByName map[string]checkedInner `json:"byName"`
+	Plain  string
+}
+
+func TestUnknownProperty(t *testing.T) {
+	typ := reflect.TypeFor[*checkedBody]()
+	for _, raw := range []string{
+		`{}`, `null`, `[]`, `"not an object"`,
+		`{"id":"1","items":[{"name":"a","value":1}],"one":{"NAME":"b"},"Plain":"p","plain":"q"}`,
+		`{"free":{"anything":1},"raw":{"anything":2},"open":[{"key":"k","value":1,"value@odata.type":"#Int32","extra":3}]}`,
+		`{"@odata.type":"#x","items":[{"name@odata.type":"#String","name":"a"}],"one":null}`,
+		`{"items":"not a list","one":7}`, // type errors are the decoder's
+	} {
+		if err := unknownProperty(json.RawMessage(raw), typ); err != nil {
+			t.Errorf("unknownProperty(%s) = %v, want nil", raw, err)
+		}
+	}
+	for _, c := range []struct{ raw, message string }{
+		{`{"idd":"1"}`, "Property 'idd' does not exist in the request body; it takes id, items, one, free, raw, open, byName, Plain."},
+		{`{"items":[{"name":"a"},{"nam":"b"}]}`, "Property 'nam' does not exist in 'items[1]'; it takes name, value."},
+		{`{"one":{"Skip":"x"}}`, "Property 'Skip' does not exist in 'one'"},
+		{`{"byName":{"k":{"valu":1}}}`, "Property 'valu' does not exist in 'byName.k'"},
+	} {
+		err := unknownProperty(json.RawMessage(c.raw), typ)
+		if err == nil || err.Status != http.StatusBadRequest || err.Code != "RequestParameterInvalid" || !strings.Contains(err.Message, c.message) {
+			t.Errorf("unknownProperty(%s) = %v, want 400 %q", c.raw, err, c.message)
+		}
+	}
+}
+
+// Every body of the synchronization API is checked: text decoding would
+// alter and properties it would drop are 400s naming them, and the state
+// is unchanged.
+func TestSyncBodiesRefuseWhatDecodingHides(t *testing.T) {
+	a, base := newSyncTest(t)
+	job := a.must(http.StatusCreated, "POST", base+"/jobs", map[string]any{"templateId": "scim"}).object(t)
+	jobPath := base + "/jobs/" + job["id"].(string)
+	before := a.must(http.StatusOK, "GET", jobPath, nil).body
+	schema := a.must(http.StatusOK, "GET", jobPath+"/schema", nil).object(t)
+	misspelt := jsonValue(t, schema).(map[string]any)
+	rule := misspelt["synchronizationRules"].([]any)[0].(map[string]any)
+	mapping := rule["objectMappings"].([]any)[0].(map[string]any)
+	mapping["attributeMappings"].([]any)[0].(map[string]any)["targetAttribteName"] = "userName"
+
+	for _, c := range []struct {
+		name, method, path string
+		body               any
+		status             int
+		code, fragment     string
+	}{
+		{"secret not UTF-8", "PUT", base + "/secrets", "{\"value\":[{\"key\":\"SecretToken\",\"value\":\"a\xffb\"}]}",
+			400, "BadRequest", "'value[0].value': it is not valid UTF-8"},
+		{"secret with a lone surrogate", "PUT", base + "/secrets", `{"value":[{"key":"SecretToken","value":"\udead"}]}`,
+			400, "BadRequest", "unpaired UTF-16 surrogate"},
+		{"setting with NUL", "PATCH", jobPath, `{"synchronizationJobSettings":[{"name":"X","value":"a\u0000"}]}`,
+			400, "BadRequest", "'synchronizationJobSettings[0].value': it holds a NUL"},
+		{"misspelt secret pair", "PUT", base + "/secrets", `{"value":[{"key":"SecretToken","valeu":"t"}]}`,
+			400, "RequestParameterInvalid", "Property 'valeu' does not exist on type 'microsoft.graph.synchronizationSecretKeyStringValuePair' (in 'value[0]')"},
+		{"misspelt interval", "PATCH", jobPath, `{"schedule":{"intervall":"PT5M"}}`,
+			400, "RequestParameterInvalid", "Property 'intervall' does not exist on type 'microsoft.graph.synchronizationSchedule' (in 'schedule'); it takes interval, state, expiration"},
+		{"templateId on PATCH", "PATCH", jobPath, `{"templateId":"other","schedule":{"interval":"PT5M"}}`,
+			400, "BadRequest", "'templateId' of a job cannot be changed"},
+		{"status on PATCH", "PATCH", jobPath, `{"status":{"code":"Active"}}`,
+			400, "BadRequest", "'status' of a synchronizationJob is read-only"},
+		{"misspelt create", "POST", base + "/jobs", `{"templateId":"scim","scheduel":{"interval":"PT5M"}}`,
+			400, "RequestParameterInvalid", "Property 'scheduel' does not exist in the request body"},
+		{"misspelt subject", "POST", jobPath + "/provisionOnDemand", `{"parameters":[{"ruleId":"x","subjects":[{"objectIdd":"u","objectTypeName":"User"}]}]}`,
+			400, "RequestParameterInvalid", "'objectIdd' does not exist on type 'microsoft.graph.synchronizationJobSubject' (in 'parameters[0].subjects[0]')"},
+		{"a manager link", "POST", jobPath + "/provisionOnDemand", `{"parameters":[{"ruleId":"x","subjects":[{"objectId":"u","objectTypeName":"User","links":{"manager":{"objectId":"m","objectTypeName":"User"}}}]}]}`,
+			400, "RequestParameterInvalid", "subjects[0].links.manager is not supported"},
+		{"misspelt validateCredentials", "POST", jobPath + "/validateCredentials", `{"useSavedCredential":true}`,
+			400, "RequestParameterInvalid", "'useSavedCredential' does not exist"},
+		{"misspelt parseExpression", "POST", jobPath + "/schema/parseExpression", `{"expression":"[a]","testInput":{}}`,
+			400, "RequestParameterInvalid", "'testInput' does not exist"},
+		{"misspelt schema", "PUT", jobPath + "/schema", misspelt,
+			400, "RequestParameterInvalid", "'targetAttribteName' does not exist on type 'microsoft.graph.attributeMapping' (in 'synchronizationRules[0].objectMappings[0].attributeMappings[0]')"},
+	} {
+		a.call(c.method, c.path, c.body).wantError(t, c.status, c.code, c.fragment)
+		if c.name == "misspelt create" {
+			continue
+		}
+		if after := a.must(http.StatusOK, "GET", jobPath, nil).body; string(after) != string(before) {
+			t.Errorf("%s changed the job:\n%s\nwas\n%s", c.name, after, before)
+		}
+	}
+	if got := a.must(http.StatusOK, "GET", base+"/jobs", nil).values(t); len(got) != 1 {
+		t.Errorf("after a refused create: %d jobs, want 1", len(got))
+	}
+
+	// parseExpression takes Graph's whole expressionInputObject; its
+	// properties are an open type.
+	res := a.must(http.StatusOK, "POST", jobPath+"/schema/parseExpression", `{"expression":"Join(\" \", [givenName], [surname])",
+		"testInputObject":{"definition":{"name":"User","attributes":[]},"properties":[
+			{"key":"givenName","value":"Ada","value@odata.type":"#String","note":"open type"},{"key":"surname","value":"Lovelace"}]}}`).object(t)
+	if got, _ := json.Marshal(res["evaluationResult"]); string(got) != `["Ada Lovelace"]` {
+		t.Errorf("parseExpression with a definition: %s", got)
+	}
+}
+
+// A job may be created with its interval and settings, as Graph's
+// synchronizationJob has them; they are checked as PATCH checks them.
+func TestCreateJobWithScheduleAndSettings(t *testing.T) {
+	a, base := newSyncTest(t)
+	job := a.must(http.StatusCreated, "POST", base+"/jobs", map[string]any{
+		"@odata.type": "#microsoft.graph.synchronizationJob", "templateId": "scim",
+		"schedule":                   map[string]any{"interval": "PT5M"},
+		"synchronizationJobSettings": []any{map[string]any{"name": "LogSkippedEvents", "value": "false"}},
+	}).object(t)
+	diff(t, "schedule", job["schedule"], map[string]any{"expiration": nil, "interval": "PT5M", "state": "Disabled"})
+	diff(t, "settings", job["synchronizationJobSettings"], []any{
+		map[string]any{"name": "QuarantineTooManyDeletesThreshold", "value": "500"},
+		map[string]any{"name": "LogSkippedEvents", "value": "false"}})
+
+	a.call("POST", base+"/jobs", map[string]any{"templateId": "scim", "schedule": map[string]any{"interval": "PT5S"}}).
+		wantError(t, 400, "BadRequest", "schedule.interval")
+	a.call("POST", base+"/jobs", map[string]any{"templateId": "scim", "schedule": map[string]any{"interval": "PT5M", "state": "Active"}}).
+		wantError(t, 400, "BadRequest", "schedule.state")
+	a.call("POST", base+"/jobs", map[string]any{"templateId": "scim",
+		"synchronizationJobSettings": []any{map[string]any{"name": "LogSkippedEvents", "value": "maybe"}}}).
+		wantError(t, 400, "BadRequest", "LogSkippedEvents")
+	a.call("POST", base+"/jobs", map[string]any{"templateId": "scim", "id": "mine"}).
+		wantError(t, 400, "BadRequest", "'id' of a synchronizationJob is read-only")
+	if got := a.must(http.StatusOK, "GET", base+"/jobs", nil).values(t); len(got) != 1 {
+		t.Errorf("after refused creates: %d jobs, want 1", len(got))
+	}
+}
