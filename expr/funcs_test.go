@@ -301,14 +301,14 @@ func TestEvalErrors(t *testing.T) {
 		attrs attrs
 		want  string // exact error text
 	}{
-		{`Mid([a], "x", 2)`, attrs{"a": "John"}, `expr:1:10: Mid: start must be an integer, got "x"`},
+		{`Mid([a], [s], 2)`, attrs{"a": "John", "s": "x"}, `expr:1:10: Mid: start must be an integer, got "x"`},
 		{`Mid([a], 0, 2)`, attrs{"a": "John"}, `expr:1:10: Mid: start must be 1 or more, got 0`},
 		{`Mid([a], 1, -2)`, attrs{"a": "John"}, `expr:1:13: Mid: length must not be negative, got -2`},
 		{`Mid("a", [n], 1)`, nil, `expr:1:10: Mid: start is null, want an integer`},
-		{`Left("John", "many")`, nil, `expr:1:14: Left: numChars must be an integer, got "many"`},
-		{`Item([m], "first")`, attrs{"m": multi}, `expr:1:11: Item: index must be an integer, got "first"`},
-		{`BitAnd("x", 1)`, nil, `expr:1:8: BitAnd: value1 must be an integer, got "x"`},
-		{`Word("a b", "two", " ")`, nil, `expr:1:13: Word: wordNumber must be an integer, got "two"`},
+		{`Left("John", [n])`, attrs{"n": "many"}, `expr:1:14: Left: numChars must be an integer, got "many"`},
+		{`Item([m], [i])`, attrs{"m": multi, "i": "first"}, `expr:1:11: Item: index must be an integer, got "first"`},
+		{`BitAnd([v], 1)`, attrs{"v": "x"}, `expr:1:8: BitAnd: value1 must be an integer, got "x"`},
+		{`Word("a b", [w], " ")`, attrs{"w": "two"}, `expr:1:13: Word: wordNumber must be an integer, got "two"`},
 		{`CDate("not a date")`, nil, `expr:1:7: CDate: cannot parse "not a date" as a date`},
 		{`CDate("2021-02-30")`, nil, `expr:1:7: CDate: cannot parse "2021-02-30" as a date`},
 		{`DateAdd("x", 1, Now())`, nil, `expr:1:9: DateAdd: unknown interval "x" (want yyyy, q, m, y, d, w, ww, h, n or s)`},

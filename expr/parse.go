@@ -255,6 +255,23 @@ func (p *parser) check(c *Call) {
 			p.failf(a.Pos(), "%s: argument %d (%s) is required", fn.name, i+1, pr.Name)
 		}
 	}
+	// A constant that can never be an integer fails every evaluation
+	// that reaches it: say so now, where the schema is written.
+	for i, a := range c.Args {
+		if i >= len(fn.params) || fn.params[i].Type != tInteger || fn.params[i].AllowMultipleOccurrences {
+			continue
+		}
+		text, constant := "", false
+		switch a := a.(type) {
+		case *String:
+			text, constant = a.Value, true
+		case *Ident:
+			text, constant = a.Name, true
+		}
+		if _, err := parseInteger(text); constant && err != nil {
+			p.failf(a.Pos(), "%s: %s must be an integer, got %s", fn.name, fn.params[i].Name, quote(clip(text, 40)))
+		}
+	}
 	if fn.check != nil {
 		if err := fn.check(c); err != nil {
 			panic(err)

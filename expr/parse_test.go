@@ -142,6 +142,10 @@ func TestParseErrors(t *testing.T) {
 		{``, `expr:1:1: empty expression`},
 		{`   `, `expr:1:4: empty expression`},
 		{`Mid([x], 1)`, `expr:1:1: Mid: too few arguments (want 3, got 2)`},
+		// A constant that is never an integer, in an Integer parameter.
+		{`Mid([x], "a", 2)`, `expr:1:10: Mid: start must be an integer, got "a"`},
+		{`IIF([b], Left([x], vbTextCompare), "")`, `expr:1:20: Left: numChars must be an integer, got "vbTextCompare"`},
+		{`RandomString(8, 1, 1, 1, "")`, `expr:1:26: RandomString: MinimumLowerCase must be an integer, got ""`},
 		{`Append([a], "b", "c")`, `expr:1:18: Append: too many arguments (want 2, got 3)`},
 		{`Now(1)`, `expr:1:5: Now: too many arguments (want 0, got 1)`},
 		{`Join(" ")`, `expr:1:1: Join: too few arguments (want at least 2, got 1)`},

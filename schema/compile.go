@@ -175,8 +175,14 @@ func targetAttributes(s *Schema, directory, object string) (map[string]*Attribut
 // it; a stored schema still runs without (it may be older than the check).
 // Errors are *CompileError.
 func CheckTargets(s *Schema) error {
+	if err := checkDirectories(s); err != nil {
+		return err
+	}
 	for ri := range s.SynchronizationRules {
 		r := &s.SynchronizationRules[ri]
+		if err := checkRuleDirectories(s, r); err != nil {
+			return err
+		}
 		enabled := map[string]string{} // lower-case source object → the mapping's label
 		for oi := range r.ObjectMappings {
 			if om := &r.ObjectMappings[oi]; om.Enabled {
@@ -190,6 +196,67 @@ func CheckTargets(s *Schema) error {
 	return nil
 }
 
+// Graph's attributeType and mutability members. Documentation examples
+// spell some in lower case, so they match case-insensitively.
+var (
+	attributeTypes = []string{"String", "Integer", "Reference", "Binary", "Boolean", "DateTime"}
+	mutabilities   = []string{"ReadWrite", "ReadOnly", "Immutable", "WriteOnly"}
+)
+
+// checkDirectories checks the schema's directory definitions: named
+// objects and attributes, each name once (they are looked up by name,
+// case-insensitively, so a second would be ignored) and an attribute type
+// and mutability Graph has (default String and ReadWrite).
+func checkDirectories(s *Schema) error {
+	for _, d := range s.Directories {
+		objects := map[string]bool{}
+		for oi, o := range d.Objects {
+			if strings.TrimSpace(o.Name) == "" {
+				return fmt.Errorf("directory '%s': objects[%d] has no name", d.Name, oi)
+			}
+			if objects[strings.ToLower(o.Name)] {
+				return fmt.Errorf("directory '%s' defines object '%s' twice (names differ in case at most)", d.Name, o.Name)
+			}
+			objects[strings.ToLower(o.Name)] = true
+			attrs := map[string]bool{}
+			for ai, a := range o.Attributes {
+				where := fmt.Sprintf("directory '%s', object '%s'", d.Name, o.Name)
+				switch {
+				case strings.TrimSpace(a.Name) == "":
+					return fmt.Errorf("%s: attributes[%d] has no name", where, ai)
+				case attrs[strings.ToLower(a.Name)]:
+					return fmt.Errorf("%s defines attribute '%s' twice (names differ in case at most)", where, a.Name)
+				case a.Type != "" && !slices.ContainsFunc(attributeTypes, func(t string) bool { return strings.EqualFold(t, a.Type) }):
+					return fmt.Errorf("%s, attribute '%s': type '%s' is not one of %s", where, a.Name, a.Type, strings.Join(attributeTypes, ", "))
+				case a.Mutability != "" && !slices.ContainsFunc(mutabilities, func(m string) bool { return strings.EqualFold(m, a.Mutability) }):
+					return fmt.Errorf("%s, attribute '%s': mutability '%s' is not one of %s", where, a.Name, a.Mutability, strings.Join(mutabilities, ", "))
+				}
+				attrs[strings.ToLower(a.Name)] = true
+			}
+		}
+	}
+	return nil
+}
+
+// checkRuleDirectories requires a rule's source and target directories
+// to be among the schema's directories, when it has any: a directory
+// renamed on one side only would leave the rule's attributes unchecked.
+func checkRuleDirectories(s *Schema, r *Rule) error {
+	if len(s.Directories) == 0 {
+		return nil
+	}
+	names := make([]string, len(s.Directories))
+	for i, d := range s.Directories {
+		names[i] = "'" + d.Name + "'"
+	}
+	for _, side := range []struct{ what, name string }{{"sourceDirectoryName", r.SourceDirectoryName}, {"targetDirectoryName", r.TargetDirectoryName}} {
+		if !slices.ContainsFunc(s.Directories, func(d DirectoryDefinition) bool { return strings.EqualFold(d.Name, side.name) }) {
+			return &CompileError{Rule: r.ID, Err: fmt.Errorf("%s '%s' is not one of the schema's directories (%s)", side.what, side.name, strings.Join(names, ", "))}
+		}
+	}
+	return nil
+}
+
 // checkTargets is CheckTargets for one enabled object mapping of rule r;
 // seen holds the rule's enabled mappings before it.
 func checkTargets(s *Schema, r *Rule, om *ObjectMapping, seen map[string]string) *CompileError {
@@ -198,6 +265,15 @@ func checkTargets(s *Schema, r *Rule, om *ObjectMapping, seen map[string]string)
 		return om.failure("", fmt.Errorf("object mapping %q already provisions source objects '%s'; disable one of the two", other, om.SourceObjectName))
 	}
 	seen[src] = om.label()
+	for _, am := range om.AttributeMappings {
+		if err := checkSourceTypes(am.Source); err != nil {
+			return om.failure(am.TargetAttributeName, err)
+		}
+	}
+	if d := directory(s, r.SourceDirectoryName); d != nil && len(d.Objects) > 0 &&
+		!slices.ContainsFunc(d.Objects, func(o ObjectDefinition) bool { return strings.EqualFold(o.Name, om.SourceObjectName) }) {
+		return om.failure("", fmt.Errorf("the source directory '%s' defines no object '%s', so the mapping would never run", r.SourceDirectoryName, om.SourceObjectName))
+	}
 	defs, defined := targetAttributes(s, r.TargetDirectoryName, om.TargetObjectName)
 	if !defined {
 		return nil
@@ -208,6 +284,34 @@ func checkTargets(s *Schema, r *Rule, om *ObjectMapping, seen map[string]string)
 	for _, am := range om.AttributeMappings {
 		if defs[strings.ToLower(am.TargetAttributeName)] == nil {
 			return om.failure(am.TargetAttributeName, fmt.Errorf("the target object '%s' of directory '%s' has no such attribute (add it to the object's attributes first)", om.TargetObjectName, r.TargetDirectoryName))
+		}
+	}
+	return nil
+}
+
+// directory is the schema's directory of the given name, or nil.
+func directory(s *Schema, name string) *DirectoryDefinition {
+	for i := range s.Directories {
+		if strings.EqualFold(s.Directories[i].Name, name) {
+			return &s.Directories[i]
+		}
+	}
+	return nil
+}
+
+// checkSourceTypes requires src and its parameters to have a type Graph
+// has: with an expression set the type is not read, so a wrong one would
+// otherwise pass unnoticed.
+func checkSourceTypes(src *MappingSource) error {
+	if src == nil {
+		return nil
+	}
+	if src.Type != "" && !slices.ContainsFunc([]string{"Attribute", "Constant", "Function"}, func(t string) bool { return strings.EqualFold(t, src.Type) }) {
+		return fmt.Errorf("source type '%s' is not one of Attribute, Constant, Function", src.Type)
+	}
+	for _, p := range src.Parameters {
+		if err := checkSourceTypes(p.Value); err != nil {
+			return fmt.Errorf("parameter '%s': %w", p.Key, err)
 		}
 	}
 	return nil

@@ -271,6 +271,50 @@ func TestCheckTargets(t *testing.T) {
 			again.SourceObjectName = "user"
 			r.ObjectMappings = append(r.ObjectMappings, again)
 		}, []string{"Users again", "already provisions source objects 'user'", "Provision Azure Active Directory Users"}},
+		{"a source type Graph does not have, beside an expression", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[0].Source.Type = "Attrib"
+		}, []string{"userName", "source type 'Attrib' is not one of"}},
+		{"a parameter's source type", func(s *Schema) {
+			am := &s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[1] // active: a Switch
+			am.Source.Parameters[0].Value.Type = "Variable"
+		}, []string{"active", "parameter 'source': source type 'Variable'"}},
+		{"source types in any case: accepted", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[0].Source.Type = "attribute"
+		}, nil},
+		{"a source object the source directory does not define", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].SourceObjectName = "Usr"
+		}, []string{"the source directory 'Azure Active Directory' defines no object 'Usr'"}},
+		{"a renamed target directory", func(s *Schema) {
+			s.Directories[1].Name = "myapp"
+		}, []string{"targetDirectoryName 'customappsso' is not one of the schema's directories ('Azure Active Directory', 'myapp')"}},
+		{"a renamed source directory", func(s *Schema) {
+			s.SynchronizationRules[0].SourceDirectoryName = "Entra"
+		}, []string{"sourceDirectoryName 'Entra'"}},
+		{"an attribute type Graph does not have", func(s *Schema) {
+			s.Directories[1].Objects[0].Attributes[0].Type = "Text"
+		}, []string{"directory 'customappsso', object 'User', attribute", "type 'Text' is not one of String, Integer"}},
+		{"an attribute type in lower case: accepted", func(s *Schema) {
+			s.Directories[1].Objects[0].Attributes[0].Type = "string"
+		}, nil},
+		{"a mutability Graph does not have", func(s *Schema) {
+			s.Directories[0].Objects[0].Attributes[3].Mutability = "Writable"
+		}, []string{"mutability 'Writable' is not one of ReadWrite, ReadOnly, Immutable, WriteOnly"}},
+		{"an attribute without a name", func(s *Schema) {
+			s.Directories[1].Objects[0].Attributes[2].Name = " "
+		}, []string{"object 'User': attributes[2] has no name"}},
+		{"an attribute defined twice", func(s *Schema) {
+			attrs := &s.Directories[1].Objects[0].Attributes
+			dup := (*attrs)[0]
+			dup.Name = strings.ToUpper(dup.Name)
+			*attrs = append(*attrs, dup)
+		}, []string{"defines attribute '" + strings.ToUpper(SCIMSchema().Directories[1].Objects[0].Attributes[0].Name) + "' twice"}},
+		{"an object without a name", func(s *Schema) {
+			s.Directories[1].Objects = append(s.Directories[1].Objects, ObjectDefinition{})
+		}, []string{"directory 'customappsso': objects[2] has no name"}},
+		{"an object defined twice", func(s *Schema) {
+			d := &s.Directories[0]
+			d.Objects = append(d.Objects, d.Objects[0])
+		}, []string{"directory 'Azure Active Directory' defines object 'User' twice"}},
 		{"two mappings of users, one disabled: accepted", func(s *Schema) {
 			r := &s.SynchronizationRules[0]
 			again := r.ObjectMappings[0]
