@@ -225,6 +225,9 @@ func unknownPropertyError(name, path string, t reflect.Type, fields []jsonField)
 	for i, f := range fields {
 		names[i] = f.name
 	}
+	if len(names) == 0 {
+		return invalidParam("Property '%s' does not exist %s, which takes no properties.", name, on)
+	}
 	return invalidParam("Property '%s' does not exist %s; it takes %s. Check the name's spelling.", name, on, strings.Join(names, ", "))
 }
 

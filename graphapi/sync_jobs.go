@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -543,6 +544,13 @@ ValidateDomain TestReferences ConnectionString`)
 // decodeCredentials validates a list of secret pairs.
 func decodeCredentials(pairs []secrets.Pair, field string) error {
 	for i, p := range pairs {
+		// Two values for one key: which one counts would be a guess.
+		if j := slices.IndexFunc(pairs[:i], func(q secrets.Pair) bool { return q.Key == p.Key }); j >= 0 {
+			return badRequest("%s[%d].key '%s' is also %s[%d].key; send each key once.", field, i, p.Key, field, j)
+		}
+		if p.Key == "BaseAddress" && !isEndpointURL(p.Value.Reveal()) {
+			return badRequest("%s[%d].value of BaseAddress must be the SCIM endpoint's absolute http or https URL, such as https://scim.example.com/scim/v2.", field, i)
+		}
 		known := false
 		for _, k := range knownSecretKeys {
 			if k == p.Key {
@@ -559,6 +567,12 @@ func decodeCredentials(pairs []secrets.Pair, field string) error {
 		}
 	}
 	return nil
+}
+
+// isEndpointURL reports whether s is an absolute http(s) URL with a host.
+func isEndpointURL(s string) bool {
+	u, err := url.Parse(strings.TrimSpace(s))
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // flagSecretKeys are the secrets provisiond reads as booleans: any other

@@ -194,6 +194,38 @@ func TestFlagSecretsAreBooleans(t *testing.T) {
 	}
 }
 
+// TestCredentialsChecked: a key sent twice, and a BaseAddress that is not
+// an endpoint's URL, are refused without showing the value.
+func TestCredentialsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pairs   []secrets.Pair
+		message string // "" when accepted
+	}{
+		{"an https endpoint", []secrets.Pair{{Key: "BaseAddress", Value: "https://scim.example.com/scim/v2"}, {Key: "SecretToken", Value: "t"}}, ""},
+		{"an http endpoint, any case", []secrets.Pair{{Key: "BaseAddress", Value: " HTTP://127.0.0.1:8080/scim "}}, ""},
+		{"a host alone", []secrets.Pair{{Key: "BaseAddress", Value: "scim.contoso.test/scim"}}, "value[0].value of BaseAddress must be the SCIM endpoint's absolute http or https URL"},
+		{"another scheme", []secrets.Pair{{Key: "BaseAddress", Value: "ftp://scim.contoso.test"}}, "absolute http or https URL"},
+		{"no host", []secrets.Pair{{Key: "BaseAddress", Value: "https:///scim"}}, "absolute http or https URL"},
+		{"empty", []secrets.Pair{{Key: "SecretToken", Value: "t"}, {Key: "BaseAddress", Value: ""}}, "value[1].value of BaseAddress"},
+		{"a key twice", []secrets.Pair{{Key: "SecretToken", Value: "one"}, {Key: "BaseAddress", Value: "https://a.test"}, {Key: "SecretToken", Value: "two"}},
+			"value[2].key 'SecretToken' is also value[0].key; send each key once."},
+	} {
+		err := decodeCredentials(tc.pairs, "value")
+		switch {
+		case tc.message == "" && err != nil:
+			t.Errorf("%s: %v, want accepted", tc.name, err)
+		case tc.message != "" && (err == nil || !strings.Contains(err.Error(), tc.message)):
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.message)
+		}
+		for _, p := range tc.pairs {
+			if v := p.Value.Reveal(); err != nil && len(v) > 3 && strings.Contains(err.Error(), v) {
+				t.Errorf("%s: the message shows a value: %v", tc.name, err)
+			}
+		}
+	}
+}
+
 // TestJobItemKeepsNumbers: a job goes through the query options as a map,
 // and comes out with its counts as written: not through float64, which
 // holds integers exactly only up to 2^53.

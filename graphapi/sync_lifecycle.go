@@ -14,10 +14,13 @@ import (
 // schedule part of PATCH job. The jobs service owns the transitions.
 
 // startJob serves POST .../jobs/{jobId}/start. The action has no
-// parameters: a body is ignored.
+// parameters (see noParameters).
 func (y *Sync) startJob(w http.ResponseWriter, r *http.Request) error {
 	sp, j, err := y.job(r)
 	if err != nil {
+		return err
+	}
+	if err := noParameters(w, r); err != nil {
 		return err
 	}
 	if err := y.Jobs.Start(r.Context(), sp.ID, j.ID); err != nil {
@@ -27,10 +30,13 @@ func (y *Sync) startJob(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// pauseJob serves POST .../jobs/{jobId}/pause; a body is ignored.
+// pauseJob serves POST .../jobs/{jobId}/pause, which has no parameters.
 func (y *Sync) pauseJob(w http.ResponseWriter, r *http.Request) error {
 	sp, j, err := y.job(r)
 	if err != nil {
+		return err
+	}
+	if err := noParameters(w, r); err != nil {
 		return err
 	}
 	if err := y.Jobs.Pause(r.Context(), sp.ID, j.ID); err != nil {
@@ -38,6 +44,14 @@ func (y *Sync) pauseJob(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// noParameters checks the body of an action without parameters: none, or
+// a JSON object of annotations alone ({} included). A parameter sent
+// would otherwise be ignored without a word.
+func noParameters(w http.ResponseWriter, r *http.Request) error {
+	_, err := decodeOptionalJSON(w, r, &struct{}{})
+	return err
 }
 
 // restartJob serves POST .../jobs/{jobId}/restart with an optional

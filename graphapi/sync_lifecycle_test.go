@@ -174,10 +174,15 @@ func TestJobLifecycle(t *testing.T) {
 	l.wantJob("start", graphSchedule("PT40M", "Active"), graphStatus("Active", nil))
 	l.wantCalls("start", "Schedule")
 
-	// Starting an active job is allowed; a body is ignored, even one that
-	// is not JSON.
-	l.must(http.StatusNoContent, "POST", l.job+"/start", map[string]any{"criteria": map[string]any{"resetScope": "Full"}})
-	l.must(http.StatusNoContent, "POST", l.job+"/start", "not json")
+	// Starting an active job is allowed. The action has no parameters:
+	// one sent (a reset meant for restart) is a 400, not ignored.
+	l.call("POST", l.job+"/start", map[string]any{"criteria": map[string]any{"resetScope": "Full"}}).
+		wantError(t, 400, "RequestParameterInvalid", "Property 'criteria' does not exist in the request body, which takes no properties.")
+	l.call("POST", l.job+"/start", "not json").wantError(t, 400, "BadRequest", "not valid JSON")
+	l.call("POST", l.job+"/pause", `{"force":true}`).wantError(t, 400, "RequestParameterInvalid", "'force'")
+	l.wantCalls("refused start and pause")
+	l.must(http.StatusNoContent, "POST", l.job+"/start", `{}`)
+	l.must(http.StatusNoContent, "POST", l.job+"/start", `{"@odata.type":"#microsoft.graph.synchronizationJob"}`)
 	l.wantJob("start again", graphSchedule("PT40M", "Active"), graphStatus("Active", nil))
 	l.wantCalls("start again", "Schedule", "Schedule")
 	if p := l.stored().Status.ResetPending; p != 0 {
