@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"provisiond/engine"
@@ -27,6 +29,13 @@ var logFilters = map[string]store.LogField{
 	"sourceIdentity/id":             store.LogSourceID,
 	"sourceIdentity/displayName":    store.LogSourceName,
 	"targetIdentity/id":             store.LogTargetID,
+}
+
+// logEnums are the members of the enumerations $filter may compare:
+// provisioningAction and provisioningResult.
+var logEnums = map[string][]string{
+	"provisioningAction":            {"other", "create", "delete", "disable", "update", "stagedDelete", "unknownFutureValue"},
+	"provisioningStatusInfo/status": {"success", "warning", "failure", "skipped", "unknownFutureValue"},
 }
 
 const logType = "microsoft.graph.provisioningObjectSummary"
@@ -73,6 +82,17 @@ func logCond(e odata.Expr) (store.LogCond, error) {
 		return store.LogCond{}, fmt.Errorf("$filter property %q has no log field", e.Prop)
 	}
 	c := store.LogCond{Op: store.LogOp(e.Op), Field: f}
+	if members, enum := logEnums[e.Prop]; enum {
+		v, _ := e.Val.(string)
+		switch {
+		case e.Op != "eq" && e.Op != "ne":
+			return c, badRequest("Invalid $filter: %s is an enumeration: compare it with eq or ne (one of %s).", e.Prop, strings.Join(members, ", "))
+		case e.Val == nil:
+			return c, badRequest("Invalid $filter: %s is never null; compare it with one of %s.", e.Prop, strings.Join(members, ", "))
+		case !slices.ContainsFunc(members, func(m string) bool { return strings.EqualFold(m, v) }):
+			return c, badRequest("Invalid $filter: '%s' is not a member of %s; use one of %s.", v, e.Prop, strings.Join(members, ", "))
+		}
+	}
 	switch v := e.Val.(type) {
 	case time.Time:
 		c.Time = v
