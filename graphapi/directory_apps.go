@@ -23,6 +23,8 @@ func (s *Server) routesApps(mux *http.ServeMux) {
 	s.route(mux, "POST /applicationTemplates/{templateId}/instantiate", auth.AppWrite, s.instantiate)
 	s.route(mux, "GET /applications/{appObjectId}", auth.AppRead, s.applications().get)
 	s.route(mux, "GET /servicePrincipals", auth.AppRead, sps.list)
+	s.route(mux, "GET /servicePrincipals/$count", auth.AppRead, sps.count)
+	s.getOnly(mux, "/servicePrincipals/$count")
 	s.route(mux, "GET /servicePrincipals/{spId}", auth.AppRead, sps.get)
 	s.route(mux, "DELETE /servicePrincipals/{spId}", auth.AppWrite, sps.delete)
 	s.route(mux, "GET /servicePrincipals/{spId}/owners", auth.AppRead, s.listOwners)

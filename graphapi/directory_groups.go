@@ -22,6 +22,8 @@ import (
 func (s *Server) routesGroups(mux *http.ServeMux) {
 	groups := s.groups()
 	s.route(mux, "GET /groups", auth.GroupRead, groups.list)
+	s.route(mux, "GET /groups/$count", auth.GroupRead, groups.count)
+	s.getOnly(mux, "/groups/$count")
 	s.route(mux, "POST /groups", auth.GroupWrite, s.createGroup)
 	s.route(mux, "GET /groups/{groupId}", auth.GroupRead, groups.get)
 	s.route(mux, "PATCH /groups/{groupId}", auth.GroupWrite, groups.update)

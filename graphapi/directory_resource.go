@@ -59,18 +59,23 @@ func (res resource[T]) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := q.List(func(after string, limit int) ([]map[string]any, error) {
-		vs, err := res.fetch(r.Context(), store.ListOptions{After: after, Limit: limit})
+	p, err := q.List(res.views(r.Context()))
+	if err != nil {
+		return err
+	}
+	return writeCollection(w, r, res.set, q, p)
+}
+
+// views pages through the set's objects as their JSON views.
+func (res resource[T]) views(ctx context.Context) func(after string, limit int) ([]map[string]any, error) {
+	return func(after string, limit int) ([]map[string]any, error) {
+		vs, err := res.fetch(ctx, store.ListOptions{After: after, Limit: limit})
 		out := make([]map[string]any, len(vs))
 		for i, v := range vs {
 			out[i] = res.view(v)
 		}
 		return out, err
-	})
-	if err != nil {
-		return err
 	}
-	return writeCollection(w, r, res.set, q, p)
 }
 
 // update serves PATCH /{set}/{key}: 204 once the object is stored.

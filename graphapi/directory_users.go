@@ -23,6 +23,8 @@ import (
 func (s *Server) routesDirectory(mux *http.ServeMux) {
 	users := s.users()
 	s.route(mux, "GET /users", auth.UserRead, users.list)
+	s.route(mux, "GET /users/$count", auth.UserRead, users.count)
+	s.getOnly(mux, "/users/$count")
 	s.route(mux, "POST /users", auth.UserWrite, s.createUser)
 	s.route(mux, "GET /users/{userId}", auth.UserRead, users.get)
 	s.route(mux, "PATCH /users/{userId}", auth.UserWrite, users.update)

@@ -103,12 +103,14 @@ func TestCountSegment(t *testing.T) {
 		a.must(http.StatusCreated, "POST", "/v1.0/users", newUser(n+"@contoso.test"))
 	}
 	a.must(http.StatusCreated, "POST", "/v1.0/groups", newGroup("g1"))
+	a.instantiate("Counted")
 	eventual := header("ConsistencyLevel", "eventual")
 	for _, tt := range []struct{ path, want string }{
 		{"/v1.0/users/$count", "3"},
 		{"/v1.0/users/$count?$filter=" + url.QueryEscape("startswith(displayName,'User b')"), "2"},
 		{"/v1.0/groups/$count", "1"},
 		{"/v1.0/Groups/$COUNT", "1"},
+		{"/v1.0/servicePrincipals/$count", "1"},
 	} {
 		res := a.must(http.StatusOK, "GET", tt.path, nil, eventual)
 		if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") || string(res.body) != tt.want {
@@ -119,6 +121,16 @@ func TestCountSegment(t *testing.T) {
 	a.call("GET", "/v1.0/groups/$count", nil).wantError(t, http.StatusBadRequest, "Request_BadRequest", "$count is not currently supported.")
 	a.call("GET", "/v1.0/users/$count?$top=1", nil, eventual).wantError(t, http.StatusBadRequest, "BadRequest", "Only $filter")
 	a.call("GET", "/v1.0/users/$count?$filter="+url.QueryEscape("nope eq 1"), nil, eventual).wantError(t, http.StatusBadRequest, "Request_BadRequest", "nope")
+	// $count is not an object's id: other methods are a 405 for GET.
+	for _, set := range []string{"users", "groups", "servicePrincipals"} {
+		for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+			res := a.call(m, "/v1.0/"+set+"/$count", "{}", eventual)
+			res.wantError(t, http.StatusMethodNotAllowed, "Request_BadRequest", "The HTTP method '"+m+"' is not allowed", "use GET")
+			if allow := res.header.Get("Allow"); allow != "GET" {
+				t.Errorf("%s /%s/$count: Allow %q, want GET", m, set, allow)
+			}
+		}
+	}
 }
 
 func TestErrorKeepsItsCause(t *testing.T) {

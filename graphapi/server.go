@@ -71,8 +71,6 @@ func New(cfg Config) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1.0/$metadata", serveMetadata)
-	s.route(mux, "GET /users/$count", auth.UserRead, s.countUsers)
-	s.route(mux, "GET /groups/$count", auth.GroupRead, s.countGroups)
 	s.routesDirectory(mux)
 	if s.sync != nil {
 		s.sync.srv = s
@@ -159,6 +157,18 @@ func graphErrors(s *Server, mux *http.ServeMux) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// getOnly answers the other methods on path, served by GET alone, with
+// 405: without, {id} routes would take them ($count as a user's id).
+func (s *Server) getOnly(mux *http.ServeMux, path string) {
+	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		mux.HandleFunc(m+" /v1.0"+path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", "GET")
+			s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "Request_BadRequest",
+				"The HTTP method '%s' is not allowed for '%s'; use GET.", r.Method, r.URL.Path))
+		})
+	}
 }
 
 // allowedMethods lists the methods some route serves for r's path.
