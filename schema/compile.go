@@ -238,23 +238,20 @@ func checkDirectories(s *Schema) error {
 	return nil
 }
 
-// checkRuleDirectories requires a rule's source and target directories
-// to be among the schema's directories, when it has any: a directory
-// renamed on one side only would leave the rule's attributes unchecked.
+// checkRuleDirectories requires a rule's target directory to be among
+// the schema's directories, when it has any: one renamed there alone
+// would leave what the rule writes unchecked. The source may be another
+// (an application's job may read LDAP instead of the directory): which
+// sources can be read is the jobs service's check.
 func checkRuleDirectories(s *Schema, r *Rule) error {
-	if len(s.Directories) == 0 {
+	if len(s.Directories) == 0 || directory(s, r.TargetDirectoryName) != nil {
 		return nil
 	}
 	names := make([]string, len(s.Directories))
 	for i, d := range s.Directories {
 		names[i] = "'" + d.Name + "'"
 	}
-	for _, side := range []struct{ what, name string }{{"sourceDirectoryName", r.SourceDirectoryName}, {"targetDirectoryName", r.TargetDirectoryName}} {
-		if !slices.ContainsFunc(s.Directories, func(d DirectoryDefinition) bool { return strings.EqualFold(d.Name, side.name) }) {
-			return &CompileError{Rule: r.ID, Err: fmt.Errorf("%s '%s' is not one of the schema's directories (%s)", side.what, side.name, strings.Join(names, ", "))}
-		}
-	}
-	return nil
+	return &CompileError{Rule: r.ID, Err: fmt.Errorf("targetDirectoryName '%s' is not one of the schema's directories (%s)", r.TargetDirectoryName, strings.Join(names, ", "))}
 }
 
 // checkTargets is CheckTargets for one enabled object mapping of rule r;

@@ -287,9 +287,9 @@ func TestCheckTargets(t *testing.T) {
 		{"a renamed target directory", func(s *Schema) {
 			s.Directories[1].Name = "myapp"
 		}, []string{"targetDirectoryName 'customappsso' is not one of the schema's directories ('Azure Active Directory', 'myapp')"}},
-		{"a renamed source directory", func(s *Schema) {
-			s.SynchronizationRules[0].SourceDirectoryName = "Entra"
-		}, []string{"sourceDirectoryName 'Entra'"}},
+		{"a source directory the schema does not define: accepted (the jobs service checks sources)", func(s *Schema) {
+			s.SynchronizationRules[0].SourceDirectoryName = DirectoryLDAP
+		}, nil},
 		{"an attribute type Graph does not have", func(s *Schema) {
 			s.Directories[1].Objects[0].Attributes[0].Type = "Text"
 		}, []string{"directory 'customappsso', object 'User', attribute", "type 'Text' is not one of String, Integer"}},
