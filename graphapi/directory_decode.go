@@ -35,7 +35,7 @@ type objectSpec struct {
 	resource   string // "User", as in Graph's "Invalid value specified" messages
 	props      map[string]propSpec
 	lower      map[string]string
-	readOnly   []string // accepted and ignored (clients round-trip objects)
+	readOnly   []string // accepted as they are (clients round-trip objects); see checkReadOnly
 	extensions bool     // extension_<appid>_<name> properties are writable
 	binds      []string // navigation properties settable with name@odata.bind
 }
@@ -54,8 +54,9 @@ func newObjectSpec(o objectSpec) objectSpec {
 // decoded is a validated request body. props maps canonical property names
 // to their values; on update a nil value clears the property.
 type decoded struct {
-	props map[string]any
-	binds map[string][]string // navigation property → @odata.id URLs
+	props    map[string]any
+	binds    map[string][]string // navigation property → @odata.id URLs
+	readOnly map[string]any      // read-only properties sent, by canonical name
 }
 
 // decodeObject reads a directory request body that must be one JSON object
@@ -76,7 +77,7 @@ func decodeObject(raw []byte, shape string) (map[string]json.RawMessage, error) 
 // property must be present and non-null. Transient properties are
 // validated, then dropped.
 func (o objectSpec) decode(raw []byte, create bool) (decoded, error) {
-	d := decoded{props: map[string]any{}, binds: map[string][]string{}}
+	d := decoded{props: map[string]any{}, binds: map[string][]string{}, readOnly: map[string]any{}}
 	body, err := decodeObject(raw, " with the properties of "+o.typeName)
 	if err != nil {
 		return d, err
@@ -136,7 +137,8 @@ func (o objectSpec) decodeProp(d *decoded, key string, rawVal json.RawMessage) e
 		return nil
 	}
 	if _, writable := o.props[name]; !writable {
-		return nil // read-only: ignored
+		d.readOnly[name] = v
+		return nil
 	}
 	if v == nil {
 		if spec.required {
@@ -153,6 +155,40 @@ func (o objectSpec) decodeProp(d *decoded, key string, rawVal json.RawMessage) e
 	}
 	d.props[name] = v
 	return nil
+}
+
+// serverSet are the read-only properties the service sets whatever a
+// body says: a client may send them with any value, as Graph lets it.
+var serverSet = []string{"id", "createdDateTime", "deletedDateTime"}
+
+// checkReadOnly refuses a read-only property sent with another value than
+// the object has (current: its JSON view; nil on create): one a client
+// round-trips passes, a change would be dropped without a word. An empty
+// list is no value, as null is.
+func (o objectSpec) checkReadOnly(d decoded, current map[string]any) error {
+	for _, name := range slices.Sorted(maps.Keys(d.readOnly)) {
+		if slices.Contains(serverSet, name) || sameJSON(d.readOnly[name], current[name]) {
+			continue
+		}
+		return dirBadRequest("Property '%s' is read-only: only cloud sync sets it. Leave it out, or send it as GET returns it.", name)
+	}
+	return nil
+}
+
+// sameJSON reports whether a and b are equal as JSON values, null and an
+// empty list alike.
+func sameJSON(a, b any) bool {
+	norm := func(v any) string {
+		raw, _ := json.Marshal(v)
+		if string(raw) == "[]" {
+			return "null"
+		}
+		var back any
+		_ = json.Unmarshal(raw, &back)
+		raw, _ = json.Marshal(back)
+		return string(raw)
+	}
+	return norm(a) == norm(b)
 }
 
 // checkValue is what a non-null value of a writable property must pass:

@@ -132,6 +132,9 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := groupSpec.checkReadOnly(d, nil); err != nil {
+		return err
+	}
 	refs := d.binds["members"]
 	if len(refs) > maxBinds {
 		return dirBadRequest("At most %d members can be added with members@odata.bind when creating a group; add the rest with POST /groups/{id}/members/$ref.", maxBinds)

@@ -89,6 +89,9 @@ func (res resource[T]) update(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = res.edit(r.Context(), res.id(v), func(v *T) error {
+		if err := res.spec.checkReadOnly(d, res.view(*v)); err != nil {
+			return err
+		}
 		if err := res.apply(v, d); err != nil {
 			return err
 		}

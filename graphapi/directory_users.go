@@ -143,8 +143,11 @@ var userSpec = newObjectSpec(objectSpec{
 		"usageLocation":            {kind: kindString, check: checkCountryCode},
 		"userType":                 {kind: kindString, check: checkUserType},
 		"onPremisesSamAccountName": {kind: kindString},
+		// Graph lets a client set it (a federated domain's users need
+		// it); cloud sync's users keep theirs (refuseMastered).
+		"onPremisesImmutableId": {kind: kindString, check: maxLen(256)},
 	},
-	readOnly:   append([]string{"id", "createdDateTime", "deletedDateTime"}, onPremisesReadOnly...),
+	readOnly:   append([]string{"id", "createdDateTime", "deletedDateTime"}, slices.DeleteFunc(slices.Clone(onPremisesReadOnly), func(n string) bool { return n == "onPremisesImmutableId" })...),
 	extensions: true,
 })
 
@@ -245,6 +248,9 @@ var errDuplicateUPN = dirBadRequest("Another object with the same value for prop
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	d, err := decodeBody(w, r, userSpec, true)
 	if err != nil {
+		return err
+	}
+	if err := userSpec.checkReadOnly(d, nil); err != nil {
 		return err
 	}
 	u := store.User{

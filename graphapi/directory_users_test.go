@@ -434,3 +434,43 @@ func FuzzDecodeUser(f *testing.F) {
 		}
 	})
 }
+
+// Read-only properties pass as GET returns them and are a 400 when they
+// would change (they were dropped); onPremisesImmutableId is writable, as
+// in Graph.
+func TestReadOnlyPropertiesAreNotDropped(t *testing.T) {
+	a := newAPITest(t)
+	with := func(body map[string]any, k string, v any) map[string]any { body[k] = v; return body }
+	a.call("POST", "/v1.0/users", with(newUser("p@contoso.test"), "proxyAddresses", []any{"SMTP:p@contoso.test"})).
+		wantError(t, 400, "Request_BadRequest", "Property 'proxyAddresses' is read-only: only cloud sync sets it.")
+	a.call("POST", "/v1.0/groups", with(newGroup("synced"), "onPremisesSyncEnabled", true)).
+		wantError(t, 400, "Request_BadRequest", "Property 'onPremisesSyncEnabled' is read-only")
+	if got := a.must(http.StatusOK, "GET", "/v1.0/users", nil).values(t); len(got) != 0 {
+		t.Fatalf("a refused create made %d users", len(got))
+	}
+
+	// The service sets id and createdDateTime whatever is sent; the
+	// immutable id is the client's.
+	id := a.createUser("fed@contoso.test", map[string]any{"id": "mine", "createdDateTime": "2001-01-01T00:00:00Z",
+		"onPremisesImmutableId": "aW1tdXRhYmxl", "proxyAddresses": []any{}, "onPremisesSyncEnabled": nil})
+	path := "/v1.0/users/" + id
+	u := a.must(http.StatusOK, "GET", path+"?$select=id,onPremisesImmutableId,proxyAddresses,onPremisesSyncEnabled", nil).object(t)
+	if id == "mine" || u["onPremisesImmutableId"] != "aW1tdXRhYmxl" {
+		t.Errorf("created user: %v", u)
+	}
+	a.must(http.StatusNoContent, "PATCH", path, map[string]any{"onPremisesImmutableId": "bmV3"})
+	// A GET's object goes back unchanged.
+	u = a.must(http.StatusOK, "GET", path+"?$select=id,onPremisesImmutableId,proxyAddresses,onPremisesSyncEnabled,createdDateTime", nil).object(t)
+	a.must(http.StatusNoContent, "PATCH", path, without(t, u, "@odata.context"))
+	for _, c := range []struct {
+		name string
+		v    any
+	}{{"proxyAddresses", []any{"smtp:x@contoso.test"}}, {"onPremisesSyncEnabled", true}, {"onPremisesDistinguishedName", "CN=x"}} {
+		a.call("PATCH", path, map[string]any{c.name: c.v, "jobTitle": "Changed"}).
+			wantError(t, 400, "Request_BadRequest", "Property '"+c.name+"' is read-only")
+	}
+	got := a.must(http.StatusOK, "GET", path+"?$select=onPremisesImmutableId,jobTitle,proxyAddresses", nil).object(t)
+	if got["onPremisesImmutableId"] != "bmV3" || got["jobTitle"] != nil || got["proxyAddresses"] != nil {
+		t.Errorf("after refused PATCHes: %v", got)
+	}
+}
