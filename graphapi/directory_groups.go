@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,9 +48,6 @@ func (s *Server) groups() resource[store.Group] {
 			if err := refuseMastered(connector.ClassGroup, g.Props, d); err != nil {
 				return err
 			}
-			if len(d.binds) > 0 {
-				return dirBadRequest("members@odata.bind is only accepted when creating a group; use POST /groups/{id}/members/$ref.")
-			}
 			if v, ok := d.props["displayName"].(string); ok {
 				g.DisplayName = v
 			}
@@ -59,6 +57,7 @@ func (s *Server) groups() resource[store.Group] {
 		save: func(ctx context.Context, g store.Group) error {
 			return storeErr(s.store.UpdateGroup(ctx, g), g.ID)
 		},
+		link:       s.bindMembers,
 		softDelete: func(g *store.Group) { g.Deleted = s.deletedNow() },
 	}
 }
@@ -162,6 +161,49 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return writeEntity(w, r, http.StatusCreated, "groups", query{}, groupJSON(g))
+}
+
+// bindMembers checks the members@odata.bind of a PATCH of group g, as
+// Graph takes them to add members: at most maxBinds, each a user or group
+// that is not g and not a member yet (which Graph refuses). The members
+// are added after the group's properties are saved.
+func (s *Server) bindMembers(ctx context.Context, g store.Group, d decoded) (func() error, error) {
+	refs := d.binds["members"]
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	if directory.IsSynced(g.Props) {
+		return nil, errMastered // its members are the on-premises group's
+	}
+	if len(refs) > maxBinds {
+		return nil, dirBadRequest("At most %d members can be added with members@odata.bind in one request; send the rest in another, or with POST /groups/{id}/members/$ref.", maxBinds)
+	}
+	current, err := s.store.ListMembers(ctx, g.ID)
+	if err != nil {
+		return nil, err
+	}
+	var add []string
+	for _, ref := range refs {
+		id, err := s.resolveMemberRef(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case id == g.ID:
+			return nil, dirBadRequest("A group cannot be a member of itself.")
+		case slices.Contains(current, id) || slices.Contains(add, id):
+			return nil, dirBadRequest("One or more added object references already exist for the following modified properties: 'members'.")
+		}
+		add = append(add, id)
+	}
+	return func() error {
+		for _, id := range add {
+			if err := s.store.AddMember(ctx, g.ID, id); err != nil && !errors.Is(err, store.ErrConflict) {
+				return storeErr(err, g.ID)
+			}
+		}
+		return nil
+	}, nil
 }
 
 // memberFields are the properties of a members collection (users and groups).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -178,4 +180,56 @@ func TestGroupMembers(t *testing.T) {
 // sortByID orders items by id, the order collections are listed in.
 func sortByID(items []map[string]any) []map[string]any {
 	return query{Top: maxPageSize}.Apply(items).Items
+}
+
+// PATCH adds members with members@odata.bind, as Graph does: checked
+// whole before anything is written.
+func TestPatchGroupBindsMembers(t *testing.T) {
+	a := newAPITest(t)
+	ann, bob := a.createUser("ann@contoso.test"), a.createUser("bob@contoso.test")
+	gid := a.createGroup("Patched")
+	sub := a.createGroup("Sub")
+	path := "/v1.0/groups/" + gid
+	ref := func(set, id string) string { return "https://graph.microsoft.com/v1.0/" + set + "/" + id }
+	members := func() []string {
+		ids, err := a.store.ListMembers(t.Context(), gid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	a.must(http.StatusNoContent, "PATCH", path, map[string]any{"description": "first",
+		"members@odata.bind": []string{ref("users", ann), ref("directoryObjects", sub)}})
+	if got, want := members(), []string{ann, sub}; !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		t.Errorf("members after PATCH = %v, want %v", got, want)
+	}
+	many := make([]string, maxBinds+1)
+	for i := range many {
+		many[i] = ref("users", bob)
+	}
+	for _, c := range []struct {
+		name    string
+		binds   []string
+		status  int
+		message string
+	}{
+		{"a member already", []string{ref("users", bob), ref("users", ann)}, 400, "One or more added object references already exist"},
+		{"the same twice", []string{ref("users", bob), ref("users", bob)}, 400, "already exist"},
+		{"itself", []string{ref("groups", gid)}, 400, "A group cannot be a member of itself."},
+		{"unknown", []string{ref("users", "11111111-1111-4111-8111-111111111111")}, 404, ""},
+		{"too many", many, 400, "At most 20 members"},
+	} {
+		res := a.call("PATCH", path, map[string]any{"description": "changed", "members@odata.bind": c.binds})
+		if res.status != c.status || !strings.Contains(string(res.body), c.message) {
+			t.Errorf("%s: %d %s, want %d %q", c.name, res.status, res.body, c.status, c.message)
+		}
+	}
+	if got := members(); len(got) != 2 {
+		t.Errorf("members after refused PATCHes = %v", got)
+	}
+	if g := a.must(http.StatusOK, "GET", path, nil).object(t); g["description"] != "first" {
+		t.Errorf("a refused PATCH changed the group: %v", g["description"])
+	}
+	a.call("PATCH", "/v1.0/users/"+bob, map[string]any{"manager@odata.bind": ref("users", ann)}).
+		wantError(t, 400, "Request_BadRequest", "not supported")
 }

@@ -29,6 +29,10 @@ type resource[T any] struct {
 	spec  objectSpec
 	apply func(v *T, d decoded) error
 	save  func(ctx context.Context, v T) error
+	// link, if set, checks a PATCH body's @odata.bind references before
+	// anything is written, and returns what writes them once the object
+	// is saved (nil: none).
+	link func(ctx context.Context, v T, d decoded) (func() error, error)
 	// Deletable resources declare one of: remove, which deletes an object,
 	// or softDelete, which marks it deleted before it is saved (the
 	// provisioning source still sees it, to deprovision it).
@@ -92,10 +96,22 @@ func (res resource[T]) update(w http.ResponseWriter, r *http.Request) error {
 		if err := res.spec.checkReadOnly(d, res.view(*v)); err != nil {
 			return err
 		}
+		var commit func() error
+		switch {
+		case res.link != nil:
+			if commit, err = res.link(r.Context(), *v, d); err != nil {
+				return err
+			}
+		case len(d.binds) > 0:
+			return dirBadRequest("@odata.bind is not supported when updating %s.", res.set)
+		}
 		if err := res.apply(v, d); err != nil {
 			return err
 		}
-		return res.save(r.Context(), *v)
+		if err := res.save(r.Context(), *v); err != nil || commit == nil {
+			return err
+		}
+		return commit()
 	})
 	if err != nil {
 		return err
