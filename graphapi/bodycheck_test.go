@@ -220,3 +220,15 @@ func TestCreateJobWithScheduleAndSettings(t *testing.T) {
 		t.Errorf("after refused creates: %d jobs, want 1", len(got))
 	}
 }
+
+// The functions, filter operators and secrets take no query options: one
+// sent is a 400, not ignored; options without '$' pass.
+func TestNoQueryOptions(t *testing.T) {
+	a, base := newSyncTest(t)
+	for _, p := range []string{base + "/templates/scim/schema/functions", base + "/templates/scim/schema/filterOperators", base + "/secrets"} {
+		a.call("GET", p+"?$top=1", nil).wantError(t, 400, "BadRequest", "Query option '$top' is not supported on this resource, which takes none.")
+		a.call("GET", p+"?$select=name&x=1", nil).wantError(t, 400, "BadRequest", "'$select'")
+		a.call("GET", p+"?%zz", nil).wantError(t, 400, "BadRequest", "malformed")
+		a.must(http.StatusOK, "GET", p+"?x=1", nil)
+	}
+}

@@ -3,6 +3,7 @@ package graphapi
 import (
 	"errors"
 	"net/http"
+	"provisiond/graphapi/odata"
 
 	"provisiond/auth"
 	"provisiond/jobs"
@@ -26,8 +27,8 @@ func (y *Sync) routes(mux *http.ServeMux) {
 	s.route(mux, "GET "+sp+"/templates", auth.SyncRead, y.listTemplates)
 	s.route(mux, "GET "+sp+"/templates/{templateId}", auth.SyncRead, y.getTemplate)
 	s.route(mux, "GET "+sp+"/templates/{templateId}/schema", auth.SyncRead, y.getTemplateSchema)
-	s.route(mux, "GET "+sp+"/templates/{templateId}/schema/functions", auth.SyncRead, y.functions)
-	s.route(mux, "GET "+sp+"/templates/{templateId}/schema/filterOperators", auth.SyncRead, y.filterOperators)
+	s.route(mux, "GET "+sp+"/templates/{templateId}/schema/functions", auth.SyncRead, noOptions(y.functions))
+	s.route(mux, "GET "+sp+"/templates/{templateId}/schema/filterOperators", auth.SyncRead, noOptions(y.filterOperators))
 	s.route(mux, "POST "+sp+"/templates/{templateId}/schema/parseExpression", auth.SyncWrite, y.parseExpression)
 	s.route(mux, "GET "+sp+"/jobs", auth.SyncRead, y.listJobs)
 	s.route(mux, "POST "+sp+"/jobs", auth.SyncRead, y.createJob) // createJob authorizes by template
@@ -38,8 +39,8 @@ func (y *Sync) routes(mux *http.ServeMux) {
 	s.route(mux, "GET "+sp+"/jobs/{jobId}/schema", auth.SyncRead, y.getJobSchema)
 	s.route(mux, "PUT "+sp+"/jobs/{jobId}/schema", auth.SyncWrite, y.putJobSchema)
 	s.route(mux, "DELETE "+sp+"/jobs/{jobId}/schema", auth.SyncWrite, y.resetJobSchema)
-	s.route(mux, "GET "+sp+"/jobs/{jobId}/schema/functions", auth.SyncRead, y.functions)
-	s.route(mux, "GET "+sp+"/jobs/{jobId}/schema/filterOperators", auth.SyncRead, y.filterOperators)
+	s.route(mux, "GET "+sp+"/jobs/{jobId}/schema/functions", auth.SyncRead, noOptions(y.functions))
+	s.route(mux, "GET "+sp+"/jobs/{jobId}/schema/filterOperators", auth.SyncRead, noOptions(y.filterOperators))
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/schema/parseExpression", auth.SyncWrite, y.parseExpression)
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/schema/directories/{directoryId}/discover", auth.SyncWrite, y.discover)
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/validateCredentials", auth.SyncWrite, y.validateCredentials)
@@ -48,8 +49,18 @@ func (y *Sync) routes(mux *http.ServeMux) {
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/pause", auth.SyncWrite, y.pauseJob)
 	s.route(mux, "POST "+sp+"/jobs/{jobId}/restart", auth.SyncWrite, y.restartJob)
 	s.route(mux, "PUT "+sp+"/secrets", auth.SyncWrite, y.putSecrets)
-	s.route(mux, "GET "+sp+"/secrets", auth.SyncRead, y.listSecrets)
+	s.route(mux, "GET "+sp+"/secrets", auth.SyncRead, noOptions(y.listSecrets))
 	s.route(mux, "GET /auditLogs/provisioning", auth.AuditLogRead, y.listProvisioningLogs)
+}
+
+// noOptions serves h, which takes no query options, after refusing any.
+func noOptions(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := odata.CheckNone(r.URL.RawQuery); err != nil {
+			return err
+		}
+		return h(w, r)
+	}
 }
 
 // servicePrincipal resolves the {spId} of r.

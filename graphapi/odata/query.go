@@ -60,6 +60,22 @@ func ParseEntity(rawQuery string, f Fields) (Query, error) {
 	return parse(rawQuery, f, false)
 }
 
+// CheckNone refuses the query options of a request to a resource that
+// takes none (a function's fixed answer): ignored, $top or $select would
+// seem to have worked. Options without a '$' are ignored.
+func CheckNone(rawQuery string) error {
+	vals, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return badRequest("The query string is malformed: %v.", err)
+	}
+	for _, key := range slices.Sorted(maps.Keys(vals)) {
+		if strings.HasPrefix(key, "$") {
+			return badRequest("Query option '%s' is not supported on this resource, which takes none.", key)
+		}
+	}
+	return nil
+}
+
 func parse(raw string, f Fields, collection bool) (Query, error) {
 	var q Query
 	vals, err := url.ParseQuery(raw)
