@@ -174,8 +174,8 @@ type ListOptions struct {
 // Every directory write records, in the same transaction, a Change for
 // each user and group it may have changed, so that an incremental cycle
 // reads only what changed since its watermark:
-//   - CreateUser, UpdateUser (soft delete and restore included), CreateGroup,
-//     UpdateGroup: the object;
+//   - CreateUser, UpdateUser and EditUser (soft delete and restore
+//     included), CreateGroup, UpdateGroup, EditGroup: the object;
 //   - PurgeUser, PurgeGroup: the object, Deleted; then the groups it was a
 //     direct member of (their members changed); then, for a group, its direct
 //     member users (their entitlement through it is gone);
@@ -200,6 +200,13 @@ type Store interface {
 	// UpdateUser replaces the record with the same ID: ErrNotFound if
 	// absent, ErrConflict if the new userPrincipalName is taken.
 	UpdateUser(ctx context.Context, u User) error
+	// EditUser reads the user with this id (soft-deleted ones too), lets
+	// fn change it and stores the result, atomically: no write between
+	// the read and the store is lost, in this process or another on the
+	// same database. fn must not call the store; its error aborts the
+	// edit and is returned as is. ErrNotFound if absent, ErrConflict if
+	// the new userPrincipalName is taken. It returns the user stored.
+	EditUser(ctx context.Context, id string, fn func(*User) error) (User, error)
 	ListUsers(ctx context.Context, opt ListOptions) ([]User, error)
 	// PurgeUser hard-deletes a user with its memberships and assignments.
 	PurgeUser(ctx context.Context, id string) error
@@ -207,6 +214,8 @@ type Store interface {
 	CreateGroup(ctx context.Context, g Group) error
 	GetGroup(ctx context.Context, id string) (Group, error)
 	UpdateGroup(ctx context.Context, g Group) error
+	// EditGroup is EditUser for a group.
+	EditGroup(ctx context.Context, id string, fn func(*Group) error) (Group, error)
 	ListGroups(ctx context.Context, opt ListOptions) ([]Group, error)
 	// PurgeGroup hard-deletes a group with its memberships and assignments.
 	PurgeGroup(ctx context.Context, id string) error

@@ -76,12 +76,39 @@ func (s *Store) GetUserByUPN(_ context.Context, upn string) (store.User, error) 
 
 // UpdateUser implements store.Store.
 func (s *Store) UpdateUser(_ context.Context, u store.User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.updateUser(u)
+}
+
+// EditUser implements store.Store: fn runs under the store's lock.
+func (s *Store) EditUser(_ context.Context, id string, fn func(*store.User) error) (store.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.users[id]
+	if !ok {
+		return store.User{}, fail(store.ErrNotFound, "edit user", id)
+	}
+	u, err := rec.user()
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := fn(&u); err != nil {
+		return store.User{}, err
+	}
+	u.ID = id
+	if err := s.updateUser(u); err != nil {
+		return store.User{}, err
+	}
+	return s.users[id].user()
+}
+
+// updateUser is UpdateUser with s.mu held.
+func (s *Store) updateUser(u store.User) error {
 	rec, err := newUserRec(u)
 	if err != nil {
 		return fail(err, "update user", u.ID)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	old, ok := s.users[u.ID]
 	if !ok {
 		return fail(store.ErrNotFound, "update user", u.ID)
@@ -201,12 +228,39 @@ func (s *Store) GetGroup(_ context.Context, id string) (store.Group, error) {
 
 // UpdateGroup implements store.Store.
 func (s *Store) UpdateGroup(_ context.Context, g store.Group) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.updateGroup(g)
+}
+
+// EditGroup implements store.Store: fn runs under the store's lock.
+func (s *Store) EditGroup(_ context.Context, id string, fn func(*store.Group) error) (store.Group, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.groups[id]
+	if !ok {
+		return store.Group{}, fail(store.ErrNotFound, "edit group", id)
+	}
+	g, err := rec.group()
+	if err != nil {
+		return store.Group{}, err
+	}
+	if err := fn(&g); err != nil {
+		return store.Group{}, err
+	}
+	g.ID = id
+	if err := s.updateGroup(g); err != nil {
+		return store.Group{}, err
+	}
+	return s.groups[id].group()
+}
+
+// updateGroup is UpdateGroup with s.mu held.
+func (s *Store) updateGroup(g store.Group) error {
 	rec, err := newGroupRec(g)
 	if err != nil {
 		return fail(err, "update group", g.ID)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := s.groups[g.ID]; !ok {
 		return fail(store.ErrNotFound, "update group", g.ID)
 	}

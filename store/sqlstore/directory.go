@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 
 	"provisiond/store"
@@ -81,27 +82,56 @@ func (s *Store) getUser(ctx context.Context, query, key string) (store.User, err
 
 // UpdateUser implements store.Store.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	props, err := encodeProps(u.Props)
-	if err != nil {
-		return s.fail(err, "update user", u.ID)
-	}
-	err = s.directoryWrite(ctx, func(w writeTx) error {
-		res, err := w.exec(ctx, `UPDATE users SET upn = ?, upn_key = ?, account_enabled = ?, props = ?,
-			created = ?, deleted = ? WHERE id = ?`,
-			u.UserPrincipalName, upnKey(u.UserPrincipalName), u.AccountEnabled, props,
-			micros(u.Created), nullMicros(u.Deleted), u.ID)
-		if err == nil {
-			err = mustAffect(res)
-		}
-		if err != nil {
-			return err
-		}
-		return record(ctx, w, store.ChangeUser, u.ID, false)
-	})
+	err := s.directoryWrite(ctx, func(w writeTx) error { return updateUser(ctx, w, u) })
 	if err != nil {
 		return s.fail(err, "update user", u.ID)
 	}
 	return nil
+}
+
+// EditUser implements store.Store: the user is read in the write's
+// transaction, locked until it ends.
+func (s *Store) EditUser(ctx context.Context, id string, fn func(*store.User) error) (store.User, error) {
+	var u store.User
+	err := s.directoryWrite(ctx, func(w writeTx) error {
+		var err error
+		q := s.d.rebind(`SELECT ` + userCols + ` FROM users WHERE id = ?` + s.d.lockRow)
+		if u, err = scanUser(w.tx.QueryRowContext(ctx, q, id)); err != nil {
+			return err
+		}
+		if err := fn(&u); err != nil {
+			return errFromFn{err}
+		}
+		u.ID = id
+		return updateUser(ctx, w, u)
+	})
+	var fe errFromFn
+	if errors.As(err, &fe) {
+		return store.User{}, fe.err
+	}
+	if err != nil {
+		return store.User{}, s.fail(err, "edit user", id)
+	}
+	return u, nil
+}
+
+// updateUser stores u over its record in w, and records the change.
+func updateUser(ctx context.Context, w writeTx, u store.User) error {
+	props, err := encodeProps(u.Props)
+	if err != nil {
+		return err
+	}
+	res, err := w.exec(ctx, `UPDATE users SET upn = ?, upn_key = ?, account_enabled = ?, props = ?,
+		created = ?, deleted = ? WHERE id = ?`,
+		u.UserPrincipalName, upnKey(u.UserPrincipalName), u.AccountEnabled, props,
+		micros(u.Created), nullMicros(u.Deleted), u.ID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return err
+	}
+	return record(ctx, w, store.ChangeUser, u.ID, false)
 }
 
 // ListUsers implements store.Store.
@@ -214,26 +244,54 @@ func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
 
 // UpdateGroup implements store.Store.
 func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
-	props, err := encodeProps(g.Props)
-	if err != nil {
-		return s.fail(err, "update group", g.ID)
-	}
-	err = s.directoryWrite(ctx, func(w writeTx) error {
-		res, err := w.exec(ctx, `UPDATE groups SET display_name = ?, props = ?, created = ?, deleted = ?
-			WHERE id = ?`,
-			g.DisplayName, props, micros(g.Created), nullMicros(g.Deleted), g.ID)
-		if err == nil {
-			err = mustAffect(res)
-		}
-		if err != nil {
-			return err
-		}
-		return record(ctx, w, store.ChangeGroup, g.ID, false)
-	})
+	err := s.directoryWrite(ctx, func(w writeTx) error { return updateGroup(ctx, w, g) })
 	if err != nil {
 		return s.fail(err, "update group", g.ID)
 	}
 	return nil
+}
+
+// EditGroup implements store.Store, as EditUser.
+func (s *Store) EditGroup(ctx context.Context, id string, fn func(*store.Group) error) (store.Group, error) {
+	var g store.Group
+	err := s.directoryWrite(ctx, func(w writeTx) error {
+		var err error
+		q := s.d.rebind(`SELECT ` + groupCols + ` FROM groups WHERE id = ?` + s.d.lockRow)
+		if g, err = scanGroup(w.tx.QueryRowContext(ctx, q, id)); err != nil {
+			return err
+		}
+		if err := fn(&g); err != nil {
+			return errFromFn{err}
+		}
+		g.ID = id
+		return updateGroup(ctx, w, g)
+	})
+	var fe errFromFn
+	if errors.As(err, &fe) {
+		return store.Group{}, fe.err
+	}
+	if err != nil {
+		return store.Group{}, s.fail(err, "edit group", id)
+	}
+	return g, nil
+}
+
+// updateGroup stores g over its record in w, and records the change.
+func updateGroup(ctx context.Context, w writeTx, g store.Group) error {
+	props, err := encodeProps(g.Props)
+	if err != nil {
+		return err
+	}
+	res, err := w.exec(ctx, `UPDATE groups SET display_name = ?, props = ?, created = ?, deleted = ?
+		WHERE id = ?`,
+		g.DisplayName, props, micros(g.Created), nullMicros(g.Deleted), g.ID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return err
+	}
+	return record(ctx, w, store.ChangeGroup, g.ID, false)
 }
 
 // ListGroups implements store.Store.

@@ -114,6 +114,14 @@ func testChangesRecorded(t *testing.T, s store.Store) {
 			return s.UpdateGroup(ctx, g)
 		}, []change{group("g1")}},
 		{"restore group g1", func() error { return s.UpdateGroup(ctx, g1) }, []change{group("g1")}},
+		{"edit user u1", func() error {
+			_, err := s.EditUser(ctx, "u1", func(u *store.User) error { u.Props["city"] = "Lyon"; return nil })
+			return err
+		}, users("u1")},
+		{"edit group g2", func() error {
+			_, err := s.EditGroup(ctx, "g2", func(g *store.Group) error { g.DisplayName = "Group two"; return nil })
+			return err
+		}, []change{group("g2")}},
 		{"add user u1 to g1", func() error { return s.AddMember(ctx, "g1", "u1") }, []change{group("g1"), user("u1")}},
 		{"add group g2 to g1", func() error { return s.AddMember(ctx, "g1", "g2") }, []change{group("g1")}},
 		{"add unknown id to g2", func() error { return s.AddMember(ctx, "g2", "ghost") }, []change{group("g2")}},

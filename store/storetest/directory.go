@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"provisiond/store"
@@ -418,4 +421,105 @@ func testMembers(t *testing.T, s store.Store) {
 
 	// A removed member can be added again.
 	ok(t, s.AddMember(ctx, "g1", "u1"), "re-add member")
+}
+
+// testEditUserAndGroup: EditUser and EditGroup store what fn left and
+// return it; fn's error, a missing record and a taken userPrincipalName
+// leave the record as it was.
+func testEditUserAndGroup(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ok(t, s.CreateUser(ctx, newUser("u1", "u1@example.com")), "create u1")
+	ok(t, s.CreateUser(ctx, newUser("u2", "u2@example.com")), "create u2")
+	ok(t, s.CreateGroup(ctx, newGroup("g1", "G1")), "create g1")
+
+	got, err := s.EditUser(ctx, "u1", func(u *store.User) error {
+		u.Props["jobTitle"] = "Analyst"
+		u.UserPrincipalName = "U1@contoso.test"
+		u.ID = "ignored" // the id is the one edited
+		return nil
+	})
+	ok(t, err, "edit u1")
+	want := newUser("u1", "U1@contoso.test")
+	want.Props["jobTitle"] = "Analyst"
+	same(t, got, want, "edit u1's result")
+	stored, err := s.GetUser(ctx, "u1")
+	ok(t, err, "get u1")
+	same(t, stored, want, "u1 after the edit")
+
+	refused := errors.New("refused by fn")
+	_, err = s.EditUser(ctx, "u1", func(u *store.User) error { u.Props["jobTitle"] = "Lost"; return refused })
+	if err != refused {
+		t.Errorf("edit with fn's error: %v, want fn's error as is", err)
+	}
+	_, err = s.EditUser(ctx, "u1", func(u *store.User) error { u.UserPrincipalName = "u2@EXAMPLE.com"; return nil })
+	isErr(t, err, store.ErrConflict, "edit u1 to u2's upn")
+	stored, err = s.GetUser(ctx, "u1")
+	ok(t, err, "get u1")
+	same(t, stored, want, "u1 after refused edits")
+	_, err = s.EditUser(ctx, "nope", func(*store.User) error { t.Error("fn called for a missing user"); return nil })
+	isErr(t, err, store.ErrNotFound, "edit a missing user")
+
+	deleted := ptr(at(9))
+	_, err = s.EditUser(ctx, "u2", func(u *store.User) error { u.Deleted = deleted; return nil })
+	ok(t, err, "soft-delete u2 by edit")
+	_, err = s.EditUser(ctx, "u2", func(u *store.User) error {
+		if u.Deleted == nil {
+			t.Error("EditUser hid a soft-deleted user's Deleted")
+		}
+		u.Deleted = nil
+		return nil
+	})
+	ok(t, err, "restore u2 by edit")
+
+	g, err := s.EditGroup(ctx, "g1", func(g *store.Group) error { g.DisplayName = "Group one"; g.Props["description"] = "d"; return nil })
+	ok(t, err, "edit g1")
+	wantG := newGroup("g1", "Group one")
+	wantG.Props["description"] = "d"
+	same(t, g, wantG, "edit g1's result")
+	_, err = s.EditGroup(ctx, "g1", func(g *store.Group) error { g.DisplayName = "Lost"; return refused })
+	if err != refused {
+		t.Errorf("group edit with fn's error: %v", err)
+	}
+	stored2, err := s.GetGroup(ctx, "g1")
+	ok(t, err, "get g1")
+	same(t, stored2, wantG, "g1 after a refused edit")
+	_, err = s.EditGroup(ctx, "nope", func(*store.Group) error { return nil })
+	isErr(t, err, store.ErrNotFound, "edit a missing group")
+}
+
+// testConcurrentEdits: edits of one user and one group from many
+// goroutines at once, each adding its own property, all take effect.
+func testConcurrentEdits(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ok(t, s.CreateUser(ctx, newUser("u1", "u1@example.com")), "create u1")
+	ok(t, s.CreateGroup(ctx, newGroup("g1", "G1")), "create g1")
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		wg.Go(func() {
+			key := fmt.Sprintf("extension_%02d", i)
+			if _, err := s.EditUser(ctx, "u1", func(u *store.User) error { u.Props[key] = "set"; return nil }); err != nil {
+				errs <- err
+			}
+			if _, err := s.EditGroup(ctx, "g1", func(g *store.Group) error { g.Props[key] = "set"; return nil }); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent edit: %v", err)
+	}
+	u, err := s.GetUser(ctx, "u1")
+	ok(t, err, "get u1")
+	g, err := s.GetGroup(ctx, "g1")
+	ok(t, err, "get g1")
+	for i := range n {
+		key := fmt.Sprintf("extension_%02d", i)
+		if u.Props[key] != "set" || g.Props[key] != "set" {
+			t.Errorf("%s lost: user %v, group %v", key, u.Props[key], g.Props[key])
+		}
+	}
 }

@@ -36,6 +36,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserCreateGet", testUserCreateGet},
 		{"UserUPNUnique", testUserUPNUnique},
 		{"UserUpdate", testUserUpdate},
+		{"EditUserAndGroup", testEditUserAndGroup},
+		{"ConcurrentEdits", testConcurrentEdits},
 		{"UserSoftDelete", testUserSoftDelete},
 		{"UserProps", testUserProps},
 		{"UserPaging", testUserPaging},
