@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -408,17 +409,31 @@ func (t *Target) restore(ctx context.Context, u store.User, attrs connector.Attr
 		return connector.Object{}, false, nil // gone meanwhile: the conflict stands
 	}
 	id, _ := u.Props["onPremisesImmutableId"].(string)
-	if old.Deleted == nil || !IsSynced(old.Props) || id == "" || old.Props["onPremisesImmutableId"] != id {
+	restorable := func(old store.User) bool {
+		return old.Deleted != nil && IsSynced(old.Props) && id != "" && old.Props["onPremisesImmutableId"] == id
+	}
+	if !restorable(old) {
 		return connector.Object{}, false, nil
 	}
-	old.Deleted = nil
-	if err := t.applyUser(&old, attrs); err != nil {
+	// Checked again in the edit: the user may have changed meanwhile.
+	errNot := errors.New("not restorable")
+	restored, err := t.st.EditUser(ctx, old.ID, func(old *store.User) error {
+		if !restorable(*old) {
+			return errNot
+		}
+		old.Deleted = nil
+		return t.applyUser(old, attrs)
+	})
+	var ce *connector.Error
+	switch {
+	case errors.Is(err, errNot) || errors.Is(err, store.ErrNotFound):
+		return connector.Object{}, false, nil
+	case errors.As(err, &ce):
 		return connector.Object{}, false, err
-	}
-	if err := t.st.UpdateUser(ctx, old); err != nil {
+	case err != nil:
 		return connector.Object{}, false, writeErr(err, "user", old.UserPrincipalName)
 	}
-	return showUser(old), true, nil
+	return showUser(restored), true, nil
 }
 
 // Update implements connector.Target.
@@ -428,29 +443,54 @@ func (t *Target) Update(ctx context.Context, objectType, id string, set connecto
 		return err
 	}
 	if c == connector.ClassUser {
-		u, err := t.user(ctx, id)
-		if err != nil {
-			return err
+		return t.editUser(ctx, id, func(u *store.User) error { return t.applyUser(u, set) })
+	}
+	return t.editGroup(ctx, id, func(g *store.Group) error { return t.applyGroup(g, set) })
+}
+
+// editUser changes the live user id with fn in one store transaction
+// (store.EditUser): an API write in between is not lost.
+func (t *Target) editUser(ctx context.Context, id string, fn func(*store.User) error) error {
+	var upn string
+	var fnErr error // fn's, returned as is
+	_, err := t.st.EditUser(ctx, id, func(u *store.User) error {
+		if u.Deleted != nil {
+			fnErr = notFound(connector.TypeUser, id)
+		} else {
+			fnErr = fn(u)
 		}
-		if err := t.applyUser(&u, set); err != nil {
-			return err
+		upn = u.UserPrincipalName
+		return fnErr
+	})
+	switch {
+	case fnErr != nil || err == nil:
+		return fnErr
+	case errors.Is(err, store.ErrNotFound):
+		return notFound(connector.TypeUser, id)
+	}
+	return writeErr(err, "user", cmp.Or(upn, id))
+}
+
+// editGroup is editUser for a group.
+func (t *Target) editGroup(ctx context.Context, id string, fn func(*store.Group) error) error {
+	var name string
+	var fnErr error // fn's, returned as is
+	_, err := t.st.EditGroup(ctx, id, func(g *store.Group) error {
+		if g.Deleted != nil {
+			fnErr = notFound(connector.TypeGroup, id)
+		} else {
+			fnErr = fn(g)
 		}
-		if err := t.st.UpdateUser(ctx, u); err != nil {
-			return writeErr(err, "user", u.UserPrincipalName)
-		}
-		return nil
+		name = g.DisplayName
+		return fnErr
+	})
+	switch {
+	case fnErr != nil || err == nil:
+		return fnErr
+	case errors.Is(err, store.ErrNotFound):
+		return notFound(connector.TypeGroup, id)
 	}
-	g, err := t.group(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := t.applyGroup(&g, set); err != nil {
-		return err
-	}
-	if err := t.st.UpdateGroup(ctx, g); err != nil {
-		return writeErr(err, "group", g.DisplayName)
-	}
-	return nil
+	return writeErr(err, "group", cmp.Or(name, id))
 }
 
 // Delete implements connector.Target: a soft delete, restorable as in
@@ -462,19 +502,9 @@ func (t *Target) Delete(ctx context.Context, objectType, id string) error {
 	}
 	now := t.now().UTC()
 	if c == connector.ClassUser {
-		u, err := t.user(ctx, id)
-		if err != nil {
-			return err
-		}
-		u.Deleted = &now
-		return writeErr(t.st.UpdateUser(ctx, u), "user", id)
+		return t.editUser(ctx, id, func(u *store.User) error { u.Deleted = &now; return nil })
 	}
-	g, err := t.group(ctx, id)
-	if err != nil {
-		return err
-	}
-	g.Deleted = &now
-	return writeErr(t.st.UpdateGroup(ctx, g), "group", id)
+	return t.editGroup(ctx, id, func(g *store.Group) error { g.Deleted = &now; return nil })
 }
 
 // AddMembers implements connector.MemberWriter.

@@ -51,7 +51,7 @@ func (s *Server) servicePrincipals() resource[store.ServicePrincipal] {
 	return resource[store.ServicePrincipal]{
 		set: "servicePrincipals", key: "spId", fields: spFields, view: spJSON,
 		find: s.lookupServicePrincipal, fetch: s.store.ListServicePrincipals,
-		id: func(sp store.ServicePrincipal) string { return sp.ID }, locks: &s.objectLocks,
+		id: func(sp store.ServicePrincipal) string { return sp.ID },
 		remove: func(ctx context.Context, sp store.ServicePrincipal) error {
 			return storeErr(s.store.DeleteServicePrincipal(ctx, sp.ID), sp.ID)
 		},

@@ -42,7 +42,7 @@ func (s *Server) groups() resource[store.Group] {
 	return resource[store.Group]{
 		set: "groups", key: "groupId", fields: groupFields, view: groupJSON,
 		find: s.lookupGroup, fetch: s.store.ListGroups,
-		id: func(g store.Group) string { return g.ID }, locks: &s.objectLocks,
+		id:   func(g store.Group) string { return g.ID },
 		spec: groupSpec,
 		apply: func(g *store.Group, d decoded) error {
 			if err := refuseMastered(connector.ClassGroup, g.Props, d); err != nil {
@@ -54,8 +54,18 @@ func (s *Server) groups() resource[store.Group] {
 			g.Props = applyProps(g.Props, d, "displayName")
 			return nil
 		},
-		save: func(ctx context.Context, g store.Group) error {
-			return storeErr(s.store.UpdateGroup(ctx, g), g.ID)
+		edit: func(ctx context.Context, id string, change func(*store.Group) error) error {
+			_, err := s.store.EditGroup(ctx, id, func(g *store.Group) error {
+				if g.Deleted != nil {
+					return storeErr(store.ErrNotFound, id) // deleted meanwhile
+				}
+				return change(g)
+			})
+			var ge *Error
+			if errors.As(err, &ge) {
+				return err
+			}
+			return storeErr(err, id)
 		},
 		link:       s.bindMembers,
 		softDelete: func(g *store.Group) { g.Deleted = s.deletedNow() },

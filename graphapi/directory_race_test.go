@@ -1,9 +1,18 @@
 package graphapi
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"testing"
+
+	"provisiond/store/sqlstore"
 )
 
 // Concurrent PATCHes of one user's different properties all take effect:
@@ -59,6 +68,64 @@ func TestPatchRacingDeleteDoesNotResurrect(t *testing.T) {
 			wg.Wait()
 			if res := a.call("GET", path, nil); res.status != http.StatusNotFound {
 				t.Errorf("round %d: GET %s after its DELETE answered 204: %d %s", round, path, res.status, res.body)
+			}
+		}
+	}
+}
+
+// Concurrent PATCHes through two servers on one database (two nodes) all
+// take effect too: the read and the write of each are one store
+// transaction, not a lock of one process.
+func TestPatchesThroughTwoNodesKeepEveryChange(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "provisiond.db")
+	var nodes []*httptest.Server
+	for range 2 {
+		st, err := sqlstore.OpenSQLite(t.Context(), path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		hs := httptest.NewServer(New(Config{Store: st, Auth: &fakeAuth{def: adminPrincipal}, Logger: slog.New(slog.DiscardHandler)}))
+		t.Cleanup(hs.Close)
+		nodes = append(nodes, hs)
+	}
+	send := func(node int, method, p string, body any) (int, []byte) {
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, nodes[node].URL+p, bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := nodes[node].Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	props := []string{"jobTitle", "department", "officeLocation", "city", "state", "country",
+		"postalCode", "companyName", "mobilePhone", "streetAddress"}
+	for round := range 5 {
+		status, b := send(0, "POST", "/v1.0/users", newUser(fmt.Sprintf("node%d@contoso.com", round)))
+		if status != http.StatusCreated {
+			t.Fatalf("create: %d %s", status, b)
+		}
+		var u map[string]any
+		_ = json.Unmarshal(b, &u)
+		userPath := "/v1.0/users/" + u["id"].(string)
+		var wg sync.WaitGroup
+		for i, p := range props {
+			wg.Go(func() {
+				if status, b := send(i%2, "PATCH", userPath, map[string]any{p: "set"}); status != http.StatusNoContent {
+					t.Errorf("PATCH %s: %d %s", p, status, b)
+				}
+			})
+		}
+		wg.Wait()
+		_, b = send(1, "GET", userPath, nil)
+		var got map[string]any
+		_ = json.Unmarshal(b, &got)
+		for _, p := range props {
+			if got[p] != "set" {
+				t.Errorf("round %d: %s = %v after its PATCH answered 204", round, p, got[p])
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"provisiond/keylock"
 	"provisiond/store"
 )
 
@@ -25,23 +24,25 @@ type resource[T any] struct {
 	fetch func(ctx context.Context, o store.ListOptions) ([]T, error)
 
 	// Writable resources declare how a validated PATCH body changes an
-	// object and how it is stored.
+	// object and how a change is stored: edit reads the object with this
+	// id and stores what change left in one store transaction (EditUser,
+	// EditGroup), so that no write in between is lost (this process's,
+	// a cycle's into the directory, another node's); a PATCH after a
+	// DELETE finds nothing (404). change must not call the store.
 	spec  objectSpec
 	apply func(v *T, d decoded) error
-	save  func(ctx context.Context, v T) error
+	edit  func(ctx context.Context, id string, change func(v *T) error) error
 	// link, if set, checks a PATCH body's @odata.bind references before
 	// anything is written, and returns what writes them once the object
-	// is saved (nil: none).
+	// is stored (nil: none).
 	link func(ctx context.Context, v T, d decoded) (func() error, error)
 	// Deletable resources declare one of: remove, which deletes an object,
-	// or softDelete, which marks it deleted before it is saved (the
-	// provisioning source still sees it, to deprovision it).
+	// or softDelete, which marks it deleted with edit (the provisioning
+	// source still sees it, to deprovision it).
 	remove     func(ctx context.Context, v T) error
 	softDelete func(v *T)
-	// Writable and deletable resources also name an object's id and the
-	// locks their writes take (the Server's, shared by every request).
-	id    func(T) string
-	locks *keylock.Locks
+	// id names an object's id.
+	id func(T) string
 }
 
 // get serves GET /{set}/{key} with $select.
@@ -92,27 +93,24 @@ func (res resource[T]) update(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var commit func() error
+	switch {
+	case res.link != nil:
+		if commit, err = res.link(r.Context(), v, d); err != nil {
+			return err
+		}
+	case len(d.binds) > 0:
+		return dirBadRequest("@odata.bind is not supported when updating %s.", res.set)
+	}
 	err = res.edit(r.Context(), res.id(v), func(v *T) error {
 		if err := res.spec.checkReadOnly(d, res.view(*v)); err != nil {
 			return err
 		}
-		var commit func() error
-		switch {
-		case res.link != nil:
-			if commit, err = res.link(r.Context(), *v, d); err != nil {
-				return err
-			}
-		case len(d.binds) > 0:
-			return dirBadRequest("@odata.bind is not supported when updating %s.", res.set)
-		}
-		if err := res.apply(v, d); err != nil {
-			return err
-		}
-		if err := res.save(r.Context(), *v); err != nil || commit == nil {
-			return err
-		}
-		return commit()
+		return res.apply(v, d)
 	})
+	if err == nil && commit != nil {
+		err = commit()
+	}
 	if err != nil {
 		return err
 	}
@@ -126,37 +124,16 @@ func (res resource[T]) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = res.edit(r.Context(), res.id(v), func(v *T) error {
-		if res.softDelete != nil {
-			res.softDelete(v)
-			return res.save(r.Context(), *v)
-		}
-		return res.remove(r.Context(), *v)
-	})
+	if res.softDelete != nil {
+		err = res.edit(r.Context(), res.id(v), func(v *T) error { res.softDelete(v); return nil })
+	} else {
+		err = res.remove(r.Context(), v)
+	}
 	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// edit reads the object with this id again under its lock and hands it to
-// change, which stores it: a write reads what the write before it stored,
-// so two PATCHes of different properties both take effect and a PATCH
-// that comes after a DELETE finds nothing (404) instead of saving the
-// object back. The lock is this process's: it orders the API's writes, not
-// a cycle's writes into the directory or another node's.
-func (res resource[T]) edit(ctx context.Context, id string, change func(v *T) error) error {
-	unlock, err := res.locks.Lock(ctx, res.set+"/"+id)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	v, err := res.find(ctx, id)
-	if err != nil {
-		return err
-	}
-	return change(&v)
 }
 
 // assignmentsOf serves GET /{set}/{key}/appRoleAssignments: the app role

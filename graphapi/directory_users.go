@@ -39,7 +39,7 @@ func (s *Server) users() resource[store.User] {
 	return resource[store.User]{
 		set: "users", key: "userId", fields: userFields, view: userJSON,
 		find: s.lookupUser, fetch: s.store.ListUsers,
-		id: func(u store.User) string { return u.ID }, locks: &s.objectLocks,
+		id:   func(u store.User) string { return u.ID },
 		spec: userSpec,
 		apply: func(u *store.User, d decoded) error {
 			if err := refuseMastered(connector.ClassUser, u.Props, d); err != nil {
@@ -54,14 +54,21 @@ func (s *Server) users() resource[store.User] {
 			u.Props = applyProps(u.Props, d, "userPrincipalName", "accountEnabled")
 			return nil
 		},
-		save: func(ctx context.Context, u store.User) error {
-			if err := s.store.UpdateUser(ctx, u); err != nil {
-				if errors.Is(err, store.ErrConflict) {
-					return errDuplicateUPN
+		edit: func(ctx context.Context, id string, change func(*store.User) error) error {
+			_, err := s.store.EditUser(ctx, id, func(u *store.User) error {
+				if u.Deleted != nil {
+					return storeErr(store.ErrNotFound, id) // deleted meanwhile
 				}
-				return storeErr(err, u.ID)
+				return change(u)
+			})
+			var ge *Error
+			switch {
+			case errors.As(err, &ge):
+				return err
+			case errors.Is(err, store.ErrConflict):
+				return errDuplicateUPN
 			}
-			return nil
+			return storeErr(err, id)
 		},
 		softDelete: func(u *store.User) { u.Deleted = s.deletedNow() },
 	}

@@ -11,7 +11,6 @@ import (
 	"provisiond/auth"
 	"provisiond/graphapi/odata"
 	"provisiond/ids"
-	"provisiond/keylock"
 	"provisiond/schema"
 	"provisiond/store"
 )
@@ -52,8 +51,6 @@ type Server struct {
 
 	publicURL  string
 	trustProxy bool
-
-	objectLocks keylock.Locks // a directory object's, for the API's writes (resource.edit)
 }
 
 // New builds a Server from cfg.
