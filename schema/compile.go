@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -266,10 +267,21 @@ func checkTargets(s *Schema, r *Rule, om *ObjectMapping, seen map[string]string)
 		if err := checkSourceTypes(am.Source); err != nil {
 			return om.failure(am.TargetAttributeName, err)
 		}
+		if err := checkSourceForms(am.Source); err != nil {
+			return om.failure(am.TargetAttributeName, err)
+		}
 	}
-	if d := directory(s, r.SourceDirectoryName); d != nil && len(d.Objects) > 0 &&
-		!slices.ContainsFunc(d.Objects, func(o ObjectDefinition) bool { return strings.EqualFold(o.Name, om.SourceObjectName) }) {
-		return om.failure("", fmt.Errorf("the source directory '%s' defines no object '%s', so the mapping would never run", r.SourceDirectoryName, om.SourceObjectName))
+	if om.Scope != nil && (len(om.Scope.InputFilterGroups) > 0 || len(om.Scope.CategoryFilterGroups) > 0) {
+		return om.failure("", fmt.Errorf("scope.inputFilterGroups and scope.categoryFilterGroups are not supported (they would be ignored); put the scoping filters in scope.groups"))
+	}
+	if d := directory(s, r.SourceDirectoryName); d != nil && len(d.Objects) > 0 {
+		i := slices.IndexFunc(d.Objects, func(o ObjectDefinition) bool { return strings.EqualFold(o.Name, om.SourceObjectName) })
+		if i < 0 {
+			return om.failure("", fmt.Errorf("the source directory '%s' defines no object '%s', so the mapping would never run", r.SourceDirectoryName, om.SourceObjectName))
+		}
+		if err := checkSourceAttributes(om, &d.Objects[i], d.Name); err != nil {
+			return err
+		}
 	}
 	defs, defined := targetAttributes(s, r.TargetDirectoryName, om.TargetObjectName)
 	if !defined {
@@ -312,6 +324,75 @@ func checkSourceTypes(src *MappingSource) error {
 		}
 	}
 	return nil
+}
+
+// checkSourceAttributes requires what an object mapping reads, in its
+// expressions and its scoping filters, to be attributes the source
+// object defines (when it defines any): a misspelt name reads null for
+// every object, and in a scoping filter puts every object out of scope,
+// so that a cycle disables them all in the target.
+func checkSourceAttributes(om *ObjectMapping, o *ObjectDefinition, directory string) *CompileError {
+	if len(o.Attributes) == 0 {
+		return nil // not discovered yet
+	}
+	defined := func(name string) bool {
+		return slices.ContainsFunc(o.Attributes, func(a AttributeDefinition) bool { return strings.EqualFold(a.Name, name) })
+	}
+	undefined := func(name string) error {
+		return fmt.Errorf("the source object '%s' of directory '%s' has no attribute '%s' (add it to the object's attributes first, or check its spelling)", o.Name, directory, name)
+	}
+	for _, am := range om.AttributeMappings {
+		if am.Source == nil {
+			continue
+		}
+		text, err := ExpressionOf(am.Source)
+		if err != nil {
+			continue // Compile reports it
+		}
+		e, err := expr.Parse(text)
+		if err != nil {
+			continue
+		}
+		for _, a := range e.Attributes() {
+			if !defined(a) {
+				return om.failure(am.TargetAttributeName, undefined(a))
+			}
+		}
+	}
+	if om.Scope != nil {
+		for gi, g := range om.Scope.Groups {
+			for ci, c := range g.Clauses {
+				if c.SourceOperandName != "" && !defined(c.SourceOperandName) {
+					name := cmp.Or(g.Name, fmt.Sprintf("group %d", gi+1))
+					return om.failure("", fmt.Errorf("scoping filter %q clause %d: %w", name, ci+1, undefined(c.SourceOperandName)))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkSourceForms requires a source sent both as an expression and in
+// its structured form (name, type, parameters) to say the same in both:
+// the expression is what runs, so an edit of the other would be lost.
+func checkSourceForms(src *MappingSource) error {
+	if src == nil || src.Expression == nil || strings.TrimSpace(*src.Expression) == "" || src.Name == nil {
+		return nil
+	}
+	structured := *src
+	structured.Expression = nil
+	text, err := ExpressionOf(&structured)
+	if err != nil {
+		return nil // checkSourceTypes or Compile reports it
+	}
+	fromForm, err1 := expr.Parse(text)
+	fromText, err2 := expr.Parse(*src.Expression)
+	// Names of attributes and functions match in any case (constants
+	// differing in case alone pass too).
+	if err1 != nil || err2 != nil || strings.EqualFold(fromForm.String(), fromText.String()) {
+		return nil
+	}
+	return fmt.Errorf("source.expression %s and the source's name, type and parameters (%s) say different things; change both, or send the expression alone", quote(*src.Expression), fromForm.String())
 }
 
 // label names the object mapping in errors: its name, or its object types

@@ -315,6 +315,35 @@ func TestCheckTargets(t *testing.T) {
 			d := &s.Directories[0]
 			d.Objects = append(d.Objects, d.Objects[0])
 		}, []string{"directory 'Azure Active Directory' defines object 'User' twice"}},
+		{"a scoping clause on an attribute the source lacks", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].Scope = &Filter{Groups: []FilterGroup{{Name: "g", Clauses: []FilterClause{
+				{OperatorName: "EQUALS", SourceOperandName: "dispalyName", TargetOperand: &FilterOperand{Values: []string{"x"}}}}}}}
+		}, []string{`scoping filter "g" clause 1: the source object 'User' of directory 'Azure Active Directory' has no attribute 'dispalyName'`}},
+		{"a scoping clause on a defined attribute, in another case: accepted", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].Scope = &Filter{Groups: []FilterGroup{{Clauses: []FilterClause{
+				{OperatorName: "EQUALS", SourceOperandName: "DisplayName", TargetOperand: &FilterOperand{Values: []string{"x"}}}}}}}
+		}, nil},
+		{"inputFilterGroups", func(s *Schema) {
+			s.SynchronizationRules[0].ObjectMappings[0].Scope = &Filter{InputFilterGroups: []FilterGroup{{Clauses: []FilterClause{
+				{OperatorName: "EQUALS", SourceOperandName: "displayName", TargetOperand: &FilterOperand{Values: []string{"x"}}}}}}}
+		}, []string{"scope.inputFilterGroups and scope.categoryFilterGroups are not supported", "scope.groups"}},
+		{"a mapping from an attribute the source lacks", func(s *Schema) {
+			name := "nosuchattr"
+			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[2].Source = &MappingSource{Name: &name, Type: "Attribute"}
+		}, []string{"has no attribute 'nosuchattr'"}},
+		{"an expression reading an attribute the source lacks", func(s *Schema) {
+			e := `Join(" ", [givenName], [surnme])`
+			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[2].Source = &MappingSource{Expression: &e, Type: "Function"}
+		}, []string{"has no attribute 'surnme'"}},
+		{"an expression and a name that disagree", func(s *Schema) {
+			name := "mail"
+			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[2].Source.Name = &name
+		}, []string{"source.expression \"[displayName]\" and the source's name, type and parameters ([mail]) say different things"}},
+		{"an expression and a structured form that agree, spelt differently: accepted", func(s *Schema) {
+			e := " [DisplayName] "
+			name := "displayName"
+			s.SynchronizationRules[0].ObjectMappings[0].AttributeMappings[2].Source = &MappingSource{Expression: &e, Name: &name, Type: "Attribute"}
+		}, nil},
 		{"two mappings of users, one disabled: accepted", func(s *Schema) {
 			r := &s.SynchronizationRules[0]
 			again := r.ObjectMappings[0]
