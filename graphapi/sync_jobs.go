@@ -548,8 +548,10 @@ func decodeCredentials(pairs []secrets.Pair, field string) error {
 		if j := slices.IndexFunc(pairs[:i], func(q secrets.Pair) bool { return q.Key == p.Key }); j >= 0 {
 			return badRequest("%s[%d].key '%s' is also %s[%d].key; send each key once.", field, i, p.Key, field, j)
 		}
-		if p.Key == "BaseAddress" && !isEndpointURL(p.Value.Reveal()) {
-			return badRequest("%s[%d].value of BaseAddress must be the SCIM endpoint's absolute http or https URL, such as https://scim.example.com/scim/v2.", field, i)
+		if p.Key == "BaseAddress" {
+			if hint := endpointURLProblem(p.Value.Reveal()); hint != "" {
+				return badRequest("%s[%d].value of BaseAddress %s.", field, i, hint)
+			}
 		}
 		known := false
 		for _, k := range knownSecretKeys {
@@ -569,10 +571,22 @@ func decodeCredentials(pairs []secrets.Pair, field string) error {
 	return nil
 }
 
-// isEndpointURL reports whether s is an absolute http(s) URL with a host.
-func isEndpointURL(s string) bool {
+// endpointURLProblem says what keeps s from being a SCIM endpoint's URL,
+// or "". The SCIM client would drop a query, a fragment or a user name
+// without a word.
+func endpointURLProblem(s string) string {
 	u, err := url.Parse(strings.TrimSpace(s))
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return "must be the SCIM endpoint's absolute http or https URL, such as https://scim.example.com/scim/v2"
+	case u.User != nil:
+		return "must not hold a user name or password; send the token as SecretToken"
+	case u.RawQuery != "" || u.ForceQuery:
+		return "must not have a query string (Entra's ?aadOptscim062020 flag is the job setting ScimPatchDialect)"
+	case u.Fragment != "":
+		return "must not have a fragment (#...)"
+	}
+	return ""
 }
 
 // flagSecretKeys are the secrets provisiond reads as booleans: any other

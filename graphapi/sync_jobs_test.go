@@ -208,6 +208,9 @@ func TestCredentialsChecked(t *testing.T) {
 		{"another scheme", []secrets.Pair{{Key: "BaseAddress", Value: "ftp://scim.contoso.test"}}, "absolute http or https URL"},
 		{"no host", []secrets.Pair{{Key: "BaseAddress", Value: "https:///scim"}}, "absolute http or https URL"},
 		{"empty", []secrets.Pair{{Key: "SecretToken", Value: "t"}, {Key: "BaseAddress", Value: ""}}, "value[1].value of BaseAddress"},
+		{"a user name", []secrets.Pair{{Key: "BaseAddress", Value: "https://u:p@scim.contoso.test/scim"}}, "must not hold a user name or password; send the token as SecretToken"},
+		{"a query", []secrets.Pair{{Key: "BaseAddress", Value: "https://scim.contoso.test/scim?aadOptscim062020"}}, "must not have a query string"},
+		{"a fragment", []secrets.Pair{{Key: "BaseAddress", Value: "https://scim.contoso.test/scim#top"}}, "must not have a fragment"},
 		{"a key twice", []secrets.Pair{{Key: "SecretToken", Value: "one"}, {Key: "BaseAddress", Value: "https://a.test"}, {Key: "SecretToken", Value: "two"}},
 			"value[2].key 'SecretToken' is also value[0].key; send each key once."},
 	} {
