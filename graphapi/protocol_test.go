@@ -242,3 +242,28 @@ func FuzzDecodeErrorMessages(f *testing.F) {
 		}
 	})
 }
+
+// A write's body must be declared JSON, as Graph requires, and be plain
+// or gzip; a write without a body needs no Content-Type.
+func TestBodyHeaders(t *testing.T) {
+	a := newAPITest(t)
+	noType := func(r *http.Request) { r.Header.Del("Content-Type") }
+	a.call("POST", "/v1.0/groups", newGroup("text"), header("Content-Type", "text/plain")).
+		wantError(t, http.StatusUnsupportedMediaType, "UnsupportedMediaType", "Content-Type 'text/plain' is not supported", "application/json")
+	a.call("POST", "/v1.0/groups", newGroup("form"), header("Content-Type", "application/x-www-form-urlencoded")).
+		wantError(t, http.StatusUnsupportedMediaType, "UnsupportedMediaType")
+	a.call("PATCH", "/v1.0/groups/x", `{}`, noType).
+		wantError(t, http.StatusBadRequest, "BadRequest", "must contain the Content-Type header declaration")
+	a.call("POST", "/v1.0/groups", newGroup("deflated"), header("Content-Encoding", "deflate")).
+		wantError(t, http.StatusUnsupportedMediaType, "UnsupportedMediaType", "Content-Encoding 'deflate' is not supported")
+	a.call("POST", "/v1.0/groups", newGroup("br"), header("Content-Encoding", "br")).
+		wantError(t, http.StatusUnsupportedMediaType, "UnsupportedMediaType")
+	if got := a.must(http.StatusOK, "GET", "/v1.0/groups", nil).values(t); len(got) != 0 {
+		t.Fatalf("refused writes made %d groups", len(got))
+	}
+	a.must(http.StatusCreated, "POST", "/v1.0/groups", newGroup("charset"), header("Content-Type", "application/json; charset=utf-8"))
+	a.must(http.StatusCreated, "POST", "/v1.0/groups", gzipBody(t, newGroup("gzipped")))
+	a.must(http.StatusCreated, "POST", "/v1.0/groups", newGroup("identity"), header("Content-Encoding", "identity"))
+	id := a.createGroup("emptied")
+	a.must(http.StatusNoContent, "DELETE", "/v1.0/groups/"+id, nil, noType)
+}

@@ -3,6 +3,7 @@ package graphapi
 import (
 	"context"
 	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -207,11 +208,41 @@ func (s *Server) route(mux *http.ServeMux, pattern string, op auth.Op, h handler
 			s.writeError(w, r, err)
 			return
 		}
+		if err := checkBodyHeaders(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// checkBodyHeaders refuses a write whose body is not declared JSON, as
+// Graph does, and one compressed otherwise than with gzip, which would
+// read as JSON that is not valid.
+func checkBodyHeaders(r *http.Request) error {
+	if enc := strings.TrimSpace(r.Header.Get("Content-Encoding")); enc != "" && !strings.EqualFold(enc, "gzip") && !strings.EqualFold(enc, "identity") {
+		return errorf(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+			"Content-Encoding '%s' is not supported; send the body uncompressed or with gzip.", enc)
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		if r.ContentLength > 0 {
+			return badRequest("Write requests (excluding DELETE) must contain the Content-Type header declaration: send Content-Type: application/json.")
+		}
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return errorf(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+			"Content-Type '%s' is not supported; send the body as JSON with Content-Type: application/json.", ct)
+	}
+	return nil
 }
 
 // authorize authenticates r and checks the caller may perform op.
