@@ -6,7 +6,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"provisiond/jobs"
+	"provisiond/schema"
+	"provisiond/throttle"
 )
 
 func TestTextProblem(t *testing.T) {
@@ -214,6 +219,15 @@ func TestCreateJobWithScheduleAndSettings(t *testing.T) {
 	a.call("POST", base+"/jobs", map[string]any{"templateId": "scim",
 		"synchronizationJobSettings": []any{map[string]any{"name": "LogSkippedEvents", "value": "maybe"}}}).
 		wantError(t, 400, "BadRequest", "LogSkippedEvents")
+	a.call("POST", base+"/jobs", map[string]any{"templateId": "scim", "synchronizationJobSettings": []any{
+		map[string]any{"name": "A", "value": "1"}, map[string]any{"name": "A", "value": "2"}}}).
+		wantError(t, 400, "BadRequest", "synchronizationJobSettings[1].name 'A' is also synchronizationJobSettings[0].name; send each setting once.")
+	res := a.call("POST", base+"/jobs", map[string]any{"templateId": "scim", "synchronizationJobSettings": []any{
+		map[string]any{"name": "logskippedevents", "value": "true"}}})
+	res.wantError(t, 400, "BadRequest", "is spelt 'LogSkippedEvents'")
+	if _, msg := res.graphError(t); strings.Contains(msg, "..") {
+		t.Errorf("message %q has a doubled period", msg)
+	}
 	a.call("POST", base+"/jobs", map[string]any{"templateId": "scim", "id": "mine"}).
 		wantError(t, 400, "BadRequest", "'id' of a synchronizationJob is read-only")
 	if got := a.must(http.StatusOK, "GET", base+"/jobs", nil).values(t); len(got) != 1 {
@@ -231,4 +245,30 @@ func TestNoQueryOptions(t *testing.T) {
 		a.call("GET", p+"?%zz", nil).wantError(t, 400, "BadRequest", "malformed")
 		a.must(http.StatusOK, "GET", p+"?x=1", nil)
 	}
+}
+
+// provisionOnDemand's rate limit counts well-formed requests alone: a
+// client correcting its body is not throttled for its mistakes. A
+// missing ruleId says what to send.
+func TestOnDemandLimitCountsWellFormedRequests(t *testing.T) {
+	box := testBox(t)
+	a := newAPITest(t, func(c *Config) {
+		c.Sync = &Sync{Jobs: jobs.New(jobs.Options{Store: c.Store, Secrets: box}), OnDemand: throttle.New(1, time.Hour, nil)}
+	})
+	sp := a.instantiate("Limited")
+	base := "/v1.0/servicePrincipals/" + sp["id"].(string) + "/synchronization"
+	job := a.must(http.StatusCreated, "POST", base+"/jobs", map[string]any{"templateId": "scim"}).object(t)
+	od := base + "/jobs/" + job["id"].(string) + "/provisionOnDemand"
+	subject := `"subjects":[{"objectId":"0c4b4b7e-0000-4000-8000-000000000000","objectTypeName":"User"}]`
+	a.call("POST", od, `{"parameters":[{`+subject+`}]}`).wantError(t, 400, "RequestParameterInvalid", "The parameter 'ruleId' is required")
+	for _, body := range []string{`not json`, `{"parameters":[]}`, `{"parameters":[{"ruleId":"x"}]}`} {
+		if res := a.call("POST", od, body); res.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", body, res.status, res.body)
+		}
+	}
+	first := a.call("POST", od, `{"parameters":[{"ruleId":"`+schema.SCIMUserRuleID+`",`+subject+`}]}`)
+	if first.status == http.StatusTooManyRequests {
+		t.Fatalf("the first well-formed request was throttled after malformed ones: %s", first.body)
+	}
+	a.call("POST", od, `{"parameters":[{"ruleId":"`+schema.SCIMUserRuleID+`",`+subject+`}]}`).wantError(t, http.StatusTooManyRequests, "TooManyRequests")
 }

@@ -160,6 +160,9 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		if slices.Contains(members, m) {
+			return dirBadRequest("One or more added object references already exist for the following modified properties: 'members'.")
+		}
 		members = append(members, m)
 	}
 	if err := s.store.CreateGroup(r.Context(), g); err != nil {

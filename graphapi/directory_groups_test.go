@@ -170,6 +170,9 @@ func TestGroupMembers(t *testing.T) {
 	// members@odata.bind when creating.
 	body := newGroup("Bound")
 	body["members@odata.bind"] = []string{"https://graph.microsoft.com/v1.0/directoryObjects/" + carol, "https://graph.microsoft.com/v1.0/users/" + bob}
+	twice := newGroup("Twice")
+	twice["members@odata.bind"] = []string{"https://graph.microsoft.com/v1.0/users/" + bob, "https://graph.microsoft.com/v1.0/directoryObjects/" + bob}
+	a.call("POST", "/v1.0/groups", twice).wantError(t, 400, "Request_BadRequest", "already exist")
 	bound := a.must(http.StatusCreated, "POST", "/v1.0/groups", body).object(t)["id"].(string)
 	ids, err := a.store.ListMembers(context.Background(), bound)
 	if err != nil || len(ids) != 2 {

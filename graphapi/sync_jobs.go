@@ -356,6 +356,9 @@ func (y *Sync) mergeSettings(j *store.Job, changes []keyValuePair) error {
 		if kv.Name == "" {
 			return badRequest("synchronizationJobSettings[%d].name is required.", i)
 		}
+		if j := slices.IndexFunc(changes[:i], func(o keyValuePair) bool { return o.Name == kv.Name }); j >= 0 {
+			return badRequest("synchronizationJobSettings[%d].name '%s' is also synchronizationJobSettings[%d].name; send each setting once.", i, kv.Name, j)
+		}
 	}
 	var kvs []keyValuePair
 	_ = json.Unmarshal(j.Settings, &kvs)
@@ -385,7 +388,7 @@ func (y *Sync) mergeSettings(j *store.Job, changes []keyValuePair) error {
 		return err
 	}
 	if err := y.Jobs.CheckSettings(*j, settings); err != nil {
-		return badRequest("The job settings are invalid: %v.", err)
+		return badRequest("The job settings are invalid: %s.", strings.TrimSuffix(err.Error(), "."))
 	}
 	return nil
 }
@@ -544,28 +547,20 @@ ValidateDomain TestReferences ConnectionString`)
 // decodeCredentials validates a list of secret pairs.
 func decodeCredentials(pairs []secrets.Pair, field string) error {
 	for i, p := range pairs {
-		// Two values for one key: which one counts would be a guess.
-		if j := slices.IndexFunc(pairs[:i], func(q secrets.Pair) bool { return q.Key == p.Key }); j >= 0 {
-			return badRequest("%s[%d].key '%s' is also %s[%d].key; send each key once.", field, i, p.Key, field, j)
-		}
-		if p.Key == "BaseAddress" {
-			if hint := endpointURLProblem(p.Value.Reveal()); hint != "" {
-				return badRequest("%s[%d].value of BaseAddress %s.", field, i, hint)
-			}
-		}
-		known := false
-		for _, k := range knownSecretKeys {
-			if k == p.Key {
-				known = true
-			}
-		}
-		if !known {
+		v := strings.TrimSpace(p.Value.Reveal())
+		switch {
+		case !slices.Contains(knownSecretKeys, p.Key):
 			return badRequest("%s[%d].key '%s' is not a synchronizationSecret; use one of BaseAddress, SecretToken, SyncAll, SkipOutOfScopeDeletions, ...", field, i, p.Key)
-		}
-		if slices.Contains(flagSecretKeys, p.Key) {
-			if v := strings.TrimSpace(p.Value.Reveal()); !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
-				return badRequest("%s[%d].value of %s must be 'True' or 'False'.", field, i, p.Key)
-			}
+		case slices.ContainsFunc(pairs[:i], func(q secrets.Pair) bool { return q.Key == p.Key }):
+			// Two values for one key: which one counts would be a guess.
+			j := slices.IndexFunc(pairs, func(q secrets.Pair) bool { return q.Key == p.Key })
+			return badRequest("%s[%d].key '%s' is also %s[%d].key; send each key once.", field, i, p.Key, field, j)
+		case slices.Contains(flagSecretKeys, p.Key) && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false"):
+			return badRequest("%s[%d].value of %s must be 'True' or 'False'.", field, i, p.Key)
+		case v == "":
+			return badRequest("%s[%d].value of %s is empty or null; give it a value, or leave the key out (the set sent replaces the saved one).", field, i, p.Key)
+		case p.Key == "BaseAddress" && endpointURLProblem(v) != "":
+			return badRequest("%s[%d].value of BaseAddress %s.", field, i, endpointURLProblem(v))
 		}
 	}
 	return nil

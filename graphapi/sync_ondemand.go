@@ -47,18 +47,6 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 			return invalidParam("The query parameter dryRun must be true or false, not '%s'.", v)
 		}
 	}
-	if y.OnDemand != nil {
-		ok, wait, err := y.OnDemand.Check(r.Context(), principal(r).TenantID+"/"+sp.ID)
-		if err != nil {
-			return fmt.Errorf("rate limit: %w", err)
-		}
-		if !ok {
-			n, per := y.OnDemand.Limit()
-			return &Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests",
-				Message: "Too many provisionOnDemand requests for this service principal (the limit is " + strconv.Itoa(n) + " per " + humanDuration(per) + "). Retry after the time in the Retry-After header.",
-				Header:  http.Header{"Retry-After": {throttle.RetryAfterHeader(wait)}}}
-		}
-	}
 	var body onDemandBody
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
@@ -71,9 +59,10 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := (*body.Parameters)[0]
 	req := jobs.OnDemand{DryRun: dryRun, InitiatedBy: initiator(principal(r))}
-	if p.RuleID != nil {
-		req.RuleID = *p.RuleID
+	if p.RuleID == nil || strings.TrimSpace(*p.RuleID) == "" {
+		return invalidParam("The parameter 'ruleId' is required: GET .../jobs/%s/schema lists the rules in synchronizationRules[].id.", j.ID)
 	}
+	req.RuleID = *p.RuleID
 	if p.Subjects == nil || len(*p.Subjects) == 0 {
 		return invalidParam("The parameter 'subjects' is required and must name one object: [{\"objectId\":\"...\",\"objectTypeName\":\"User\"}].")
 	}
@@ -82,6 +71,20 @@ func (y *Sync) provisionOnDemand(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Subject, err = toSubject((*p.Subjects)[0], "subjects[0]"); err != nil {
 		return err
+	}
+	// Counted once the request is well formed: a client correcting its
+	// body is not throttled for its mistakes.
+	if y.OnDemand != nil {
+		ok, wait, err := y.OnDemand.Check(r.Context(), principal(r).TenantID+"/"+sp.ID)
+		if err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+		if !ok {
+			n, per := y.OnDemand.Limit()
+			return &Error{Status: http.StatusTooManyRequests, Code: "TooManyRequests",
+				Message: "Too many provisionOnDemand requests for this service principal (the limit is " + strconv.Itoa(n) + " per " + humanDuration(per) + "). Retry after the time in the Retry-After header.",
+				Header:  http.Header{"Retry-After": {throttle.RetryAfterHeader(wait)}}}
+		}
 	}
 	res, err := y.Jobs.ProvisionOnDemand(r.Context(), sp, j, req)
 	if err != nil {
