@@ -3,7 +3,6 @@ package graphapi
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"provisiond/graphapi/odata"
 )
@@ -14,9 +13,8 @@ import (
 // ConsistencyLevel: eventual.
 
 func (res resource[T]) count(w http.ResponseWriter, r *http.Request) error {
-	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("ConsistencyLevel")), "eventual") {
-		return errorf(http.StatusBadRequest, "Request_BadRequest",
-			"$count is not currently supported. Counting directory objects needs the request header ConsistencyLevel: eventual.")
+	if err := needEventual(r); err != nil {
+		return err
 	}
 	q, err := odata.Parse(r.URL.RawQuery, res.fields)
 	if err != nil {

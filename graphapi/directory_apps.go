@@ -296,7 +296,7 @@ func (s *Server) addOwner(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listOwners(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, ownerFields)
+	q, err := parseDirectoryQuery(r, ownerFields)
 	if err != nil {
 		return err
 	}
@@ -435,7 +435,7 @@ func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) listAssignedTo(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, assignmentFields)
+	q, err := parseDirectoryQuery(r, assignmentFields)
 	if err != nil {
 		return err
 	}
@@ -457,7 +457,7 @@ func (s *Server) listAssignedTo(w http.ResponseWriter, r *http.Request) error {
 
 // listAssignmentsOf writes the assignments held by one user or group.
 func (s *Server) listAssignmentsOf(w http.ResponseWriter, r *http.Request, fragment, principalID string) error {
-	q, err := parseQuery(r, assignmentFields)
+	q, err := parseDirectoryQuery(r, assignmentFields)
 	if err != nil {
 		return err
 	}

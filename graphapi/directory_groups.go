@@ -278,7 +278,7 @@ func (s *Server) objects(ctx context.Context, ids []string, unknown func(id stri
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, memberFields)
+	q, err := parseDirectoryQuery(r, memberFields)
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func (res resource[T]) get(w http.ResponseWriter, r *http.Request) error {
 
 // list serves GET /{set} with $select, $filter, $top, $count and paging.
 func (res resource[T]) list(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r, res.fields)
+	q, err := parseDirectoryQuery(r, res.fields)
 	if err != nil {
 		return err
 	}

@@ -296,7 +296,7 @@ func TestListUsers(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("paging does not end")
 		}
-		res := a.must(http.StatusOK, "GET", next, nil)
+		res := a.must(http.StatusOK, "GET", next, nil, header("ConsistencyLevel", "eventual"))
 		body := res.object(t)
 		if body["@odata.count"] != float64(5) {
 			t.Errorf("@odata.count = %v, want 5", body["@odata.count"])

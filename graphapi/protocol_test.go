@@ -102,8 +102,8 @@ func TestCountSegment(t *testing.T) {
 	for _, n := range []string{"ann", "bob", "bea"} {
 		a.must(http.StatusCreated, "POST", "/v1.0/users", newUser(n+"@contoso.test"))
 	}
-	a.must(http.StatusCreated, "POST", "/v1.0/groups", newGroup("g1"))
-	a.instantiate("Counted")
+	gid := a.must(http.StatusCreated, "POST", "/v1.0/groups", newGroup("g1")).object(t)["id"].(string)
+	spID := a.instantiate("Counted")["id"].(string)
 	eventual := header("ConsistencyLevel", "eventual")
 	for _, tt := range []struct{ path, want string }{
 		{"/v1.0/users/$count", "3"},
@@ -121,6 +121,14 @@ func TestCountSegment(t *testing.T) {
 	a.call("GET", "/v1.0/groups/$count", nil).wantError(t, http.StatusBadRequest, "Request_BadRequest", "$count is not currently supported.")
 	a.call("GET", "/v1.0/users/$count?$top=1", nil, eventual).wantError(t, http.StatusBadRequest, "BadRequest", "Only $filter")
 	a.call("GET", "/v1.0/users/$count?$filter="+url.QueryEscape("nope eq 1"), nil, eventual).wantError(t, http.StatusBadRequest, "Request_BadRequest", "nope")
+	// $count=true on any collection of directory objects needs the header too.
+	for _, p := range []string{"/v1.0/users", "/v1.0/groups", "/v1.0/servicePrincipals", "/v1.0/groups/" + gid + "/members",
+		"/v1.0/servicePrincipals/" + spID + "/owners", "/v1.0/servicePrincipals/" + spID + "/appRoleAssignedTo"} {
+		a.call("GET", p+"?$count=true", nil).wantError(t, http.StatusBadRequest, "Request_BadRequest", "ConsistencyLevel: eventual")
+		if n := a.must(http.StatusOK, "GET", p+"?$count=true", nil, eventual).object(t)["@odata.count"]; n == nil {
+			t.Errorf("GET %s?$count=true with ConsistencyLevel: no @odata.count", p)
+		}
+	}
 	// $count is not an object's id: other methods are a 405 for GET.
 	for _, set := range []string{"users", "groups", "servicePrincipals"} {
 		for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {

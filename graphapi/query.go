@@ -47,6 +47,27 @@ func parseQuery(r *http.Request, f fields) (query, error) {
 	return odata.Parse(r.URL.RawQuery, f)
 }
 
+// parseDirectoryQuery is parseQuery for a collection of directory
+// objects, where Graph counts ($count=true) only with the header
+// ConsistencyLevel: eventual, as on /$count.
+func parseDirectoryQuery(r *http.Request, f fields) (query, error) {
+	q, err := parseQuery(r, f)
+	if err == nil && q.Count {
+		err = needEventual(r)
+	}
+	return q, err
+}
+
+// needEventual is the 400 for counting directory objects without the
+// header ConsistencyLevel: eventual.
+func needEventual(r *http.Request) error {
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("ConsistencyLevel")), "eventual") {
+		return nil
+	}
+	return errorf(http.StatusBadRequest, "Request_BadRequest",
+		"$count is not currently supported. Counting directory objects needs the request header ConsistencyLevel: eventual.")
+}
+
 // parseSelect parses the query options of a single-entity request, where
 // only $select is meaningful.
 func parseSelect(r *http.Request, f fields) (query, error) {
