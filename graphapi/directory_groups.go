@@ -351,6 +351,9 @@ func (s *Server) resolveMemberRef(ctx context.Context, ref string) (string, erro
 	if err != nil {
 		return "", err
 	}
+	if id, err = s.userIDOf(ctx, set, id); err != nil {
+		return "", err
+	}
 	obj, err := s.directoryObject(ctx, id)
 	if err != nil {
 		return "", storeErr(err, id)
@@ -366,6 +369,20 @@ func (s *Server) resolveMemberRef(ctx context.Context, ref string) (string, erro
 		return "", storeErr(store.ErrNotFound, id)
 	}
 	return id, nil
+}
+
+// userIDOf resolves a user named by userPrincipalName in a reference to
+// set (users or directoryObjects), as GET /users/{upn} does; any other
+// key is returned as is.
+func (s *Server) userIDOf(ctx context.Context, set, key string) (string, error) {
+	if !strings.Contains(key, "@") || set != "users" && set != "directoryObjects" {
+		return key, nil
+	}
+	u, err := s.lookupUser(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	return u.ID, nil
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
@@ -405,15 +422,18 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if directory.IsSynced(g.Props) {
 		return errMastered
 	}
-	id := r.PathValue("memberId")
+	set, id := "directoryObjects", r.PathValue("memberId")
 	if id == "" {
 		ref := r.URL.Query().Get("$id")
 		if ref == "" {
 			return dirBadRequest("Name the member to remove: DELETE /groups/{id}/members/{memberId}/$ref.")
 		}
-		if _, id, err = parseRef(ref); err != nil {
+		if set, id, err = parseRef(ref); err != nil {
 			return err
 		}
+	}
+	if id, err = s.userIDOf(r.Context(), set, id); err != nil {
+		return err
 	}
 	if err := s.store.RemoveMember(r.Context(), g.ID, id); err != nil {
 		return storeErr(err, id)

@@ -158,6 +158,16 @@ func TestGroupMembers(t *testing.T) {
 
 	a.must(http.StatusNoContent, "DELETE", members+"/"+bob+"/$ref", nil)
 	a.must(http.StatusNoContent, "DELETE", members+"/$ref?$id="+url.QueryEscape("https://graph.microsoft.com/v1.0/directoryObjects/"+sub), nil)
+	// A user may be named by userPrincipalName, as in GET /users/{upn}.
+	a.must(http.StatusNoContent, "POST", members+"/$ref", ref("https://graph.microsoft.com/v1.0/users/CAROL@contoso.com"))
+	if ids, _ := a.store.ListMembers(t.Context(), g); !slices.Contains(ids, carol) {
+		t.Errorf("carol by UPN: members %v", ids)
+	}
+	a.call("POST", members+"/$ref", ref("https://graph.microsoft.com/v1.0/users/nobody@contoso.com")).wantError(t, 404, "Request_ResourceNotFound", "nobody@contoso.com")
+	a.must(http.StatusNoContent, "DELETE", members+"/carol@contoso.com/$ref", nil)
+	if ids, _ := a.store.ListMembers(t.Context(), g); slices.Contains(ids, carol) {
+		t.Errorf("carol removed by UPN: members %v", ids)
+	}
 	a.call("DELETE", members+"/"+bob+"/$ref", nil).wantError(t, 404, "Request_ResourceNotFound")
 	a.call("DELETE", members+"/$ref", nil).wantError(t, 400, "Request_BadRequest", "memberId")
 
