@@ -424,13 +424,16 @@ func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request) error 
 	default:
 		return dirBadRequest("The principalId '%s' must be a user or a group.", a.PrincipalID)
 	}
+	out := assignmentJSON(a, obj["displayName"], sp.DisplayName)
+	if err := assignmentSpec.checkReadOnly(d, out); err != nil {
+		return err
+	}
 	if err := s.store.CreateAppRoleAssignment(r.Context(), a); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return conflict("Permission being assigned already exists on the object.")
 		}
 		return storeErr(err, sp.ID)
 	}
-	out := assignmentJSON(a, obj["displayName"], sp.DisplayName)
 	return writeEntity(w, r, http.StatusCreated, "servicePrincipals('"+sp.ID+"')/appRoleAssignedTo", query{}, out)
 }
 

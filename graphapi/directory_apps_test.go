@@ -224,6 +224,10 @@ func TestAppRoleAssignments(t *testing.T) {
 		{"wrong type", map[string]any{"principalId": 1, "resourceId": spID, "appRoleId": userRole}, 400, "Request_BadRequest", []string{"'principalId'"}},
 		{"unknown property", map[string]any{"principalId": u, "resourceId": spID, "appRoleId": userRole, "x": 1}, 400, "Request_BadRequest", []string{"'x'"}},
 		{"malformed", `{"principalId"`, 400, "BadRequest", []string{"JSON"}},
+		{"a principalType it is not", map[string]any{"principalId": g, "resourceId": spID, "appRoleId": userRole, "principalType": "User"},
+			400, "Request_BadRequest", []string{"Property 'principalType' is read-only"}},
+		{"another principalDisplayName", map[string]any{"principalId": g, "resourceId": spID, "appRoleId": userRole, "principalDisplayName": "Someone else"},
+			400, "Request_BadRequest", []string{"Property 'principalDisplayName' is read-only"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

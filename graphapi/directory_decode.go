@@ -170,7 +170,7 @@ func (o objectSpec) checkReadOnly(d decoded, current map[string]any) error {
 		if slices.Contains(serverSet, name) || sameJSON(d.readOnly[name], current[name]) {
 			continue
 		}
-		return dirBadRequest("Property '%s' is read-only: only cloud sync sets it. Leave it out, or send it as GET returns it.", name)
+		return dirBadRequest("Property '%s' is read-only (the service or cloud sync sets it). Leave it out, or send it as GET returns it.", name)
 	}
 	return nil
 }

@@ -442,7 +442,7 @@ func TestReadOnlyPropertiesAreNotDropped(t *testing.T) {
 	a := newAPITest(t)
 	with := func(body map[string]any, k string, v any) map[string]any { body[k] = v; return body }
 	a.call("POST", "/v1.0/users", with(newUser("p@contoso.test"), "proxyAddresses", []any{"SMTP:p@contoso.test"})).
-		wantError(t, 400, "Request_BadRequest", "Property 'proxyAddresses' is read-only: only cloud sync sets it.")
+		wantError(t, 400, "Request_BadRequest", "Property 'proxyAddresses' is read-only (the service or cloud sync sets it).")
 	a.call("POST", "/v1.0/groups", with(newGroup("synced"), "onPremisesSyncEnabled", true)).
 		wantError(t, 400, "Request_BadRequest", "Property 'onPremisesSyncEnabled' is read-only")
 	if got := a.must(http.StatusOK, "GET", "/v1.0/users", nil).values(t); len(got) != 0 {
