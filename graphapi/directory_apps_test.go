@@ -101,6 +101,8 @@ func TestServicePrincipals(t *testing.T) {
 		"/v1.0/servicePrincipals/" + id,
 		"/v1.0/servicePrincipals('" + id + "')",
 		"/v1.0/servicePrincipals(appId='" + appID + "')",
+		"/v1.0/servicePrincipals(appid='" + appID + "')",
+		"/v1.0/servicePrincipals(id='" + id + "')",
 		"/v1.0/serviceprincipals/" + id + "/",
 	} {
 		got := a.must(http.StatusOK, "GET", p, nil).object(t)

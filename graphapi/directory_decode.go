@@ -114,7 +114,8 @@ func (o objectSpec) decodeProp(d *decoded, key string, rawVal json.RawMessage) e
 	}
 	var v any
 	if err := json.Unmarshal(rawVal, &v); err != nil {
-		return dirBadRequest("Invalid value for property '%s': %v.", key, err)
+		// The raw value parsed; what fails is a number past float64.
+		return dirBadRequest("Invalid value for property '%s': the number %s is out of range.", key, strings.TrimSpace(string(rawVal)))
 	}
 	if hint := controlProblem(v, spec.multiline); hint != "" {
 		return o.invalid(name, hint)

@@ -65,6 +65,13 @@ func TestDirectoryTextInput(t *testing.T) {
 		t.Errorf("refused creates wrote users: %v", vals)
 	}
 
+	// A number past what JSON numbers hold here is named, without Go's types.
+	res := a.call("POST", "/v1.0/users", user("extension_0123456789abcdef0123456789abcdef_n", "1e400"))
+	res.wantError(t, 400, "Request_BadRequest", "Invalid value for property 'extension_0123456789abcdef0123456789abcdef_n': the number 1e400 is out of range.")
+	if _, msg := res.graphError(t); strings.Contains(msg, "float64") {
+		t.Errorf("message shows a Go type: %s", msg)
+	}
+
 	// Multi-line text where Graph has it; a surrogate pair and non-ASCII
 	// letters are text, not errors.
 	a.must(http.StatusNoContent, "PATCH", "/v1.0/users/"+uid, `{"streetAddress":"1 Main St\r\nFloor 2\tEast","displayName":"Zoë \ud83d\ude00 \u00e9"}`)

@@ -119,6 +119,7 @@ var paths = odata.NewPaths(
 	"validateCredentials", "start", "pause", "restart", "filterOperators", "functions",
 	"parseExpression", "directories", "discover", "bulkUpload", "acquireAccessToken",
 	"auditLogs", "provisioning", "$metadata", "$count", "memberOf",
+	"appId", // the alternate key: servicePrincipals(appId='…')
 )
 
 // normalizePath rewrites an OData path into the plain form the mux routes

@@ -25,8 +25,9 @@ func NewPaths(segments ...string) Paths {
 // name(alt='key') and the empty call of a bound function: name().
 var keySegment = regexp.MustCompile(`^([A-Za-z$][A-Za-z0-9]*)\((?:([A-Za-z]+)=)?(?:'((?:[^']|'')*)')?\)$`)
 
-// Normalize rewrites p: seg('k') → seg/k, seg(alt='k') → seg/alt=k,
-// seg() → seg; known segment names case-folded; trailing slash dropped.
+// Normalize rewrites p: seg('k') and seg(id='k') → seg/k, seg(alt='k') →
+// seg/alt=k, seg() → seg; known segment and key names case-folded;
+// trailing slash dropped.
 func (ps Paths) Normalize(p string) string {
 	p = strings.TrimRight(p, "/")
 	if p == "" {
@@ -38,9 +39,11 @@ func (ps Paths) Normalize(p string) string {
 		if m := keySegment.FindStringSubmatch(seg); m != nil {
 			out = append(out, ps.fold(m[1]))
 			key := strings.ReplaceAll(m[3], "''", "'")
-			switch {
-			case m[2] != "":
-				out = append(out, m[2]+"="+GUID(key))
+			switch alt := ps.fold(m[2]); {
+			case strings.EqualFold(alt, "id"): // the key by name: seg(id='k')
+				out = append(out, GUID(key))
+			case alt != "":
+				out = append(out, alt+"="+GUID(key))
 			case strings.Contains(seg, "'"):
 				out = append(out, GUID(key))
 			}

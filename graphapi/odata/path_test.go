@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-var testPaths = NewPaths("v1.0", "users", "servicePrincipals", "synchronization", "jobs", "schema", "functions", "$count")
+var testPaths = NewPaths("v1.0", "users", "servicePrincipals", "synchronization", "jobs", "schema", "functions", "$count", "appId")
 
 func TestNormalize(t *testing.T) {
 	for in, want := range map[string]string{
@@ -21,6 +21,9 @@ func TestNormalize(t *testing.T) {
 		"/v1.0/users/8F0B8E41-AAAA-4000-8000-00000000000B":                      "/v1.0/users/8f0b8e41-aaaa-4000-8000-00000000000b",
 		"/v1.0/users('8F0B8E41-AAAA-4000-8000-00000000000B')":                   "/v1.0/users/8f0b8e41-aaaa-4000-8000-00000000000b",
 		"/v1.0/users/{8F0B8E41-AAAA-4000-8000-00000000000B}":                    "/v1.0/users/{8f0b8e41-aaaa-4000-8000-00000000000b}",
+		"/v1.0/users(id='8F0B8E41-AAAA-4000-8000-00000000000B')":                "/v1.0/users/8f0b8e41-aaaa-4000-8000-00000000000b",
+		"/v1.0/users(ID='a@contoso.com')/memberOf":                              "/v1.0/users/a@contoso.com/memberOf",
+		"/v1.0/servicePrincipals(APPID='X')":                                    "/v1.0/servicePrincipals/appId=X",
 		"/v1.0/users/Ada@Contoso.test":                                          "/v1.0/users/Ada@Contoso.test",
 		"/v1.0/users/8F0B8E41-AAAA-4000-8000-00000000000B-X":                    "/v1.0/users/8F0B8E41-AAAA-4000-8000-00000000000B-X",
 		"/v1.0/users/{8F0B8E41-AAAA-4000-8000-00000000000B":                     "/v1.0/users/{8F0B8E41-AAAA-4000-8000-00000000000B",
