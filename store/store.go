@@ -272,6 +272,8 @@ type Store interface {
 	// AddOwner: ErrNotFound if the service principal is absent, ErrConflict
 	// if already an owner.
 	AddOwner(ctx context.Context, spID, ownerID string) error
+	// RemoveOwner: ErrNotFound if ownerID does not own the service principal.
+	RemoveOwner(ctx context.Context, spID, ownerID string) error
 	ListOwners(ctx context.Context, spID string) ([]string, error)
 
 	// CreateAppRoleAssignment: ErrNotFound if the resource service principal

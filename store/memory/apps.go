@@ -121,6 +121,17 @@ func (s *Store) AddOwner(_ context.Context, spID, ownerID string) error {
 	return nil
 }
 
+// RemoveOwner implements store.Store.
+func (s *Store) RemoveOwner(_ context.Context, spID, ownerID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.owners[spID][ownerID] {
+		return fail(store.ErrNotFound, "remove owner", spID, ownerID)
+	}
+	delete(s.owners[spID], ownerID)
+	return nil
+}
+
 // ListOwners implements store.Store.
 func (s *Store) ListOwners(_ context.Context, spID string) ([]string, error) {
 	s.mu.RLock()

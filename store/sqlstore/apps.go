@@ -117,6 +117,18 @@ func (s *Store) AddOwner(ctx context.Context, spID, ownerID string) error {
 	return nil
 }
 
+// RemoveOwner implements store.Store.
+func (s *Store) RemoveOwner(ctx context.Context, spID, ownerID string) error {
+	res, err := s.exec(ctx, `DELETE FROM sp_owners WHERE service_principal_id = ? AND owner_id = ?`, spID, ownerID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return s.fail(err, "remove owner", spID, ownerID)
+	}
+	return nil
+}
+
 // ListOwners implements store.Store.
 func (s *Store) ListOwners(ctx context.Context, spID string) ([]string, error) {
 	rows, err := s.query(ctx, `SELECT owner_id FROM sp_owners WHERE service_principal_id = ? ORDER BY owner_id`, spID)

@@ -241,6 +241,17 @@ func testOwners(t *testing.T, s store.Store) {
 	owners, err = s.ListOwners(ctx, sp2.ID)
 	ok(t, err, "list owners of sp2")
 	same(t, owners, []string{"u1"}, "owners of sp2")
+
+	ok(t, s.RemoveOwner(ctx, sp.ID, "u2"), "remove owner u2")
+	isErr(t, s.RemoveOwner(ctx, sp.ID, "u2"), store.ErrNotFound, "remove an owner twice")
+	isErr(t, s.RemoveOwner(ctx, sp2.ID, "u3"), store.ErrNotFound, "remove another's owner")
+	isErr(t, s.RemoveOwner(ctx, "nope", "u1"), store.ErrNotFound, "remove an owner of a missing service principal")
+	owners, err = s.ListOwners(ctx, sp.ID)
+	ok(t, err, "list owners after a removal")
+	same(t, owners, []string{"u1", "u3"}, "owners after a removal")
+	owners, err = s.ListOwners(ctx, sp2.ID)
+	ok(t, err, "list owners of sp2 after a removal")
+	same(t, owners, []string{"u1"}, "owners of sp2 after a removal")
 }
 
 func testAppRoleAssignments(t *testing.T, s store.Store) {
