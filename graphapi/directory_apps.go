@@ -29,6 +29,8 @@ func (s *Server) routesApps(mux *http.ServeMux) {
 	s.route(mux, "DELETE /servicePrincipals/{spId}", auth.AppWrite, sps.delete)
 	s.route(mux, "GET /servicePrincipals/{spId}/owners", auth.AppRead, s.listOwners)
 	s.route(mux, "POST /servicePrincipals/{spId}/owners/$ref", auth.AppWrite, s.addOwner)
+	s.route(mux, "DELETE /servicePrincipals/{spId}/owners/{ownerId}/$ref", auth.AppWrite, s.removeOwner)
+	s.route(mux, "DELETE /servicePrincipals/{spId}/owners/$ref", auth.AppWrite, s.removeOwner) // ?$id={url}
 	s.route(mux, "GET /servicePrincipals/{spId}/appRoleAssignedTo", auth.AppRoleAssignmentRead, s.listAssignedTo)
 	s.route(mux, "POST /servicePrincipals/{spId}/appRoleAssignedTo", auth.AppRoleAssignmentWrite, s.createAssignment)
 	s.route(mux, "GET /servicePrincipals/{spId}/appRoleAssignedTo/{assignmentId}", auth.AppRoleAssignmentRead, s.getAssignment)
@@ -290,6 +292,33 @@ func (s *Server) addOwner(w http.ResponseWriter, r *http.Request) error {
 			return dirBadRequest("One or more added object references already exist for the following modified properties: 'owners'.")
 		}
 		return storeErr(err, sp.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// removeOwner serves DELETE .../owners/{id}/$ref and .../owners/$ref?$id=
+// {url}: 204, or 404 when the object does not own the service principal.
+func (s *Server) removeOwner(w http.ResponseWriter, r *http.Request) error {
+	sp, err := s.lookupServicePrincipal(r.Context(), r.PathValue("spId"))
+	if err != nil {
+		return err
+	}
+	set, id := "directoryObjects", r.PathValue("ownerId")
+	if id == "" {
+		ref := r.URL.Query().Get("$id")
+		if ref == "" {
+			return dirBadRequest("Name the owner to remove: DELETE /servicePrincipals/{id}/owners/{ownerId}/$ref.")
+		}
+		if set, id, err = parseRef(ref); err != nil {
+			return err
+		}
+	}
+	if id, err = s.userIDOf(r.Context(), set, id); err != nil {
+		return err
+	}
+	if err := s.store.RemoveOwner(r.Context(), sp.ID, odata.GUID(id)); err != nil {
+		return storeErr(err, id)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

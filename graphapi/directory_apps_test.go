@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"provisiond/auth"
@@ -183,6 +184,16 @@ func TestOwners(t *testing.T) {
 	}
 	a.call("POST", "/v1.0/servicePrincipals/nope/owners/$ref", ref("https://graph.microsoft.com/v1.0/users/"+u)).wantError(t, 404, "Request_ResourceNotFound")
 	a.call("GET", "/v1.0/servicePrincipals/nope/owners", nil).wantError(t, 404, "Request_ResourceNotFound")
+
+	// Removing owners: by id, by an @odata.id URL, by userPrincipalName.
+	a.must(http.StatusNoContent, "DELETE", owners+"/"+strings.ToUpper(appOID)+"/$ref", nil)
+	a.must(http.StatusNoContent, "DELETE", owners+"/$ref?$id="+url.QueryEscape("https://graph.microsoft.com/v1.0/servicePrincipals/"+other["id"].(string)), nil)
+	a.call("DELETE", owners+"/"+appOID+"/$ref", nil).wantError(t, 404, "Request_ResourceNotFound")
+	a.call("DELETE", owners+"/$ref", nil).wantError(t, 400, "Request_BadRequest", "Name the owner to remove")
+	a.must(http.StatusNoContent, "DELETE", owners+"/owner@contoso.com/$ref", nil)
+	if vals := a.must(http.StatusOK, "GET", owners, nil).values(t); len(vals) != 0 {
+		t.Errorf("owners after removing them all = %v", vals)
+	}
 }
 
 func TestAppRoleAssignments(t *testing.T) {

@@ -35,6 +35,7 @@ func (s *Server) routesGroups(mux *http.ServeMux) {
 	// DELETE /groups/{id}/members/$ref?$id={url} is the other form Graph takes.
 	s.route(mux, "DELETE /groups/{groupId}/members/$ref", auth.GroupMemberWrite, s.removeMember)
 	s.route(mux, "GET /groups/{groupId}/appRoleAssignments", auth.GroupRead, assignmentsOf(s, groups, func(g store.Group) string { return g.ID }))
+	s.route(mux, "GET /groups/{groupId}/memberOf", auth.GroupRead, memberOf(s, groups, func(g store.Group) string { return g.ID }))
 }
 
 // groups is the /groups entity set.
@@ -275,6 +276,30 @@ func (s *Server) objects(ctx context.Context, ids []string, unknown func(id stri
 		}
 	}
 	return out, nil
+}
+
+// memberOf serves GET /{set}/{key}/memberOf: the groups the object (a
+// user or a group) is a direct member of.
+func memberOf[T any](s *Server, res resource[T], id func(T) string) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		q, err := parseDirectoryQuery(r, groupFields)
+		if err != nil {
+			return err
+		}
+		v, err := res.find(r.Context(), r.PathValue(res.key))
+		if err != nil {
+			return err
+		}
+		ids, err := s.store.ListMemberOf(r.Context(), id(v))
+		if err != nil {
+			return err
+		}
+		items, err := s.objects(r.Context(), ids, nil) // deleted groups drop out
+		if err != nil {
+			return err
+		}
+		return writeCollection(w, r, "directoryObjects", q, q.Apply(items))
+	}
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {

@@ -130,6 +130,18 @@ func TestGroupMembers(t *testing.T) {
 	}
 	diff(t, "members", res.object(t), jsonValue(t, want))
 
+	// memberOf lists the groups an object is a direct member of.
+	for _, c := range []struct{ path, want string }{
+		{"/v1.0/users/" + alice + "/memberOf", g}, {"/v1.0/groups/" + sub + "/memberOf", g},
+	} {
+		vals := a.must(http.StatusOK, "GET", c.path+"?$select=id,displayName", nil).values(t)
+		if len(vals) != 1 || vals[0]["id"] != c.want || vals[0]["@odata.type"] != "#microsoft.graph.group" {
+			t.Errorf("GET %s = %v, want the group %s", c.path, vals, c.want)
+		}
+	}
+	a.call("GET", "/v1.0/users/nobody@contoso.com/memberOf", nil).wantError(t, 404, "Request_ResourceNotFound")
+
+
 	tests := []struct {
 		name   string
 		body   any

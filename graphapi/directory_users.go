@@ -30,6 +30,7 @@ func (s *Server) routesDirectory(mux *http.ServeMux) {
 	s.route(mux, "PATCH /users/{userId}", auth.UserWrite, users.update)
 	s.route(mux, "DELETE /users/{userId}", auth.UserWrite, users.delete)
 	s.route(mux, "GET /users/{userId}/appRoleAssignments", auth.UserRead, assignmentsOf(s, users, func(u store.User) string { return u.ID }))
+	s.route(mux, "GET /users/{userId}/memberOf", auth.UserRead, memberOf(s, users, func(u store.User) string { return u.ID }))
 	s.routesGroups(mux)
 	s.routesApps(mux)
 }
