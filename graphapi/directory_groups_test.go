@@ -141,7 +141,6 @@ func TestGroupMembers(t *testing.T) {
 	}
 	a.call("GET", "/v1.0/users/nobody@contoso.com/memberOf", nil).wantError(t, 404, "Request_ResourceNotFound")
 
-
 	tests := []struct {
 		name   string
 		body   any
