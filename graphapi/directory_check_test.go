@@ -59,6 +59,9 @@ func TestCloudSyncWritesWhatTheAPIAccepts(t *testing.T) {
 		{"a group named as AD names them", "Group", connector.Attributes{"DisplayName": {"Domain Users"}, "Alias": {"Domain Users"}}, ""},
 		{"NUL in an on-premises property", "User", user(connector.Attributes{"OnPremisesSamAccountName": {"a\x00b"}}), "'onPremisesSamAccountName'"},
 		{"a tab in an on-premises property", "User", user(connector.Attributes{"UserPrincipalName": {"tab@contoso.test"}, "OnPremisesDistinguishedName": {"cn=a\tb,dc=contoso,dc=test"}}), ""},
+		{"one business phone", "User", user(connector.Attributes{"UserPrincipalName": {"phone@contoso.test"}, "TelephoneNumber": {"+1 555"}, "PreferredLanguage": {"en-US"}}), ""},
+		{"two business phones", "User", user(connector.Attributes{"TelephoneNumber": {"+1 555", "+1 556"}}), "'businessPhones'"},
+		{"a language that is not a code", "User", user(connector.Attributes{"PreferredLanguage": {"English (US)"}}), "'preferredLanguage'"},
 		{"a plain group", "Group", connector.Attributes{"DisplayName": {"Staff"}, "Alias": {"staff"}}, ""},
 		{"NUL in a group's displayName", "Group", connector.Attributes{"DisplayName": {"St\x00aff"}}, "'displayName'"},
 	} {

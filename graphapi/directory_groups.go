@@ -53,6 +53,13 @@ func (s *Server) groups() resource[store.Group] {
 				g.DisplayName = v
 			}
 			g.Props = applyProps(g.Props, d, "displayName")
+			// A change of kind must give a kind Graph has; other changes
+			// leave a group as it came (cloud sync's may be mail-enabled).
+			for _, k := range []string{"groupTypes", "mailEnabled", "securityEnabled"} {
+				if _, changed := d.props[k]; changed {
+					return checkGroupKind(g.Props)
+				}
+			}
 			return nil
 		},
 		edit: func(ctx context.Context, id string, change func(*store.Group) error) error {
@@ -74,12 +81,36 @@ func (s *Server) groups() resource[store.Group] {
 }
 
 func checkGroupTypes(v any) string {
-	for _, t := range v.([]any) {
+	types := v.([]any)
+	for _, t := range types {
 		if t != "Unified" {
 			return "only \"Unified\" is supported (dynamic membership is not)"
 		}
 	}
+	if len(types) > 1 {
+		return "\"Unified\" is given more than once"
+	}
 	return ""
+}
+
+// checkGroupKind refuses a group Graph cannot create or turn it into:
+// one is a security group (groupTypes [], mailEnabled false,
+// securityEnabled true) or a Microsoft 365 group (groupTypes ["Unified"],
+// mailEnabled true).
+func checkGroupKind(props map[string]any) error {
+	types, _ := props["groupTypes"].([]any)
+	unified := len(types) > 0
+	mail, _ := props["mailEnabled"].(bool)
+	security, _ := props["securityEnabled"].(bool)
+	switch {
+	case unified && !mail:
+		return dirBadRequest("A Microsoft 365 group (groupTypes [\"Unified\"]) is mail-enabled: set mailEnabled to true.")
+	case !unified && mail:
+		return dirBadRequest("The service does not currently support writes of mail-enabled groups. Please ensure that the mail-enablement property is unset or is set to false (or make it a Microsoft 365 group: groupTypes [\"Unified\"]).")
+	case !unified && !security:
+		return dirBadRequest("A group is a security group (securityEnabled true) or a Microsoft 365 group (groupTypes [\"Unified\"], mailEnabled true); this one is neither.")
+	}
+	return nil
 }
 
 // groupSpec lists the writable group properties.
@@ -143,6 +174,9 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := groupSpec.checkReadOnly(d, nil); err != nil {
+		return err
+	}
+	if err := checkGroupKind(d.props); err != nil {
 		return err
 	}
 	refs := d.binds["members"]

@@ -257,3 +257,32 @@ func TestPatchGroupBindsMembers(t *testing.T) {
 	a.call("PATCH", "/v1.0/users/"+bob, map[string]any{"manager@odata.bind": ref("users", ann)}).
 		wantError(t, 400, "Request_BadRequest", "not supported")
 }
+
+// Groups are of the kinds Graph creates: security or Microsoft 365.
+func TestGroupKinds(t *testing.T) {
+	a := newAPITest(t)
+	kind := func(name string, mail, security bool, types ...string) map[string]any {
+		g := newGroup(name)
+		g["mailEnabled"], g["securityEnabled"], g["groupTypes"] = mail, security, types
+		return g
+	}
+	for _, c := range []struct {
+		name    string
+		body    map[string]any
+		message string
+	}{
+		{"mail-enabled security", kind("mailsec", true, true), "does not currently support writes of mail-enabled groups"},
+		{"Unified without mail", kind("unimail", false, false, "Unified"), "is mail-enabled: set mailEnabled to true"},
+		{"Unified twice", kind("unitwice", true, false, "Unified", "Unified"), "more than once"},
+		{"neither", kind("neither", false, false), "this one is neither"},
+	} {
+		a.call("POST", "/v1.0/groups", c.body).wantError(t, 400, "Request_BadRequest", c.message)
+	}
+	a.must(http.StatusCreated, "POST", "/v1.0/groups", kind("m365", true, false, "Unified"))
+	id := a.must(http.StatusCreated, "POST", "/v1.0/groups", kind("security", false, true)).object(t)["id"].(string)
+	a.call("PATCH", "/v1.0/groups/"+id, map[string]any{"mailEnabled": true}).wantError(t, 400, "Request_BadRequest", "mail-enabled")
+	a.must(http.StatusNoContent, "PATCH", "/v1.0/groups/"+id, map[string]any{"groupTypes": []string{"Unified"}, "mailEnabled": true})
+	if got := a.must(http.StatusOK, "GET", "/v1.0/groups", nil).values(t); len(got) != 2 {
+		t.Errorf("%d groups, want the two allowed", len(got))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -99,6 +100,25 @@ func checkCountryCode(v any) string {
 	return "use a two-letter country code (ISO 3166-1 alpha-2), such as US"
 }
 
+// languageTag is an ISO 639-1 language code with optional subtags, as
+// Graph's preferredLanguage takes: en, en-US, zh-Hant-TW.
+var languageTag = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+
+func checkLanguage(v any) string {
+	if languageTag.MatchString(v.(string)) {
+		return ""
+	}
+	return "use an ISO 639-1 language code, such as en-US"
+}
+
+// checkBusinessPhones allows one number, as Graph does.
+func checkBusinessPhones(v any) string {
+	if len(v.([]any)) > 1 {
+		return "only one number can be set"
+	}
+	return ""
+}
+
 func checkPasswordProfile(v any) string {
 	m := v.(map[string]any)
 	for k, pv := range m {
@@ -146,8 +166,8 @@ var userSpec = newObjectSpec(objectSpec{
 		"streetAddress":            {kind: kindString, multiline: true, check: maxLen(1024)},
 		"officeLocation":           {kind: kindString, check: maxLen(128)},
 		"mobilePhone":              {kind: kindString, check: maxLen(64)},
-		"businessPhones":           {kind: kindStrings},
-		"preferredLanguage":        {kind: kindString},
+		"businessPhones":           {kind: kindStrings, check: checkBusinessPhones},
+		"preferredLanguage":        {kind: kindString, check: checkLanguage},
 		"usageLocation":            {kind: kindString, check: checkCountryCode},
 		"userType":                 {kind: kindString, check: checkUserType},
 		"onPremisesSamAccountName": {kind: kindString},

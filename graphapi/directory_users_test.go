@@ -474,3 +474,23 @@ func TestReadOnlyPropertiesAreNotDropped(t *testing.T) {
 		t.Errorf("after refused PATCHes: %v", got)
 	}
 }
+
+// businessPhones holds one number and preferredLanguage a language code,
+// as in Graph.
+func TestUserValueRules(t *testing.T) {
+	a := newAPITest(t)
+	id := a.createUser("rules@contoso.test", map[string]any{"businessPhones": []string{"+1 555 0100"}, "preferredLanguage": "zh-Hant-TW"})
+	for _, c := range []struct {
+		prop string
+		v    any
+		hint string
+	}{
+		{"businessPhones", []string{"+1 555 0100", "+1 555 0101"}, "Only one number can be set."},
+		{"preferredLanguage", "not a language!!", "ISO 639-1"},
+		{"preferredLanguage", "english", "ISO 639-1"},
+	} {
+		a.call("PATCH", "/v1.0/users/"+id, map[string]any{c.prop: c.v}).
+			wantError(t, 400, "Request_BadRequest", "Invalid value specified for property '"+c.prop+"'", c.hint)
+	}
+	a.must(http.StatusNoContent, "PATCH", "/v1.0/users/"+id, map[string]any{"preferredLanguage": "en", "businessPhones": []string{}})
+}
