@@ -36,7 +36,7 @@ func TestOnDemandBadInput(t *testing.T) {
 		{"empty subjects", path, body(e.ruleID), 400, "RequestParameterInvalid", []string{"subjects"}},
 		{"two subjects", path, body(e.ruleID, userSubject(uid), userSubject(uid)), 400, "RequestParameterInvalid", []string{"one subject"}},
 		{"unknown ruleId", path, body("no-such-rule", userSubject(uid)), 400, "RequestParameterInvalid", []string{e.jobID, "no-such-rule"}},
-		{"empty ruleId", path, body("", userSubject(uid)), 400, "RequestParameterInvalid", []string{e.jobID, "does not include the rule"}},
+		{"empty ruleId", path, body("", userSubject(uid)), 400, "RequestParameterInvalid", []string{e.jobID, "The parameter 'ruleId' is required"}},
 		{"missing objectId", path, body(e.ruleID, map[string]any{"objectTypeName": "User"}), 400, "RequestParameterInvalid", []string{"objectId"}},
 		{"missing objectTypeName", path, body(e.ruleID, map[string]any{"objectId": uid}), 400, "RequestParameterInvalid", []string{"objectTypeName"}},
 		{"wrong objectTypeName", path, body(e.ruleID, map[string]any{"objectId": uid, "objectTypeName": "Device"}), 400, "RequestParameterInvalid", []string{"Device", "User", "Group"}},

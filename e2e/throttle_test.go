@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"sync"
@@ -96,8 +98,10 @@ func TestOnDemandRetryAfter(t *testing.T) {
 		}
 	}
 	fake.Add(int64(2500 * time.Millisecond))
-	req, _ := http.NewRequest("POST", e.url+"/v1.0"+path, nil)
+	raw, _ := json.Marshal(body) // a well-formed call: malformed ones are not counted
+	req, _ := http.NewRequest("POST", e.url+"/v1.0"+path, bytes.NewReader(raw))
 	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
