@@ -1,6 +1,7 @@
 package graphapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 
 	"provisiond/jobs"
 	"provisiond/schema"
+	"provisiond/secrets"
 	"provisiond/throttle"
 )
 
@@ -271,4 +273,86 @@ func TestOnDemandLimitCountsWellFormedRequests(t *testing.T) {
 		t.Fatalf("the first well-formed request was throttled after malformed ones: %s", first.body)
 	}
 	a.call("POST", od, `{"parameters":[{"ruleId":"`+schema.SCIMUserRuleID+`",`+subject+`}]}`).wantError(t, http.StatusTooManyRequests, "TooManyRequests")
+}
+
+// FuzzUnknownProperty checks unknownProperty against encoding/json's
+// DisallowUnknownFields, once annotations are taken out: for the body
+// types of the synchronization API (open types aside), the two agree on
+// whether a document names a property its type lacks.
+func FuzzUnknownProperty(f *testing.F) {
+	for _, s := range []string{`{"parameters":[{"ruleId":"r","subjects":[{"objectId":"o","objectTypeName":"User","links":{"members":[{"objectId":"m","x":1}]}}]}]}`,
+		`{"synchronizationRules":[{"objectMappings":[{"attributeMappings":[{"source":{"parameters":[{"key":"k","value":{"name":"n","nam":1}}]}}]}]}]}`,
+		`{"criteria":{"resetScope":"Full","@odata.type":"#x"}}`, `{"value":[{"key":"k","value":"v","Value":"w"}]}`,
+		`{"schedule":{"interval":"PT1M","intervall":1},"id":null}`, `[{"a":1}]`, `{"A":{"b":{}}}`} {
+		f.Add([]byte(s))
+	}
+	types := []reflect.Type{
+		reflect.TypeFor[onDemandBody](), reflect.TypeFor[schema.Schema](), reflect.TypeFor[restartParameters](),
+		reflect.TypeFor[struct {
+			Value *[]secrets.Pair `json:"value"`
+		}](),
+		reflect.TypeFor[struct {
+			jobReadOnly
+			TemplateID *string         `json:"templateId"`
+			Settings   *[]keyValuePair `json:"synchronizationJobSettings"`
+			Schedule   *schedulePatch  `json:"schedule"`
+		}](),
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var doc any
+		if json.Unmarshal(raw, &doc) != nil || jsonDepth(doc) > maxCheckDepth-2 {
+			return
+		}
+		plain, _ := json.Marshal(withoutAnnotations(doc))
+		for _, typ := range types {
+			ours := unknownProperty(raw, typ) != nil
+			dec := json.NewDecoder(bytes.NewReader(plain))
+			dec.DisallowUnknownFields()
+			err := dec.Decode(reflect.New(typ).Interface())
+			theirs := err != nil && strings.Contains(err.Error(), "unknown field")
+			if err != nil && !theirs {
+				continue // a type error came first: the decoder says nothing of names
+			}
+			if ours != theirs {
+				t.Fatalf("%v on %s: unknownProperty says %v, DisallowUnknownFields %v", typ, raw, ours, err)
+			}
+		}
+	})
+}
+
+func withoutAnnotations(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range t {
+			if !strings.Contains(k, "@") {
+				out[k] = withoutAnnotations(e)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = withoutAnnotations(e)
+		}
+		return out
+	}
+	return v
+}
+
+func jsonDepth(v any) int {
+	d := 0
+	switch t := v.(type) {
+	case map[string]any:
+		for _, e := range t {
+			d = max(d, jsonDepth(e))
+		}
+		return d + 1
+	case []any:
+		for _, e := range t {
+			d = max(d, jsonDepth(e))
+		}
+		return d + 1
+	}
+	return 0
 }
