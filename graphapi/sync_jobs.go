@@ -441,7 +441,8 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 	// the stored ones. What it reads and writes first, then what it maps.
 	checked := sc
 	keepDirectories(&checked, j.Schema)
-	if _, err := schema.Compile(&checked); err != nil {
+	compiled, err := schema.Compile(&checked)
+	if err != nil {
 		return invalidSchema(err)
 	}
 	if err := y.Jobs.CheckDirectories(j, &sc); err != nil {
@@ -451,7 +452,7 @@ func (y *Sync) putJobSchema(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	if err := schema.CheckTargets(&checked); err != nil {
+	if err := schema.CheckTargets(compiled); err != nil {
 		return invalidSchema(err)
 	}
 	sc.ID = j.ID

@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -105,6 +104,9 @@ func (e *CompileError) Error() string {
 	if e.TargetAttribute != "" {
 		fmt.Fprintf(&b, ", target attribute '%s'", e.TargetAttribute)
 	}
+	if b.Len() == 0 {
+		return e.Err.Error() // the schema's directories, not a rule
+	}
 	fmt.Fprintf(&b, ": %v", e.Err)
 	return strings.TrimPrefix(b.String(), ", ")
 }
@@ -168,26 +170,28 @@ func targetAttributes(s *Schema, directory, object string) (map[string]*Attribut
 	return defs, defined
 }
 
-// CheckTargets checks what a schema's enabled object mappings write: one
-// mapping per source object type in a rule (a second would never run) and,
-// when the schema defines the rule's target directory, a target object it
-// defines with every attribute mapped to (a mapping to an attribute the
-// target does not know fails every object at export). PUT schema checks
-// it; a stored schema still runs without (it may be older than the check).
-// Errors are *CompileError.
-func CheckTargets(s *Schema) error {
+// CheckTargets checks what a compiled schema's enabled object mappings
+// read and write: its directory definitions; one mapping per source object
+// type in a rule (a second would never run); source attributes the source
+// object defines and, when the schema defines the rule's target directory,
+// a target object it defines with every attribute mapped to (a mapping to
+// an attribute the target does not know fails every object at export).
+// PUT schema checks it; a stored schema still runs without (it may be
+// older than the check). Errors are *CompileError.
+func CheckTargets(c *Compiled) error {
+	s := c.Schema
 	if err := checkDirectories(s); err != nil {
 		return err
 	}
-	for ri := range s.SynchronizationRules {
-		r := &s.SynchronizationRules[ri]
+	for _, cr := range c.Rules {
+		r := cr.Rule
 		if err := checkRuleDirectories(s, r); err != nil {
 			return err
 		}
 		enabled := map[string]string{} // lower-case source object → the mapping's label
-		for oi := range r.ObjectMappings {
-			if om := &r.ObjectMappings[oi]; om.Enabled {
-				if err := checkTargets(s, r, om, enabled); err != nil {
+		for _, co := range cr.Objects {
+			if co.Mapping.Enabled {
+				if err := checkTargets(s, r, co, enabled); err != nil {
 					err.Rule = r.ID
 					return err
 				}
@@ -209,14 +213,15 @@ var (
 // case-insensitively, so a second would be ignored) and an attribute type
 // and mutability Graph has (default String and ReadWrite).
 func checkDirectories(s *Schema) error {
+	fail := func(format string, args ...any) error { return &CompileError{Err: fmt.Errorf(format, args...)} }
 	for _, d := range s.Directories {
 		objects := map[string]bool{}
 		for oi, o := range d.Objects {
 			if strings.TrimSpace(o.Name) == "" {
-				return fmt.Errorf("directory '%s': objects[%d] has no name", d.Name, oi)
+				return fail("directory '%s': objects[%d] has no name", d.Name, oi)
 			}
 			if objects[strings.ToLower(o.Name)] {
-				return fmt.Errorf("directory '%s' defines object '%s' twice (names differ in case at most)", d.Name, o.Name)
+				return fail("directory '%s' defines object '%s' twice (names differ in case at most)", d.Name, o.Name)
 			}
 			objects[strings.ToLower(o.Name)] = true
 			attrs := map[string]bool{}
@@ -224,13 +229,13 @@ func checkDirectories(s *Schema) error {
 				where := fmt.Sprintf("directory '%s', object '%s'", d.Name, o.Name)
 				switch {
 				case strings.TrimSpace(a.Name) == "":
-					return fmt.Errorf("%s: attributes[%d] has no name", where, ai)
+					return fail("%s: attributes[%d] has no name", where, ai)
 				case attrs[strings.ToLower(a.Name)]:
-					return fmt.Errorf("%s defines attribute '%s' twice (names differ in case at most)", where, a.Name)
+					return fail("%s defines attribute '%s' twice (names differ in case at most)", where, a.Name)
 				case a.Type != "" && !slices.ContainsFunc(attributeTypes, func(t string) bool { return strings.EqualFold(t, a.Type) }):
-					return fmt.Errorf("%s, attribute '%s': type '%s' is not one of %s", where, a.Name, a.Type, strings.Join(attributeTypes, ", "))
+					return fail("%s, attribute '%s': type '%s' is not one of %s", where, a.Name, a.Type, strings.Join(attributeTypes, ", "))
 				case a.Mutability != "" && !slices.ContainsFunc(mutabilities, func(m string) bool { return strings.EqualFold(m, a.Mutability) }):
-					return fmt.Errorf("%s, attribute '%s': mutability '%s' is not one of %s", where, a.Name, a.Mutability, strings.Join(mutabilities, ", "))
+					return fail("%s, attribute '%s': mutability '%s' is not one of %s", where, a.Name, a.Mutability, strings.Join(mutabilities, ", "))
 				}
 				attrs[strings.ToLower(a.Name)] = true
 			}
@@ -257,7 +262,8 @@ func checkRuleDirectories(s *Schema, r *Rule) error {
 
 // checkTargets is CheckTargets for one enabled object mapping of rule r;
 // seen holds the rule's enabled mappings before it.
-func checkTargets(s *Schema, r *Rule, om *ObjectMapping, seen map[string]string) *CompileError {
+func checkTargets(s *Schema, r *Rule, co *CompiledObject, seen map[string]string) *CompileError {
+	om := co.Mapping
 	src := strings.ToLower(om.SourceObjectName)
 	if other, dup := seen[src]; dup {
 		return om.failure("", fmt.Errorf("object mapping %q already provisions source objects '%s'; disable one of the two", other, om.SourceObjectName))
@@ -279,7 +285,7 @@ func checkTargets(s *Schema, r *Rule, om *ObjectMapping, seen map[string]string)
 		if i < 0 {
 			return om.failure("", fmt.Errorf("the source directory '%s' defines no object '%s', so the mapping would never run", r.SourceDirectoryName, om.SourceObjectName))
 		}
-		if err := checkSourceAttributes(om, &d.Objects[i], d.Name); err != nil {
+		if err := checkSourceAttributes(co, &d.Objects[i], d.Name); err != nil {
 			return err
 		}
 	}
@@ -331,7 +337,7 @@ func checkSourceTypes(src *MappingSource) error {
 // object defines (when it defines any): a misspelt name reads null for
 // every object, and in a scoping filter puts every object out of scope,
 // so that a cycle disables them all in the target.
-func checkSourceAttributes(om *ObjectMapping, o *ObjectDefinition, directory string) *CompileError {
+func checkSourceAttributes(co *CompiledObject, o *ObjectDefinition, directory string) *CompileError {
 	if len(o.Attributes) == 0 {
 		return nil // not discovered yet
 	}
@@ -341,30 +347,22 @@ func checkSourceAttributes(om *ObjectMapping, o *ObjectDefinition, directory str
 	undefined := func(name string) error {
 		return fmt.Errorf("the source object '%s' of directory '%s' has no attribute '%s' (add it to the object's attributes first, or check its spelling)", o.Name, directory, name)
 	}
-	for _, am := range om.AttributeMappings {
-		if am.Source == nil {
+	om := co.Mapping
+	for _, ca := range co.Attrs {
+		if ca.Expr == nil {
 			continue
 		}
-		text, err := ExpressionOf(am.Source)
-		if err != nil {
-			continue // Compile reports it
-		}
-		e, err := expr.Parse(text)
-		if err != nil {
-			continue
-		}
-		for _, a := range e.Attributes() {
+		for _, a := range ca.Expr.Attributes() {
 			if !defined(a) {
-				return om.failure(am.TargetAttributeName, undefined(a))
+				return om.failure(ca.Target, undefined(a))
 			}
 		}
 	}
-	if om.Scope != nil {
-		for gi, g := range om.Scope.Groups {
-			for ci, c := range g.Clauses {
-				if c.SourceOperandName != "" && !defined(c.SourceOperandName) {
-					name := cmp.Or(g.Name, fmt.Sprintf("group %d", gi+1))
-					return om.failure("", fmt.Errorf("scoping filter %q clause %d: %w", name, ci+1, undefined(c.SourceOperandName)))
+	if co.Scope != nil {
+		for gi, g := range co.Scope.Groups {
+			for ci, c := range g {
+				if !defined(c.Attribute) {
+					return om.failure("", fmt.Errorf("scoping filter %q clause %d: %w", co.Scope.Names[gi], ci+1, undefined(c.Attribute)))
 				}
 			}
 		}

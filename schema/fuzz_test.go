@@ -48,7 +48,7 @@ func FuzzCompileSchema(f *testing.F) {
 			}
 			return
 		}
-		if err := CheckTargets(&s); err != nil && !errors.As(err, &ce) {
+		if err := CheckTargets(c); err != nil && !errors.As(err, &ce) {
 			t.Fatalf("CheckTargets error %T %v, want *CompileError", err, err)
 		}
 		for _, r := range c.Rules {

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -238,7 +239,11 @@ func TestScopeOperators(t *testing.T) {
 // mappings and undefined target directories are not checked.
 func TestCheckTargets(t *testing.T) {
 	for _, tpl := range Templates("app") {
-		if err := CheckTargets(tpl.Schema); err != nil {
+		c, err := Compile(tpl.Schema)
+		if err != nil {
+			t.Fatalf("template %s: %v", tpl.ID, err)
+		}
+		if err := CheckTargets(c); err != nil {
 			t.Errorf("template %s: %v", tpl.ID, err)
 		}
 	}
@@ -354,10 +359,15 @@ func TestCheckTargets(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := SCIMSchema()
 			tc.mutate(s)
-			if _, err := Compile(s); err != nil {
+			c, err := Compile(s)
+			if err != nil {
 				t.Fatalf("Compile: %v (the case is for CheckTargets)", err)
 			}
-			err := CheckTargets(s)
+			err = CheckTargets(c)
+			var ce *CompileError
+			if err != nil && !errors.As(err, &ce) {
+				t.Errorf("CheckTargets error %T, want *CompileError", err)
+			}
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("CheckTargets refused it: %v", err)
