@@ -30,8 +30,8 @@ func textProblem(raw json.RawMessage) (where, hint string) {
 }
 
 func textProblemAt(raw json.RawMessage, path string, depth int) (where, hint string) {
-	hint = rawTextProblem(raw)
-	if hint == "" && hasNUL(raw) {
+	hint, nul := scanText(raw)
+	if hint == "" && nul {
 		hint = "it holds a NUL character (\\u0000)"
 	}
 	if hint == "" || depth >= maxCheckDepth {
@@ -57,25 +57,6 @@ func textProblemAt(raw json.RawMessage, path string, depth int) (where, hint str
 	return path, hint
 }
 
-// hasNUL reports whether a string of JSON document raw (a name or a value)
-// holds U+0000. Raw NUL bytes cannot occur in JSON text that parsed.
-func hasNUL(raw json.RawMessage) bool {
-	s := string(raw)
-	for i := strings.Index(s, `\u0000`); i >= 0; i = strings.Index(s, `\u0000`) {
-		// The escape is NUL only if the backslash before it is not
-		// itself escaped: count the backslashes that precede it.
-		n := 0
-		for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
-			n++
-		}
-		if n%2 == 0 {
-			return true
-		}
-		s = s[i+len(`\u0000`):]
-	}
-	return false
-}
-
 // textError is the 400 for what textProblem found.
 func textError(where, hint string) *Error {
 	if where == "" {
@@ -89,7 +70,8 @@ func textError(where, hint string) *Error {
 // misspelt name would do nothing and answer success. Names match as
 // encoding/json matches them (case folded); annotations ("@odata.type")
 // are not properties. Types that decode themselves, open types and
-// interfaces take anything; a map any names, and its values are checked. Syntax and type errors are the decoder's to report.
+// interfaces take anything; a map any names, and its values are checked.
+// Syntax and type errors are the decoder's to report.
 func unknownProperty(raw json.RawMessage, t reflect.Type) *Error {
 	return unknownPropertyAt(raw, t, "", 0)
 }

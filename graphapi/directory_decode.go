@@ -324,8 +324,15 @@ func stringList(v any) []any {
 // rawTextProblem finds what decoding would hide in a raw JSON value: bytes
 // that are not UTF-8, and \u escapes of unpaired UTF-16 surrogates.
 func rawTextProblem(raw []byte) string {
+	hint, _ := scanText(raw)
+	return hint
+}
+
+// scanText is rawTextProblem that also reports, when raw is fine, whether
+// one of its \u escapes is NUL.
+func scanText(raw []byte) (hint string, nul bool) {
 	if !utf8.Valid(raw) {
-		return "it is not valid UTF-8"
+		return "it is not valid UTF-8", false
 	}
 	s := string(raw)
 	for i := 0; i < len(s); i++ {
@@ -338,18 +345,20 @@ func rawTextProblem(raw []byte) string {
 		}
 		r := escapedRune(s[i+1:])
 		switch {
+		case r == 0:
+			nul = true
 		case utf16High(r):
 			if next := s[i+5:]; strings.HasPrefix(next, `\u`) && utf16Low(escapedRune(next[2:])) {
 				i += 6
 			} else {
-				return "it holds an unpaired UTF-16 surrogate (\\u" + s[i+1:i+5] + ")"
+				return "it holds an unpaired UTF-16 surrogate (\\u" + s[i+1:i+5] + ")", nul
 			}
 		case utf16Low(r):
-			return "it holds an unpaired UTF-16 surrogate (\\u" + s[i+1:i+5] + ")"
+			return "it holds an unpaired UTF-16 surrogate (\\u" + s[i+1:i+5] + ")", nul
 		}
 		i += 4
 	}
-	return ""
+	return "", nul
 }
 
 // escapedRune reads the four hex digits of a \u escape, or -1.
