@@ -304,17 +304,8 @@ func (s *Server) removeOwner(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	set, id := "directoryObjects", r.PathValue("ownerId")
-	if id == "" {
-		ref := r.URL.Query().Get("$id")
-		if ref == "" {
-			return dirBadRequest("Name the owner to remove: DELETE /servicePrincipals/{id}/owners/{ownerId}/$ref.")
-		}
-		if set, id, err = parseRef(ref); err != nil {
-			return err
-		}
-	}
-	if id, err = s.userIDOf(r.Context(), set, id); err != nil {
+	id, err := s.refTarget(r, "ownerId", "Name the owner to remove: DELETE /servicePrincipals/{id}/owners/{ownerId}/$ref.")
+	if err != nil {
 		return err
 	}
 	if err := s.store.RemoveOwner(r.Context(), sp.ID, odata.GUID(id)); err != nil {

@@ -41,6 +41,9 @@ type objectSpec struct {
 }
 
 func newObjectSpec(o objectSpec) objectSpec {
+	// A property both listed read-only and writable is writable (a shared
+	// list, such as onPremisesReadOnly, may name one a type lets be set).
+	o.readOnly = slices.DeleteFunc(slices.Clone(o.readOnly), func(n string) bool { _, w := o.props[n]; return w })
 	o.lower = map[string]string{}
 	for name := range o.props {
 		o.lower[strings.ToLower(name)] = name

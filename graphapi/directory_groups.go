@@ -34,8 +34,8 @@ func (s *Server) routesGroups(mux *http.ServeMux) {
 	s.route(mux, "DELETE /groups/{groupId}/members/{memberId}/$ref", auth.GroupMemberWrite, s.removeMember)
 	// DELETE /groups/{id}/members/$ref?$id={url} is the other form Graph takes.
 	s.route(mux, "DELETE /groups/{groupId}/members/$ref", auth.GroupMemberWrite, s.removeMember)
-	s.route(mux, "GET /groups/{groupId}/appRoleAssignments", auth.GroupRead, assignmentsOf(s, groups, func(g store.Group) string { return g.ID }))
-	s.route(mux, "GET /groups/{groupId}/memberOf", auth.GroupRead, memberOf(s, groups, func(g store.Group) string { return g.ID }))
+	s.route(mux, "GET /groups/{groupId}/appRoleAssignments", auth.GroupRead, assignmentsOf(s, groups))
+	s.route(mux, "GET /groups/{groupId}/memberOf", auth.GroupRead, memberOf(s, groups))
 }
 
 // groups is the /groups entity set.
@@ -62,19 +62,7 @@ func (s *Server) groups() resource[store.Group] {
 			}
 			return nil
 		},
-		edit: func(ctx context.Context, id string, change func(*store.Group) error) error {
-			_, err := s.store.EditGroup(ctx, id, func(g *store.Group) error {
-				if g.Deleted != nil {
-					return storeErr(store.ErrNotFound, id) // deleted meanwhile
-				}
-				return change(g)
-			})
-			var ge *Error
-			if errors.As(err, &ge) {
-				return err
-			}
-			return storeErr(err, id)
-		},
+		edit:       storeEdit(s.store.EditGroup, func(g *store.Group) bool { return g.Deleted != nil }, nil),
 		link:       s.bindMembers,
 		softDelete: func(g *store.Group) { g.Deleted = s.deletedNow() },
 	}
@@ -314,7 +302,7 @@ func (s *Server) objects(ctx context.Context, ids []string, unknown func(id stri
 
 // memberOf serves GET /{set}/{key}/memberOf: the groups the object (a
 // user or a group) is a direct member of.
-func memberOf[T any](s *Server, res resource[T], id func(T) string) handler {
+func memberOf[T any](s *Server, res resource[T]) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		q, err := parseDirectoryQuery(r, groupFields)
 		if err != nil {
@@ -324,7 +312,7 @@ func memberOf[T any](s *Server, res resource[T], id func(T) string) handler {
 		if err != nil {
 			return err
 		}
-		ids, err := s.store.ListMemberOf(r.Context(), id(v))
+		ids, err := s.store.ListMemberOf(r.Context(), res.id(v))
 		if err != nil {
 			return err
 		}
@@ -481,17 +469,8 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if directory.IsSynced(g.Props) {
 		return errMastered
 	}
-	set, id := "directoryObjects", r.PathValue("memberId")
-	if id == "" {
-		ref := r.URL.Query().Get("$id")
-		if ref == "" {
-			return dirBadRequest("Name the member to remove: DELETE /groups/{id}/members/{memberId}/$ref.")
-		}
-		if set, id, err = parseRef(ref); err != nil {
-			return err
-		}
-	}
-	if id, err = s.userIDOf(r.Context(), set, id); err != nil {
+	id, err := s.refTarget(r, "memberId", "Name the member to remove: DELETE /groups/{id}/members/{memberId}/$ref.")
+	if err != nil {
 		return err
 	}
 	if err := s.store.RemoveMember(r.Context(), g.ID, id); err != nil {

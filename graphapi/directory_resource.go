@@ -3,6 +3,7 @@ package graphapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"provisiond/store"
@@ -136,15 +137,55 @@ func (res resource[T]) delete(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// storeEdit makes a resource's edit of a store's EditUser or EditGroup: an
+// object deleted meanwhile is a 404, an *Error of change passes as is,
+// ErrConflict is conflict (nil: storeErr's).
+func storeEdit[T any](edit func(context.Context, string, func(*T) error) (T, error), deleted func(*T) bool, conflict *Error) func(context.Context, string, func(*T) error) error {
+	return func(ctx context.Context, id string, change func(*T) error) error {
+		_, err := edit(ctx, id, func(v *T) error {
+			if deleted(v) {
+				return storeErr(store.ErrNotFound, id)
+			}
+			return change(v)
+		})
+		var ge *Error
+		switch {
+		case errors.As(err, &ge):
+			return err
+		case conflict != nil && errors.Is(err, store.ErrConflict):
+			return conflict
+		}
+		return storeErr(err, id)
+	}
+}
+
+// refTarget is the object a DELETE .../{wildcard}/$ref names: its id in the
+// path, or an @odata.id URL in ?$id=; a user may be named by
+// userPrincipalName. missing is the 400's message when neither is given.
+func (s *Server) refTarget(r *http.Request, wildcard, missing string) (string, error) {
+	set, id := "directoryObjects", r.PathValue(wildcard)
+	if id == "" {
+		ref := r.URL.Query().Get("$id")
+		if ref == "" {
+			return "", dirBadRequest("%s", missing)
+		}
+		var err error
+		if set, id, err = parseRef(ref); err != nil {
+			return "", err
+		}
+	}
+	return s.userIDOf(r.Context(), set, id)
+}
+
 // assignmentsOf serves GET /{set}/{key}/appRoleAssignments: the app role
 // assignments the object (a user or a group) holds.
-func assignmentsOf[T any](s *Server, res resource[T], id func(T) string) handler {
+func assignmentsOf[T any](s *Server, res resource[T]) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		v, err := res.find(r.Context(), r.PathValue(res.key))
 		if err != nil {
 			return err
 		}
-		return s.listAssignmentsOf(w, r, res.set+"('"+id(v)+"')/appRoleAssignments", id(v))
+		return s.listAssignmentsOf(w, r, res.set+"('"+res.id(v)+"')/appRoleAssignments", res.id(v))
 	}
 }
 

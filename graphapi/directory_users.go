@@ -30,8 +30,8 @@ func (s *Server) routesDirectory(mux *http.ServeMux) {
 	s.route(mux, "GET /users/{userId}", auth.UserRead, users.get)
 	s.route(mux, "PATCH /users/{userId}", auth.UserWrite, users.update)
 	s.route(mux, "DELETE /users/{userId}", auth.UserWrite, users.delete)
-	s.route(mux, "GET /users/{userId}/appRoleAssignments", auth.UserRead, assignmentsOf(s, users, func(u store.User) string { return u.ID }))
-	s.route(mux, "GET /users/{userId}/memberOf", auth.UserRead, memberOf(s, users, func(u store.User) string { return u.ID }))
+	s.route(mux, "GET /users/{userId}/appRoleAssignments", auth.UserRead, assignmentsOf(s, users))
+	s.route(mux, "GET /users/{userId}/memberOf", auth.UserRead, memberOf(s, users))
 	s.routesGroups(mux)
 	s.routesApps(mux)
 }
@@ -56,22 +56,7 @@ func (s *Server) users() resource[store.User] {
 			u.Props = applyProps(u.Props, d, "userPrincipalName", "accountEnabled")
 			return nil
 		},
-		edit: func(ctx context.Context, id string, change func(*store.User) error) error {
-			_, err := s.store.EditUser(ctx, id, func(u *store.User) error {
-				if u.Deleted != nil {
-					return storeErr(store.ErrNotFound, id) // deleted meanwhile
-				}
-				return change(u)
-			})
-			var ge *Error
-			switch {
-			case errors.As(err, &ge):
-				return err
-			case errors.Is(err, store.ErrConflict):
-				return errDuplicateUPN
-			}
-			return storeErr(err, id)
-		},
+		edit:       storeEdit(s.store.EditUser, func(u *store.User) bool { return u.Deleted != nil }, errDuplicateUPN),
 		softDelete: func(u *store.User) { u.Deleted = s.deletedNow() },
 	}
 }
@@ -175,7 +160,7 @@ var userSpec = newObjectSpec(objectSpec{
 		// it); cloud sync's users keep theirs (refuseMastered).
 		"onPremisesImmutableId": {kind: kindString, check: maxLen(256)},
 	},
-	readOnly:   append([]string{"id", "createdDateTime", "deletedDateTime"}, slices.DeleteFunc(slices.Clone(onPremisesReadOnly), func(n string) bool { return n == "onPremisesImmutableId" })...),
+	readOnly:   append([]string{"id", "createdDateTime", "deletedDateTime"}, onPremisesReadOnly...),
 	extensions: true,
 })
 

@@ -3,9 +3,9 @@ package graphapi
 import (
 	"errors"
 	"net/http"
-	"provisiond/graphapi/odata"
 
 	"provisiond/auth"
+	"provisiond/graphapi/odata"
 	"provisiond/jobs"
 	"provisiond/store"
 	"provisiond/throttle"

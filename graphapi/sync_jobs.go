@@ -363,12 +363,7 @@ func (y *Sync) mergeSettings(j *store.Job, changes []keyValuePair) error {
 	var kvs []keyValuePair
 	_ = json.Unmarshal(j.Settings, &kvs)
 	for _, kv := range changes {
-		idx := -1
-		for k := range kvs {
-			if kvs[k].Name == kv.Name {
-				idx = k
-			}
-		}
+		idx := slices.IndexFunc(kvs, func(o keyValuePair) bool { return o.Name == kv.Name })
 		switch {
 		case kv.Value == nil && idx >= 0:
 			kvs = append(kvs[:idx], kvs[idx+1:]...)
@@ -549,19 +544,20 @@ ValidateDomain TestReferences ConnectionString`)
 func decodeCredentials(pairs []secrets.Pair, field string) error {
 	for i, p := range pairs {
 		v := strings.TrimSpace(p.Value.Reveal())
+		// Two values for one key: which one counts would be a guess.
+		earlier := slices.IndexFunc(pairs[:i], func(q secrets.Pair) bool { return q.Key == p.Key })
 		switch {
 		case !slices.Contains(knownSecretKeys, p.Key):
 			return badRequest("%s[%d].key '%s' is not a synchronizationSecret; use one of BaseAddress, SecretToken, SyncAll, SkipOutOfScopeDeletions, ...", field, i, p.Key)
-		case slices.ContainsFunc(pairs[:i], func(q secrets.Pair) bool { return q.Key == p.Key }):
-			// Two values for one key: which one counts would be a guess.
-			j := slices.IndexFunc(pairs, func(q secrets.Pair) bool { return q.Key == p.Key })
-			return badRequest("%s[%d].key '%s' is also %s[%d].key; send each key once.", field, i, p.Key, field, j)
+		case earlier >= 0:
+			return badRequest("%s[%d].key '%s' is also %s[%d].key; send each key once.", field, i, p.Key, field, earlier)
 		case slices.Contains(flagSecretKeys, p.Key) && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false"):
 			return badRequest("%s[%d].value of %s must be 'True' or 'False'.", field, i, p.Key)
 		case v == "":
 			return badRequest("%s[%d].value of %s is empty or null; give it a value, or leave the key out (the set sent replaces the saved one).", field, i, p.Key)
-		case p.Key == "BaseAddress" && endpointURLProblem(v) != "":
-			return badRequest("%s[%d].value of BaseAddress %s.", field, i, endpointURLProblem(v))
+		}
+		if hint := endpointURLProblem(v); p.Key == "BaseAddress" && hint != "" {
+			return badRequest("%s[%d].value of BaseAddress %s.", field, i, hint)
 		}
 	}
 	return nil

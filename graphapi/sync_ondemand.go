@@ -135,9 +135,12 @@ func toSubject(s onDemandSubject, where string) (jobs.Subject, error) {
 	}
 	subj := jobs.Subject{ObjectID: odata.GUID(*s.ObjectID), ObjectTypeName: *s.ObjectTypeName}
 	if s.Links != nil {
-		for i, v := range []json.RawMessage{s.Links.Manager, s.Links.Owners} {
-			if name := []string{"manager", "owners"}[i]; len(v) > 0 && string(v) != "null" {
-				return subj, invalidParam("%s.links.%s is not supported: on demand takes a group's members (links.members); a user's manager and a group's owners flow through the job's attribute mappings.", where, name)
+		for _, l := range []struct {
+			name string
+			v    json.RawMessage
+		}{{"manager", s.Links.Manager}, {"owners", s.Links.Owners}} {
+			if len(l.v) > 0 && string(l.v) != "null" {
+				return subj, invalidParam("%s.links.%s is not supported: on demand takes a group's members (links.members); a user's manager and a group's owners flow through the job's attribute mappings.", where, l.name)
 			}
 		}
 		for i, m := range s.Links.Members {
