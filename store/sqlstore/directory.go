@@ -103,7 +103,11 @@ func (s *Store) EditUser(ctx context.Context, id string, fn func(*store.User) er
 			return errFromFn{err}
 		}
 		u.ID = id
-		return updateUser(ctx, w, u)
+		if err := updateUser(ctx, w, u); err != nil {
+			return err
+		}
+		u, err = scanUser(w.tx.QueryRowContext(ctx, q, id)) // as stored: times in UTC, to the microsecond
+		return err
 	})
 	var fe errFromFn
 	if errors.As(err, &fe) {
@@ -264,7 +268,11 @@ func (s *Store) EditGroup(ctx context.Context, id string, fn func(*store.Group) 
 			return errFromFn{err}
 		}
 		g.ID = id
-		return updateGroup(ctx, w, g)
+		if err := updateGroup(ctx, w, g); err != nil {
+			return err
+		}
+		g, err = scanGroup(w.tx.QueryRowContext(ctx, q, id)) // as stored
+		return err
 	})
 	var fe errFromFn
 	if errors.As(err, &fe) {

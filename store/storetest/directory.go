@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"provisiond/store"
 )
@@ -459,9 +460,14 @@ func testEditUserAndGroup(t *testing.T, s store.Store) {
 	_, err = s.EditUser(ctx, "nope", func(*store.User) error { t.Error("fn called for a missing user"); return nil })
 	isErr(t, err, store.ErrNotFound, "edit a missing user")
 
-	deleted := ptr(at(9))
-	_, err = s.EditUser(ctx, "u2", func(u *store.User) error { u.Deleted = deleted; return nil })
+	// The result is the user as stored, as GetUser returns it.
+	zone := time.FixedZone("UTC+02:00", 2*3600)
+	deleted := ptr(at(9).In(zone).Add(500 * time.Nanosecond))
+	got, err = s.EditUser(ctx, "u2", func(u *store.User) error { u.Deleted = deleted; return nil })
 	ok(t, err, "soft-delete u2 by edit")
+	stored, err = s.GetUser(ctx, "u2")
+	ok(t, err, "get u2")
+	same(t, got, stored, "soft-delete u2's result")
 	_, err = s.EditUser(ctx, "u2", func(u *store.User) error {
 		if u.Deleted == nil {
 			t.Error("EditUser hid a soft-deleted user's Deleted")
